@@ -1,0 +1,38 @@
+# Two commands: `make run` (set up and start on the embedded default) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PORT ?= 5000
+
+.PHONY: run setup test test-fast bench soak clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+setup: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+
+run: setup
+	@echo ""
+	@echo "  Homeward is starting on http://127.0.0.1:$(PORT)  (sandbox channel: nothing leaves this machine)"
+	@echo "  Staff sign-in: http://127.0.0.1:$(PORT)/login   Health: http://127.0.0.1:$(PORT)/healthz"
+	@echo "  Demo accounts: instance/demo-accounts.txt   Talk to the bot: http://127.0.0.1:$(PORT)/sandbox"
+	@echo ""
+	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
+
+test: $(VENV)/.installed node_modules/.installed
+	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not browser and not slow"
+
+clean:
+	rm -rf $(VENV) node_modules instance/homeward.db*

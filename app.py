@@ -1,0 +1,73 @@
+"""Homeward's entry point: `create_app()` wires configuration, the database, the runtime,
+blueprints and CLI commands. No logic lives here."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as config_module
+import logs
+from bot.channels.sender import sender_from_config
+from bot.runtime import Program, Runtime
+from db.session import Database
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=None)
+    app.config.update(config_module.from_env())
+    if config:
+        app.config.update(config)
+    logs.setup(app.config["LOG_LEVEL"])
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
+                                x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+
+    db = Database(app.config["DATABASE_URL"])
+    program = Program(name=app.config["PROGRAM_NAME"], timezone=app.config["PROGRAM_TIMEZONE"])
+    app.extensions["homeward.db"] = db
+    app.extensions["homeward.runtime"] = Runtime(db, program)
+    app.extensions["homeward.sender"] = sender_from_config(app.config)
+
+    _request_ids(app)
+    _blueprints(app)
+    _cli(app)
+    return app
+
+
+def _request_ids(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        rid = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.request_id = rid
+        logs.request_id.set(rid)
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "-")
+        return response
+
+
+def _blueprints(app: Flask) -> None:
+    from bot.channels import twilio_webhook
+    from web import audit, auth, canned, caseload, health, inbox, people, roster
+    if not Path(app.static_folder or "").is_dir():  # the staff pages' assets live in web/static
+        app.static_folder = str(Path(app.root_path) / "web" / "static")
+    auth.login_manager.init_app(app)
+    auth.csrf.init_app(app)
+    auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
+    app.register_blueprint(health.bp)
+    app.register_blueprint(twilio_webhook.bp)
+    for staff_pages in (auth, inbox, people, roster, caseload, canned, audit):
+        app.register_blueprint(staff_pages.bp)
+
+
+def _cli(app: Flask) -> None:
+    from cli import db_commands, demo, users, worker
+    app.cli.add_command(db_commands.db_group)
+    app.cli.add_command(users.users_group)
+    app.cli.add_command(demo.demo_group)
+    app.cli.add_command(worker.worker_command)

@@ -1,0 +1,1 @@
+"""Homeward's conversational core (pure) and its runtime shell."""

@@ -1,0 +1,32 @@
+"""Channel-qualified addresses: a person is reached at "sms:+1...", "whatsapp:+1..." or
+"webchat:<id>". Numbers are normalised to E.164 with phonenumbers so one phone is one contact."""
+from __future__ import annotations
+
+import phonenumbers
+
+
+class BadAddress(ValueError):
+    pass
+
+
+def e164(raw: str, region: str = "US") -> str:
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException as exc:
+        raise BadAddress(f"not a phone number ({exc.error_type})") from None
+    if not phonenumbers.is_possible_number(number):
+        raise BadAddress("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def from_twilio(raw_from: str) -> tuple[str, str]:
+    """Twilio's From ("+1415...", "whatsapp:+1415...") → (channel, qualified address)."""
+    if raw_from.startswith("whatsapp:"):
+        return "whatsapp", "whatsapp:" + e164(raw_from.removeprefix("whatsapp:"))
+    return "sms", "sms:" + e164(raw_from)
+
+
+def to_twilio(address: str) -> str:
+    """Qualified address → what Twilio's To wants."""
+    channel, _, rest = address.partition(":")
+    return f"whatsapp:{rest}" if channel == "whatsapp" else rest

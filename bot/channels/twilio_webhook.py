@@ -1,0 +1,109 @@
+"""Twilio's webhooks: inbound messages (SMS and WhatsApp) and delivery status callbacks.
+
+Every request must carry a valid X-Twilio-Signature for the public URL; with no auth token
+configured nothing is accepted. Replies are TwiML built by twilio's MessagingResponse.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+import logs
+from bot.channels.addresses import BadAddress, from_twilio
+from bot.runtime import Inbound
+from db.models import Message
+from db.queries import mark_unsubscribed
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+log = logging.getLogger("homeward.twilio")
+
+# Twilio may report statuses out of order; never move a message backwards.
+STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+               "receiving": 3, "received": 4, "delivered": 5, "read": 6,
+               "undelivered": 7, "failed": 7, "canceled": 7}
+UNSUBSCRIBED = "21610"
+
+
+def _public_url() -> str:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    qs = request.query_string.decode()
+    return f"{base}{request.path}" + (f"?{qs}" if qs else "")
+
+
+@bp.before_request
+def verify_signature():
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    if not token:
+        logs.event(log, "twilio webhook refused: no auth token configured", logging.WARNING)
+        return Response("Twilio webhooks are disabled: no TWILIO_AUTH_TOKEN configured.\n", 403)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not RequestValidator(token).validate(_public_url(), request.form, signature):
+        logs.event(log, "twilio signature rejected", logging.WARNING, path=request.path,
+                   had_signature=bool(signature))
+        return Response("Invalid or missing X-Twilio-Signature.\n", 403)
+    return None
+
+
+def _twiml(replies: list[str]) -> Response:
+    resp = MessagingResponse()
+    for text in replies:
+        resp.message(text)
+    return Response(str(resp), 200, mimetype="text/xml")
+
+
+@bp.post("/sms")
+def inbound():
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    raw_from = form.get("From", "")
+    if not sid or not raw_from:
+        logs.event(log, "malformed inbound webhook", logging.WARNING,
+                   missing=[k for k, v in (("MessageSid", sid), ("From", raw_from)) if not v])
+        return Response("Malformed webhook: MessageSid and From are required.\n", 400)
+    try:
+        channel, address = from_twilio(raw_from)
+    except BadAddress as exc:
+        logs.event(log, "inbound from an unusable address", logging.WARNING, reason=str(exc), sid=sid)
+        return _twiml([])
+    try:
+        num_media = int(form.get("NumMedia", "0") or 0)
+    except ValueError:
+        num_media = 0
+    runtime = current_app.extensions["homeward.runtime"]
+    result = runtime.handle(Inbound(channel, address, form.get("Body", ""), sid, num_media),
+                            datetime.now(timezone.utc))
+    logs.event(log, "inbound", sid=sid, address=logs.mask_address(address), channel=channel,
+               duplicate=result.duplicate, failed=result.failed, replies=len(result.replies))
+    return _twiml(result.replies)
+
+
+@bp.post("/status")
+def status_callback():
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not sid or not status:
+        return Response("Malformed status callback: MessageSid and MessageStatus are required.\n", 400)
+    error_code = form.get("ErrorCode") or None
+    db = current_app.extensions["homeward.db"]
+    now = datetime.now(timezone.utc)
+    with db.session() as s:
+        msg = s.scalar(select(Message).where(Message.provider_sid == sid))
+        if msg is None:
+            logs.event(log, "status for an unknown message", logging.INFO, sid=sid, status=status)
+            return Response("", 204)
+        if STATUS_RANK.get(status, 0) >= STATUS_RANK.get(msg.status, 0):
+            msg.status = status
+        if error_code:
+            msg.error_code = error_code
+        msg.updated_at = now
+        if error_code == UNSUBSCRIBED:
+            mark_unsubscribed(s, msg.participant_id, msg.contact_id, now, "twilio 21610: unsubscribed")
+    logs.event(log, "status", sid=sid, status=status, error_code=error_code)
+    return Response("", 204)
+

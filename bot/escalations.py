@@ -1,0 +1,73 @@
+"""Opening and reopening tickets in the peer inbox (shell: touches the database).
+
+One open ticket per person: a new reason on an open ticket raises its priority and adds to the
+note instead of cluttering the queue, the way Chatwoot keeps one conversation per contact.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import Escalation, Participant, Setting, User
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+DEFAULT_SLA_MINUTES = {"urgent": 5, "high": 30, "normal": 240}
+
+
+def sla_minutes(s: Session) -> dict[str, int]:
+    row = s.get(Setting, "sla_minutes")
+    return {**DEFAULT_SLA_MINUTES, **(row.value if row else {})}
+
+
+def open_escalation(s: Session, participant: Participant, reason: str, priority: str, note: str,
+                    now: datetime, message_id: int | None = None) -> Escalation:
+    priority = priority if priority in PRIORITY_RANK else "normal"
+    sla = timedelta(minutes=sla_minutes(s)[priority])
+    existing = s.scalar(select(Escalation).where(Escalation.participant_id == participant.id,
+                                                 Escalation.status == "open").limit(1))
+    if existing is not None:
+        if PRIORITY_RANK[priority] < existing.priority_rank:
+            existing.priority, existing.priority_rank = priority, PRIORITY_RANK[priority]
+            existing.reason = reason
+            existing.sla_due_at = min(existing.sla_due_at, now + sla)
+        existing.note = "\n".join(x for x in (existing.note, f"{reason}: {note}".strip(": ")) if x)
+        return existing
+    ticket = Escalation(participant_id=participant.id, reason=reason, priority=priority,
+                        priority_rank=PRIORITY_RANK[priority], note=note, message_id=message_id,
+                        created_at=now, sla_due_at=now + sla,
+                        assignee_id=auto_assignee(s, participant, now))
+    s.add(ticket)
+    s.flush()
+    return ticket
+
+
+def on_shift(user: User, now: datetime, tz: str) -> bool:
+    """No shift set means always on; otherwise {"mon": [["09:00","17:00"]], ...} in program time."""
+    if not user.shift:
+        return True
+    from zoneinfo import ZoneInfo
+    local = now.astimezone(ZoneInfo(tz))
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    hhmm = local.strftime("%H:%M")
+    return any(start <= hhmm < end for start, end in user.shift.get(day, []))
+
+
+def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str = "America/New_York") -> int | None:
+    """The person's own peer first; else the least-loaded active peer on shift with room left."""
+    if participant.assigned_peer_id:
+        peer = s.get(User, participant.assigned_peer_id)
+        if peer is not None and peer.active:
+            return peer.id
+    load = (select(Escalation.assignee_id, func.count().label("n"))
+            .where(Escalation.status == "open", Escalation.assignee_id.is_not(None))
+            .group_by(Escalation.assignee_id).subquery())
+    rows = s.execute(select(User, func.coalesce(load.c.n, 0))
+                     .outerjoin(load, load.c.assignee_id == User.id)
+                     .where(User.active.is_(True), User.role == "peer")
+                     .order_by(func.coalesce(load.c.n, 0), User.id)).all()
+    for user, n in rows:
+        if n < user.capacity and on_shift(user, now, tz):
+            return user.id
+    return None

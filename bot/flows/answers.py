@@ -1,0 +1,267 @@
+"""Reading a person's answer to a question, in English or Spanish, the way people text.
+
+Each reader returns the value or None ("could not read it"), never raises: an unreadable
+answer earns a gentler re-ask, not an error. Both languages are always accepted, because
+people mix them. Nothing here reads the clock: `today` is passed in.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from .schema import Choice, Node
+from .words import contains_phrase, fold, normalize, tokens
+
+YES = {"yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "ok", "okay", "k", "kk",
+       "si", "sip", "claro", "dale", "simon", "correct", "affirmative", "absolutely", "definitely",
+       "of course", "por supuesto", "yes please", "bueno", "vale", "esta bien", "i do", "i have",
+       "aha", "uh huh", "yess", "yesss", "sii", "siii", "cierto", "afirmativo", "obvio"}
+NO = {"no", "n", "nope", "nah", "naw", "nay", "never", "nunca", "negative", "no thanks",
+      "no gracias", "not really", "none", "nada", "noo", "nooo", "negativo", "tampoco",
+      "i dont", "i do not", "i havent", "i have not", "not yet", "todavia no", "aun no"}
+UNSURE = {"not sure", "dont know", "do not know", "idk", "maybe", "perhaps", "unsure",
+          "no se", "no lo se", "quizas", "quiza", "tal vez", "a lo mejor", "no estoy seguro",
+          "no estoy segura", "dunno", "who knows", "no idea", "ni idea"}
+SKIP = {"skip", "pass", "saltar", "salta", "paso", "omitir", "next", "siguiente",
+        "rather not", "prefer not", "prefiero no", "prefiero no decir", "rather not say",
+        "prefer not to say", "no quiero decir"}
+NEGATIONS = {"not", "no", "never", "isnt", "arent", "dont", "nada", "ni", "nunca", "tampoco"}
+
+_NUMBER_WORDS = {
+    "zero": 0, "none": 0, "never": 0, "no": 0, "nothing": 0, "one": 1, "once": 1, "two": 2,
+    "twice": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "cero": 0, "ninguna": 0, "ninguno": 0, "nunca": 0, "nada": 0, "uno": 1, "una": 1,
+    "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
+    "diez": 10,
+}
+_MONTHS = {m: i + 1 for i, names in enumerate([
+    ("jan", "january", "ene", "enero"), ("feb", "february", "febrero"), ("mar", "march", "marzo"),
+    ("apr", "april", "abr", "abril"), ("may", "mayo"), ("jun", "june", "junio"),
+    ("jul", "july", "julio"), ("aug", "august", "ago", "agosto"),
+    ("sep", "sept", "september", "septiembre", "setiembre"), ("oct", "october", "octubre"),
+    ("nov", "november", "noviembre"), ("dec", "december", "dic", "diciembre")]) for m in names}
+_WEEKDAYS = {d: i for i, names in enumerate([
+    ("monday", "mon", "lunes"), ("tuesday", "tue", "tues", "martes"),
+    ("wednesday", "wed", "miercoles"), ("thursday", "thu", "thurs", "jueves"),
+    ("friday", "fri", "viernes"), ("saturday", "sat", "sabado"), ("sunday", "sun", "domingo")])
+    for d in names}
+_PARTS_OF_DAY = [  # (phrase, default hour, meridiem hint)
+    ("early morning", 7, "am"), ("madrugada", 6, "am"), ("morning", 9, "am"), ("manana", 9, "am"),
+    ("noon", 12, None), ("midday", 12, None), ("mediodia", 12, None), ("lunch", 12, None),
+    ("afternoon", 14, "pm"), ("tarde", 14, "pm"), ("evening", 18, "pm"), ("night", 20, "pm"),
+    ("noche", 20, "pm"), ("tonight", 20, "pm"), ("am", None, "am"), ("pm", None, "pm"),
+]
+_NAME_PREFIXES = ["my name is", "my names", "name is", "im called", "i am", "im", "its",
+                  "it is", "this is", "call me", "you can call me", "me llamo", "mi nombre es",
+                  "soy", "llamame", "me dicen", "dime", "puedes llamarme"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: str            # "ok" | "skip" | "unreadable"
+    value: Any = None
+    choice: Choice | None = None
+
+
+def yes_no(text: str) -> bool | None:
+    norm = normalize(text)
+    if not norm or norm in UNSURE or any(contains_phrase(norm.split(), p.split()) for p in UNSURE):
+        return None
+    if norm in YES:
+        return True
+    if norm in NO:
+        return False
+    words = norm.split()
+    if words[0] in NO or " ".join(words[:2]) in NO:
+        return False
+    if words[0] in YES or " ".join(words[:2]) in YES:
+        return True
+    return None
+
+
+def number(text: str, lang: str = "en") -> float | None:
+    m = re.search(r"-?\d+(?:[.,]\d+)?", text)
+    if m:
+        value = float(m.group().replace(",", "."))
+        return int(value) if value.is_integer() else value
+    words = tokens(text)
+    if lang == "es" and "once" in words:
+        return 11
+    for w in words:
+        if w in _NUMBER_WORDS:
+            return _NUMBER_WORDS[w]
+    return None
+
+
+def _choice_words(choice: Choice) -> list[list[str]]:
+    words = [str(choice.value)] + [w for ws in choice.words.values() for w in ws]
+    return [t for t in (tokens(w) for w in words) if t]
+
+
+def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
+    """Index of the chosen option: by its number (1-based), a number word, or one of its words."""
+    norm = normalize(text)
+    if not norm:
+        return None
+    m = re.match(r"^#?\s*(\d+)\b", fold(text).strip())
+    if m:
+        i = int(m.group(1)) - 1
+        return i if 0 <= i < len(choices) else None
+    words = norm.split()
+    for i, c in enumerate(choices):  # the whole answer is one of a choice's words
+        if any(words == w for w in _choice_words(c)):
+            return i
+    if len(words) == 1 and words[0] in _NUMBER_WORDS and 1 <= _NUMBER_WORDS[words[0]] <= len(choices):
+        return _NUMBER_WORDS[words[0]] - 1
+    if set(words) & NEGATIONS:  # "not good" must not read as "good"
+        return None
+    best, hits = 0, set()  # the longest phrase wins: "muy bien" over "bien"
+    for i, c in enumerate(choices):
+        for w in _choice_words(c):
+            if len(w) >= best and contains_phrase(words, w):
+                hits = ({i} | hits) if len(w) == best else {i}
+                best = len(w)
+    return hits.pop() if len(hits) == 1 else None
+
+
+def zip_code(text: str) -> str | None:
+    m = re.search(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)", text)
+    return m.group(1) if m else None
+
+
+def place(text: str) -> str | None:
+    text = text.strip()
+    return text if zip_code(text) or re.search(r"[^\W\d_]", text) else None
+
+
+def free_text(text: str) -> str | None:
+    text = text.strip()
+    return text or None
+
+
+def name(text: str) -> str | None:
+    norm_words = normalize(text).split()
+    raw_words = [w for w in text.strip().split() if normalize(w)]
+    if len(raw_words) != len(norm_words):
+        raw_words = norm_words
+    for prefix in sorted(_NAME_PREFIXES, key=len, reverse=True):
+        p = prefix.split()
+        if norm_words[:len(p)] == p and len(norm_words) > len(p):
+            raw_words = raw_words[len(p):]
+            break
+    words = [w.strip(".,!?;:\"'()") for w in raw_words[:2]]
+    words = [w for w in words if w and not any(ch.isdigit() for ch in w)]
+    if not words or len(" ".join(words)) > 40:
+        return None
+    if normalize(" ".join(words)) in YES | NO | SKIP:
+        return None
+    return " ".join(w[:1].upper() + w[1:].lower() if w.islower() or w.isupper() else w for w in words)
+
+
+def time_of_day(text: str) -> str | None:
+    """'9am', '6:30 pm', '18:00', 'morning', '6 de la tarde' -> 'HH:MM' (24-hour)."""
+    norm = fold(text).replace(".", "")
+    words = re.sub(r"[^a-z0-9: ]", " ", norm).split()
+    joined = " ".join(words)
+    hint, default_hour = None, None
+    for phrase, hour, meridiem in _PARTS_OF_DAY:
+        if contains_phrase(words, phrase.split()) or re.search(rf"\d{phrase}\b", joined):
+            hint = hint or meridiem
+            default_hour = default_hour if default_hour is not None else hour
+    m = re.search(r"(?<![\d:])(\d{1,2})(?::(\d{2}))?\s*(a|p)?(?:m)?\b", joined)
+    if m:
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        meridiem = {"a": "am", "p": "pm"}.get(m.group(3) or "", hint)
+        if hour > 23 or minute > 59:
+            return None
+        if meridiem == "pm" and hour < 12:
+            hour += 12
+        elif meridiem == "am" and hour == 12:
+            hour = 0
+        elif meridiem is None and 1 <= hour <= 6:
+            hour += 12  # "call me at 5": people mean the afternoon far more than 5am
+        return f"{hour:02d}:{minute:02d}"
+    if default_hour is not None:
+        return f"{default_hour:02d}:00"
+    return None
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def calendar_date(text: str, lang: str, today: date) -> date | None:
+    """'2025-03-14', '3/14' (14/3 in Spanish), 'today', 'mañana', 'friday', 'March 14'."""
+    folded = fold(text).strip()
+    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", folded)
+    if m:
+        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = re.search(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", folded)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        year = int(m.group(3)) if m.group(3) else today.year
+        year = year + 2000 if year < 100 else year
+        month, day = (b, a) if lang == "es" else (a, b)
+        return _safe_date(year, month, day) or _safe_date(year, day, month)
+    words = normalize(text).split()
+    joined = " ".join(words)
+    for phrase, delta in (("day after tomorrow", 2), ("pasado manana", 2), ("today", 0),
+                          ("hoy", 0), ("tomorrow", 1), ("manana", 1), ("yesterday", -1), ("ayer", -1)):
+        if contains_phrase(words, phrase.split()):
+            return today + timedelta(days=delta)
+    for w in words:
+        if w in _MONTHS:
+            day = re.search(r"\b(\d{1,2})\b", joined)
+            return _safe_date(today.year, _MONTHS[w], int(day.group(1))) if day else None
+    for w in words:
+        if w in _WEEKDAYS:
+            return today + timedelta(days=(_WEEKDAYS[w] - today.weekday()) % 7)
+    return None
+
+
+def is_skip(text: str) -> bool:
+    norm = normalize(text)
+    return norm in SKIP
+
+
+def read(node: Node, text: str, lang: str, today: date) -> Answer:
+    """Read `text` as the answer to ask-node `node`."""
+    expect = node.expect
+    if expect == "yesno":
+        value = yes_no(text)
+        if value is not None:
+            wanted = "yes" if value else "no"
+            match = next((c for c in node.choices if str(c.value).lower() == wanted), None)
+            return Answer("ok", value, match)
+    if node.optional and is_skip(text):
+        return Answer("skip")
+    value: Any = None
+    picked = None
+    if expect == "choice":
+        i = choice(text, node.choices)
+        if i is not None:
+            picked = node.choices[i]
+            value = picked.value
+    elif expect == "number":
+        value = number(text, lang)
+        if value is not None and not (node.min <= value <= node.max):
+            value = None
+    elif expect == "zip":
+        value = zip_code(text)
+    elif expect == "place":
+        value = place(text)
+    elif expect == "date":
+        d = calendar_date(text, lang, today)
+        value = d.isoformat() if d else None
+    elif expect == "time":
+        value = time_of_day(text)
+    elif expect == "name":
+        value = name(text)
+    elif expect == "text":
+        value = free_text(text)
+    return Answer("unreadable") if value is None else Answer("ok", value, picked)

@@ -1,0 +1,234 @@
+"""Is this text an overdose happening now (emergency) or a person thinking of dying (crisis)?
+
+Runs before any flow on every inbound message, so it must be fast, pure (no DB, no clock, no
+logging: the text never leaves this function) and forgiving of how people text in a panic:
+typos, no apostrophes, slang, repeated letters, all caps, no accents. A missed emergency costs
+far more than a spare 911 reminder, but firing on "where can I get narcan" or "what is an
+overdose" would teach people to ignore us, so the rules are phrases, not single scary words.
+
+How it works, per language (bot/content/safety/en.yaml, es.yaml; loaded once):
+1. normalise: strip accents, lowercase, drop apostrophes ("won't" -> "wont"), punctuation to
+   spaces, sentence ends to "|" boundaries, repeated letters squeezed ("breeeathing" and
+   "sleep" both lose their doubles; the rules are squeezed the same way), common misspellings
+   folded ("frend" -> "friend"), and near-misses of a few long anchor words (one typo)
+   corrected ("breating" -> "breathing").
+2. guards mask what must not count: idioms ("dying to see"), negation ("never overdosed"),
+   the past ("overdosed two years ago"), fear ("scared of overdosing") and questions about
+   overdose in general ("what is an overdose", "if someone overdoses ...": to the clause end).
+3. rules, in order, over what is left; the first match wins. Emergency beats crisis (someone
+   who took pills to die needs 911 first; the escalation carries it to a peer either way).
+
+Pattern language (a rule or guard is a string of space-separated items, matched over tokens):
+    word        the token exactly (normalised like the text)      word*  any token starting so
+    {class}     any phrase of a class                            (a|b c) any of these phrases
+    ~N          up to N other tokens (never across a sentence end)   item?  optional
+    ^ / $       the start / end of a sentence
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+CONTENT = Path(__file__).parent / "content" / "safety"
+LANGS = ("en", "es")
+KINDS = ("emergency", "crisis")
+
+
+@dataclass(frozen=True)
+class Classification:
+    kind: str | None = None          # "emergency" | "crisis" | None
+    lang_hint: str | None = None     # language of the rule that fired
+    matched: str | None = None       # rule id, e.g. "en.emergency.not_breathing"; never the text
+
+    def __bool__(self) -> bool:
+        return self.kind is not None
+
+
+NONE = Classification()
+
+_APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
+_ENDS = re.compile(r"[.!?;\n\r\u2026]+")
+_NON_WORD = re.compile(r"[^a-z0-9|]+")
+_SQUEEZE = re.compile(r"([a-z])\1+")
+_O_D = re.compile(r"\bo\s?\.\s?d\b\.?")          # "O.D." -> "od"
+
+
+def split(text: str) -> list[str]:
+    """Language-neutral tokens: no accents, lowercase, apostrophes dropped, "|" at sentence ends."""
+    t = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    t = _APOSTROPHES.sub("", t.casefold())
+    t = _O_D.sub("od", t)
+    t = _ENDS.sub(" | ", t.replace("|", " "))
+    return _NON_WORD.sub(" ", t).split()
+
+
+def _within_one(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance <= 1 (one insertion, deletion, substitution or swap)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i in range(len(short)) if short[i] != long_[i]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+class Lexicon:
+    """One language's compiled rules. Built once from YAML; immutable afterwards."""
+
+    GAP = r"(?:[^ |]+ ){0,%d}"
+    ITEM = re.compile(r"\(([^)]*)\)(\?)?|\{(\w+)\}(\?)?|~(\d+)|(\^)|(\$)|([^\s(){}~?]+)(\?)?")
+
+    def __init__(self, lang: str, data: dict):
+        self.lang = lang
+        self.keep = frozenset(data.get("keep", ()))
+        self.folds = {self._squeeze(k): self._squeeze(v) for k, v in (data.get("folds") or {}).items()}
+        self.classes = {name: [self.phrase(p) for p in phrases]
+                        for name, phrases in (data.get("classes") or {}).items()}
+        self.anchors = [self.word(w) for w in data.get("fuzzy", ())]
+        self.vocab, self.prefixes = set(self.anchors), set()
+        for phrases in self.classes.values():
+            for p in phrases:
+                self._learn(p)
+        self.guards = {kind: [] for kind in KINDS}
+        for g in data.get("guards", ()):
+            rx = self.compile(g["pattern"])
+            for kind in g.get("applies", KINDS):
+                self.guards[kind].append((rx, g.get("scope", "span")))
+        self.rules = {kind: [(f"{lang}.{kind}.{r['id']}", [self.compile(p) for p in _listify(r)])
+                             for r in (data.get("rules") or {}).get(kind, ())] for kind in KINDS}
+
+    # -- normalisation shared by text and patterns ---------------------------------------
+    def _squeeze(self, w: str) -> str:
+        w = "".join(split(w))
+        return w if w in self.keep else _SQUEEZE.sub(r"\1", w)
+
+    def word(self, w: str) -> str:
+        star = w.endswith("*")
+        w = self._squeeze(w.rstrip("*"))
+        return self.folds.get(w, w) + ("*" if star else "")
+
+    def phrase(self, p: str) -> list[str]:
+        if not isinstance(p, str):   # an unquoted no/off/yes in the YAML became a bool
+            raise TypeError(f"{self.lang} safety lexicon: {p!r} must be a quoted string")
+        return [self.word(w) for w in p.split()]
+
+    def _learn(self, words: list[str]) -> None:
+        for w in words:
+            (self.prefixes.add(w[:-1]) if w.endswith("*") else self.vocab.add(w))
+
+    def tokens(self, raw: list[str]) -> list[str]:
+        out = []
+        for t in raw:
+            if t == "|":
+                out.append(t)
+                continue
+            t = self.word(t)
+            if t not in self.vocab and len(t) >= 5 and not t.isdigit() \
+                    and not any(t.startswith(p) for p in self.prefixes):
+                t = next((a for a in self.anchors if _within_one(t, a)), t)
+            out.append(t)
+        return out
+
+    # -- pattern compiler --------------------------------------------------------------
+    def _alts(self, phrases: list[list[str]]) -> str:
+        def one(words):
+            return "".join(re.escape(w[:-1]) + r"[^ |]* " if w.endswith("*") else re.escape(w) + " "
+                           for w in words)
+        return "(?:" + "|".join(one(p) for p in phrases) + ")"
+
+    def compile(self, pattern: str) -> re.Pattern:
+        rx, covered = [r"(?<= )"], 0
+        for m in self.ITEM.finditer(pattern):
+            if pattern[covered:m.start()].strip():
+                break
+            covered = m.end()
+            group, gopt, cls, copt, gap, start, end, word, wopt = m.groups()
+            if group is not None:
+                phrases = []
+                for alt in group.split("|"):
+                    ref = re.fullmatch(r"\{(\w+)\}", alt.strip())
+                    phrases += self.classes[ref[1]] if ref else [self.phrase(alt)]
+                [self._learn(p) for p in phrases]
+                rx.append(self._alts(phrases) + (gopt or ""))
+            elif cls:
+                rx.append(self._alts(self.classes[cls]) + (copt or ""))
+            elif gap:
+                rx.append(self.GAP % int(gap))
+            elif start:
+                rx.append(r"(?<=\| )")
+            elif end:
+                rx.append(r"(?=\|)")
+            else:
+                p = self.phrase(word)
+                self._learn(p)
+                rx.append(self._alts([p]) + (wopt or ""))
+        if pattern[covered:].strip():   # e.g. nested parentheses, which are not supported
+            raise ValueError(f"{self.lang} safety lexicon: cannot read {pattern!r} at {covered}")
+        return re.compile("".join(rx))
+
+    # -- classification ------------------------------------------------------------------
+    def line(self, toks: list[str]) -> str:
+        return "| " + " ".join(toks) + " |"
+
+    def guarded(self, toks: list[str], kind: str) -> set[int]:
+        """Indices of the tokens a guard covers (to the clause end for clause guards)."""
+        s, starts, pos = self.line(toks), [], 2
+        for t in toks:
+            starts.append(pos)
+            pos += len(t) + 1
+        hidden = set()
+        for rx, scope in self.guards[kind]:
+            for m in rx.finditer(s):
+                end = s.index("|", m.end()) if scope == "clause" else m.end()
+                hidden.update(i for i in range(bisect_left(starts, m.start()), bisect_left(starts, end))
+                              if toks[i] != "|")
+        return hidden
+
+    def first_rule(self, toks: list[str], kind: str, hidden: set[int]) -> str | None:
+        s = self.line(["_" if i in hidden else t for i, t in enumerate(toks)])
+        for rule_id, patterns in self.rules[kind]:
+            if any(p.search(s) for p in patterns):
+                return rule_id
+        return None
+
+
+def _listify(rule: dict) -> list[str]:
+    return [rule["pattern"]] if "pattern" in rule else list(rule["patterns"])
+
+
+@lru_cache(maxsize=None)
+def lexicon(lang: str) -> Lexicon:
+    with open(CONTENT / f"{lang}.yaml", encoding="utf-8") as f:
+        return Lexicon(lang, yaml.safe_load(f))
+
+
+def classify(text: str) -> Classification:
+    """Emergency beats crisis; within a kind English rules are tried before Spanish ones.
+
+    Each language normalises the same raw tokens one-to-one, so a guard in either language
+    (say "what is an overdose") hides those tokens from the rules of both: mixed-language
+    texts are common and a Spanish rule must not fire on an English question.
+    """
+    raw = split(text)
+    if not raw:
+        return NONE
+    lexicons = [lexicon(lang) for lang in LANGS]
+    toks = [lx.tokens(raw) for lx in lexicons]
+    for kind in KINDS:
+        hidden = set().union(*(lx.guarded(t, kind) for lx, t in zip(lexicons, toks)))
+        for lx, t in zip(lexicons, toks):
+            rule = lx.first_rule(t, kind, hidden)
+            if rule:
+                return Classification(kind, lx.lang, rule)
+    return NONE

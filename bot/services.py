@@ -1,0 +1,39 @@
+"""What the pure core may ask of the outside world, as an injected port.
+
+The engine receives a `Services` value: read-only facts about the person and the program
+(`context`) and the locator. The runtime builds the real one from the database; tests pass a
+tiny fake. Nothing here writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class Context:
+    lang: str = "en"                                   # "en" | "es"
+    fields: Mapping[str, Any] = field(default_factory=dict)  # first_name, checkin_time, risk_tier, ...
+    program_name: str = "Homeward"
+    peer_name: str | None = None                       # the person's assigned peer, first name
+    coverage: Mapping[str, str] = field(default_factory=lambda: {
+        "en": "Mon-Fri 9am-5pm", "es": "lun-vie 9am-5pm"})
+    peer_on_duty: bool = False
+    timezone: str = "America/New_York"
+
+
+@dataclass(frozen=True)
+class LocateResult:
+    """status: found | ambiguous | not_found | need_place.
+    texts: the replies to send, already in the person's language and within two segments each.
+    place: the resolved place to remember for MORE and the next question (JSON-able) or None."""
+    status: str
+    texts: tuple[str, ...] = ()
+    place: Mapping[str, Any] | None = None
+
+
+class Services(Protocol):
+    context: Context
+
+    def locate(self, need: str, place_text: str | None, lang: str,
+               last_place: Mapping[str, Any] | None = None) -> LocateResult: ...

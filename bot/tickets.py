@@ -1,0 +1,130 @@
+"""What staff do to a ticket: claim, release, respond, resolve, reopen, hand a caseload over.
+
+Shell (touches the database) but free of Flask, so the inbox, the API and the runtime share it.
+Claims are conditional updates: two peers pressing "claim" at once cannot both win, and the loser
+is told who did. A resolved ticket comes back when the person writes again, because a reply to a
+closed conversation is exactly the message that must not sit unread.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.escalations import PRIORITY_RANK, auto_assignee, sla_minutes
+from db.models import Escalation, Note, Participant, User
+
+OUTCOMES = {
+    "reached": "Reached",
+    "referred_treatment": "Referred to treatment",
+    "naloxone_provided": "Naloxone provided",
+    "no_answer": "No answer",
+    "overdose_reported": "Overdose reported",
+    "reversal_reported": "Reversal reported",
+    "other": "Other",
+}
+REOPEN_WINDOW_DAYS = 30  # older tickets stay closed; a new reason opens a fresh one instead
+
+
+class TicketConflict(Exception):
+    """The ticket changed under the caller (claimed by someone else, already resolved)."""
+
+
+def claim(s: Session, ticket_id: int, user_id: int, expected_assignee: int | None) -> None:
+    """Take the ticket if its assignee is still what the caller saw (None = unassigned)."""
+    same = (Escalation.assignee_id.is_(None) if expected_assignee is None
+            else Escalation.assignee_id == expected_assignee)
+    done = s.execute(update(Escalation)
+                     .where(Escalation.id == ticket_id, Escalation.status == "open", same)
+                     .values(assignee_id=user_id)
+                     .execution_options(synchronize_session=False)).rowcount
+    if not done:
+        raise TicketConflict(_why(s, ticket_id))
+
+
+def release(s: Session, ticket_id: int, user_id: int, may_release_others: bool) -> None:
+    ticket = s.get(Escalation, ticket_id)
+    if ticket is None or ticket.status != "open":
+        raise TicketConflict("This ticket is no longer open.")
+    if ticket.assignee_id != user_id and not may_release_others:
+        raise TicketConflict("Only the assignee or a supervisor can release this ticket.")
+    ticket.assignee_id = None
+
+
+def _why(s: Session, ticket_id: int) -> str:
+    s.expire_all()
+    ticket = s.get(Escalation, ticket_id)
+    if ticket is None or ticket.status != "open":
+        return "This ticket is no longer open."
+    who = s.get(User, ticket.assignee_id) if ticket.assignee_id else None
+    return f"{who.name} claimed it first." if who else "Someone changed it first; look again."
+
+
+def open_ticket(s: Session, participant_id: int) -> Escalation | None:
+    return s.scalar(select(Escalation).where(Escalation.participant_id == participant_id,
+                                             Escalation.status == "open")
+                    .order_by(Escalation.priority_rank, Escalation.id).limit(1))
+
+
+def responded(s: Session, participant_id: int, user_id: int, now: datetime) -> Escalation | None:
+    """A peer texted the person: the open ticket has its first response (and an owner)."""
+    ticket = open_ticket(s, participant_id)
+    if ticket is not None:
+        ticket.first_response_at = ticket.first_response_at or now
+        ticket.assignee_id = ticket.assignee_id or user_id
+    return ticket
+
+
+def resolve(s: Session, ticket_id: int, user_id: int, outcome: str, note: str, now: datetime) -> Escalation:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    ticket = s.get(Escalation, ticket_id)
+    if ticket is None or ticket.status != "open":
+        raise TicketConflict("This ticket is no longer open.")
+    ticket.status, ticket.outcome, ticket.resolved_at = "resolved", outcome, now
+    ticket.assignee_id = ticket.assignee_id or user_id
+    if note.strip():
+        s.add(Note(participant_id=ticket.participant_id, escalation_id=ticket.id, author_id=user_id,
+                   body=note.strip(), created_at=now))
+    return ticket
+
+
+def reopen_on_inbound(s: Session, person: Participant, now: datetime,
+                      message_id: int | None = None) -> Escalation | None:
+    """Call for every new inbound message, before the core's effects are applied.
+
+    With no open ticket, the person's most recent resolved one (within REOPEN_WINDOW_DAYS) is
+    reopened at normal priority with a fresh SLA and no first response; an emergency in the same
+    message then raises it through open_escalation(). Returns the reopened ticket or None."""
+    if open_ticket(s, person.id) is not None:
+        return None
+    last = s.scalar(select(Escalation).where(Escalation.participant_id == person.id,
+                                             Escalation.status == "resolved")
+                    .order_by(Escalation.resolved_at.desc(), Escalation.id.desc()).limit(1))
+    if last is None or last.resolved_at is None or now - last.resolved_at > timedelta(days=REOPEN_WINDOW_DAYS):
+        return None
+    keeper = s.get(User, last.assignee_id) if last.assignee_id else None
+    last.status, last.resolved_at, last.first_response_at = "open", None, None
+    last.note = "\n".join(x for x in (last.note, f"reopened: new message (was {last.outcome})") if x)
+    last.outcome, last.reopened_count = None, last.reopened_count + 1
+    last.priority, last.priority_rank = "normal", PRIORITY_RANK["normal"]
+    last.sla_due_at = now + timedelta(minutes=sla_minutes(s)["normal"])
+    last.message_id = message_id or last.message_id
+    last.assignee_id = keeper.id if keeper is not None and keeper.active else auto_assignee(s, person, now)
+    s.flush()
+    return last
+
+
+def hand_off(s: Session, from_id: int, to_id: int, include_tickets: bool) -> list[int]:
+    """Move a peer's people (and, by default, their open tickets) to another peer.
+    Returns the ids of the people moved so the caller can audit each one."""
+    moved = list(s.scalars(select(Participant.id).where(Participant.assigned_peer_id == from_id,
+                                                        Participant.status != "merged")))
+    if moved:
+        s.execute(update(Participant).where(Participant.id.in_(moved))
+                  .values(assigned_peer_id=to_id).execution_options(synchronize_session=False))
+    if include_tickets:
+        s.execute(update(Escalation).where(Escalation.assignee_id == from_id, Escalation.status == "open")
+                  .values(assignee_id=to_id).execution_options(synchronize_session=False))
+    return moved

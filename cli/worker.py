@@ -1,0 +1,55 @@
+"""`flask --app app worker [--once] [--now ISO-TIME]`: the outbox dispatcher and sweeps."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from db.models import Setting
+from scheduler import policy
+from scheduler.dispatch import DispatchConfig, Dispatcher
+from scheduler.worker import run_forever, run_once, worker_id
+
+
+def _setting(db, key: str, default):
+    with db.session() as s:
+        row = s.get(Setting, key)
+        return row.value if row is not None else default
+
+
+def build_dispatcher(app) -> Dispatcher:
+    db = app.extensions["homeward.db"]
+    cfg = DispatchConfig(worker_id=worker_id(), program_name=app.config["PROGRAM_NAME"],
+                         rate_per_second=float(_setting(db, "sender_rate_per_second",
+                                                        app.config.get("SENDER_RATE_PER_SECOND", 1.0))),
+                         daily_cap=_setting(db, "sender_daily_cap", None))
+    return Dispatcher(db, app.extensions["homeward.sender"], policy.load_schedule(), cfg)
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        now = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-12-01T15:00:00-05:00") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+@click.command("worker", help="Send due messages and run sweeps (APScheduler); one per deployment slot.")
+@click.option("--once", is_flag=True, help="Run a single pass (sweeps, then drain what is due) and exit.")
+@click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601); implies --once.")
+@with_appcontext
+def worker_command(once: bool, now_text: str | None):
+    app = current_app._get_current_object()
+    dispatcher = build_dispatcher(app)
+    sweeps = app.extensions.get("homeward.sweeps")
+    now = _parse_now(now_text)
+    if once or now is not None:
+        result = run_once(dispatcher, sweeps, now)
+        click.echo(f"claimed {result.claimed}, sent {result.sent}, deferred {result.deferred}, "
+                   f"skipped {result.skipped}, retrying {result.retried}, failed {result.failed}")
+        return
+    run_forever(dispatcher, sweeps)

@@ -1,0 +1,36 @@
+"""Configuration from the environment (and `.env`, via python-dotenv).
+
+Everything has a safe embedded default so `make run` works on a fresh machine: SQLite in
+instance/, the sandbox channel (no Twilio credentials → nothing leaves the machine).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+
+
+def from_env() -> dict:
+    load_dotenv(ROOT / ".env", override=False)
+    env = os.environ.get
+    instance = Path(env("HOMEWARD_INSTANCE", ROOT / "instance"))
+    return {
+        "DATABASE_URL": env("DATABASE_URL") or f"sqlite:///{instance / 'homeward.db'}",
+        "SECRET_KEY": env("SECRET_KEY") or "dev-only-not-secret-change-me",
+        "PUBLIC_BASE_URL": (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "TWILIO_ACCOUNT_SID": env("TWILIO_ACCOUNT_SID") or "",
+        "TWILIO_AUTH_TOKEN": env("TWILIO_AUTH_TOKEN") or "",
+        "TWILIO_MESSAGING_SERVICE_SID": env("TWILIO_MESSAGING_SERVICE_SID") or "",
+        "TWILIO_FROM_NUMBER": env("TWILIO_FROM_NUMBER") or "",
+        "TWILIO_API_BASE_URL": env("TWILIO_API_BASE_URL") or "",
+        "PROGRAM_NAME": env("PROGRAM_NAME") or "Homeward",
+        "PROGRAM_TIMEZONE": env("PROGRAM_TIMEZONE") or "America/New_York",
+        "PROXY_HOPS": int(env("PROXY_HOPS") or 0),
+        "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
+        "INSTANCE_PATH": str(instance),
+        "FLOWS_DIR": env("FLOWS_DIR") or str(ROOT / "bot" / "content" / "flows"),
+        "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
+    }

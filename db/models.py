@@ -1,0 +1,266 @@
+"""The data: people and their addresses, conversations, messages, tickets, the outbox,
+published flows, resource sites, staff and the audit trail.
+
+One naming convention from day one so Alembic migrations are stable on both databases.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String,
+                        Text, UniqueConstraint, Float)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class User(Base):
+    """Staff: peer, supervisor or admin."""
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))  # peer | supervisor | admin
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    capacity: Mapped[int] = mapped_column(Integer, default=25)  # open tickets before auto-assign skips them
+    shift: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)  # {"mon": [["09:00","17:00"]], ...}
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Participant(Base):
+    """A person in the program. Not a phone number: see Contact."""
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[Optional[str]] = mapped_column(String(80), default=None)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    checkin_time: Mapped[Optional[str]] = mapped_column(String(5), default=None)  # "HH:MM" local
+    release_date: Mapped[Optional[date]] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="prospect")  # prospect | active | paused | completed | merged
+    opted_out_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    consent_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    consent_channel: Mapped[Optional[str]] = mapped_column(String(20), default=None)
+    discreet: Mapped[bool] = mapped_column(Boolean, default=True)
+    risk_tier: Mapped[Optional[str]] = mapped_column(String(10), default=None)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    assigned_peer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None)
+    external_id: Mapped[Optional[str]] = mapped_column(String(120), unique=True, default=None)
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("participants.id"), default=None)
+    last_inbound_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contacts: Mapped[list["Contact"]] = relationship(back_populates="participant",
+                                                     foreign_keys="Contact.participant_id")
+    assigned_peer: Mapped[Optional[User]] = relationship(foreign_keys=[assigned_peer_id])
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class Contact(Base):
+    """An address a person can be reached at: "sms:+15551234567", "whatsapp:+1...", "webchat:<id>"."""
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # sms | whatsapp | webchat
+    address: Mapped[str] = mapped_column(String(120), unique=True)  # channel-qualified
+    opted_out_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    invalid_reason: Mapped[Optional[str]] = mapped_column(String(40), default=None)  # 21211, 21614, ...
+    last_inbound_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participant: Mapped[Participant] = relationship(back_populates="contacts", foreign_keys=[participant_id])
+
+
+class Conversation(Base):
+    """A flow being had. `state` is the engine's JSON; one active conversation per person."""
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    flow: Mapped[str] = mapped_column(String(60))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended | expired
+    outcome: Mapped[Optional[str]] = mapped_column(String(40), default=None)
+    timeout_at: Mapped[Optional[datetime]] = mapped_column(default=None, index=True)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """Every text in or out. Inbound is written before it is processed."""
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), default=None)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="bot")  # person | bot | peer | nudge | system
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    provider_sid: Mapped[Optional[str]] = mapped_column(String(64), unique=True, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    # in: received | processed | failed ; out: replied | queued | sandbox | sent | delivered | undelivered | failed
+    error_code: Mapped[Optional[str]] = mapped_column(String(20), default=None)
+    reply_to_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id"), default=None)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Escalation(Base):
+    """A ticket in the peer inbox."""
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_queue", "status", "priority_rank", "sla_due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(10))  # urgent | high | normal
+    priority_rank: Mapped[int] = mapped_column(Integer)  # 0 urgent, 1 high, 2 normal: sorts the queue
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | resolved
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sla_due_at: Mapped[datetime] = mapped_column()
+    first_response_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    outcome: Mapped[Optional[str]] = mapped_column(String(40), default=None)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    participant: Mapped[Participant] = relationship()
+    assignee: Mapped[Optional[User]] = relationship()
+
+
+class Note(Base):
+    """A private staff note on a person (never sent)."""
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    escalation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("escalations.id"), default=None)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    author: Mapped[User] = relationship()
+
+
+class ScheduledMessage(Base):
+    """The outbox. Claimed atomically by workers; the database is the schedule."""
+    __tablename__ = "scheduled_messages"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "dedupe_key", name="uq_scheduled_messages_dedupe"),
+        Index("ix_scheduled_messages_due", "state", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # nudge | welcome | closing | peer | reply | timeout
+    dedupe_key: Mapped[str] = mapped_column(String(80))
+    body: Mapped[Optional[str]] = mapped_column(Text, default=None)  # fixed text (peer message) or None for a template
+    template_key: Mapped[Optional[str]] = mapped_column(String(60), default=None)
+    due_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    # pending | claimed | sent | failed | cancelled | skipped | held
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(80), default=None)
+    claimed_until: Mapped[Optional[datetime]] = mapped_column(default=None)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None)
+    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id"), default=None)
+    last_error: Mapped[Optional[str]] = mapped_column(String(200), default=None)
+    quiet_ok: Mapped[bool] = mapped_column(Boolean, default=False)  # a reply to someone who wrote first
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowVersion(Base):
+    """A published flow definition; conversations keep the version they started on."""
+    __tablename__ = "flow_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_flow_versions_name_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)  # the YAML as published
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    published_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Site(Base):
+    """A place to get naloxone, harm-reduction services or treatment."""
+    __tablename__ = "sites"
+    __table_args__ = (Index("ix_sites_cell", "cell_lat", "cell_lon"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kinds: Mapped[str] = mapped_column(String(200))  # space-separated kind codes
+    address: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip: Mapped[str] = mapped_column(String(5), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    cell_lat: Mapped[int] = mapped_column(Integer)
+    cell_lon: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    hours: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+    timezone: Mapped[Optional[str]] = mapped_column(String(64), default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(60), default="")
+    verified_on: Mapped[Optional[date]] = mapped_column(Date, default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who saw or changed what, when (42 CFR Part 2)."""
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    participant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("participants.id"), default=None, index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user: Mapped[Optional[User]] = relationship()
+
+
+class Event(Base):
+    """A fact for the program's report (locator question, risk tier computed, flow ended)."""
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("participants.id"), default=None, index=True)
+    name: Mapped[str] = mapped_column(String(40), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Setting(Base):
+    """Program settings a supervisor edits (SLA targets, rate limit, contact line, ...)."""
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class CannedReply(Base):
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(80))
+    body_en: Mapped[str] = mapped_column(Text)
+    body_es: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,211 @@
+"""Claim due outbox rows, re-check, send, record (the shell around scheduler.policy).
+
+Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
+(PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
+with a lease. Before sending, the outbound Message is committed as "sending"; after the provider
+answers, its sid and status are committed and the row marked sent. A worker that dies between
+the provider accepting and that commit leaves a "sending" message whose lease expires; the next
+claim sends again. That window (one HTTP round trip) is the only way a duplicate can occur, and
+nothing is ever lost: a row is finished only after the provider's answer is recorded.
+"""
+from __future__ import annotations
+
+import logging
+import time as _time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+import logs
+from bot.channels.sender import SendError
+from db.queries import mark_unsubscribed
+from db.models import Contact, Message, Participant, ScheduledMessage, User
+from db.session import Database
+from scheduler import policy
+
+log = logging.getLogger("homeward.dispatch")
+DISPATCHED_KINDS = ("nudge", "welcome", "closing", "peer", "reply")
+
+
+@dataclass
+class DispatchConfig:
+    worker_id: str
+    program_name: str = "Homeward"
+    rate_per_second: float = 1.0          # 1 for a long code, 3 toll-free; Messaging Services queue more
+    daily_cap: int | None = None
+    batch: int = 50
+    lease: timedelta = timedelta(minutes=2)
+    retry_limit: int = 5
+
+
+@dataclass
+class PassResult:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    lost_lease: int = 0
+    reasons: dict = field(default_factory=dict)
+
+
+def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Take up to `limit` due rows (and rows whose lease ran out), oldest due first."""
+    SM = ScheduledMessage
+    due = (select(SM.id)
+           .where(or_((SM.state == "pending") & (SM.due_at <= now),
+                      (SM.state == "claimed") & (SM.claimed_until < now)))
+           .order_by(SM.due_at, SM.id).limit(limit))
+    if not db.is_sqlite:
+        due = due.with_for_update(skip_locked=True)
+    stmt = (update(SM).where(SM.id.in_(due.scalar_subquery()))
+            .values(state="claimed", claimed_by=worker_id, claimed_until=now + lease, updated_at=now)
+            .returning(SM.id, SM.due_at))
+    with db.session() as s:
+        rows = s.execute(stmt, execution_options={"synchronize_session": False}).all()
+    return [r.id for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
+
+
+def sent_today(db: Database, now: datetime) -> int:
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.direction == "out", Message.kind.in_(DISPATCHED_KINDS),
+                               Message.created_at >= start, Message.provider_sid.is_not(None))) or 0
+
+
+def reachable_contact(s: Session, person: Participant) -> Contact | None:
+    """The address the person last wrote from, among those still usable."""
+    return s.scalar(select(Contact)
+                    .where(Contact.participant_id == person.id, Contact.opted_out_at.is_(None),
+                           Contact.invalid_reason.is_(None), Contact.channel != "webchat")
+                    .order_by(Contact.last_inbound_at.desc().nulls_last(), Contact.id.desc()).limit(1))
+
+
+def _release(row: ScheduledMessage, state: str, now: datetime, reason: str | None = None,
+             due_at: datetime | None = None) -> None:
+    row.state, row.claimed_by, row.claimed_until, row.updated_at = state, None, None, now
+    if reason is not None:
+        row.last_error = reason
+    if due_at is not None:
+        row.due_at = due_at
+
+
+class Dispatcher:
+    def __init__(self, db: Database, sender, schedule: policy.Schedule, cfg: DispatchConfig,
+                 clock=lambda: datetime.now(timezone.utc), sleep=_time.sleep):
+        self.db, self.sender, self.schedule, self.cfg = db, sender, schedule, cfg
+        self.clock, self.sleep = clock, sleep
+        self.bucket = policy.TokenBucket.full(cfg.rate_per_second, clock())
+
+    def run_pass(self, now: datetime | None = None) -> PassResult:
+        """Claim and work one batch. `now` fixed (operator's --now) or the real clock."""
+        fixed = now is not None
+        start = now or self.clock()
+        result = PassResult()
+        left = policy.daily_cap_left(self.cfg.daily_cap, sent_today(self.db, start))
+        limit = self.cfg.batch if left is None else min(self.cfg.batch, left)
+        if limit <= 0:
+            return result
+        ids = claim(self.db, self.cfg.worker_id, start, limit, self.cfg.lease)
+        result.claimed = len(ids)
+        for row_id in ids:
+            if not fixed:
+                self._pace()
+            outcome = self.deliver(row_id, start if fixed else self.clock())
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        return result
+
+    def _pace(self) -> None:
+        while True:
+            ok, self.bucket = self.bucket.take(self.clock())
+            if ok:
+                return
+            wait = (self.bucket.ready_at(self.clock()) - self.clock()).total_seconds()
+            self.sleep(max(wait, 0.001))
+
+    def deliver(self, row_id: int, now: datetime) -> str:
+        """One row: re-check, write the intent, send, record. Returns the PassResult field."""
+        with self.db.session() as s:
+            row = s.get(ScheduledMessage, row_id)
+            if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
+                return "lost_lease"
+            person = s.get(Participant, row.participant_id)
+            quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, self.schedule.reply_window)
+            stale = self.schedule.stale_after if row.kind in ("nudge", "closing", "welcome") else None
+            ok, reason = policy.may_send(now, policy.status_of(person), person.timezone,
+                                         self.schedule.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
+            if not ok:
+                if reason == "quiet_hours":
+                    _release(row, "pending", now, "deferred: quiet hours",
+                             policy.next_allowed(now, person.timezone, self.schedule.quiet))
+                    return "deferred"
+                _release(row, "skipped", now, reason)
+                return "skipped"
+            contact = reachable_contact(s, person)
+            if contact is None:
+                _release(row, "skipped", now, "no reachable contact")
+                return "skipped"
+            msg = s.get(Message, row.message_id) if row.message_id else None
+            if msg is None:
+                msg = Message(participant_id=person.id, contact_id=contact.id, direction="out",
+                              channel=contact.channel, kind=row.kind, author_id=row.author_id,
+                              body=row.body or self._render(s, row, person), status="sending",
+                              created_at=now, updated_at=now)
+                s.add(msg)
+                s.flush()
+                row.message_id = msg.id
+            msg.status, msg.contact_id, msg.channel = "sending", contact.id, contact.channel
+            row.attempts += 1
+            address, body, attempts, seed = contact.address, msg.body, row.attempts, row.id
+        try:
+            sent = self.sender.send(address, body)
+        except SendError as exc:
+            return self._failed(row_id, exc, attempts, seed, now)
+        with self.db.session() as s:
+            row = s.get(ScheduledMessage, row_id)
+            msg = s.get(Message, row.message_id)
+            msg.provider_sid, msg.status, msg.updated_at = sent.sid, sent.status, now
+            _release(row, "sent", now, None)
+        logs.event(log, "sent", row=row_id, kind=row.kind, status=sent.status)
+        return "sent"
+
+    def _render(self, s: Session, row: ScheduledMessage, person: Participant) -> str:
+        peer = s.get(User, person.assigned_peer_id) if person.assigned_peer_id else None
+        return policy.render(self.schedule, row.template_key or "nudge.0", person.language,
+                             person.first_name, peer.name.split()[0] if peer else None,
+                             self.cfg.program_name, person.discreet)
+
+    def _failed(self, row_id: int, exc: SendError, attempts: int, seed: int, now: datetime) -> str:
+        code = int(exc.code) if exc.code and exc.code.isdigit() else None
+        info = policy.ErrorInfo(http_status=exc.http_status, twilio_code=code,
+                                network="timeout" if exc.http_status is None and exc.temporary else None,
+                                message=exc.detail)
+        decision = policy.retry_decision(attempts, info, now, self.cfg.retry_limit, seed=seed)
+        with self.db.session() as s:
+            row = s.get(ScheduledMessage, row_id)
+            msg = s.get(Message, row.message_id)
+            msg.status, msg.error_code, msg.updated_at = "failed", exc.code or str(exc.http_status or ""), now
+            if isinstance(decision, policy.Retry):
+                _release(row, "pending", now, f"retry: {decision.reason}", decision.at)
+                logs.event(log, "send failed, will retry", logging.WARNING, row=row_id, reason=decision.reason)
+                return "retried"
+            _release(row, "failed", now, decision.reason)
+            if decision.mark_contact:
+                mark_contact(s, msg.contact_id, decision.mark_contact, exc.code or "", now)
+            logs.event(log, "send failed for good", logging.WARNING, row=row_id, reason=decision.reason)
+            return "failed"
+
+
+def mark_contact(s: Session, contact_id: int | None, mark: str, code: str, now: datetime) -> None:
+    """A permanent error says something about the address: never try it again."""
+    if contact_id is None:
+        return
+    contact = s.get(Contact, contact_id)
+    if mark == "opted_out":
+        mark_unsubscribed(s, contact.participant_id, contact_id, now, f"twilio {code}: unsubscribed")
+    else:
+        contact.invalid_reason = code or mark

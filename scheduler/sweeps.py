@@ -1,0 +1,64 @@
+"""Periodic sweeps (shell): people who went quiet come back to their peer; conversations whose
+wait timed out are resumed; conversations past their expiry are closed."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+import logs
+from bot.escalations import open_escalation
+from db.models import Conversation, Escalation, Message, Participant
+from db.session import Database
+from scheduler import policy
+
+log = logging.getLogger("homeward.sweeps")
+NUDGE_KINDS = ("nudge", "welcome")
+
+
+def nudge_history(s, person: Participant) -> list[tuple[datetime, bool]]:
+    """(sent_at, answered) for each nudge sent: answered when the person wrote before the next one."""
+    sent = list(s.scalars(select(Message.created_at).where(
+        Message.participant_id == person.id, Message.direction == "out", Message.kind.in_(NUDGE_KINDS),
+        Message.provider_sid.is_not(None)).order_by(Message.created_at)))
+    inbound = list(s.scalars(select(Message.created_at).where(
+        Message.participant_id == person.id, Message.direction == "in").order_by(Message.created_at)))
+    history = []
+    for i, at in enumerate(sent):
+        until = sent[i + 1] if i + 1 < len(sent) else None
+        history.append((at, any(t > at and (until is None or t < until) for t in inbound)))
+    return history
+
+
+def no_contact(db: Database, schedule: policy.Schedule, now: datetime) -> int:
+    """Open one "no contact" ticket per release for someone who answered none of their recent nudges."""
+    rule, opened = schedule.no_contact, 0
+    horizon = (now - timedelta(days=rule.within_days + 7)).date()
+    with db.session() as s:
+        people = list(s.scalars(select(Participant).where(
+            Participant.status == "active", Participant.opted_out_at.is_(None),
+            Participant.release_date.is_not(None), Participant.release_date >= horizon)))
+        for person in people:
+            already = s.scalar(select(Escalation.id).where(
+                Escalation.participant_id == person.id, Escalation.reason == rule.reason,
+                Escalation.created_at >= datetime.combine(person.release_date, datetime.min.time(), now.tzinfo)
+                - timedelta(days=1)).limit(1))
+            if already:
+                continue
+            if policy.no_contact_due(nudge_history(s, person), person.release_date, now, rule, person.timezone):
+                open_escalation(s, person, rule.reason, rule.priority,
+                                f"No reply to {rule.unanswered_in_a_row} check-ins in a row.", now)
+                opened += 1
+    if opened:
+        logs.event(log, "no-contact tickets opened", count=opened)
+    return opened
+
+
+def expire_conversations(db: Database, now: datetime) -> int:
+    with db.session() as s:
+        stale = list(s.scalars(select(Conversation).where(
+            Conversation.status == "active", Conversation.expires_at.is_not(None), Conversation.expires_at < now)))
+        for convo in stale:
+            convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "expired", "expired", None, now
+    return len(stale)

@@ -1,0 +1,160 @@
+"""Golden conversations: a mini-runtime that plays a conversation script against a flow.
+
+A script (tests/flows/<flow>.<lang>.yaml) lists what the person does and exactly what
+Homeward does back, in order, so a supervisor can read a whole conversation in one place.
+This module plays scripts with the pure engine and a fake locator (tests/fakes.py): it applies
+effects the way the runtime does (fields and language go into the context, StartFlow starts
+the next flow, ScheduleTimeout arms the timer) but stores nothing.
+
+Re-record after changing a flow, then read the diff before committing:
+    .venv/bin/python -m tests.flows.golden tests/flows/checkin.en.yaml [...]
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from bot import effects as fx
+from bot import engine
+from bot.flows.registry import Registry, load_registry
+from bot.flows.schema import parse_duration
+from bot.services import Context
+from tests.fakes import FakeServices
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = ROOT / "bot" / "content" / "flows"
+DEFAULT_NOW = "2025-03-03T14:00:00+00:00"
+
+
+class Flow(dict):
+    """A mapping written on one line in scripts ({first_name: Ana})."""
+
+
+def describe(effect, now: datetime):
+    """One effect as a script line."""
+    if isinstance(effect, fx.Reply):
+        return {"say": effect.text}
+    if isinstance(effect, fx.Escalate):
+        d = Flow(reason=effect.reason, priority=effect.priority)
+        if effect.note:
+            d["note"] = effect.note
+        return {"escalate": d}
+    if isinstance(effect, fx.SetField):
+        return {"set": Flow({effect.name: _plain(effect.value)})}
+    if isinstance(effect, fx.SetLanguage):
+        return {"language": effect.language}
+    if isinstance(effect, fx.ScheduleTimeout):
+        return {"timeout_in": _span(effect.at - now)}
+    if isinstance(effect, fx.CancelTimeout):
+        return "cancel_timeout"
+    if isinstance(effect, fx.EndConversation):
+        return {"end": effect.outcome}
+    if isinstance(effect, fx.RecordEvent):
+        return {"record": Flow({effect.name: Flow(_plain(effect.data))})}
+    if isinstance(effect, fx.StartFlow):
+        return {"start_flow": Flow({effect.flow: Flow(effect.params)}) if effect.params else effect.flow}
+    return {type(effect).__name__: str(effect)}
+
+
+def _plain(value):
+    return Flow(value) if isinstance(value, dict) else value
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    d, rem = divmod(minutes, 1440) if minutes >= 2880 else (0, minutes)
+    h, m = divmod(rem, 60)
+    return "".join(f"{n}{u}" for n, u in ((d, "d"), (h, "h"), (m, "m")) if n) or "0m"
+
+
+class Player:
+    """Plays one conversation: holds the state, the clock, the context and the timer."""
+
+    def __init__(self, registry: Registry, flow: str, lang: str, context: dict, now: datetime):
+        ctx = dict(context or {})
+        fields = dict(ctx.pop("fields", {}) or {})
+        self.services = FakeServices(Context(lang=lang, fields=fields, **ctx))
+        self.registry, self.flow, self.now = registry, flow, now
+        self.state: dict | None = None
+        self.timer: datetime | None = None
+
+    def _apply(self, outcome) -> list:
+        out = engine.follow(outcome, self.registry.get, self.now, self.services)
+        self.services.context = engine.with_effects(self.services, out.effects).context
+        for e in out.effects:
+            if isinstance(e, fx.ScheduleTimeout):
+                self.timer = e.at
+            elif isinstance(e, (fx.CancelTimeout, fx.EndConversation)):
+                self.timer = None
+        self.state = out.state
+        return [describe(e, self.now) for e in out.effects]
+
+    def play(self, step: dict) -> list:
+        if "after" in step:
+            self.now += parse_duration(str(step["after"]))
+        if "start" in step:
+            params = step["start"] or {}
+            return self._apply(engine.start(self.registry.get(self.flow), self.now, self.services, params))
+        if "route" in step:
+            route = self.registry.route(str(step["route"]))
+            assert route, f"'{step['route']}' starts no flow"
+            return self._apply(engine.start(self.registry.get(route.flow), self.now, self.services, route.params))
+        if "send" in step:
+            assert self.state, "the conversation has ended; nothing to answer"
+            definition = self.registry.get(self.state["flow"])
+            return self._apply(engine.step(definition, self.state, str(step["send"]), self.now, self.services))
+        if "wait" in step:
+            self.now += parse_duration(str(step["wait"]))
+            if self.timer is None or self.now < self.timer:
+                return []
+            self.now = max(self.now, self.timer)
+            definition = self.registry.get(self.state["flow"])
+            self.timer = None
+            return self._apply(engine.timeout(definition, self.state, self.now, self.services))
+        raise ValueError(f"a step is start, route, send or wait: {step}")
+
+
+def load_script(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def play_script(script: dict, registry: Registry):
+    """Yield (conversation name, step index, step, actual lines) for every step."""
+    for conv in script["conversations"]:
+        player = Player(registry, script["flow"], script.get("lang", "en"),
+                        {**(script.get("context") or {}), **(conv.get("context") or {})},
+                        datetime.fromisoformat(str(script.get("start_time", DEFAULT_NOW))))
+        for i, step in enumerate(conv["steps"]):
+            yield conv["name"], i, step, player.play(step)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(type(None), lambda d, v: d.represent_scalar("tag:yaml.org,2002:null", ""))
+_Dumper.add_representer(Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
+
+
+def record(path: Path, registry: Registry) -> None:
+    """Rewrite the `expect:` of every step in a script from what the flow does now."""
+    text = path.read_text(encoding="utf-8")
+    header = "".join(line for line in text.splitlines(keepends=True)[:40]
+                     if line.startswith("#")) if text.startswith("#") else ""
+    script = load_script(path)
+    for conv_name, i, step, actual in play_script(script, registry):
+        conv = next(c for c in script["conversations"] if c["name"] == conv_name)
+        conv["steps"][i] = {**{k: v for k, v in step.items() if k != "expect"}, "expect": actual}
+    body = yaml.dump(script, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+    path.write_text(header + body, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    reg = load_registry(FLOWS)
+    for arg in sys.argv[1:]:
+        record(Path(arg), reg)
+        print("recorded", arg)

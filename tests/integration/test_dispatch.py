@@ -1,0 +1,181 @@
+"""The outbox on both databases: plan → claim → re-check → send → record."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.sender import SandboxSender, SendError, SendResult
+from db.models import Contact, Message, Participant, ScheduledMessage, User
+from scheduler import policy
+from scheduler.dispatch import DispatchConfig, Dispatcher, claim
+from scheduler.planning import schedule_nudges
+from scheduler.worker import drain
+
+NY = ZoneInfo("America/New_York")
+SCHEDULE = policy.load_schedule()
+
+
+def local(y, m, d, hh, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=NY).astimezone(timezone.utc)
+
+
+def enroll(db, release: date, now: datetime, phone="+13125550100", name="Ana", checkin="10:00") -> int:
+    with db.session() as s:
+        peer = User(email=f"luis{phone[-4:]}@example.org", name="Luis Ortega", role="peer", password_hash="x")
+        s.add(peer)
+        s.flush()
+        person = Participant(first_name=name, language="en", timezone="America/New_York", status="active",
+                             checkin_time=checkin, release_date=release, consent_at=now,
+                             assigned_peer_id=peer.id, created_at=now, fields={})
+        s.add(person)
+        s.flush()
+        s.add(Contact(participant_id=person.id, channel="sms", address=f"sms:{phone}"))
+        schedule_nudges(s, person, SCHEDULE, now, enrolled_at=now)
+        return person.id
+
+
+def dispatcher(db, sender=None, worker="w1", **kw) -> Dispatcher:
+    return Dispatcher(db, sender or SandboxSender(), SCHEDULE,
+                      DispatchConfig(worker_id=worker, rate_per_second=1000, **kw))
+
+
+def outbound(db, pid):
+    with db.session() as s:
+        return list(s.scalars(select(Message).where(Message.participant_id == pid, Message.direction == "out")
+                              .order_by(Message.id)))
+
+
+def test_enrolled_person_gets_each_nudge_once_in_their_peers_name(db):
+    enrolled = local(2026, 12, 1, 8)
+    pid = enroll(db, date(2026, 12, 1), enrolled)
+    with db.session() as s:
+        rows = list(s.scalars(select(ScheduledMessage).where(ScheduledMessage.participant_id == pid)
+                              .order_by(ScheduledMessage.due_at)))
+    days = [int(r.dedupe_key.split(":")[1]) for r in rows if r.kind == "nudge"]
+    assert days[:6] == [0, 1, 2, 3, 4, 5] and 14 in days and 90 not in days
+    first_due = rows[0].due_at
+    assert first_due.astimezone(NY).hour in (9, 10)  # their 10:00 with a little spread, never quiet hours
+    d = dispatcher(db)
+    assert drain(d, first_due - timedelta(minutes=1)).claimed == 0      # not due yet
+    result = drain(d, first_due + timedelta(minutes=1))
+    assert result.sent == 1
+    assert drain(d, first_due + timedelta(minutes=2)).claimed == 0      # never twice
+    [msg] = outbound(db, pid)
+    assert msg.kind == "nudge" and msg.status == "sandbox" and msg.provider_sid
+    assert "Ana" in msg.body and "Luis" in msg.body
+
+
+def test_sends_through_the_real_twilio_client_to_prism(db, twilio_sender):
+    enrolled = local(2026, 12, 1, 8)
+    pid = enroll(db, date(2026, 12, 1), enrolled)
+    result = drain(dispatcher(db, twilio_sender), local(2026, 12, 1, 12))
+    assert result.sent == 1 and result.failed == 0
+    [msg] = outbound(db, pid)
+    assert msg.provider_sid.startswith(("SM", "MM")) and len(msg.provider_sid) == 34
+
+
+def test_opted_out_person_is_never_sent_to(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    with db.session() as s:
+        s.get(Participant, pid).opted_out_at = local(2026, 12, 1, 8, 30)
+    result = drain(dispatcher(db), local(2026, 12, 1, 12))
+    assert result.sent == 0 and result.skipped == 1
+    assert outbound(db, pid) == []
+
+
+def test_quiet_hours_defer_to_morning(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    with db.session() as s:  # a peer message scheduled for late at night
+        s.add(ScheduledMessage(participant_id=pid, kind="peer", dedupe_key="peer:1", body="Thinking of you",
+                               due_at=local(2026, 12, 1, 22, 30)))
+    result = drain(dispatcher(db), local(2026, 12, 1, 23))
+    # the peer text waits for morning; the 10:00 nudge, 13 hours late, is dropped rather than sent at night
+    assert result.deferred == 1 and result.skipped == 1 and result.sent == 0
+    with db.session() as s:
+        row = s.scalar(select(ScheduledMessage).where(ScheduledMessage.dedupe_key == "peer:1"))
+        assert row.state == "pending" and row.due_at.astimezone(NY).hour == 9
+
+
+class Flaky:
+    """Fails as scripted, then succeeds."""
+    name = "flaky"
+
+    def __init__(self, *errors):
+        self.errors, self.sent = list(errors), []
+
+    def send(self, address, body):
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append(address)
+        return SendResult(f"SM{len(self.sent):032x}", "queued")
+
+
+def test_temporary_failures_retry_with_backoff_then_send_once(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    sender = Flaky(SendError(True, "20429", 429, "too many"), SendError(True, None, 503, "down"))
+    d = dispatcher(db, sender)
+    t = local(2026, 12, 1, 12)
+    assert drain(d, t).retried == 1
+    with db.session() as s:
+        row = s.scalar(select(ScheduledMessage).where(ScheduledMessage.state == "pending")
+                       .order_by(ScheduledMessage.due_at))
+        assert row.due_at > t and row.attempts == 1
+    for minutes in (5, 30):
+        drain(d, t + timedelta(minutes=minutes))
+    assert len(sender.sent) == 1
+    msgs = outbound(db, pid)
+    assert len(msgs) == 1 and msgs[0].status == "queued"
+
+
+def test_unsubscribed_error_marks_the_person_opted_out_and_cancels_the_rest(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    d = dispatcher(db, Flaky(SendError(False, "21610", 400, "unsubscribed")))
+    assert drain(d, local(2026, 12, 1, 12)).failed == 1
+    with db.session() as s:
+        assert s.get(Participant, pid).opted_out
+        states = set(s.scalars(select(ScheduledMessage.state).where(ScheduledMessage.participant_id == pid)))
+    assert states == {"failed", "cancelled"}
+
+
+def test_invalid_number_is_marked_and_not_retried(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    d = dispatcher(db, Flaky(SendError(False, "21211", 400, "invalid")))
+    assert drain(d, local(2026, 12, 1, 12)).failed == 1
+    with db.session() as s:
+        assert s.scalar(select(Contact.invalid_reason).where(Contact.participant_id == pid)) == "21211"
+    # the next day's nudge finds no reachable address and is skipped, not sent
+    assert drain(d, local(2026, 12, 2, 12)).skipped == 1
+
+
+def test_a_claim_whose_worker_died_is_taken_again_after_its_lease(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    t = local(2026, 12, 1, 12)
+    assert len(claim(db, "dead-worker", t, 10, timedelta(minutes=2))) == 1   # claimed, then the worker died
+    d = dispatcher(db, worker="w2")
+    assert drain(d, t + timedelta(minutes=1)).claimed == 0                   # lease still held
+    assert drain(d, t + timedelta(minutes=3)).sent == 1
+    assert len(outbound(db, pid)) == 1
+
+
+def test_daily_cap_holds_the_rest_for_tomorrow(db):
+    for i in range(3):
+        enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555020{i}")
+    result = drain(dispatcher(db, daily_cap=2), local(2026, 12, 1, 12))
+    assert result.sent == 2
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message).where(Message.direction == "out")) == 2
+
+
+def test_late_enrollment_gets_a_welcome_now_not_a_burst(db):
+    now = local(2026, 12, 10, 14)
+    pid = enroll(db, date(2026, 12, 1), now)
+    result = drain(dispatcher(db), now + timedelta(minutes=1))
+    assert result.sent == 1
+    [msg] = outbound(db, pid)
+    with db.session() as s:
+        kinds = [r.kind for r in s.scalars(select(ScheduledMessage).where(ScheduledMessage.participant_id == pid)
+                                           .order_by(ScheduledMessage.due_at))]
+    assert kinds[0] == "welcome" and kinds[1] == "nudge"

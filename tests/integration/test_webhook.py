@@ -1,0 +1,194 @@
+"""POST /twilio/sms and /twilio/status on both databases, signed by twilio's RequestValidator."""
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+from sqlalchemy import func, select
+
+from db.models import Contact, Escalation, Message, Participant, ScheduledMessage
+from tests.twilio_signing import new_sid, signed_post, sms
+
+PHONE = "+13125552671"
+
+
+def replies(resp) -> list[str]:
+    assert resp.status_code == 200, resp.data
+    assert resp.mimetype == "text/xml"
+    root = ElementTree.fromstring(resp.data)
+    assert root.tag == "Response"
+    return [m.text or "" for m in root.findall("Message")]
+
+
+def count(db, model, *where):
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_unsigned_and_badly_signed_requests_are_refused_and_store_nothing(client, db):
+    params = {"MessageSid": new_sid(), "From": PHONE, "To": "+15005550006", "Body": "hi"}
+    assert client.post("/twilio/sms", data=params).status_code == 403
+    assert signed_post(client, "/twilio/sms", params, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    # signed for another URL (a replay against a different deployment)
+    assert signed_post(client, "/twilio/sms", params, base="https://evil.example").status_code == 403
+    assert signed_post(client, "/twilio/status", {"MessageSid": "SMx", "MessageStatus": "sent"},
+                       token="wrong-token").status_code == 403
+    assert count(db, Message) == 0
+
+
+def test_no_auth_token_configured_refuses_everything(db_url):
+    from tests.conftest import make_test_app
+    app = make_test_app(db_url, TWILIO_AUTH_TOKEN="")
+    resp = sms(app.test_client(), PHONE, "hi")
+    assert resp.status_code == 403
+    assert b"TWILIO_AUTH_TOKEN" in resp.data
+
+
+def test_first_text_gets_the_menu_and_is_stored_with_the_reply(client, db):
+    out = replies(sms(client, PHONE, "hello"))
+    assert len(out) == 1 and "1" in out[0] and "HELP" in out[0].upper()
+    with db.session() as s:
+        contact = s.scalar(select(Contact))
+        assert contact.address == "sms:" + PHONE
+        inbound = s.scalar(select(Message).where(Message.direction == "in"))
+        assert inbound.body == "hello" and inbound.status == "processed"
+        outbound = s.scalar(select(Message).where(Message.direction == "out"))
+        assert outbound.reply_to_id == inbound.id and outbound.body == out[0]
+
+
+def test_redelivery_changes_nothing_and_returns_the_same_reply(client, db):
+    sid = new_sid()
+    first = replies(sms(client, PHONE, "he's not breathing", sid=sid))
+    second = replies(sms(client, PHONE, "he's not breathing", sid=sid))
+    assert first == second and "911" in first[0]
+    assert count(db, Message, Message.direction == "in") == 1
+    assert count(db, Escalation) == 1
+
+
+def test_emergency_gets_911_and_naloxone_steps_and_an_urgent_ticket(client, db):
+    out = replies(sms(client, PHONE, "HELP my friend isnt breathing and his lips are blue"))
+    text = " ".join(out)
+    assert "911" in text and ("naloxone" in text.lower() or "narcan" in text.lower())
+    with db.session() as s:
+        ticket = s.scalar(select(Escalation))
+        assert ticket.priority == "urgent" and ticket.reason == "emergency" and ticket.status == "open"
+
+
+def test_spanish_emergency_is_answered_in_spanish(client):
+    text = " ".join(replies(sms(client, PHONE, "mi amigo no respira")))
+    assert "911" in text and "naloxona" in text.lower()
+
+
+def test_crisis_gets_988(client, db):
+    text = " ".join(replies(sms(client, PHONE, "i want to kill myself")))
+    assert "988" in text
+    assert count(db, Escalation, Escalation.priority == "urgent") == 1
+
+
+def test_stop_opts_out_cancels_pending_and_nothing_more_is_sent(client, db):
+    from datetime import datetime, timedelta, timezone
+    replies(sms(client, PHONE, "hello"))
+    with db.session() as s:
+        person = s.scalar(select(Participant))
+        s.add(ScheduledMessage(participant_id=person.id, kind="nudge", dedupe_key="nudge:1",
+                               template_key="checkin", due_at=datetime.now(timezone.utc) + timedelta(days=1)))
+    assert replies(sms(client, PHONE, "  stop ")) == []   # Twilio sends the carrier confirmation
+    with db.session() as s:
+        person = s.scalar(select(Participant))
+        assert person.opted_out
+        assert s.scalar(select(ScheduledMessage.state)) == "cancelled"
+    # ordinary texts after STOP are stored but get no reply
+    assert replies(sms(client, PHONE, "what's up")) == []
+    assert count(db, Message, Message.direction == "in") == 3
+    # an emergency is still answered: they wrote first
+    assert "911" in " ".join(replies(sms(client, PHONE, "she wont wake up")))
+    # START opts back in
+    assert replies(sms(client, PHONE, "START"))
+    with db.session() as s:
+        assert not s.scalar(select(Participant)).opted_out
+
+
+def test_spanish_stop_and_help(client, db):
+    help_text = " ".join(replies(sms(client, PHONE, "AYUDA")))
+    assert "988" in help_text and "911" in help_text
+    replies(sms(client, PHONE, "parar"))
+    with db.session() as s:
+        assert s.scalar(select(Participant)).opted_out
+
+
+def test_help_names_the_program_and_how_to_stop(client):
+    text = " ".join(replies(sms(client, PHONE, "help")))
+    assert "Homeward" in text and "STOP" in text and "988" in text and "911" in text
+
+
+def test_odd_bodies_get_sensible_replies(client, db):
+    assert replies(sms(client, PHONE, ""))  # empty
+    assert replies(sms(client, PHONE, "x" * 1600))
+    assert replies(sms(client, PHONE, "🙂🙂 hola"))
+    assert replies(sms(client, PHONE, "我很好 谢谢"))
+    media = " ".join(replies(sms(client, PHONE, "", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg")))
+    assert media
+    with db.session() as s:
+        bodies = list(s.scalars(select(Message.body).where(Message.direction == "in").order_by(Message.id)))
+    assert bodies == ["", "x" * 1600, "🙂🙂 hola", "我很好 谢谢", ""]
+
+
+def test_malformed_webhook_gets_a_clear_400(client, db):
+    resp = signed_post(client, "/twilio/sms", {"Body": "hi"})
+    assert resp.status_code == 400 and b"MessageSid" in resp.data
+    assert count(db, Message) == 0
+
+
+def test_failure_during_processing_keeps_the_message_escalates_and_answers(app, client, db, monkeypatch):
+    from bot import conversation
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(conversation, "decide", broken)
+    out = replies(sms(client, PHONE, "I need to talk"))
+    assert out and "911" in out[0]
+    with db.session() as s:
+        msg = s.scalar(select(Message).where(Message.direction == "in"))
+        assert msg.body == "I need to talk" and msg.status == "failed"
+        ticket = s.scalar(select(Escalation))
+        assert ticket.reason == "processing_failed" and ticket.message_id == msg.id
+
+
+def test_whatsapp_sender_is_its_own_contact(client, db):
+    replies(sms(client, "whatsapp:" + PHONE, "hi"))
+    with db.session() as s:
+        assert s.scalar(select(Contact.address)) == "whatsapp:" + PHONE
+
+
+def test_status_callback_updates_status_and_21610_opts_out(client, db):
+    replies(sms(client, PHONE, "hello"))
+    with db.session() as s:
+        person = s.scalar(select(Participant))
+        s.add(Message(participant_id=person.id, contact_id=s.scalar(select(Contact.id)), direction="out",
+                      channel="sms", kind="nudge", body="hi", provider_sid="SMout1", status="queued"))
+    ok = signed_post(client, "/twilio/status", {"MessageSid": "SMout1", "MessageStatus": "delivered"})
+    assert ok.status_code == 204
+    # a late "sent" must not move a delivered message backwards
+    signed_post(client, "/twilio/status", {"MessageSid": "SMout1", "MessageStatus": "sent"})
+    with db.session() as s:
+        assert s.scalar(select(Message.status).where(Message.provider_sid == "SMout1")) == "delivered"
+    signed_post(client, "/twilio/status", {"MessageSid": "SMout1", "MessageStatus": "failed", "ErrorCode": "21610"})
+    with db.session() as s:
+        msg = s.scalar(select(Message).where(Message.provider_sid == "SMout1"))
+        assert msg.status == "failed" and msg.error_code == "21610"
+        assert s.scalar(select(Participant)).opted_out
+
+
+def test_logs_never_hold_the_number_or_the_body(client, caplog):
+    import logging
+    from logs import JsonFormatter
+    caplog.set_level(logging.INFO)
+    replies(sms(client, PHONE, "my secret words"))
+    formatted = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert "my secret words" not in formatted
+    assert PHONE not in formatted and "3125552671" not in formatted
+    assert "+1******2671" in formatted
+
+
+def test_every_response_carries_a_request_id(client):
+    resp = client.get("/healthz")
+    assert len(resp.headers["X-Request-Id"]) >= 16

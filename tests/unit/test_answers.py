@@ -1,0 +1,85 @@
+"""Reading answers the way people text, in English and Spanish."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.flows import answers
+from bot.flows.schema import Choice
+
+TODAY = date(2025, 3, 3)  # a Monday
+
+
+@pytest.mark.parametrize("text, value", [
+    ("yes", True), ("Y", True), ("yeah!", True), ("Yep", True), ("sí", True), ("SI", True),
+    ("claro", True), ("ok", True), ("yes I do", True), ("no", False), ("Nope", False),
+    ("nah", False), ("no thanks", False), ("No gracias", False), ("not really", False),
+    ("not sure", None), ("no sé", None), ("maybe", None), ("banana", None), ("", None),
+])
+def test_yes_no(text, value):
+    assert answers.yes_no(text) is value
+
+
+@pytest.mark.parametrize("text, lang, value", [
+    ("3", "en", 3), ("about 20 times", "en", 20), ("2.5", "en", 2.5), ("three", "en", 3),
+    ("tres", "es", 3), ("none", "en", 0), ("ninguna", "es", 0), ("once", "en", 1),
+    ("once", "es", 11), ("twice", "en", 2), ("a lot", "en", None),
+])
+def test_number(text, lang, value):
+    assert answers.number(text, lang) == value
+
+
+@pytest.mark.parametrize("text, value", [
+    ("9am", "09:00"), ("9 AM", "09:00"), ("6:30 pm", "18:30"), ("6:30p.m.", "18:30"),
+    ("18:00", "18:00"), ("morning", "09:00"), ("in the evening", "18:00"), ("noon", "12:00"),
+    ("por la mañana", "09:00"), ("6 de la tarde", "18:00"), ("10 at night", "22:00"),
+    ("5", "17:00"), ("12am", "00:00"), ("whenever", None), ("25:00", None),
+])
+def test_time_of_day(text, value):
+    assert answers.time_of_day(text) == value
+
+
+@pytest.mark.parametrize("text, lang, value", [
+    ("2025-04-01", "en", date(2025, 4, 1)), ("3/14", "en", date(2025, 3, 14)),
+    ("3/4", "es", date(2025, 4, 3)), ("14/3", "en", date(2025, 3, 14)),
+    ("3/14/26", "en", date(2026, 3, 14)), ("today", "en", TODAY), ("hoy", "es", TODAY),
+    ("tomorrow", "en", date(2025, 3, 4)), ("mañana", "es", date(2025, 3, 4)),
+    ("pasado mañana", "es", date(2025, 3, 5)), ("friday", "en", date(2025, 3, 7)),
+    ("March 5", "en", date(2025, 3, 5)), ("5 de marzo", "es", date(2025, 3, 5)),
+    ("soon", "en", None), ("2/30", "en", None),
+])
+def test_calendar_date(text, lang, value):
+    assert answers.calendar_date(text, lang, TODAY) == value
+
+
+MOOD = (Choice(1, {"en": ("rough",), "es": ("muy mal",)}), Choice(2, {"es": ("mal",)}),
+        Choice(4, {"en": ("good",), "es": ("bien",)}), Choice(5, {"en": ("great",), "es": ("muy bien",)}))
+
+
+@pytest.mark.parametrize("text, index", [
+    ("1", 0), ("#2", 1), ("4.", 3), ("two", 1), ("good", 2), ("GREAT!!", 3), ("muy bien", 3),
+    ("estoy muy bien", 3), ("estoy bien", 2), ("pretty rough day", 0), ("not good", None),
+    ("9", None), ("banana", None), ("", None),
+])
+def test_choice(text, index):
+    assert answers.choice(text, MOOD) == index
+
+
+@pytest.mark.parametrize("text, value", [
+    ("maria", "Maria"), ("My name is Maria", "Maria"), ("soy Ana", "Ana"),
+    ("me llamo maría josé", "María José"), ("JOSE", "Jose"), ("It's DeShawn", "DeShawn"),
+    ("no", None), ("12345", None),
+])
+def test_name(text, value):
+    assert answers.name(text) == value
+
+
+def test_zip_and_place():
+    assert answers.zip_code("I'm at 60614-1234") == "60614"
+    assert answers.zip_code("6061") is None
+    assert answers.place("Oak Park") == "Oak Park" and answers.place("??") is None
+
+
+def test_skip_words_in_both_languages():
+    assert answers.is_skip("SKIP") and answers.is_skip("saltar") and not answers.is_skip("no")

@@ -1,0 +1,73 @@
+"""bot/messages.py and bot/content/messages.yaml: complete, bilingual, short, on-voice."""
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from bot import keywords, messages
+from bot.sms import count_segments
+
+REQUIRED = ["emergency", "emergency_2", "crisis", "help", "opted_out", "opted_in", "menu",
+            "fallback", "empty", "media_only", "language_set"]
+PROGRAMS = ["Homeward", "Cook County Homeward Peer Line", "Programa Regreso a Casa Ñuñoa"]
+STIGMA = re.compile(r"\b(addicts?|abusers?|clean|dirty|junkies?|relapsed?|drogadict\w*|adict\w*|"
+                    r"limpio|sucio)\b", re.I)
+ALL = [(k, lang) for k in messages.catalogue() for lang in messages.LANGS]
+
+
+def test_required_keys_have_both_languages():
+    cat = messages.catalogue()
+    assert set(REQUIRED) <= set(cat)
+    for key, entry in cat.items():
+        assert set(entry) == set(messages.LANGS), key
+        assert all(isinstance(v, str) and v.strip() for v in entry.values()), key
+
+
+@pytest.mark.parametrize("key,lang", ALL)
+def test_fits_two_segments_with_realistic_program_names(key, lang):
+    for program in PROGRAMS:
+        t = messages.text(key, lang, program=program)
+        seg = count_segments(t)
+        assert seg.segments <= 2, f"{key}/{lang} with {program!r}: {seg.describe()}: {t}"
+
+
+@pytest.mark.parametrize("key,lang", ALL)
+def test_only_known_placeholders_and_no_stigma(key, lang):
+    template = messages.catalogue()[key][lang]
+    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    assert fields <= {"program"}
+    assert not STIGMA.search(template)
+
+
+@pytest.mark.parametrize("key,lang", ALL)
+def test_capitalised_reply_words_are_real_keywords(key, lang):
+    # "Reply STOP" must be a word keywords.match() knows (PEER is a flow keyword).
+    t = messages.text(key, lang, program="Homeward")
+    for word in re.findall(r"\b[A-ZÑÉ]{4,}\b", t):
+        assert word == "PEER" or keywords.match(word), (key, lang, word)
+
+
+def test_safety_texts_say_what_matters():
+    for lang in messages.LANGS:
+        emergency = messages.text("emergency", lang) + messages.text("emergency_2", lang)
+        assert emergency.startswith(("Call 911", "Llama al 911"))
+        assert "Narcan" in emergency and "Samarit" in emergency
+        crisis = messages.text("crisis", lang, program="Homeward")
+        assert "988" in crisis and "911" in crisis and "Homeward" in crisis
+        help_ = messages.text("help", lang, program="Homeward")
+        assert all(s in help_ for s in ("Homeward", "PEER", "988", "911"))
+        menu = messages.text("menu", lang)
+        assert all(f"{n} " in menu for n in "1234")
+    assert "STOP" in messages.text("help", "en", program="X")
+    assert "PARAR" in messages.text("help", "es", program="X")
+
+
+def test_text_falls_back_to_english_and_rejects_unknown_keys(monkeypatch):
+    fake = {"hi": {"en": "Hi from {program}"}}
+    monkeypatch.setattr(messages, "catalogue", lambda: fake)
+    assert messages.text("hi", "es", program="P", extra="ignored") == "Hi from P"
+    assert messages.has("hi") and not messages.has("bye")
+    with pytest.raises(KeyError):
+        messages.text("bye", "en")

@@ -1,0 +1,172 @@
+"""bot/safety.py: the brief's examples, the labelled set's precision/recall, and robustness.
+
+Run with -s to see the precision/recall line; `python bench/safety_report.py --misses` prints
+the full table per language and lists every miss.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from bench.safety_report import CLASSES, evaluate, examples, load
+from bot import safety
+from bot.safety import Classification, classify, split
+
+MUST_FIRE = {
+    "emergency": [
+        "hes not breathing!!", "he isnt breathin", "she wont wake up", "my frend is od",
+        "cant wake him up", "she's turning blue", "no responde", "no respira", "no despierta",
+        "labios morados", "tiene los labios azules", "mi amigo tiene una sobredosis",
+        "he is ODing", "shes overdosing", "blue lips", "unresponsive",
+        "passed out and cant wake him", "HE'S NOT BREATHING", "he’s not breathing",
+    ],
+    "crisis": [
+        "i want to die", "kill myself", "end it all", "no quiero vivir", "quiero morirme",
+        "me quiero matar", "quiero hacerme daño", "I WANT TO KILL MYSELF", "im suicidal",
+        "voy a suicidarme",
+    ],
+}
+MUST_NOT_FIRE = [
+    "im ok", "2", "good day", "where can I get narcan", "NALOXONE 60614", "what is an overdose",
+    "how do i prevent an overdose", "I'm breathing easier today", "I am dying to see my kids",
+    "", "   ", "?", "STOP", "HELP", "yes", "no", "sí", "estoy bien", "dónde consigo narcan",
+    "qué es una sobredosis", "me muero de hambre", "that's odd", "i'd die for my kids",
+]
+
+THRESHOLDS = {  # split -> class -> (min precision, min recall)
+    "dev": {"emergency": (0.95, 0.98), "crisis": (0.95, 0.95)},
+    "heldout": {"emergency": (0.90, 0.95), "crisis": (0.90, 0.90)},
+}
+
+
+@pytest.mark.parametrize("kind,text", [(k, t) for k, ts in MUST_FIRE.items() for t in ts])
+def test_fires(kind, text):
+    assert classify(text).kind == kind, text
+
+
+@pytest.mark.parametrize("text", MUST_NOT_FIRE)
+def test_does_not_fire(text):
+    assert classify(text) == safety.NONE
+    assert not classify(text)
+
+
+def test_result_names_rule_and_language_not_text():
+    c = classify("mi hermano no respira")
+    assert c == Classification("emergency", "es", "es.emergency.no_respira")
+    assert "hermano" not in c.matched
+    assert classify("i want to die").lang_hint == "en"
+    with pytest.raises(AttributeError):
+        c.kind = None  # frozen
+
+
+def test_emergency_wins_over_crisis():
+    # Took pills to die: 911 first; the escalation brings a peer either way.
+    assert classify("i took all my pills i want to die").kind == "emergency"
+
+
+def test_negation_and_questions_are_guarded():
+    assert not classify("i've never overdosed")
+    assert not classify("i dont want to die")
+    assert not classify("if someone isn't breathing what do i do")
+    # ...but the guard only covers its own words: a real emergency after it still fires.
+    assert classify("what is an overdose? my friend is not breathing").kind == "emergency"
+    assert classify("i never od before but my friend is od now").kind == "emergency"
+
+
+def test_split_normalises_like_texts_are_typed():
+    assert split("He’s NOT breathing!!") == ["hes", "not", "breathing", "|"]
+    assert split("¿Qué? Está MORADO") == ["que", "|", "esta", "morado"]
+    assert split("O.D.") == ["od"]
+
+
+def test_within_one():
+    assert safety._within_one("breating", "breathing")     # deletion
+    assert safety._within_one("braething", "breathing")    # swap
+    assert safety._within_one("breathinf", "breathing")    # substitution
+    assert not safety._within_one("breaking", "breathing")
+
+
+def test_lexicons_load_and_reject_unquoted_booleans():
+    for lang in safety.LANGS:
+        lx = safety.lexicon(lang)
+        assert lx.rules["emergency"] and lx.rules["crisis"]
+    with pytest.raises(TypeError):
+        safety.Lexicon("xx", {"classes": {"neg": [False]}})
+    with pytest.raises(ValueError):
+        safety.Lexicon("xx", {"rules": {"crisis": [{"id": "x", "pattern": "(a (b|c))"}]}})
+
+
+def _report(split_name):
+    scores = evaluate(load(), split_name)
+    line = "  ".join(f"{lang}/{cls} P={s.precision:.3f} R={s.recall:.3f}"
+                     for (lang, cls), s in sorted(scores.items()))
+    print(f"\nsafety {split_name}: {line}")
+    return scores
+
+
+@pytest.mark.parametrize("split_name", ["dev", "heldout"])
+def test_labelled_precision_recall(split_name):
+    scores = _report(split_name)
+    for cls, (min_p, min_r) in THRESHOLDS[split_name].items():
+        for lang in ("all", "en", "es"):
+            s = scores[(lang, cls)]
+            assert s.precision >= min_p and s.recall >= min_r, (lang, cls, s.misses)
+
+
+def test_labelled_set_is_big_enough_and_bilingual():
+    data = load()
+    for split_name in ("dev", "heldout"):
+        labels = {(lang, label) for lang, label, _ in examples(data, split_name)}
+        assert labels == {(l, k) for l in ("en", "es") for k in (*CLASSES, "none")}
+    assert sum(1 for _ in examples(data, "dev")) >= 150
+
+
+def _positives():
+    data = load()
+    return [(label, t) for s in ("dev", "heldout") for _, label, t in examples(data, s)
+            if label != "none"]
+
+
+def _strip_accents(t):
+    return "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+
+
+@pytest.mark.parametrize("variant", [
+    str.upper, str.lower, lambda t: t + "!!!", lambda t: "  " + t + " ?", _strip_accents,
+    lambda t: t.replace("'", "").replace("’", ""), lambda t: t.replace("'", "’"),
+])
+def test_typing_style_does_not_change_the_answer(variant):
+    wrong = [(label, t) for label, t in _positives() if classify(variant(t)).kind != label]
+    assert not wrong
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_total_and_deterministic_on_any_text(text):
+    c = classify(text)
+    assert c.kind in (None, *CLASSES)
+    assert (c.kind is None) == (c.lang_hint is None) == (c.matched is None)
+    assert classify(text) == c
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(MUST_FIRE["emergency"]), st.integers(2, 6))
+def test_repeated_letters_do_not_hide_an_emergency(text, n):
+    stretched = "".join(ch * n if ch in "aeiouy" else ch for ch in text)
+    assert classify(stretched).kind == "emergency", stretched
+
+
+def test_pure_and_quick(caplog):
+    texts = [t for _, t in _positives()] + MUST_NOT_FIRE
+    classify("warm up")
+    with caplog.at_level(logging.DEBUG):
+        t0 = time.perf_counter()
+        for t in texts:
+            classify(t)
+        elapsed = time.perf_counter() - t0
+    assert not caplog.records                       # nothing about the text is logged
+    assert elapsed / len(texts) < 0.01              # well under 10 ms a message on a slow box

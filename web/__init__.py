@@ -1,0 +1,1 @@
+"""Staff-facing web pages and service endpoints (health)."""

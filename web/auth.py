@@ -1,0 +1,135 @@
+"""Staff sign-in: Flask-Login sessions, hashed passwords, throttled attempts, roles.
+
+After five failed attempts an account is locked for fifteen minutes, and each address is held
+to a few attempts a minute, so a password cannot be guessed online. Sign-ins, failures and
+sign-outs go to the audit trail. `csrf` guards every form in the app (Twilio's webhook is exempt:
+it is signature-verified instead).
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from datetime import datetime, timedelta, timezone
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired
+
+from db.models import AuditEvent, User
+
+bp = Blueprint("auth", __name__, template_folder="templates")  # web/templates, for every page
+login_manager = LoginManager()
+csrf = CSRFProtect()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see that page."
+
+MAX_FAILURES, LOCK_MINUTES = 5, 15
+PER_ADDRESS_PER_MINUTE = 10
+_attempts: dict[str, deque] = defaultdict(deque)
+ROLE_LEVEL = {"peer": 1, "supervisor": 2, "admin": 3}
+
+
+class StaffUser(UserMixin):
+    """What a request knows about the signed-in account (detached from any DB session)."""
+
+    def __init__(self, user: User):
+        self.id, self.email, self.name, self.role = user.id, user.email, user.name, user.role
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_LEVEL.get(self.role, 0) >= ROLE_LEVEL[role]
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    db = current_app.extensions["homeward.db"]
+    with db.session() as s:
+        user = s.get(User, int(user_id))
+        return StaffUser(user) if user is not None and user.active else None
+
+
+def role_required(role: str):
+    """Peers see the inbox; supervisors and admins also see /admin."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+def _throttled(address: str) -> bool:
+    """Too many failed attempts from this address in the last minute? (Successes don't count,
+    so a busy shared office is never locked out by its own staff signing in.)"""
+    now = time.monotonic()
+    window = _attempts[address]
+    while window and now - window[0] > 60:
+        window.popleft()
+    return len(window) >= PER_ADDRESS_PER_MINUTE
+
+
+def _failed(address: str) -> None:
+    _attempts[address].append(time.monotonic())
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("inbox.queue")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        if _throttled(request.remote_addr or "?"):
+            flash("Too many attempts from here. Wait a minute and try again.", "error")
+            return render_template("login.html", form=form), 429
+        db = current_app.extensions["homeward.db"]
+        now = datetime.now(timezone.utc)
+        with db.session() as s:
+            user = s.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+            if user is not None and user.locked_until and user.locked_until > now:
+                _failed(request.remote_addr or "?")
+                flash("This account is locked for a few minutes after too many failed attempts.", "error")
+                return render_template("login.html", form=form), 429
+            if user is None or not user.active or not check_password_hash(user.password_hash, form.password.data):
+                if user is not None:
+                    s.add(AuditEvent(user_id=user.id, action="login_failed", detail={}, created_at=now))
+                    user.failed_logins += 1
+                    if user.failed_logins >= MAX_FAILURES:
+                        user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
+                _failed(request.remote_addr or "?")
+                flash("That email and password don't match an active account.", "error")
+                return render_template("login.html", form=form), 401
+            user.failed_logins, user.locked_until = 0, None
+            s.add(AuditEvent(user_id=user.id, action="login", detail={}, created_at=now))
+            staff = StaffUser(user)
+        login_user(staff)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    with current_app.extensions["homeward.db"].session() as s:
+        s.add(AuditEvent(user_id=int(current_user.id), action="logout", detail={},
+                         created_at=datetime.now(timezone.utc)))
+    logout_user()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))

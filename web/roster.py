@@ -1,0 +1,166 @@
+"""People: find, enroll, edit, pause or resume nudges, and merge two records into one.
+
+Validation is bot/enrollment.py's, shared with the CLI and the API. Finding someone by phone is a
+POST, so a number never lands in a URL, a proxy log or the browser history.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from bot import enrollment, merging
+from bot.channels.addresses import BadAddress, e164
+from db.models import Participant
+from web import audit, present, queries
+from web.auth import role_required
+from web.context import db, me, now
+
+bp = Blueprint("roster", __name__)
+STATUSES = ("prospect", "active", "paused", "completed", "merged")
+
+
+@bp.get("/people")
+@role_required("peer")
+def index():
+    q, status = request.args.get("q", ""), request.args.get("status", "")
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    with db().session() as s:
+        rows = queries.search_people(s, q, status if status in STATUSES else None, page)
+    return render_template("people.html", rows=rows, q=q, status=status, statuses=STATUSES, page=page,
+                           per_page=queries.PER_PAGE, now=now(), day=present.day_since_release)
+
+
+@bp.post("/people/find")
+@role_required("peer")
+def find():
+    try:
+        number = e164(request.form.get("phone", ""))
+    except BadAddress:
+        flash("That is not a phone number.", "error")
+        return redirect(url_for("roster.index"))
+    with db().session() as s:
+        person_id = queries.person_by_phone(s, number)
+    if person_id is None:
+        flash("Nobody has that number yet. You can enroll them.", "info")
+        return redirect(url_for("roster.new"))
+    return redirect(url_for("people.show", person_id=person_id))
+
+
+def _form(template: str, values: dict, errors: dict, status: int = 200, person=None):
+    with db().session() as s:
+        staff = queries.staff_who_carry_a_caseload(s)
+    return render_template(template, v=values, errors=errors, staff=staff, person=person,
+                           languages=enrollment.LANGUAGES, consent_channels=enrollment.CONSENT_CHANNELS,
+                           zones=sorted(z for z in enrollment.timezones() if z.startswith(("America/", "Pacific/Honolulu")))), status
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@role_required("peer")
+def new():
+    if request.method == "GET":
+        return _form("person_form.html", {"peer_id": str(me()), "language": "en", "consent_channel": "in_person"}, {})
+    at = now()
+    clean, errors = enrollment.validate(request.form, at.date(), new=True)
+    if clean is None:
+        return _form("person_form.html", request.form, errors, 422)
+    try:
+        with db().session() as s:
+            person = enrollment.enroll(s, clean, at)
+            audit.record(s, me(), "enroll", at, person.id, consent_channel=clean.consent_channel,
+                         peer_id=clean.peer_id, release_date=clean.release_date.isoformat())
+            person_id = person.id
+    except enrollment.EnrollmentError as exc:
+        return _form("person_form.html", request.form, {exc.field: exc.message}, 409)
+    flash("Enrolled.", "info")
+    return redirect(url_for("people.show", person_id=person_id))
+
+
+def _person_values(p: Participant) -> dict:
+    return {"first_name": p.first_name or "", "language": p.language, "timezone": p.timezone,
+            "checkin_time": p.checkin_time or "", "release_date": p.release_date.isoformat() if p.release_date else "",
+            "peer_id": str(p.assigned_peer_id or ""), "external_id": p.external_id or ""}
+
+
+@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@role_required("peer")
+def edit(person_id: int):
+    at = now()
+    with db().session() as s:
+        person = s.get(Participant, person_id)
+        if person is None or person.status == "merged":
+            abort(404)
+        if request.method == "GET":
+            audit.record(s, me(), "view_person", at, person_id, page="edit")
+            values = _person_values(person)
+    if request.method == "GET":
+        return _form("person_form.html", values, {}, person=person)
+    clean, errors = enrollment.validate(request.form, at.date(), new=False, default_tz=person.timezone)
+    if clean is None:
+        return _form("person_form.html", request.form, errors, 422, person=person)
+    try:
+        with db().session() as s:
+            changes = enrollment.update(s, s.get(Participant, person_id), clean, at)
+            if changes:
+                audit.record(s, me(), "edit_person", at, person_id, changes=changes)
+    except enrollment.EnrollmentError as exc:
+        return _form("person_form.html", request.form, {exc.field: exc.message}, 409, person=person)
+    flash("Saved." if changes else "Nothing changed.", "info")
+    return redirect(url_for("people.show", person_id=person_id))
+
+
+@bp.post("/people/<int:person_id>/pause")
+@role_required("peer")
+def pause(person_id: int):
+    return _pause_or_resume(person_id, resume=False)
+
+
+@bp.post("/people/<int:person_id>/resume")
+@role_required("peer")
+def resume(person_id: int):
+    return _pause_or_resume(person_id, resume=True)
+
+
+def _pause_or_resume(person_id: int, resume: bool):
+    at = now()
+    with db().session() as s:
+        person = s.get(Participant, person_id)
+        if person is None or person.status not in (("paused",) if resume else ("active",)):
+            flash("Only an active person can be paused, and only a paused one resumed.", "warning")
+            return redirect(url_for("people.show", person_id=person_id))
+        n = enrollment.resume(s, person, at) if resume else enrollment.pause(s, person, at)
+        audit.record(s, me(), "resume" if resume else "pause", at, person_id, scheduled=n)
+    flash(f"Nudges resumed ({n} still ahead)." if resume else f"Nudges paused ({n} held).", "info")
+    return redirect(url_for("people.show", person_id=person_id))
+
+
+@bp.post("/people/<int:person_id>/merge")
+@role_required("peer")
+def merge(person_id: int):
+    """Merge another record (given by #id or phone number) into this one."""
+    other_ref = request.form.get("other", "").strip()
+    if request.form.get("confirm") != "1":
+        flash("Tick the box to confirm these are the same person.", "error")
+        return redirect(url_for("people.show", person_id=person_id) + "#merge")
+    at = now()
+    try:
+        with db().session() as s:
+            other_id = _resolve_ref(s, other_ref)
+            keep, other = s.get(Participant, person_id), s.get(Participant, other_id) if other_id else None
+            if keep is None or other is None:
+                raise merging.MergeError("No record matches that id or number.")
+            moved = merging.merge(s, keep, other, at)
+            audit.record(s, me(), "merge", at, keep.id, merged_id=other.id, moved=moved)
+            audit.record(s, me(), "merged_into", at, other.id, into_id=keep.id)
+    except merging.MergeError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("people.show", person_id=person_id) + "#merge")
+    flash(f"Merged record #{other_id} into this one.", "info")
+    return redirect(url_for("people.show", person_id=person_id))
+
+
+def _resolve_ref(s, ref: str) -> int | None:
+    if ref.lstrip("#").isdigit() and len(ref.lstrip("#")) < 9:
+        return int(ref.lstrip("#"))
+    try:
+        return queries.person_by_phone(s, e164(ref))
+    except BadAddress:
+        return None

@@ -1,0 +1,50 @@
+"""The sandbox phone: with no Twilio credentials, staff text the bot as a participant would and
+see every message the service would have sent. Registered only on the sandbox channel."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from bot.channels.addresses import BadAddress, e164
+from bot.runtime import Inbound
+from db.models import Contact, Message
+from web.auth import role_required
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+DEFAULT_NUMBER = "+15005550199"
+
+
+@bp.get("")
+@role_required("peer")
+def phone():
+    number = request.args.get("number", DEFAULT_NUMBER)
+    try:
+        address = "sms:" + e164(number)
+    except BadAddress:
+        flash("That is not a phone number; showing the default sandbox phone.", "error")
+        address, number = "sms:" + DEFAULT_NUMBER, DEFAULT_NUMBER
+    db = current_app.extensions["homeward.db"]
+    with db.session() as s:
+        contact = s.scalar(select(Contact).where(Contact.address == address))
+        thread = [] if contact is None else list(s.scalars(
+            select(Message).where(Message.participant_id == contact.participant_id)
+            .order_by(Message.created_at, Message.id)))
+    return render_template("sandbox.html", number=number, thread=thread)
+
+
+@bp.post("")
+@role_required("peer")
+def send():
+    number = request.form.get("number", DEFAULT_NUMBER)
+    try:
+        address = "sms:" + e164(number)
+    except BadAddress:
+        flash("That is not a phone number.", "error")
+        return redirect(url_for("sandbox.phone"))
+    runtime = current_app.extensions["homeward.runtime"]
+    runtime.handle(Inbound("sms", address, request.form.get("body", ""), "SBIN" + uuid.uuid4().hex, 0),
+                   datetime.now(timezone.utc))
+    return redirect(url_for("sandbox.phone", number=address.removeprefix("sms:")))
