@@ -11,8 +11,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as config_module
 import logs
 from bot.channels.sender import sender_from_config
+from bot.flow_store import FlowStore
+from bot.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from db.session import Database
+from scheduler.policy import load_schedule
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -29,7 +32,11 @@ def create_app(config: dict | None = None) -> Flask:
     db = Database(app.config["DATABASE_URL"])
     program = Program(name=app.config["PROGRAM_NAME"], timezone=app.config["PROGRAM_TIMEZONE"])
     app.extensions["homeward.db"] = db
-    app.extensions["homeward.runtime"] = Runtime(db, program)
+    # Refuse to start with an invalid flow: every problem is raised with its file and line.
+    load_registry(app.config["FLOWS_DIR"], check=True)
+    flow_store = FlowStore(app.config["FLOWS_DIR"])
+    app.extensions["homeward.flows"] = flow_store
+    app.extensions["homeward.runtime"] = Runtime(db, program, flow_store, schedule=load_schedule())
     app.extensions["homeward.sender"] = sender_from_config(app.config)
 
     _request_ids(app)

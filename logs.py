@@ -13,7 +13,7 @@ from contextvars import ContextVar
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
-_PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+_PHONE = re.compile(r"(?<![A-Za-z0-9])\+?\d[\d\s().-]{8,}\d(?![A-Za-z0-9])")
 
 
 def mask_address(address: str | None) -> str:
@@ -67,5 +67,5 @@ def setup(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields) -> None:
-    logger.log(level, msg, extra={"fields": fields})
+def event(logger: logging.Logger, msg: str, level: int = logging.INFO, exc_info: bool = False, **fields) -> None:
+    logger.log(level, msg, exc_info=exc_info, extra={"fields": fields})

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import keywords, messages, safety
-from bot.effects import Escalate, OptIn, OptOut, Outcome, RecordEvent, Reply, SetLanguage
+from bot import engine, keywords, messages, safety
+from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
+                         RecordEvent, Reply, SetLanguage)
 from bot.services import Services
 
 
@@ -18,6 +19,19 @@ from bot.services import Services
 class Person:
     opted_out: bool = False
     lang: str = "en"
+    new: bool = False           # this is the first thing they ever sent us
+
+
+MENU_WORDS = {"menu", "opciones", "inicio"}
+WELCOME_FLOW = "welcome"
+
+
+@dataclass(frozen=True)
+class Flows:
+    """The flows as this message sees them: the latest published set (for trigger words, the
+    menu and new conversations) and the definition the running conversation started on."""
+    registry: object            # bot.flows.registry.Registry
+    current: object = None      # bot.flows.schema.Definition of the running conversation
 
 
 def _say(key: str, lang: str, services: Services, **extra) -> Reply:
@@ -25,7 +39,7 @@ def _say(key: str, lang: str, services: Services, **extra) -> Reply:
 
 
 def decide(text: str, num_media: int, person: Person, state: dict | None, now: datetime,
-           services: Services, flows=None) -> Outcome:
+           services: Services, flows: Flows | None = None) -> Outcome:
     body = (text or "").strip()
     lang = person.lang
     kw = keywords.match(body) if body else None
@@ -58,12 +72,58 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
         return Outcome(state, ())
 
     if kw and kw.kind == "language":
-        new_state = dict(state, lang=kw.value) if state else state
-        return Outcome(new_state, (SetLanguage(kw.value), _say("language_set", kw.value, services)))
+        effects = [SetLanguage(kw.value), _say("language_set", kw.value, services)]
+        if state and flows is not None and flows.current is not None:
+            state = dict(state, lang=kw.value)
+            effects += engine.repeat(flows.current, state, services).effects
+        return Outcome(state, tuple(effects))
 
     if not body:
         return Outcome(state, (_say("media_only" if num_media else "empty", lang, services),))
 
-    if flows is not None:
-        return flows(body, state, now, services)
-    return Outcome(state, (_say("menu", lang, services),))
+    if flows is None:
+        return Outcome(state, (_say("menu", lang, services),))
+    return converse(body, state, flows, now, services, first_contact=person.new)
+
+
+def converse(body: str, state: dict | None, flows: Flows, now: datetime, services: Services,
+             first_contact: bool = False) -> Outcome:
+    """Trigger words start their flow from any state; otherwise the message answers the waiting
+    question; otherwise a menu number starts a flow; a first text from someone new starts the
+    welcome; anything else gets the menu (never an "invalid input")."""
+    registry, prefix = flows.registry, ()
+    if state is not None and engine.expired(state, now):
+        prefix, state = engine.step(flows.current, state, body, now, services).effects, None
+
+    if keywords.normalise(body).lower().strip(" .!") in MENU_WORDS:
+        if state is not None:
+            prefix += (CancelTimeout(), EndConversation("menu"))
+        return Outcome(None, prefix + (_say("menu", services.context.lang, services),))
+
+    route = registry.route(body)
+    if route is not None:
+        if state is not None:
+            prefix += (CancelTimeout(), EndConversation("interrupted"))
+        if route.lang and route.lang != services.context.lang:
+            prefix += (SetLanguage(route.lang),)   # "NALOXONA 60614": answer in Spanish from now on
+        return _begin(registry, route.flow, route.params, prefix, now, services)
+
+    if state is not None and flows.current is not None and state.get("waiting"):
+        outcome = engine.step(flows.current, state, body, now, services)
+        return _with_prefix(prefix, engine.follow(outcome, registry.get, now, services))
+
+    choice = registry.menu_choice(body)
+    if choice is not None:
+        return _begin(registry, choice, {}, prefix, now, services)
+    if first_contact and registry.get(WELCOME_FLOW) is not None:
+        return _begin(registry, WELCOME_FLOW, {}, prefix, now, services)
+    return Outcome(state, prefix + (_say("menu", services.context.lang, services),))
+
+
+def _begin(registry, name: str, params: dict, prefix: tuple, now: datetime, services: Services) -> Outcome:
+    outcome = engine.start(registry.get(name), now, engine.with_effects(services, prefix), params)
+    return _with_prefix(prefix, engine.follow(outcome, registry.get, now, services))
+
+
+def _with_prefix(prefix: tuple, outcome: Outcome) -> Outcome:
+    return Outcome(outcome.state, prefix + tuple(outcome.effects)) if prefix else outcome

@@ -7,8 +7,8 @@ stored, is marked failed and escalated, and the person still gets a short answer
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 import logs
 from bot import conversation, messages
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
-                         RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage)
+                         RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from bot.escalations import open_escalation
 from bot.services import Context, LocateResult
 from db.models import (Contact, Conversation, Escalation, Event, Message, Participant,
                        ScheduledMessage)
 from db.queries import cancel_pending
 from db.session import Database
+from scheduler.planning import schedule_nudges
 
 log = logging.getLogger("homeward.runtime")
 
@@ -67,8 +68,9 @@ class RuntimeServices:
 
 
 class Runtime:
-    def __init__(self, db: Database, program: Program, flows=None, locator=None):
-        self.db, self.program, self.flows, self.locator = db, program, flows, locator
+    def __init__(self, db: Database, program: Program, flow_store=None, locator=None, schedule=None):
+        self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
+        self.schedule = schedule   # scheduler.policy.Schedule: replan nudges when the person changes them
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> tuple[int, int, bool]:
@@ -139,11 +141,12 @@ class Runtime:
             person.last_inbound_at = now
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person)
+            first = s.scalar(select(Message.id).where(Message.participant_id == person.id,
+                                                      Message.direction == "in").order_by(Message.id).limit(1))
             outcome = conversation.decide(
                 msg.body, msg.num_media,
-                conversation.Person(opted_out=person.opted_out, lang=person.language),
-                convo.state if convo else None, now, services,
-                flows=self.flows.handler(s, person, convo) if self.flows else None)
+                conversation.Person(opted_out=person.opted_out, lang=person.language, new=first == msg.id),
+                convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, contact, convo, outcome, now, reply_to=msg)
             msg.status, msg.updated_at = "processed", now
             logs.event(log, "inbound processed", message_id=msg.id, participant_id=person.id,
@@ -176,6 +179,12 @@ class Runtime:
                                                    Conversation.status == "active")
                         .order_by(Conversation.id.desc()).limit(1))
 
+    def flows_for(self, s: Session, convo: Conversation | None) -> conversation.Flows | None:
+        if self.flow_store is None:
+            return None
+        current = self.flow_store.definition(s, convo.flow, convo.flow_version) if convo else None
+        return conversation.Flows(self.flow_store.registry(s), current)
+
     def services_for(self, s: Session, person: Participant) -> RuntimeServices:
         peer = person.assigned_peer
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
@@ -186,52 +195,104 @@ class Runtime:
 
     def apply(self, s: Session, person: Participant, contact: Contact | None, convo: Conversation | None,
               outcome: Outcome, now: datetime, reply_to: Message | None = None) -> list[str]:
-        """Carry out the core's effects. Immediate replies are returned (TwiML / the chat page)
-        and stored as outbound messages so the thread shows them."""
+        """Carry out the core's effects. Replies to an inbound message are returned (TwiML, the
+        chat page) and stored so the thread shows them; replies with no inbound message (a
+        timed-out wait) go to the outbox, where quiet hours and opt-out are checked again."""
         replies: list[str] = []
         channel = reply_to.channel if reply_to else (contact.channel if contact else "sms")
+        ended = replan = False
         for effect in outcome.effects:
             match effect:
+                case Reply(text=text) if reply_to is None:
+                    s.add(ScheduledMessage(participant_id=person.id, kind="reply", body=text, due_at=now,
+                                           dedupe_key=f"reply:{now.isoformat()}:{len(replies)}",
+                                           created_at=now, updated_at=now))
+                    replies.append(text)
                 case Reply(text=text):
                     replies.append(text)
                     s.add(Message(participant_id=person.id, contact_id=contact.id if contact else None,
                                   direction="out", channel=channel, kind="bot", body=text, status="replied",
-                                  reply_to_id=reply_to.id if reply_to else None, created_at=now, updated_at=now))
+                                  reply_to_id=reply_to.id, created_at=now, updated_at=now))
                 case Escalate(reason=reason, priority=priority, note=note):
                     open_escalation(s, person, reason, priority, note, now, reply_to.id if reply_to else None)
+                case SetField(name="consent", value=value):
+                    person.fields = {**(person.fields or {}), "consent": value}
+                    if value is True and person.consent_at is None:
+                        person.consent_at, person.consent_channel = now, channel
+                        if person.status == "prospect":
+                            person.status = "active"
+                case SetField(name="release_date", value=value):
+                    person.release_date = date.fromisoformat(value) if value else None
+                    replan = True
                 case SetField(name=name, value=value):
                     if name in PARTICIPANT_COLUMNS:
                         setattr(person, name, value)
                     person.fields = {**(person.fields or {}), name: value}
+                    replan = replan or name == "checkin_time"
                 case SetLanguage(language=language):
                     person.language = language
                 case OptOut():
+                    if convo is not None and convo.status == "active":
+                        convo.outcome = "opted_out"
                     person.opted_out_at = now
                     if contact is not None:
                         contact.opted_out_at = now
                     cancel_pending(s, person.id, now, "opted out")
-                    if convo is not None:
-                        convo.status, convo.outcome, convo.timeout_at = "ended", "opted_out", None
-                        convo = None
                 case OptIn():
                     person.opted_out_at = None
                     if contact is not None:
                         contact.opted_out_at = None
-                case ScheduleTimeout(at=at):
-                    if convo is not None:
-                        convo.timeout_at = at
-                case CancelTimeout():
-                    if convo is not None:
-                        convo.timeout_at = None
                 case EndConversation(outcome=result):
-                    if convo is not None:
-                        convo.status, convo.outcome, convo.timeout_at = "ended", result, None
+                    if convo is not None and not ended:
+                        convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
+                    ended = True
                 case RecordEvent(name=name, data=data):
                     s.add(Event(participant_id=person.id, name=name, data=data, created_at=now))
+                case ScheduleTimeout() | CancelTimeout() | StartFlow():
+                    pass  # the state carries the timer; StartFlow was followed by the core
                 case _:
-                    if self.flows is None or not self.flows.apply_extra(s, person, effect, now):
-                        raise ValueError(f"unknown effect {type(effect).__name__}")
-        if self.flows is not None:
-            self.flows.save_state(s, person, convo, outcome.state, now)
+                    raise ValueError(f"unknown effect {type(effect).__name__}")
+        self.save_state(s, person, convo, outcome.state, now)
+        if replan and self.schedule is not None:
+            schedule_nudges(s, person, self.schedule, now)
         return replies
 
+    def save_state(self, s: Session, person: Participant, convo: Conversation | None,
+                   state: dict | None, now: datetime) -> None:
+        """The state the core returned is the truth: update the running conversation, or close
+        it and open the one the core started."""
+        same = (convo is not None and state is not None and convo.status == "active"
+                and convo.flow == state.get("flow") and convo.state.get("started_at") == state.get("started_at"))
+        if convo is not None and convo.status == "active" and not same:
+            convo.status, convo.outcome = "ended", convo.outcome or ("completed" if state is None else "interrupted")
+            convo.timeout_at, convo.updated_at = None, now
+        if state is None:
+            return
+        timeout_at = datetime.fromisoformat(state["timeout_at"]) if state.get("timeout_at") else None
+        expires_at = datetime.fromisoformat(state["expires_at"]) if state.get("expires_at") else None
+        if same:
+            convo.state, convo.timeout_at, convo.expires_at, convo.updated_at = state, timeout_at, expires_at, now
+        else:
+            s.add(Conversation(participant_id=person.id, flow=state["flow"], flow_version=state["version"],
+                               state=state, status="active", timeout_at=timeout_at, expires_at=expires_at,
+                               started_at=now, updated_at=now))
+
+    # -- timers ------------------------------------------------------------------------------
+    def run_timeouts(self, now: datetime, limit: int = 200) -> int:
+        """Resume conversations whose wait timed out (remind once, then end)."""
+        from bot import engine
+        with self.db.session() as s:
+            due = list(s.scalars(select(Conversation.id).where(
+                Conversation.status == "active", Conversation.timeout_at <= now).limit(limit)))
+        for convo_id in due:
+            with self.db.session() as s:
+                convo = s.get(Conversation, convo_id)
+                person = self._lock_person(s, convo.participant_id)
+                if convo.status != "active" or convo.timeout_at is None or convo.timeout_at > now:
+                    continue
+                flows = self.flows_for(s, convo)
+                services = self.services_for(s, person)
+                outcome = engine.follow(engine.timeout(flows.current, convo.state, now, services),
+                                        flows.registry.get, now, services)
+                self.apply(s, person, None, convo, outcome, now)
+        return len(due)

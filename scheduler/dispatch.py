@@ -180,6 +180,8 @@ class Dispatcher:
                              self.cfg.program_name, person.discreet)
 
     def _failed(self, row_id: int, exc: SendError, attempts: int, seed: int, now: datetime) -> str:
+        if exc.http_status in (401, 403):
+            return self._halted(row_id, exc, now)
         code = int(exc.code) if exc.code and exc.code.isdigit() else None
         info = policy.ErrorInfo(http_status=exc.http_status, twilio_code=code,
                                 network="timeout" if exc.http_status is None and exc.temporary else None,
@@ -198,6 +200,20 @@ class Dispatcher:
                 mark_contact(s, msg.contact_id, decision.mark_contact, exc.code or "", now)
             logs.event(log, "send failed for good", logging.WARNING, row=row_id, reason=decision.reason)
             return "failed"
+
+    def _halted(self, row_id: int, exc: SendError, now: datetime) -> str:
+        """401/403 is about our credentials, not this message: hold it without spending a try."""
+        with self.db.session() as s:
+            row = s.get(ScheduledMessage, row_id)
+            row.attempts = max(0, row.attempts - 1)
+            s.get(Message, row.message_id).status = "held"
+            _release(row, "pending", now, f"held: twilio rejected our credentials ({exc.http_status})",
+                     now + AUTH_PAUSE)
+        logs.event(log, "twilio rejected the credentials; holding sends", logging.ERROR, status=exc.http_status)
+        return "retried"
+
+
+AUTH_PAUSE = timedelta(minutes=5)
 
 
 def mark_contact(s: Session, contact_id: int | None, mark: str, code: str, now: datetime) -> None:

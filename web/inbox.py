@@ -39,10 +39,22 @@ for _name in ("duration", "masked", "release_label"):
     bp.add_app_template_filter(getattr(present, _name), _name)
 
 
+STAFF_BLUEPRINTS = {"inbox", "people", "roster", "caseload", "canned", "audit"}
+
+
+@bp.after_app_request
+def _no_store(response):
+    """Health information must not linger in a shared computer's browser cache."""
+    if request.blueprint in STAFF_BLUEPRINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.app_errorhandler(403)
 def _forbidden(_):
     return render_template("error.html", title="Not for your role",
-                           text="This page is for supervisors. If you need something from it, ask your supervisor."), 403
+                           text="This page is for supervisors. If you need something from it, "
+                                "ask your supervisor."), 403
 
 
 @bp.app_errorhandler(CSRFError)
@@ -78,9 +90,7 @@ def queue():
 def rows():
     """The queue body alone, for the page's polling script."""
     view, page = _args()
-    resp = current_app.make_response(render_template("_queue_rows.html", **_page_data(view, page)))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return render_template("_queue_rows.html", **_page_data(view, page))
 
 
 def _back():

@@ -79,15 +79,16 @@ def send_reply(db: Database, sender, person_id: int, contact_id: int | None, use
     try:
         result = sender.send(address, body)
     except SendError as exc:
-        return _record(db, msg_id, now, "failed", None, exc.code or (str(exc.http_status) if exc.http_status else None),
-                       f"Not sent: {exc.detail}." + (" It may work if you try again." if exc.temporary else ""))
+        code = exc.code or (str(exc.http_status) if exc.http_status else None)
+        return _record(db, msg_id, now, "failed", None, code, f"Not sent: {exc.detail}." + (" It may work if you try again." if exc.temporary else ""))
     except Exception as exc:  # a bug or an outage in the sender must still leave a clear record
         return _record(db, msg_id, now, "failed", None, None, f"Not sent: {type(exc).__name__}.")
     return _record(db, msg_id, now, result.status, result.sid, None,
                    f"Sent ({segments.describe()}); carrier status: {result.status}.")
 
 
-def _record(db: Database, msg_id: int, now: datetime, status: str, sid: str | None, code: str | None, text: str) -> Sent:
+def _record(db: Database, msg_id: int, now: datetime, status: str, sid: str | None, code: str | None,
+            text: str) -> Sent:
     with db.session() as s:
         msg = s.get(Message, msg_id)
         msg.status, msg.provider_sid, msg.error_code, msg.updated_at = status, sid, code, now

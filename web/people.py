@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot import tickets
 from bot.sms import count_segments
-from db.models import CannedReply, Contact, Note, Participant
+from db.models import CannedReply, Contact, Note, Participant, User
 from web import audit, outbound, present, queries, reply_policy
 from web.auth import role_required
 from web.context import db, me, now
@@ -42,6 +42,7 @@ def render_person(person_id: int, draft: str = "", status: int = 200, quiet_conf
         check = reply_policy.check("x", person.opted_out, outbound.contact_state(contact), person.timezone,
                                    person.last_inbound_at, at, _quiet())
         canned = list(s.scalars(select(CannedReply).order_by(CannedReply.title)))
+        authors = dict(s.execute(select(User.id, User.name)).all())
         if not draft and request.args.get("canned", type=int):
             chosen = s.get(CannedReply, request.args.get("canned", type=int))
             draft = (chosen.body_es if person.language == "es" else chosen.body_en) if chosen else ""
@@ -49,7 +50,7 @@ def render_person(person_id: int, draft: str = "", status: int = 200, quiet_conf
             "person.html", person=person, items=items, truncated=truncated, contacts=contacts, ticket=ticket,
             reply_contact=contact, check=check, quiet_note=reply_policy.quiet_note(person.timezone, _quiet()),
             canned=canned, draft=draft, segments=count_segments(draft.replace("\r\n", "\n")),
-            outcomes=tickets.OUTCOMES, now=at, quiet_confirm=quiet_confirm, sla_text=present.sla_text,
+            outcomes=tickets.OUTCOMES, now=at, authors=authors, quiet_confirm=quiet_confirm, sla_text=present.sla_text,
             day=present.day_since_release(person.release_date, person.timezone, at),
             local_time=present.local_time)
     return page, status

@@ -8,10 +8,11 @@ import logs
 
 
 def duration(td: timedelta) -> str:
-    """A short human span: '40 s', '12 min', '3 h 05 min', '2 d 4 h'."""
+    """A short human span: '<1 min', '12 min', '3 h 05 min', '2 d 4 h'. Minutes are the finest
+    grain on purpose: the polled queue then changes (and is redrawn) at most once a minute."""
     secs = int(abs(td.total_seconds()))
     if secs < 60:
-        return f"{secs} s"
+        return "<1 min"
     mins = secs // 60
     if mins < 60:
         return f"{mins} min"

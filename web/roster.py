@@ -18,6 +18,11 @@ bp = Blueprint("roster", __name__)
 STATUSES = ("prospect", "active", "paused", "completed", "merged")
 
 
+def suggested_zones() -> list[str]:
+    """The form's datalist; any zoneinfo name is accepted."""
+    return sorted(z for z in enrollment.timezones() if z.startswith(("America/", "Pacific/Honolulu")))
+
+
 @bp.get("/people")
 @role_required("peer")
 def index():
@@ -32,17 +37,22 @@ def index():
 @bp.post("/people/find")
 @role_required("peer")
 def find():
-    try:
-        number = e164(request.form.get("phone", ""))
-    except BadAddress:
-        flash("That is not a phone number.", "error")
-        return redirect(url_for("roster.index"))
-    with db().session() as s:
-        person_id = queries.person_by_phone(s, number)
-    if person_id is None:
-        flash("Nobody has that number yet. You can enroll them.", "info")
-        return redirect(url_for("roster.new"))
-    return redirect(url_for("people.show", person_id=person_id))
+    """One search box: a phone number opens that person's page; anything else (a name, #id or
+    external id) becomes an ordinary GET search. A number never reaches a URL either way."""
+    text = request.form.get("q", "").strip()
+    if sum(ch.isdigit() for ch in text) >= 7:
+        try:
+            number = e164(text)
+        except BadAddress:
+            flash("That looks like a phone number but isn't a valid one.", "error")
+            return redirect(url_for("roster.index"))
+        with db().session() as s:
+            person_id = queries.person_by_phone(s, number)
+        if person_id is None:
+            flash("Nobody has that number yet. You can enroll them.", "info")
+            return redirect(url_for("roster.new"))
+        return redirect(url_for("people.show", person_id=person_id))
+    return redirect(url_for("roster.index", q=text or None, status=request.form.get("status") or None))
 
 
 def _form(template: str, values: dict, errors: dict, status: int = 200, person=None):
@@ -50,14 +60,15 @@ def _form(template: str, values: dict, errors: dict, status: int = 200, person=N
         staff = queries.staff_who_carry_a_caseload(s)
     return render_template(template, v=values, errors=errors, staff=staff, person=person,
                            languages=enrollment.LANGUAGES, consent_channels=enrollment.CONSENT_CHANNELS,
-                           zones=sorted(z for z in enrollment.timezones() if z.startswith(("America/", "Pacific/Honolulu")))), status
+                           zones=suggested_zones()), status
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
 @role_required("peer")
 def new():
     if request.method == "GET":
-        return _form("person_form.html", {"peer_id": str(me()), "language": "en", "consent_channel": "in_person"}, {})
+        defaults = {"peer_id": str(me()), "language": "en", "consent_channel": "in_person"}
+        return _form("person_form.html", defaults, {})
     at = now()
     clean, errors = enrollment.validate(request.form, at.date(), new=True)
     if clean is None:
@@ -76,7 +87,8 @@ def new():
 
 def _person_values(p: Participant) -> dict:
     return {"first_name": p.first_name or "", "language": p.language, "timezone": p.timezone,
-            "checkin_time": p.checkin_time or "", "release_date": p.release_date.isoformat() if p.release_date else "",
+            "checkin_time": p.checkin_time or "",
+            "release_date": p.release_date.isoformat() if p.release_date else "",
             "peer_id": str(p.assigned_peer_id or ""), "external_id": p.external_id or ""}
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from .schema import Definition, Problem, parse
+from .reader import parse
+from .schema import Definition, Problem
 
 
 class LineDict(dict):

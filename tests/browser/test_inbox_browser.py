@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bot.sms import count_segments
+from db.models import CannedReply, Participant
 from tests.browser.conftest import sign_in
 from tests.staff import PASSWORD, make_person, make_ticket, make_user
 from tests.twilio_signing import sms
@@ -59,7 +60,6 @@ def test_a_script_in_a_text_renders_inert(app, db, live_server, page):
     sms(app.test_client(), PHONE, '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">hi')
     sign_in(page, live_server, "luis@example.org", PASSWORD)
     with db.session() as s:
-        from db.models import Participant
         person_id = s.query(Participant.id).scalar()
     page.goto(f"{live_server}/people/{person_id}")
     expect(page.locator("#thread li.in").first).to_contain_text("<script>window.pwned=1</script>")
@@ -100,11 +100,16 @@ def test_the_queue_works_with_javascript_off(browser, db, live_server):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_the_segment_counter_agrees_with_the_server(db, live_server, page):
+def test_the_segment_counter_agrees_with_the_server_and_canned_replies_fill_the_box(db, live_server, page):
     make_user(db, "luis@example.org", "peer")
-    person = make_person(db)
+    person = make_person(db, language="es")
+    with db.session() as s:
+        s.add(CannedReply(title="Naloxona", body_en="Free naloxone?", body_es="¿Quieres naloxona gratis? 🙂"))
     sign_in(page, live_server, "luis@example.org", PASSWORD)
     page.goto(f"{live_server}/people/{person}")
+    page.get_by_label("Canned reply").select_option(label="Naloxona")
+    expect(page.locator("#body")).to_have_value("¿Quieres naloxona gratis? 🙂")
+    expect(page.locator("#segments")).to_have_text(count_segments("¿Quieres naloxona gratis? 🙂").describe())
     for text in ("", "hi", "x" * 160, "x" * 161, "Price: 5€ [ok]", "¿Cómo estás? Ñandú", "café ☕",
                  "🙂" * 35, "a\nb", "^{}\\[~]|€" * 20):
         assert page.evaluate("t => window.homewardSegments(t)", text) == count_segments(text).describe(), text

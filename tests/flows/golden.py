@@ -11,7 +11,6 @@ Re-record after changing a flow, then read the diff before committing:
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path

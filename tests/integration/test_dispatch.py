@@ -179,3 +179,15 @@ def test_late_enrollment_gets_a_welcome_now_not_a_burst(db):
         kinds = [r.kind for r in s.scalars(select(ScheduledMessage).where(ScheduledMessage.participant_id == pid)
                                            .order_by(ScheduledMessage.due_at))]
     assert kinds[0] == "welcome" and kinds[1] == "nudge"
+
+
+def test_rejected_credentials_hold_sends_without_spending_tries(db):
+    pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
+    sender = Flaky(*[SendError(False, "20003", 401, "auth")] * 8)
+    d = dispatcher(db, sender)
+    t = local(2026, 12, 1, 10, 30)
+    for minutes in range(0, 60, 6):
+        drain(d, t + timedelta(minutes=minutes))
+    assert len(sender.sent) == 1   # credentials fixed after eight refusals: sent, not given up
+    with db.session() as s:
+        assert s.scalar(select(ScheduledMessage.attempts).where(ScheduledMessage.message_id.is_not(None))) == 1

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import tickets
+from bot.escalations import open_escalation
 from bot.channels.sender import SendError, SendResult
 from db.models import (AuditEvent, Contact, Escalation, Message, Note, Participant, ScheduledMessage)
 from tests.staff import PASSWORD, inbound, login, make_person, make_ticket, make_user
@@ -286,6 +287,9 @@ def test_resolve_with_an_outcome_then_a_new_message_reopens_it(client, db, peer)
     assert (ticket.status, ticket.priority, ticket.reopened_count, ticket.outcome) == ("open", "normal", 1, None)
     assert ticket.assignee_id == peer and ticket.first_response_at is None
     assert ticket.sla_due_at == later + timedelta(minutes=240)
+    with db.session() as s:  # the same message is an emergency: the reopened ticket goes urgent
+        bumped = open_escalation(s, s.get(Participant, person), "emergency", "urgent", "again", later)
+        assert (bumped.id, bumped.priority) == (tid, "urgent")
 
 
 def test_an_old_resolved_ticket_stays_closed(db):
@@ -326,7 +330,8 @@ def test_enroll_validates_and_creates_an_active_person(client, db, peer):
     resp = client.post("/people/new", data={**ENROLL, "peer_id": str(peer)})
     assert resp.status_code == 302
     person = rows_of(db, Participant)[0]
-    assert (person.status, person.language, person.timezone, person.checkin_time) == ("active", "es", "America/Chicago", "10:30")
+    assert (person.status, person.language, person.timezone, person.checkin_time) == \
+        ("active", "es", "America/Chicago", "10:30")
     assert person.assigned_peer_id == peer and person.consent_channel == "in_person" and person.consent_at
     assert [c.address for c in rows_of(db, Contact)] == [f"sms:{PHONE}"]
     assert "enroll" in audit_actions(db, person.id)
@@ -418,8 +423,9 @@ def test_caseload_shows_last_contact_and_next_nudge(app, client, db, peer):
 
 def test_find_by_phone_is_a_post_and_people_search_never_shows_full_numbers(client, db, peer):
     person = make_person(db)
-    resp = client.post("/people/find", data={"phone": "312-555-2671"})
+    resp = client.post("/people/find", data={"q": "312-555-2671"})
     assert resp.headers["Location"] == f"/people/{person}"
+    assert client.post("/people/find", data={"q": "ana"}).headers["Location"] == "/people?q=ana"
     listing = client.get("/people?q=ana").get_data(as_text=True)
     assert "+1******2671" in listing and "5552671" not in listing
 

@@ -43,16 +43,23 @@ def test_no_auth_token_configured_refuses_everything(db_url):
     assert b"TWILIO_AUTH_TOKEN" in resp.data
 
 
-def test_first_text_gets_the_menu_and_is_stored_with_the_reply(client, db):
+def test_first_text_gets_the_welcome_and_is_stored_with_the_replies(client, db):
     out = replies(sms(client, PHONE, "hello"))
-    assert len(out) == 1 and "1" in out[0] and "HELP" in out[0].upper()
+    assert "STOP" in " ".join(out) and out[-1].endswith("Reply YES or NO.")
     with db.session() as s:
         contact = s.scalar(select(Contact))
         assert contact.address == "sms:" + PHONE
         inbound = s.scalar(select(Message).where(Message.direction == "in"))
         assert inbound.body == "hello" and inbound.status == "processed"
-        outbound = s.scalar(select(Message).where(Message.direction == "out"))
-        assert outbound.reply_to_id == inbound.id and outbound.body == out[0]
+        stored = list(s.scalars(select(Message).where(Message.direction == "out").order_by(Message.id)))
+        assert [m.body for m in stored] == out and {m.reply_to_id for m in stored} == {inbound.id}
+
+
+def test_menu_from_any_state_and_anything_unreadable_gets_the_menu_not_an_error(client):
+    replies(sms(client, PHONE, "hello"))                    # the welcome starts and waits for YES/NO
+    menu = replies(sms(client, PHONE, "MENU"))
+    assert len(menu) == 1 and "1" in menu[0] and "HELP" in menu[0].upper()
+    assert replies(sms(client, PHONE, "asdf qwerty")) == menu
 
 
 def test_redelivery_changes_nothing_and_returns_the_same_reply(client, db):
