@@ -73,8 +73,12 @@ def _blueprints(app: Flask) -> None:
 
 
 def _cli(app: Flask) -> None:
-    from cli import db_commands, demo, users, worker
+    from cli import chat, db_commands, demo, flows, participants, users, worker
     app.cli.add_command(db_commands.db_group)
     app.cli.add_command(users.users_group)
     app.cli.add_command(demo.demo_group)
     app.cli.add_command(worker.worker_command)
+    app.cli.add_command(flows.flows_group)
+    app.cli.add_command(chat.chat_command)
+    app.cli.add_command(participants.participants_group)
+    app.cli.add_command(participants.nudges_group)

@@ -63,7 +63,7 @@ def setup(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("twilio.http_client", "sqlalchemy.engine", "werkzeug", "apscheduler"):
+    for noisy in ("twilio.http_client", "sqlalchemy.engine", "werkzeug", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

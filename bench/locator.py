@@ -5,9 +5,11 @@ sites (bot/content/sites, through bot.sites_import) into an in-memory SQLite tab
 two integer columns and index the shell uses (cell_lat, cell_lon), then times, for the same
 random origins (ZIP centroids):
 
-  grid      the shell's query: cell_lat IN (...) AND cell_lon BETWEEN lo AND hi, widening
-            5 -> 15 -> 30 -> 50 -> 100 miles until 4 sites are found, then locator.nearest()
-  scan      SELECT ... ORDER BY haversine(lat, lon) LIMIT 4 over every row (a SQL function)
+  grid      the shell's query: cell_lat IN (...) AND cell_lon BETWEEN lo AND hi AND kinds match,
+            widening 5 -> 15 -> 30 -> 50 -> 100 miles until 4 sites are found, then
+            locator.nearest() (the same loop as locator.answer)
+  scan      SELECT ... WHERE kinds match ORDER BY haversine(lat, lon) LIMIT 12 over every row
+            (a SQL function), then locator.nearest()
 
 Both return the same sites (checked). Then the same at 30,000 and 300,000 synthetic sites
 (real sites copied with a few miles of jitter, so density stays realistic).
@@ -78,20 +80,28 @@ def record(r: tuple) -> L.SiteRecord:
 def grid_fetch(db: sqlite3.Connection, counter: list[int]):
     """What the shell's fetch_candidates does: one indexed query per call."""
     def fetch(cells: L.Cells) -> list[L.SiteRecord]:
-        lats = list(range(cells.lat_lo, cells.lat_hi + 1))
+        lats = cells.lat_values()
         ranges = " OR ".join("cell_lon BETWEEN ? AND ?" for _ in cells.lon_ranges)
         sql = (f"SELECT {COLS} FROM sites WHERE cell_lat IN ({', '.join('?' * len(lats))}) "
-               f"AND ({ranges})")
-        rows = db.execute(sql, [*lats, *[v for r in cells.lon_ranges for v in r]]).fetchall()
+               f"AND ({ranges}) AND ({_kinds_sql(cells.kinds)})")
+        rows = db.execute(sql, [*lats, *[v for r in cells.lon_ranges for v in r],
+                                *[f"% {k} %" for k in cells.kinds]]).fetchall()
         counter[0] += len(rows)
         return [record(r) for r in rows]
     return fetch
 
 
+def _kinds_sql(kinds) -> str:
+    return " OR ".join("(' ' || kinds || ' ') LIKE ?" for _ in kinds) or "1"
+
+
 def grid_query(fetch, origin, need) -> list[tuple[float, L.SiteRecord]]:
+    """locator.answer's search loop: widen until a page and one more are found."""
     found: list[tuple[float, L.SiteRecord]] = []
+    kinds = tuple(sorted(L.NEEDS[need]))
     for radius in (5, 15, 30, 50, 100):
-        found = L.nearest(fetch(L.cells_around(*origin, radius)), origin, need, N, max_miles=radius)
+        cells = L.replace(L.cells_around(*origin, radius), kinds=kinds)
+        found = L.nearest(fetch(cells), origin, need, N, max_miles=radius)
         if len(found) >= N:
             break
     return found
@@ -99,8 +109,7 @@ def grid_query(fetch, origin, need) -> list[tuple[float, L.SiteRecord]]:
 
 def scan_query(db, origin, need) -> list[tuple[float, L.SiteRecord]]:
     kinds = sorted(L.NEEDS[need])
-    where = " OR ".join("(' ' || kinds || ' ') LIKE ?" for _ in kinds)
-    rows = db.execute(f"SELECT {COLS}, haversine(?, ?, lat, lon) AS d FROM sites WHERE {where} "
+    rows = db.execute(f"SELECT {COLS}, haversine(?, ?, lat, lon) AS d FROM sites WHERE {_kinds_sql(kinds)} "
                       f"ORDER BY d LIMIT {N * 3}", [*origin, *[f"% {k} %" for k in kinds]]).fetchall()
     return L.nearest([record(r) for r in rows], origin, need, N, max_miles=100)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -69,7 +69,7 @@ def need_from_text(text: str | None) -> str | None:
 
 # --- distance and the grid ------------------------------------------------------------------
 EARTH_MILES = 3958.8
-CELL_DEG = 0.5            # ~35 mi of latitude: a 15 mi query reads 1-4 cells, a 100 mi one ~50
+CELL_DEG = 0.1            # ~7 mi of latitude; bench/locator.py compared 0.5, 0.25, 0.2 and 0.1
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -88,11 +88,17 @@ def cell_of(lat: float, lon: float) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Cells:
-    """Every cell a circle touches: cell_lat BETWEEN lat_lo AND lat_hi AND (cell_lon BETWEEN
-    one of lon_ranges). Two lon ranges only when the circle crosses the 180th meridian."""
+    """Every cell a circle touches, as SQL the (cell_lat, cell_lon) index can seek:
+    cell_lat IN (lat_lo..lat_hi) AND (cell_lon BETWEEN lo AND hi [OR ...]); two lon ranges only
+    across the 180th meridian. `kinds`: the shell may also keep only sites with one of these
+    kinds (rank filters again, so it is an optimisation, not a contract)."""
     lat_lo: int
     lat_hi: int
     lon_ranges: tuple[tuple[int, int], ...]
+    kinds: tuple[str, ...] = ()
+
+    def lat_values(self) -> list[int]:
+        return list(range(self.lat_lo, self.lat_hi + 1))
 
     def __contains__(self, cell: tuple[int, int]) -> bool:
         return (self.lat_lo <= cell[0] <= self.lat_hi and
@@ -153,7 +159,9 @@ class GridIndex:
             self.cells.setdefault(cell_of(s.lat, s.lon), []).append(s)
 
     def __call__(self, cells: Cells) -> list[SiteRecord]:
-        return [s for key in cells.keys() for s in self.cells.get(key, ())]
+        kinds = set(cells.kinds)
+        return [s for key in cells.keys() for s in self.cells.get(key, ())
+                if not kinds or not kinds.isdisjoint(s.kinds)]
 
 
 _ADDR_WORDS = {"street": "st", "avenue": "ave", "road": "rd", "boulevard": "blvd", "drive": "dr",
@@ -556,7 +564,8 @@ def answer(need: str | None, place_text: str | None, lang: str, fetch_candidates
     found_sites: list[tuple[float, SiteRecord]] = []
     radius = _TIERS[0]
     for radius in [r for r in _TIERS if r < limit_miles] + [limit_miles]:
-        found_sites = nearest(fetch_candidates(cells_around(place.lat, place.lon, radius)),
+        cells = replace(cells_around(place.lat, place.lon, radius), kinds=tuple(sorted(NEEDS[need])))
+        found_sites = nearest(fetch_candidates(cells),
                               (place.lat, place.lon), need, want, max_miles=radius)
         if len(found_sites) >= want:
             break

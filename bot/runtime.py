@@ -47,6 +47,7 @@ class InboundResult:
     participant_id: int | None
     duplicate: bool = False
     failed: bool = False
+    effects: tuple = ()     # what the core decided (the simulator shows them)
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ class Runtime:
         if duplicate:
             return InboundResult(self.replies_to(message_id), message_id, participant_id, duplicate=True)
         try:
-            replies = self.process(message_id, now)
-            return InboundResult(replies, message_id, participant_id)
+            replies, effects = self.process(message_id, now)
+            return InboundResult(replies, message_id, participant_id, effects=effects)
         except Exception:
             logs.event(log, "processing failed", logging.ERROR, message_id=message_id,
                        participant_id=participant_id, exc_info=True)
@@ -133,7 +134,7 @@ class Runtime:
             return list(s.scalars(select(Message.body).where(Message.reply_to_id == message_id,
                                                              Message.kind == "bot").order_by(Message.id)))
 
-    def process(self, message_id: int, now: datetime) -> list[str]:
+    def process(self, message_id: int, now: datetime) -> tuple[list[str], tuple]:
         with self.db.session() as s:
             msg = s.get(Message, message_id)
             person = self._lock_person(s, msg.participant_id)
@@ -151,7 +152,7 @@ class Runtime:
             msg.status, msg.updated_at = "processed", now
             logs.event(log, "inbound processed", message_id=msg.id, participant_id=person.id,
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
-            return replies
+            return replies, outcome.effects
 
     def mark_failed(self, message_id: int, now: datetime) -> list[str]:
         with self.db.session() as s:
@@ -276,6 +277,21 @@ class Runtime:
             s.add(Conversation(participant_id=person.id, flow=state["flow"], flow_version=state["version"],
                                state=state, status="active", timeout_at=timeout_at, expires_at=expires_at,
                                started_at=now, updated_at=now))
+
+    def await_checkin(self, s: Session, person: Participant, now: datetime, flow: str = "checkin") -> None:
+        """A nudge just asked "how are you, 1-5": the person's answer belongs to the check-in
+        flow. Start it silently at its first question (the nudge was the question), without a
+        reminder timer: silence after nudges is the no-contact sweep's business. A conversation
+        already running is left alone."""
+        from bot import engine
+        if self.flow_store is None or self._active_conversation(s, person.id) is not None:
+            return
+        definition = self.flow_store.registry(s).get(flow)
+        if definition is None:
+            return
+        state = engine.start(definition, now, self.services_for(s, person)).state
+        if state and state.get("waiting"):
+            self.save_state(s, person, None, {**state, "timeout_at": None}, now)
 
     # -- timers ------------------------------------------------------------------------------
     def run_timeouts(self, now: datetime, limit: int = 200) -> int:

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from db.models import Setting
 from scheduler import policy
 from scheduler.dispatch import DispatchConfig, Dispatcher
+from scheduler import sweeps
 from scheduler.worker import run_forever, run_once, worker_id
 
 
@@ -25,7 +26,20 @@ def build_dispatcher(app) -> Dispatcher:
                          rate_per_second=float(_setting(db, "sender_rate_per_second",
                                                         app.config.get("SENDER_RATE_PER_SECOND", 1.0))),
                          daily_cap=_setting(db, "sender_daily_cap", None))
-    return Dispatcher(db, app.extensions["homeward.sender"], policy.load_schedule(), cfg)
+    return Dispatcher(db, app.extensions["homeward.sender"], policy.load_schedule(), cfg,
+                      after_nudge=app.extensions["homeward.runtime"].await_checkin)
+
+
+def make_sweeps(app):
+    """Everything the worker checks once a minute besides the outbox."""
+    db, runtime = app.extensions["homeward.db"], app.extensions["homeward.runtime"]
+    schedule = runtime.schedule
+
+    def run(now: datetime) -> None:
+        runtime.run_timeouts(now)
+        sweeps.no_contact(db, schedule, now)
+        sweeps.expire_conversations(db, now)
+    return run
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -45,7 +59,7 @@ def _parse_now(value: str | None) -> datetime | None:
 def worker_command(once: bool, now_text: str | None):
     app = current_app._get_current_object()
     dispatcher = build_dispatcher(app)
-    sweeps = app.extensions.get("homeward.sweeps")
+    sweeps = make_sweeps(app)
     now = _parse_now(now_text)
     if once or now is not None:
         result = run_once(dispatcher, sweeps, now)

@@ -96,8 +96,10 @@ def _release(row: ScheduledMessage, state: str, now: datetime, reason: str | Non
 
 class Dispatcher:
     def __init__(self, db: Database, sender, schedule: policy.Schedule, cfg: DispatchConfig,
-                 clock=lambda: datetime.now(timezone.utc), sleep=_time.sleep):
+                 clock=lambda: datetime.now(timezone.utc), sleep=_time.sleep, after_nudge=None):
         self.db, self.sender, self.schedule, self.cfg = db, sender, schedule, cfg
+        # after_nudge(session, participant, now): a reply to a nudge goes into the check-in flow
+        self.after_nudge = after_nudge
         self.clock, self.sleep = clock, sleep
         self.bucket = policy.TokenBucket.full(cfg.rate_per_second, clock())
 
@@ -170,6 +172,8 @@ class Dispatcher:
             msg = s.get(Message, row.message_id)
             msg.provider_sid, msg.status, msg.updated_at = sent.sid, sent.status, now
             _release(row, "sent", now, None)
+            if self.after_nudge is not None and row.kind in ("nudge", "welcome"):
+                self.after_nudge(s, s.get(Participant, row.participant_id), now)
         logs.event(log, "sent", row=row_id, kind=row.kind, status=sent.status)
         return "sent"
 

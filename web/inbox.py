@@ -21,7 +21,8 @@ from web.context import db, is_supervisor, me, now
 bp = Blueprint("inbox", __name__)
 
 NAV = (("Caseload", "caseload.mine", "peer"), ("People", "roster.index", "peer"),
-       ("Enroll", "roster.new", "peer"), ("Canned replies", "canned.index", "supervisor"),
+       ("Enroll", "roster.new", "peer"), ("Sandbox phone", "sandbox.phone", "peer"),
+       ("Canned replies", "canned.index", "supervisor"),
        ("Audit log", "audit.log", "supervisor"))
 
 

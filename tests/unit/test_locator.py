@@ -114,8 +114,10 @@ def test_cells_cross_the_antimeridian():
 
 
 def test_cells_are_few():
-    assert len(list(L.cells_around(39.75, -84.19, 15).keys())) <= 4
-    assert len(list(L.cells_around(39.75, -84.19, 100).keys())) <= 70
+    """The SQL stays small: one IN value per 0.1 degree of latitude, one lon range."""
+    assert len(L.cells_around(39.75, -84.19, 15).lat_values()) <= 5
+    assert len(L.cells_around(39.75, -84.19, 100).lat_values()) <= 30
+    assert len(L.cells_around(39.75, -84.19, 100).lon_ranges) == 1
 
 
 # --- ranking against brute force ------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""`flask --app app chat [--lang es]`: talk to the real runtime in the terminal.
+
+Messages go through the same store → decide → apply path as a text to /twilio/sms, against the
+configured database, on the sandbox channel (nothing is sent anywhere). Effects are shown as they
+happen: escalations, fields, language, timers, flows ending.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from bot.effects import Escalate, Reply, ScheduleTimeout
+from bot.runtime import Inbound
+
+DEFAULT_PHONE = "+15005550188"
+
+
+def describe(effect) -> str | None:
+    if isinstance(effect, Reply):
+        return None
+    if isinstance(effect, Escalate):
+        return f"escalation: {effect.reason} ({effect.priority}) {effect.note}".rstrip()
+    if isinstance(effect, ScheduleTimeout):
+        return f"timeout scheduled for {effect.at.isoformat(timespec='minutes')}"
+    fields = ", ".join(f"{k}={v!r}" for k, v in vars(effect).items())
+    return f"{type(effect).__name__}({fields})"
+
+
+@click.command("chat", help="Text the bot from the terminal (sandbox channel). Ctrl-D to quit.")
+@click.option("--lang", type=click.Choice(["en", "es"]), default=None, help="Start in this language.")
+@click.option("--phone", default=DEFAULT_PHONE, show_default=True, help="The pretend sender's number.")
+@with_appcontext
+def chat_command(lang, phone):
+    runtime = current_app.extensions["homeward.runtime"]
+    logging.getLogger().setLevel(logging.WARNING)   # the effects below say what happened
+    address = f"sms:{phone}"
+    click.echo(f"Texting {current_app.config['PROGRAM_NAME']} as {phone} (sandbox). Ctrl-D to quit.")
+    if lang:
+        _send(runtime, address, "ESPAÑOL" if lang == "es" else "ENGLISH")
+    while True:
+        try:
+            body = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        _send(runtime, address, body)
+
+
+def _send(runtime, address: str, body: str) -> None:
+    result = runtime.handle(Inbound("sms", address, body, f"SBCHAT{uuid.uuid4().hex}"), datetime.now(timezone.utc))
+    for text in result.replies:
+        click.secho(f"bot> {text}", fg="green")
+    for effect in result.effects:
+        line = describe(effect)
+        if line:
+            click.secho(f"  · {line}", fg="yellow")
+    if result.failed:
+        click.secho("  · processing failed: the message was kept and escalated", fg="red")

@@ -1,0 +1,52 @@
+"""`flask --app app flows check|publish|list`: supervisors' flows, checked before they go live."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from bot.flows import checker
+from bot.flows.registry import FlowError
+
+
+@click.group("flows", help="Check and publish the conversation flows (bot/content/flows/*.yaml).")
+def flows_group():
+    pass
+
+
+@flows_group.command("check", help="Report every problem as file:line: message; exit 1 on any error.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@with_appcontext
+def check(paths):
+    raise SystemExit(checker.main(list(paths) or [current_app.config["FLOWS_DIR"]]))
+
+
+@flows_group.command("publish", help="Publish flow files as new versions (conversations in progress keep theirs).")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every flow in the folder.")
+@click.option("--if-changed", is_flag=True, help="Only flows whose text differs from the latest version.")
+@with_appcontext
+def publish(names, all_, if_changed):
+    if not names and not all_:
+        raise click.UsageError("name the flows to publish, or pass --all")
+    store, db = current_app.extensions["homeward.flows"], current_app.extensions["homeward.db"]
+    try:
+        with db.session() as s:
+            done = store.publish_dir(s, list(names) or None, only_changed=if_changed)
+    except FlowError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1)
+    for name, version in done:
+        click.echo(f"published {name} version {version}")
+    if not done:
+        click.echo("nothing to publish: the published versions match the files")
+
+
+@flows_group.command("list", help="The published flows and their latest versions.")
+@with_appcontext
+def list_flows():
+    store, db = current_app.extensions["homeward.flows"], current_app.extensions["homeward.db"]
+    with db.session() as s:
+        for name, version in sorted(store.latest_versions(s).items()):
+            click.echo(f"{name:<12} v{version}")
