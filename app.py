@@ -3,7 +3,6 @@ blueprints and CLI commands. No logic lives here."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,7 +18,7 @@ from scheduler.policy import load_schedule
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=None)
+    app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
     app.config.update(config_module.from_env())
     if config:
         app.config.update(config)
@@ -36,7 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     load_registry(app.config["FLOWS_DIR"], check=True)
     flow_store = FlowStore(app.config["FLOWS_DIR"])
     app.extensions["homeward.flows"] = flow_store
-    app.extensions["homeward.runtime"] = Runtime(db, program, flow_store, schedule=load_schedule())
+    schedule = load_schedule()
+    app.extensions["homeward.schedule"] = schedule
+    app.extensions["homeward.runtime"] = Runtime(db, program, flow_store, schedule=schedule)
     app.extensions["homeward.sender"] = sender_from_config(app.config)
 
     _request_ids(app)
@@ -60,9 +61,8 @@ def _request_ids(app: Flask) -> None:
 
 def _blueprints(app: Flask) -> None:
     from bot.channels import twilio_webhook
-    from web import audit, auth, canned, caseload, health, inbox, people, roster
-    if not Path(app.static_folder or "").is_dir():  # the staff pages' assets live in web/static
-        app.static_folder = str(Path(app.root_path) / "web" / "static")
+    from bot.channels.sender import SandboxSender
+    from web import audit, auth, canned, caseload, health, inbox, people, roster, sandbox
     auth.login_manager.init_app(app)
     auth.csrf.init_app(app)
     auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
@@ -70,6 +70,8 @@ def _blueprints(app: Flask) -> None:
     app.register_blueprint(twilio_webhook.bp)
     for staff_pages in (auth, inbox, people, roster, caseload, canned, audit):
         app.register_blueprint(staff_pages.bp)
+    if isinstance(app.extensions["homeward.sender"], SandboxSender):
+        app.register_blueprint(sandbox.bp)   # no Twilio: staff text the bot from the browser
 
 
 def _cli(app: Flask) -> None:

@@ -19,7 +19,6 @@ Both return the same sites (checked). Then the same at 30,000 and 300,000 synthe
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import sqlite3
 import statistics

@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -114,7 +114,8 @@ class Cells:
 def cells_around(lat: float, lon: float, radius_miles: float) -> Cells:
     """The exact bounding box of a spherical cap, in cells (so the prefilter never misses)."""
     d = radius_miles / EARTH_MILES
-    lat_lo, lat_hi = cell_of(max(-90.0, lat - math.degrees(d)), 0)[0], cell_of(min(89.999, lat + math.degrees(d)), 0)[0]
+    lat_lo = cell_of(max(-90.0, lat - math.degrees(d)), 0)[0]
+    lat_hi = cell_of(min(89.999, lat + math.degrees(d)), 0)[0]
     cos_lat = math.cos(math.radians(lat))
     lo_all, hi_all = cell_of(0, -180)[1], cell_of(0, 180)[1]
     if math.sin(d) >= cos_lat or abs(lat) + math.degrees(d) >= 90:
@@ -143,7 +144,7 @@ class SiteRecord:
     lat: float
     lon: float
     phone: str = ""
-    hours: Mapping[str, Any] | None = None    # {"mon": [["09:00", "17:00"]], ...}; absent day = closed
+    hours: Mapping[str, Any] | None = None    # {"mon": [["09:00", "17:00"]]}; no key: closed
     timezone: str | None = None
     notes: str = ""
     source: str = ""
@@ -219,27 +220,33 @@ def _spans(hours: Mapping[str, Any], day: int) -> list[tuple[int, int]]:
     return out
 
 
-def open_status(site: SiteRecord, now: datetime) -> tuple[bool | None, str | None]:
-    """(open now?, "until 5pm" | "Mon 9am" next opening) in the site's zone; None if unknown."""
+@dataclass(frozen=True)
+class OpenNow:
+    """Open now, judged in the site's own zone. is_open None: no structured hours."""
+    is_open: bool | None
+    until: str | None = None           # "5pm", or "24/7"
+    next_day: int | None = None        # when closed: weekday index (0 = Monday) ...
+    next_time: str | None = None       # ... and time of the next opening, "9am"
+
+
+def open_status(site: SiteRecord, now: datetime) -> OpenNow:
+    """Whether the site is open at `now` (aware; naive is taken as UTC) in its time zone."""
     if not site.hours or not valid_hours(site.hours):
-        return None, None
+        return OpenNow(None)
     tz = site.timezone or places.timezone_at(site.lat, site.lon)
     if not tz:
-        return None, None
+        return OpenNow(None)
     local = (now if now.tzinfo else now.replace(tzinfo=timezone.utc)).astimezone(ZoneInfo(tz))
     wd, minute = local.weekday(), local.hour * 60 + local.minute
-    for day_offset in (0, -1):                       # today's spans and yesterday's overnight
-        for a, b in _spans(site.hours, wd + day_offset):
-            t = minute - day_offset * 1440
-            if a <= t < b:
-                if b - a >= 1440 or _is_247(site.hours):
-                    return True, "24/7"
-                return True, _clock(b % 1440)
+    for back in (0, 1):                              # today's spans, then yesterday's overnight
+        for a, b in _spans(site.hours, wd - back):
+            if a <= minute + back * 1440 < b:
+                return OpenNow(True, "24/7" if _is_247(site.hours) else _clock(b))
     for ahead in range(0, 8):
         for a, _ in sorted(_spans(site.hours, wd + ahead)):
             if ahead or a > minute:
-                return False, f"{(wd + ahead) % 7}|{_clock(a)}"
-    return False, None
+                return OpenNow(False, None, (wd + ahead) % 7, _clock(a))
+    return OpenNow(False)
 
 
 def _is_247(hours: Mapping[str, Any]) -> bool:
@@ -272,7 +279,8 @@ def hours_text(hours: Mapping[str, Any] | None, lang: str) -> str:
         if not spans:
             continue
         label = names[ds[0]] if len(ds) == 1 else f"{names[ds[0]]}-{names[ds[-1]]}"
-        parts.append(label + " " + ", ".join(f"{_clock(_minutes(o))}-{_clock(_minutes(c))}" for o, c in spans))
+        times = ", ".join(f"{_clock(_minutes(o))}-{_clock(_minutes(c))}" for o, c in spans)
+        parts.append(f"{label} {times}")
     return "; ".join(parts)
 
 
@@ -281,8 +289,7 @@ def hours_text(hours: Mapping[str, Any] | None, lang: str) -> str:
 class Ranked:
     site: SiteRecord
     miles: float
-    open_now: bool | None
-    open_note: str | None
+    open_now: OpenNow
 
 
 def nearest(candidates: Iterable[SiteRecord], origin: tuple[float, float], need: str,
@@ -309,9 +316,9 @@ def nearest(candidates: Iterable[SiteRecord], origin: tuple[float, float], need:
 
 def order_page(items: Sequence[tuple[float, SiteRecord]], now: datetime) -> list[Ranked]:
     """Open now first, then unknown hours, then closed; by distance within each."""
-    ranked = [Ranked(s, d, *open_status(s, now)) for d, s in items]
+    ranked = [Ranked(s, d, open_status(s, now)) for d, s in items]
     tier = {True: 0, None: 1, False: 2}
-    return sorted(ranked, key=lambda r: (tier[r.open_now], r.miles))
+    return sorted(ranked, key=lambda r: (tier[r.open_now.is_open], r.miles))
 
 
 def rank(candidates: Iterable[SiteRecord], origin: tuple[float, float], need: str,
@@ -402,12 +409,13 @@ def format_site(site: SiteRecord, distance: float, lang: str, now: datetime,
     GSM-7 saves a segment; drop notes, hours, header, kinds; last, shorten name and address."""
     lang = _lang(lang)
     t = _T[lang]
-    is_open, note = open_status(site, now)
-    if is_open:
-        status = t["open247"] if note == "24/7" else t["open"].format(t=note)
-    elif is_open is False:
-        status = t["closed"].format(day=_DAY_NAMES[lang][int(note.split("|")[0])],
-                                    t=note.split("|")[1]) if note else t["closed_x"]
+    now_open = open_status(site, now)
+    if now_open.is_open:
+        status = t["open247"] if now_open.until == "24/7" else t["open"].format(t=now_open.until)
+    elif now_open.is_open is False and now_open.next_day is not None:
+        status = t["closed"].format(day=_DAY_NAMES[lang][now_open.next_day], t=now_open.next_time)
+    elif now_open.is_open is False:
+        status = t["closed_x"]
     else:
         status = ""
     line_dist = ". ".join(x for x in (t["mi"].format(d=_miles(distance)), status) if x)
@@ -491,13 +499,15 @@ def fallback_texts(need: str, lang: str, place_label: str | None = None,
 # --- the answer -----------------------------------------------------------------------------
 _ASK = {
     "en": {"need_place": "What ZIP code or city and state are you in? Example: 45402 or Dayton, OH",
-           "not_found": "I couldn't find \"{q}\". Please send a 5-digit ZIP code, or city and state (Dayton, OH).",
+           "not_found": "I couldn't find \"{q}\". Please send a 5-digit ZIP code, or city and "
+                        "state (Dayton, OH).",
            "state_only": "Which city in {q}? Send a ZIP code or city and state (Dayton, OH).",
            "ambiguous": "Which one? {opts}. Reply with the number or a ZIP code.",
            "using": "Using {place}. Text a ZIP code to change it.",
            "no_more": "No more places within {r} miles."},
     "es": {"need_place": "¿En qué código postal o ciudad y estado está? Ejemplo: 45402 o Dayton, OH",
-           "not_found": "No encontré \"{q}\". Mande un código postal de 5 dígitos, o ciudad y estado (Dayton, OH).",
+           "not_found": "No encontré \"{q}\". Mande un código postal de 5 dígitos, o ciudad y "
+                        "estado (Dayton, OH).",
            "state_only": "¿Qué ciudad en {q}? Mande un código postal o ciudad y estado (Dayton, OH).",
            "ambiguous": "¿Cuál? {opts}. Responda con el número o un código postal.",
            "using": "Usando {place}. Mande un código postal para cambiarlo.",
@@ -513,9 +523,10 @@ def _fit(text: str) -> str:
     return text if count_segments(text).segments <= count_segments(folded).segments else folded
 
 
-def _resolve_place(text: str | None, pending: list[places.Place], need: str,
-                   lang: str) -> tuple[places.Place | None, LocateResult | None]:
-    """(place, early reply). A pending question is asked once: any reply settles it."""
+def _resolve_place(text: str | None, pending: list[places.Place], need: str, lang: str,
+                   keep: Mapping[str, Any]) -> tuple[places.Place | None, LocateResult | None]:
+    """(place, early reply). A pending question is asked once: any reply settles it.
+    `keep` is what to remember when the text names no findable place (the old place)."""
     a, text = _ASK[lang], (text or "").strip()
     found = places.resolve(text, ignore=ALL_NEED_WORDS) if text else places.NotFound(text, "empty")
     if isinstance(found, places.Place):
@@ -530,7 +541,7 @@ def _resolve_place(text: str | None, pending: list[places.Place], need: str,
     if found.reason in ("empty", "no_place"):
         return None, None                                # use the remembered place, if any
     key = "state_only" if found.reason == "state_only" else "not_found"
-    return None, LocateResult("not_found", (_fit(a[key].format(q=_cut(found.query, 40))),), None)
+    return None, LocateResult("not_found", (_fit(a[key].format(q=_cut(found.query, 40))),), keep)
 
 
 def answer(need: str | None, place_text: str | None, lang: str, fetch_candidates: FetchCandidates,
@@ -549,15 +560,16 @@ def answer(need: str | None, place_text: str | None, lang: str, fetch_candidates
                                         or last.get("need") or "any")
     pending = [places.Place.from_dict(o) for o in last.get("options") or ()]
     prior = places.Place.from_dict(last) if "lat" in last else None
-    place, early = _resolve_place(place_text, pending, need, lang)
+    keep = {**{k: v for k, v in last.items() if k not in ("options", "query")}, "need": need}
+    place, early = _resolve_place(place_text, pending, need, lang, keep)
     if early:
         return early
     note = _ASK[lang]["using"].format(place=place.label) if pending and place else None
     place = place or prior
     if place is None:
         return LocateResult("need_place", (_fit(a["need_place"]),), {"need": need})
-    if prior is None or (place.lat, place.lon) != (prior.lat, prior.lon):
-        offset = 0                                       # a new place starts at page one
+    if prior is None or (place.lat, place.lon) != (prior.lat, prior.lon) or need != last.get("need"):
+        offset = 0                                       # a new place or need starts at page one
 
     want = offset + page_size + 1
     limit_miles = MAX_MILES.get(need, 50)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import logs
-from bot import conversation, messages
+from bot import conversation, messages, tickets
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from bot.escalations import open_escalation
@@ -140,6 +140,7 @@ class Runtime:
             person = self._lock_person(s, msg.participant_id)
             contact = s.get(Contact, msg.contact_id) if msg.contact_id else None
             person.last_inbound_at = now
+            tickets.reopen_on_inbound(s, person, now, msg.id)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person)
             first = s.scalar(select(Message.id).where(Message.participant_id == person.id,

@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import phonenumbers
 
@@ -113,7 +113,7 @@ class Notice:
 class ImportResult:
     sites: list[Imported] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-    warnings: list[Notice] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def duplicates(self) -> int:
@@ -123,7 +123,7 @@ class ImportResult:
         bad = len(self.rejects) - self.duplicates
         return (f"{filename + ': ' if filename else ''}{len(self.sites)} imported, "
                 f"{self.duplicates} duplicates skipped, {bad} rejected, "
-                f"{len(self.warnings)} warnings")
+                f"{len(self.notices)} notices")
 
 
 def decode(data: bytes) -> str:
@@ -139,11 +139,12 @@ def count_rows(text: str) -> int:
     return max(0, sum(1 for _ in csv.reader(io.StringIO(text))) - 1)
 
 
-def import_csv(text: str | bytes, preset: Preset | str, verified_on: date | None = None) -> ImportResult:
+def import_csv(text: str | bytes, preset: Preset | str,
+               verified_on: date | None = None) -> ImportResult:
     """All rows at once (tests, small files); the CLI can iterate `iter_import` for progress."""
     result = ImportResult()
     for item in iter_import(text, preset, verified_on):
-        {Imported: result.sites, Reject: result.rejects, Notice: result.warnings}[type(item)].append(item)
+        {Imported: result.sites, Reject: result.rejects, Notice: result.notices}[type(item)].append(item)
     return result
 
 
@@ -168,7 +169,8 @@ def iter_import(text: str | bytes, preset: Preset | str,
         start, line = line + 1, reader.line_num
         if not any(c.strip() for c in row):
             continue
-        raw = {k: _join(k, [row[pos[c]] if pos[c] < len(row) else "" for c in v]) for k, v in cols.items()}
+        raw = {k: _join(k, [row[pos[c]] if pos[c] < len(row) else "" for c in v])
+               for k, v in cols.items()}
         warnings: list[str] = []
         out = _clean(raw, p, verified_on, warnings)
         yield from (Notice(start, w) for w in warnings)
@@ -197,7 +199,8 @@ def iter_import(text: str | bytes, preset: Preset | str,
         yield Imported(start, source_key(p.name, site), site)
 
 
-_UNIT = re.compile(r"\b(ste|suite|unit|fl|floor|bldg|building|rm|room|apt|box)\b.*|\b\d+(st|nd|rd|th) fl.*")
+_UNIT = re.compile(r"\b(ste|suite|unit|fl|floor|bldg|building|rm|room|apt|box)\b.*"
+                   r"|\b\d+(st|nd|rd|th) fl.*")
 
 
 def street_key(address: str) -> str:

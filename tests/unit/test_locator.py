@@ -187,12 +187,12 @@ WEEKDAYS = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
 
 
 @pytest.mark.parametrize("when, expected", [
-    (datetime(2025, 3, 4, 15, 30, tzinfo=timezone.utc), (True, "5pm")),       # Tue 10:30 EST
-    (datetime(2025, 3, 4, 13, 30, tzinfo=timezone.utc), (False, "1|9am")),     # Tue 8:30 EST: opens today (index 1 = Tue)
-    (datetime(2025, 3, 4, 22, 30, tzinfo=timezone.utc), (False, "2|9am")),     # Tue 17:30: opens Wed
-    (datetime(2025, 3, 8, 15, 0, tzinfo=timezone.utc), (False, "0|9am")),      # Saturday: Mon
-    (datetime(2025, 3, 10, 13, 30, tzinfo=timezone.utc), (True, "5pm")),       # Mon 9:30 EDT (after DST)
-    (datetime(2025, 3, 4, 15, 30), (True, "5pm")),                              # naive = UTC
+    (datetime(2025, 3, 4, 15, 30, tzinfo=timezone.utc), L.OpenNow(True, "5pm")),       # Tue 10:30 EST
+    (datetime(2025, 3, 4, 13, 30, tzinfo=timezone.utc), L.OpenNow(False, None, 1, "9am")),  # Tue 8:30
+    (datetime(2025, 3, 4, 22, 30, tzinfo=timezone.utc), L.OpenNow(False, None, 2, "9am")),  # Tue 17:30
+    (datetime(2025, 3, 8, 15, 0, tzinfo=timezone.utc), L.OpenNow(False, None, 0, "9am")),   # Sat: Mon
+    (datetime(2025, 3, 10, 13, 30, tzinfo=timezone.utc), L.OpenNow(True, "5pm")),      # Mon 9:30 EDT
+    (datetime(2025, 3, 4, 15, 30), L.OpenNow(True, "5pm")),                             # naive = UTC
 ])
 def test_open_status_in_the_sites_zone(when, expected):
     assert L.open_status(site(hours=WEEKDAYS), when) == expected
@@ -200,17 +200,19 @@ def test_open_status_in_the_sites_zone(when, expected):
 
 def test_open_status_overnight_and_247_and_unknown():
     late = site(hours={"sat": [["20:00", "02:00"]]})
-    assert L.open_status(late, datetime(2025, 3, 9, 6, 0, tzinfo=timezone.utc))[0] is True    # Sun 1am EST
-    assert L.open_status(late, datetime(2025, 3, 9, 8, 0, tzinfo=timezone.utc))[0] is False
+    assert L.open_status(late, datetime(2025, 3, 9, 6, 0, tzinfo=timezone.utc)) == L.OpenNow(True, "2am")
+    assert L.open_status(late, datetime(2025, 3, 9, 8, 0, tzinfo=timezone.utc)).is_open is False
     always = site(hours={d: [["00:00", "24:00"]] for d in L.DAYS})
-    assert L.open_status(always, NOW) == (True, "24/7")
-    assert L.open_status(site(), NOW) == (None, None)
-    assert L.open_status(site(hours={"mon": [["9am", "5pm"]]}), NOW) == (None, None)
+    assert L.open_status(always, NOW) == L.OpenNow(True, "24/7")
+    one_day = site(hours={"tue": [["00:00", "24:00"]]})
+    assert L.open_status(one_day, NOW) == L.OpenNow(True, "12am")
+    assert L.open_status(site(), NOW) == L.OpenNow(None)
+    assert L.open_status(site(hours={"mon": [["9am", "5pm"]]}), NOW) == L.OpenNow(None)
 
 
 def test_open_status_uses_the_site_zone_not_the_callers():
     guam = site(timezone="Pacific/Guam", hours={"wed": [["09:00", "17:00"]]})
-    assert L.open_status(guam, datetime(2025, 3, 4, 23, 30, tzinfo=timezone.utc))[0] is True   # Wed 9:30 ChST
+    assert L.open_status(guam, datetime(2025, 3, 4, 23, 30, tzinfo=timezone.utc)).is_open  # Wed 9:30 ChST
 
 
 def test_open_first_within_the_page():
@@ -219,7 +221,7 @@ def test_open_first_within_the_page():
     open_ = site(id=3, name="Open now", lat=39.7763, address="3 Main St", hours=WEEKDAYS)
     page = L.rank([closed, unknown, open_], (39.7563, -84.1895), "naloxone", NOW, limit=3)
     assert [r.site.name for r in page] == ["Open now", "Unknown hours", "Near but closed"]
-    assert [r.open_now for r in page] == [True, None, False]
+    assert [r.open_now.is_open for r in page] == [True, None, False]
 
 
 def test_rank_filters_by_need_and_dedupes_places():
@@ -330,8 +332,9 @@ def test_need_place_and_not_found():
     assert r.status == "need_place" and "codigo postal" in r.texts[0] and r.place == {"need": "naloxone"}
     later = L.answer(None, "45402", "es", grid(), NOW, last_place=r.place)
     assert later.status == "found" and later.place["need"] == "naloxone"
-    nf = L.answer("treatment", "zzqx wwv", "en", grid(), NOW)
+    nf = L.answer("treatment", "zzqx wwv", "en", grid(), NOW, last_place=later.place)
     assert nf.status == "not_found" and "zzqx wwv" in nf.texts[0]
+    assert nf.place["zip"] == "45402" and nf.place["need"] == "treatment"   # the old place is kept
     st_only = L.answer("treatment", "ohio", "es", grid(), NOW)
     assert st_only.status == "not_found" and "ciudad" in st_only.texts[0]
 

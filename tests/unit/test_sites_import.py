@@ -88,14 +88,14 @@ def test_phones_are_readable():
     by_line = {i.line: i.site for i in imported("health_centers").sites}
     assert by_line[2].phone == "(671) 828-7501"
     assert any(i.site.phone.endswith(" x1501") for i in imported("health_centers").sites)
-    notes = {n.line: n.reason for n in imported("health_centers").warnings}
+    notes = {n.line: n.reason for n in imported("health_centers").notices}
     assert "not a phone number" in notes[8746]
 
 
 def test_warnings_point_at_lines():
-    notes = [(n.line, n.reason) for n in imported("otp").warnings]
+    notes = [(n.line, n.reason) for n in imported("otp").notices]
     assert (540, "ZIP 05457 is in VT, not CT") in notes       # a lost zero that was a typo too
-    hc = {n.line: n.reason for n in imported("health_centers").warnings}
+    hc = {n.line: n.reason for n in imported("health_centers").notices}
     assert "placeholder geocode" in hc[8]                     # six American Samoa clinics, one point
 
 
@@ -144,12 +144,12 @@ def test_bad_rows_are_rejected_with_line_numbers():
     assert "no kinds" in rejects[15]
     swapped = r.sites[2].site
     assert (swapped.lat, swapped.lon) == (39.77, -84.19)
-    assert any(n.line == 12 and "swapped" in n.reason for n in r.warnings)
+    assert any(n.line == 12 and "swapped" in n.reason for n in r.notices)
 
 
 def test_local_demo_file():
     r = si.import_csv((SITES / "local_demo.csv").read_bytes(), "local")
-    assert (len(r.sites), len(r.rejects), len(r.warnings)) == (6, 0, 0)
+    assert (len(r.sites), len(r.rejects), len(r.notices)) == (6, 0, 0)
     kinds = {k for i in r.sites for k in i.site.kinds}
     assert {"naloxone", "syringe_services", "vending_machine", "mail_order"} <= kinds
     for i in r.sites:
@@ -161,7 +161,7 @@ def test_bad_hours_are_a_notice_not_a_reject():
     text = CSV_HEAD + 'H,naloxone,1 A St,Dayton,OH,45402,39.75,-84.19,,"{""mon"": [[""9am"", ""5pm""]]}",,,\n'
     r = si.import_csv(text, "local")
     assert len(r.sites) == 1 and r.sites[0].site.hours is None
-    assert "not understood" in r.warnings[0].reason
+    assert "not understood" in r.notices[0].reason
     good = json.dumps({"mon": [["09:00", "17:00"]], "sat": [["22:00", "02:00"]]}).replace('"', '""')
     r = si.import_csv(CSV_HEAD + f'H,naloxone,1 A St,Dayton,OH,45402,39.75,-84.19,,"{good}",,,\n', "local")
     assert r.sites[0].site.hours["sat"] == [["22:00", "02:00"]]
