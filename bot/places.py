@@ -185,6 +185,11 @@ def _index() -> _Index:
     return _Index(zipcodes.list_all())
 
 
+def warm() -> None:
+    """Build the city/ZIP index now (~1-2 s) rather than inside the first person's webhook."""
+    _index()
+
+
 def zip_info(zip5: str) -> dict[str, Any] | None:
     """The zipcodes record for a 5-digit ZIP (active or not), or None."""
     if not re.fullmatch(r"\d{5}", zip5 or ""):

@@ -1,5 +1,6 @@
 """The sandbox phone: with no Twilio credentials, staff text the bot as a participant would and
-see every message the service would have sent. Registered only on the sandbox channel."""
+see every message the service would have sent. Registered only on the sandbox channel.
+Like every staff page, it never puts a phone number in a URL: the thread is chosen by person id."""
 from __future__ import annotations
 
 import uuid
@@ -20,15 +21,12 @@ DEFAULT_NUMBER = "+15005550199"
 @bp.get("")
 @role_required("peer")
 def phone():
-    number = request.args.get("number", DEFAULT_NUMBER)
-    try:
-        address = "sms:" + e164(number)
-    except BadAddress:
-        flash("That is not a phone number; showing the default sandbox phone.", "error")
-        address, number = "sms:" + DEFAULT_NUMBER, DEFAULT_NUMBER
     db = current_app.extensions["homeward.db"]
+    person_id = request.args.get("person", type=int)
     with db.session() as s:
-        contact = s.scalar(select(Contact).where(Contact.address == address))
+        where = (Contact.participant_id == person_id) if person_id else (Contact.address == f"sms:{DEFAULT_NUMBER}")
+        contact = s.scalar(select(Contact).where(where, Contact.channel == "sms").limit(1))
+        number = contact.address.removeprefix("sms:") if contact else DEFAULT_NUMBER
         thread = [] if contact is None else list(s.scalars(
             select(Message).where(Message.participant_id == contact.participant_id)
             .order_by(Message.created_at, Message.id)))
@@ -38,13 +36,12 @@ def phone():
 @bp.post("")
 @role_required("peer")
 def send():
-    number = request.form.get("number", DEFAULT_NUMBER)
     try:
-        address = "sms:" + e164(number)
+        address = "sms:" + e164(request.form.get("number", DEFAULT_NUMBER))
     except BadAddress:
         flash("That is not a phone number.", "error")
         return redirect(url_for("sandbox.phone"))
     runtime = current_app.extensions["homeward.runtime"]
-    runtime.handle(Inbound("sms", address, request.form.get("body", ""), "SBIN" + uuid.uuid4().hex, 0),
-                   datetime.now(timezone.utc))
-    return redirect(url_for("sandbox.phone", number=address.removeprefix("sms:")))
+    result = runtime.handle(Inbound("sms", address, request.form.get("body", ""), "SBIN" + uuid.uuid4().hex, 0),
+                            datetime.now(timezone.utc))
+    return redirect(url_for("sandbox.phone", person=result.participant_id))
