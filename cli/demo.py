@@ -51,8 +51,10 @@ def load():
             click.echo(f"  {role:<11} {email:<32} password: {password}")
     else:
         click.echo(f"Demo accounts already exist; their passwords are in {creds_file}")
-    for step in current_app.extensions.get("homeward.demo_steps", []):
-        step()
+    with db.session() as s:
+        published = current_app.extensions["homeward.flows"].publish_dir(s, only_changed=True)
+    click.echo(f"Flows published: {', '.join(f'{n} v{v}' for n, v in published)}" if published
+               else "Flows: the published versions match the files.")
     _demo_people(db)
 
 
