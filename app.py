@@ -13,6 +13,7 @@ from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
 from bot.flows.registry import load_registry
 from bot.runtime import Program, Runtime
+from bot.site_store import Locator
 from db.session import Database
 from scheduler.policy import load_schedule
 
@@ -37,7 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["homeward.flows"] = flow_store
     schedule = load_schedule()
     app.extensions["homeward.schedule"] = schedule
-    app.extensions["homeward.runtime"] = Runtime(db, program, flow_store, schedule=schedule)
+    app.extensions["homeward.locator"] = Locator(db)
+    app.extensions["homeward.runtime"] = Runtime(db, program, flow_store, app.extensions["homeward.locator"],
+                                                 schedule=schedule)
     app.extensions["homeward.sender"] = sender_from_config(app.config)
 
     _request_ids(app)
@@ -75,7 +78,7 @@ def _blueprints(app: Flask) -> None:
 
 
 def _cli(app: Flask) -> None:
-    from cli import chat, db_commands, demo, flows, participants, users, worker
+    from cli import chat, db_commands, demo, flows, participants, sites, users, worker
     app.cli.add_command(db_commands.db_group)
     app.cli.add_command(users.users_group)
     app.cli.add_command(demo.demo_group)
@@ -84,3 +87,4 @@ def _cli(app: Flask) -> None:
     app.cli.add_command(chat.chat_command)
     app.cli.add_command(participants.participants_group)
     app.cli.add_command(participants.nudges_group)
+    app.cli.add_command(sites.sites_group)

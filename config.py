@@ -26,6 +26,7 @@ def from_env() -> dict:
         "TWILIO_MESSAGING_SERVICE_SID": env("TWILIO_MESSAGING_SERVICE_SID") or "",
         "TWILIO_FROM_NUMBER": env("TWILIO_FROM_NUMBER") or "",
         "TWILIO_API_BASE_URL": env("TWILIO_API_BASE_URL") or "",
+        "TWILIO_WHATSAPP_TEMPLATE_SID": env("TWILIO_WHATSAPP_TEMPLATE_SID") or "",  # HX...: outside the 24 h window
         "PROGRAM_NAME": env("PROGRAM_NAME") or "Homeward",
         "PROGRAM_TIMEZONE": env("PROGRAM_TIMEZONE") or "America/New_York",
         "PROXY_HOPS": int(env("PROXY_HOPS") or 0),
@@ -33,4 +34,9 @@ def from_env() -> dict:
         "INSTANCE_PATH": str(instance),
         "FLOWS_DIR": env("FLOWS_DIR") or str(ROOT / "bot" / "content" / "flows"),
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
+        # The worker: how long a claim is held before another worker may take it, and the first
+        # and longest back-off after a temporary send failure (429, 5xx, time-out).
+        "WORKER_LEASE_SECONDS": float(env("WORKER_LEASE_SECONDS") or 120),
+        "RETRY_BASE_SECONDS": float(env("RETRY_BASE_SECONDS") or 30),
+        "RETRY_CAP_SECONDS": float(env("RETRY_CAP_SECONDS") or 1800),
     }

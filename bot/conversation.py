@@ -11,7 +11,7 @@ from datetime import datetime
 
 from bot import engine, keywords, messages, safety
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
-                         RecordEvent, Reply, SetLanguage)
+                         RecordEvent, Reply, SetField, SetLanguage)
 from bot.services import Services
 
 
@@ -23,6 +23,7 @@ class Person:
 
 
 MENU_WORDS = {"menu", "opciones", "inicio"}
+MORE_WORDS = {"more", "mas"}
 WELCOME_FLOW = "welcome"
 
 
@@ -95,7 +96,17 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     if state is not None and engine.expired(state, now):
         prefix, state = engine.step(flows.current, state, body, now, services).effects, None
 
-    if keywords.normalise(body).lower().strip(" .!") in MENU_WORDS:
+    word = keywords.normalise(body).lower().strip(" .!?")
+    last_place = services.context.fields.get("last_place") or {}
+    if word in MORE_WORDS and "lat" in last_place:   # a waiting question stays open
+        result = services.more(services.context.lang, last_place)
+        effects = tuple(Reply(t) for t in result.texts)
+        if result.place:
+            effects += (SetField("last_place", dict(result.place)),)
+        return Outcome(state, prefix + effects + (RecordEvent("locator", {"need": last_place.get("need"),
+                                                                          "status": "more"}),))
+
+    if word in MENU_WORDS:
         if state is not None:
             prefix += (CancelTimeout(), EndConversation("menu"))
         return Outcome(None, prefix + (_say("menu", services.context.lang, services),))

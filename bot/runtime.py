@@ -60,12 +60,18 @@ class Program:
 class RuntimeServices:
     """The real Services port: facts from the database, the locator against the sites table."""
     context: Context
-    locator: object | None = None
+    locator: object | None = None    # bot.site_store.Locator
+    now: datetime | None = None
 
     def locate(self, need, place_text, lang, last_place=None) -> LocateResult:
         if self.locator is None:
             return LocateResult("not_found")
-        return self.locator(need, place_text, lang, last_place)
+        return self.locator.locate(need, place_text, lang, last_place, self.now)
+
+    def more(self, lang, last_place) -> LocateResult:
+        if self.locator is None:
+            return LocateResult("not_found")
+        return self.locator.more(lang, last_place, self.now)
 
 
 class Runtime:
@@ -142,7 +148,7 @@ class Runtime:
             person.last_inbound_at = now
             tickets.reopen_on_inbound(s, person, now, msg.id)
             convo = self._active_conversation(s, person.id)
-            services = self.services_for(s, person)
+            services = self.services_for(s, person, now)
             first = s.scalar(select(Message.id).where(Message.participant_id == person.id,
                                                       Message.direction == "in").order_by(Message.id).limit(1))
             outcome = conversation.decide(
@@ -187,13 +193,13 @@ class Runtime:
         current = self.flow_store.definition(s, convo.flow, convo.flow_version) if convo else None
         return conversation.Flows(self.flow_store.registry(s), current)
 
-    def services_for(self, s: Session, person: Participant) -> RuntimeServices:
+    def services_for(self, s: Session, person: Participant, now: datetime) -> RuntimeServices:
         peer = person.assigned_peer
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
                       program_name=self.program.name,
                       peer_name=peer.name.split()[0] if peer else None,
                       timezone=person.timezone or self.program.timezone)
-        return RuntimeServices(ctx, self.locator)
+        return RuntimeServices(ctx, self.locator, now)
 
     def apply(self, s: Session, person: Participant, contact: Contact | None, convo: Conversation | None,
               outcome: Outcome, now: datetime, reply_to: Message | None = None) -> list[str]:
@@ -290,7 +296,7 @@ class Runtime:
         definition = self.flow_store.registry(s).get(flow)
         if definition is None:
             return
-        state = engine.start(definition, now, self.services_for(s, person)).state
+        state = engine.start(definition, now, self.services_for(s, person, now)).state
         if state and state.get("waiting"):
             self.save_state(s, person, None, {**state, "timeout_at": None}, now)
 
@@ -308,7 +314,7 @@ class Runtime:
                 if convo.status != "active" or convo.timeout_at is None or convo.timeout_at > now:
                     continue
                 flows = self.flows_for(s, convo)
-                services = self.services_for(s, person)
+                services = self.services_for(s, person, now)
                 outcome = engine.follow(engine.timeout(flows.current, convo.state, now, services),
                                         flows.registry.get, now, services)
                 self.apply(s, person, None, convo, outcome, now)

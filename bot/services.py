@@ -37,3 +37,6 @@ class Services(Protocol):
 
     def locate(self, need: str, place_text: str | None, lang: str,
                last_place: Mapping[str, Any] | None = None) -> LocateResult: ...
+
+    def more(self, lang: str, last_place: Mapping[str, Any]) -> LocateResult:
+        """The next page of places for the remembered place and need (texting MORE)."""

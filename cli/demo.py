@@ -55,6 +55,9 @@ def load():
         published = current_app.extensions["homeward.flows"].publish_dir(s, only_changed=True)
     click.echo(f"Flows published: {', '.join(f'{n} v{v}' for n, v in published)}" if published
                else "Flows: the published versions match the files.")
+    from bot.site_store import import_defaults
+    from tqdm import tqdm
+    import_defaults(db, click.echo, lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False))
     _demo_people(db)
 
 

@@ -1,7 +1,7 @@
 """`flask --app app worker [--once] [--now ISO-TIME]`: the outbox dispatcher and sweeps."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app
@@ -25,7 +25,10 @@ def build_dispatcher(app) -> Dispatcher:
     cfg = DispatchConfig(worker_id=worker_id(), program_name=app.config["PROGRAM_NAME"],
                          rate_per_second=float(_setting(db, "sender_rate_per_second",
                                                         app.config.get("SENDER_RATE_PER_SECOND", 1.0))),
-                         daily_cap=_setting(db, "sender_daily_cap", None))
+                         daily_cap=_setting(db, "sender_daily_cap", None),
+                         lease=timedelta(seconds=float(app.config.get("WORKER_LEASE_SECONDS", 120))),
+                         retry_base=timedelta(seconds=float(app.config.get("RETRY_BASE_SECONDS", 30))),
+                         retry_cap=timedelta(seconds=float(app.config.get("RETRY_CAP_SECONDS", 1800))))
     return Dispatcher(db, app.extensions["homeward.sender"], policy.load_schedule(), cfg,
                       after_nudge=app.extensions["homeward.runtime"].await_checkin)
 

@@ -264,3 +264,43 @@ class CannedReply(Base):
     title: Mapped[str] = mapped_column(String(80))
     body_en: Mapped[str] = mapped_column(Text)
     body_es: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A bearer token for the integration API. Only its SHA-256 is stored; the token itself is
+    shown once, when it is created. Scopes are space-separated (participants:read ...)."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, to recognise it in lists
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class WebChatSession(Base):
+    """An anonymous web chat: the short code a person can type on another device, and the
+    channel-qualified address ("webchat:<random>") whose Contact the first message creates."""
+    __tablename__ = "webchat_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    address: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateHit(Base):
+    """One counted request for a sliding-window rate limit (web chat, the API). Old rows are
+    pruned as new ones are written."""
+    __tablename__ = "rate_hits"
+    __table_args__ = (Index("ix_rate_hits_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column()

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 import logs
+from bot import contacts, whatsapp
 from bot.channels.sender import SendError
 from db.queries import mark_unsubscribed
 from db.models import Contact, Message, Participant, ScheduledMessage, User
@@ -38,6 +39,8 @@ class DispatchConfig:
     batch: int = 50
     lease: timedelta = timedelta(minutes=2)
     retry_limit: int = 5
+    retry_base: timedelta = timedelta(seconds=30)   # first back-off; doubles per try, with jitter
+    retry_cap: timedelta = timedelta(minutes=30)
 
 
 @dataclass
@@ -161,10 +164,18 @@ class Dispatcher:
                 s.flush()
                 row.message_id = msg.id
             msg.status, msg.contact_id, msg.channel = "sending", contact.id, contact.channel
+            route = contacts.outbound_route(contact, msg.body, now, self.sender)   # WhatsApp's 24 h window
+            if route.action == "hold":
+                contacts.hold(msg, now)
+                _release(row, "held", now, whatsapp.HELD_REASON)
+                return "skipped"
+            if msg.error_code == whatsapp.HELD_CODE:
+                msg.error_code = None
             row.attempts += 1
             address, body, attempts, seed = contact.address, msg.body, row.attempts, row.id
         try:
-            sent = self.sender.send(address, body)
+            sent = (self.sender.send(address, body, template=route.template) if route.template
+                    else self.sender.send(address, body))
         except SendError as exc:
             return self._failed(row_id, exc, attempts, seed, now)
         with self.db.session() as s:
@@ -190,7 +201,8 @@ class Dispatcher:
         info = policy.ErrorInfo(http_status=exc.http_status, twilio_code=code,
                                 network="timeout" if exc.http_status is None and exc.temporary else None,
                                 message=exc.detail)
-        decision = policy.retry_decision(attempts, info, now, self.cfg.retry_limit, seed=seed)
+        decision = policy.retry_decision(attempts, info, now, self.cfg.retry_limit, seed=seed,
+                                         base=self.cfg.retry_base, cap=self.cfg.retry_cap)
         with self.db.session() as s:
             row = s.get(ScheduledMessage, row_id)
             msg = s.get(Message, row.message_id)

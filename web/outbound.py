@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import tickets
+from bot import contacts, tickets
 from bot.channels.sender import SendError
 from bot.sms import count_segments
 from db.models import Contact, Message, Participant
@@ -71,20 +71,28 @@ def send_reply(db: Database, sender, person_id: int, contact_id: int | None, use
         s.flush()
         ticket = tickets.responded(s, person_id, user_id, now)
         segments = count_segments(body)
+        route = contacts.outbound_route(contact, body, now, sender)   # WhatsApp's 24-hour window
         audit.record(s, user_id, "reply", now, person_id, message_id=msg.id, segments=segments.segments,
-                     ticket_id=ticket.id if ticket else None, quiet_hours=verdict.quiet)
+                     ticket_id=ticket.id if ticket else None, quiet_hours=verdict.quiet,
+                     **({"whatsapp": route.action} if route.action != "send" else {}))
+        if route.action == "hold":
+            contacts.hold_peer_reply(s, msg, now)
+            return Sent(False, "Held: outside WhatsApp's 24-hour window, and no approved template is "
+                               "configured. It will be sent when they next write.", msg.id)
         msg_id, address, channel = msg.id, contact.address, contact.channel
     if channel in NO_CARRIER:
         return _record(db, msg_id, now, "sent", None, None, f"Posted to the web chat ({segments.describe()}).")
     try:
-        result = sender.send(address, body)
+        result = (sender.send(address, body, template=route.template) if route.template
+                  else sender.send(address, body))
     except SendError as exc:
         code = exc.code or (str(exc.http_status) if exc.http_status else None)
         return _record(db, msg_id, now, "failed", None, code, f"Not sent: {exc.detail}." + (" It may work if you try again." if exc.temporary else ""))
     except Exception as exc:  # a bug or an outage in the sender must still leave a clear record
         return _record(db, msg_id, now, "failed", None, None, f"Not sent: {type(exc).__name__}.")
+    how = " as the approved WhatsApp template (outside the 24-hour window)" if route.template else ""
     return _record(db, msg_id, now, result.status, result.sid, None,
-                   f"Sent ({segments.describe()}); carrier status: {result.status}.")
+                   f"Sent{how} ({segments.describe()}); carrier status: {result.status}.")
 
 
 def _record(db: Database, msg_id: int, now: datetime, status: str, sid: str | None, code: str | None,

@@ -1,11 +1,14 @@
 """Outbound sending: the real twilio REST client, or the sandbox that keeps everything local.
 
 The worker and the inbox call `send(to_address, body)`; they learn the provider's id and status,
-or a SendError that says whether trying again could help (429, 5xx, time-outs) or not.
+or a SendError that says whether trying again could help (429, 5xx, time-outs) or not. Outside
+WhatsApp's 24-hour window they pass `template=` (bot.whatsapp.Template): the approved Content SID
+and its variables are sent instead of the free-form body.
 """
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass
 
@@ -36,7 +39,10 @@ class SandboxSender:
     name = "sandbox"
     _ids = itertools.count(1)
 
-    def send(self, to_address: str, body: str) -> SendResult:
+    def __init__(self, whatsapp_template_sid: str = ""):
+        self.whatsapp_template_sid = whatsapp_template_sid
+
+    def send(self, to_address: str, body: str, template=None) -> SendResult:
         return SendResult(f"SB{os.getpid():08x}{next(self._ids):024x}", "sandbox")
 
 
@@ -58,16 +64,22 @@ class TwilioSender:
 
     def __init__(self, account_sid: str, auth_token: str, messaging_service_sid: str = "",
                  from_number: str = "", status_callback: str = "", api_base_url: str = "",
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, whatsapp_template_sid: str = ""):
         if not (messaging_service_sid or from_number):
             raise ValueError("set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
         http = _RebasedHttpClient(api_base_url, timeout) if api_base_url else TwilioHttpClient(timeout=timeout)
         self.client = Client(account_sid, auth_token, http_client=http)
         self.messaging_service_sid, self.from_number = messaging_service_sid, from_number
         self.status_callback = status_callback
+        self.whatsapp_template_sid = whatsapp_template_sid   # HX...: sent outside WhatsApp's 24 h window
 
-    def send(self, to_address: str, body: str) -> SendResult:
-        kwargs = {"to": to_twilio(to_address), "body": body}
+    def send(self, to_address: str, body: str, template=None) -> SendResult:
+        kwargs = {"to": to_twilio(to_address)}
+        if template is not None:
+            kwargs["content_sid"] = template.content_sid
+            kwargs["content_variables"] = json.dumps(template.variables, ensure_ascii=False)
+        else:
+            kwargs["body"] = body
         if self.messaging_service_sid:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
@@ -87,9 +99,10 @@ class TwilioSender:
 
 
 def sender_from_config(cfg: dict):
+    template_sid = cfg.get("TWILIO_WHATSAPP_TEMPLATE_SID", "")
     if not (cfg.get("TWILIO_ACCOUNT_SID") and cfg.get("TWILIO_AUTH_TOKEN")):
-        return SandboxSender()
+        return SandboxSender(template_sid)
     return TwilioSender(cfg["TWILIO_ACCOUNT_SID"], cfg["TWILIO_AUTH_TOKEN"],
                         cfg.get("TWILIO_MESSAGING_SERVICE_SID", ""), cfg.get("TWILIO_FROM_NUMBER", ""),
                         status_callback=cfg["PUBLIC_BASE_URL"] + "/twilio/status",
-                        api_base_url=cfg.get("TWILIO_API_BASE_URL", ""))
+                        api_base_url=cfg.get("TWILIO_API_BASE_URL", ""), whatsapp_template_sid=template_sid)

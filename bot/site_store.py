@@ -1,0 +1,146 @@
+"""Resource sites in the database (shell): the locator's candidate query and the CSV import.
+
+The query reads only the grid cells around a place, through the (cell_lat, cell_lon) index,
+never every row; ranking and wording stay in the pure bot.locator.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot import locator
+from bot.services import LocateResult
+from bot.sites_import import Imported, Notice, Reject, count_rows, decode, iter_import
+from db.models import Setting, Site
+from db.session import Database
+
+WHOLE_LIST_PRESETS = ("otp", "treatment", "health_centers")
+DEFAULT_DIR = Path(__file__).resolve().parent / "content" / "sites"
+DEFAULT_FILES = (("opioid_treatment_programs.csv", "otp"), ("substance_use_treatment.csv", "treatment"),
+                 ("health_centers.csv", "health_centers"), ("local_demo.csv", "local"))
+
+
+def record(site: Site) -> locator.SiteRecord:
+    return locator.SiteRecord(site.id, site.name, tuple(site.kinds.split()), site.address, site.city,
+                              site.state, site.zip, site.lat, site.lon, site.phone, site.hours,
+                              site.timezone, site.notes, site.source, site.verified_on)
+
+
+def candidates(s: Session, cells: locator.Cells) -> list[locator.SiteRecord]:
+    stmt = select(Site).where(Site.active.is_(True), Site.cell_lat.in_(list(cells.lat_values())),
+                              or_(*[Site.cell_lon.between(lo, hi) for lo, hi in cells.lon_ranges]))
+    if cells.kinds:
+        stmt = stmt.where(or_(*[(literal(" ") + Site.kinds + literal(" ")).like(f"% {k} %") for k in cells.kinds]))
+    return [record(site) for site in s.scalars(stmt)]
+
+
+class Locator:
+    """The Services.locate the runtime hands the engine: the pure answer over the DB query."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def _fetch(self) -> Callable:
+        def fetch(cells):
+            with self.db.session() as s:
+                return candidates(s, cells)
+        return fetch
+
+    def locate(self, need, place_text, lang, last_place, now: datetime) -> LocateResult:
+        return locator.answer(need, place_text, lang, self._fetch(), now, last_place=last_place)
+
+    def more(self, lang, last_place, now: datetime) -> LocateResult:
+        return locator.more(last_place, lang, self._fetch(), now)
+
+
+# -- import --------------------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    lines: list[str] = field(default_factory=list)   # file:line: reason, for rejects and notices
+    summary: str = ""
+
+
+def import_file(s: Session, path: Path, preset, verified_on: date | None = None, now: datetime | None = None,
+                progress=None, label: str | None = None) -> ImportReport:
+    """Upsert every good row on its source_key (a re-import updates, never duplicates). For the
+    public directories (a whole national list per file) rows the file no longer has are
+    deactivated, not deleted; a program's own CSVs only add and update."""
+    label = label or str(path)
+    text = decode(path.read_bytes())
+    report, seen = ImportReport(), set()
+    existing = {row.source_key: row for row in s.scalars(
+        select(Site).where(Site.source_key.like(f"{preset.name}:%")))}
+    rejects = notices = duplicates = 0
+    for item in iter_import(text, preset, verified_on):
+        if progress is not None:
+            progress(1)
+        if isinstance(item, (Reject, Notice)):
+            report.lines.append(f"{label}:{item.line}: {'rejected' if isinstance(item, Reject) else 'note'}: {item.reason}")
+            rejects += isinstance(item, Reject)
+            duplicates += isinstance(item, Reject) and item.reason.startswith("duplicate")
+            notices += isinstance(item, Notice)
+            continue
+        assert isinstance(item, Imported)
+        site, key = item.site, item.source_key
+        seen.add(key)
+        cell_lat, cell_lon = locator.cell_of(site.lat, site.lon)
+        values = dict(name=site.name[:200], kinds=" ".join(site.kinds), address=(site.address or "")[:200],
+                      city=(site.city or "")[:100], state=(site.state or "")[:2], zip=site.zip or "", lat=site.lat, lon=site.lon, cell_lat=cell_lat,
+                      cell_lon=cell_lon, phone=(site.phone or "")[:40], hours=site.hours, timezone=site.timezone,
+                      notes=site.notes or "", source=site.source or preset.name, verified_on=site.verified_on,
+                      active=True)
+        row = existing.get(key)
+        if row is None:
+            s.add(Site(source_key=key, updated_at=now, **values) if now else Site(source_key=key, **values))
+            report.added += 1
+        else:
+            changed = any(getattr(row, k) != v for k, v in values.items())
+            for k, v in values.items():
+                setattr(row, k, v)
+            report.updated += changed
+    gone = [k for k, row in existing.items() if k not in seen and row.active] \
+        if preset.name in WHOLE_LIST_PRESETS else []
+    if gone:
+        s.execute(update(Site).where(Site.source_key.in_(gone)).values(active=False))
+    report.deactivated = len(gone)
+    s.flush()
+    report.summary = (f"{label}: {report.added} added, {report.updated} updated, "
+                      f"{report.deactivated} no longer listed (deactivated), {duplicates} duplicates skipped, "
+                      f"{rejects - duplicates} rejected, {notices} notes")
+    return report
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def import_defaults(db: Database, echo=print, progress_factory=None) -> None:
+    """The shipped site data, imported once per file version (make run calls this every start)."""
+    from bot.sites_import import PRESETS
+    for filename, preset in DEFAULT_FILES:
+        path = DEFAULT_DIR / filename
+        digest = file_digest(path)
+        with db.session() as s:
+            seen = s.get(Setting, f"sites_import:{filename}")
+            if seen is not None and seen.value == digest:
+                continue
+            bar = progress_factory(count_rows(decode(path.read_bytes())), filename) if progress_factory else None
+            report = import_file(s, path, PRESETS[preset], progress=bar.update if bar else None,
+                                 label=f"bot/content/sites/{filename}")
+            if bar:
+                bar.close()
+            if seen is None:
+                s.add(Setting(key=f"sites_import:{filename}", value=digest))
+            else:
+                seen.value = digest
+        echo(report.summary)

@@ -1,0 +1,99 @@
+"""Finding places by text, through /twilio/sms, against sites imported into each database."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import locator
+from bot.site_store import DEFAULT_DIR, candidates, import_file
+from bot.sites_import import PRESETS
+from db.models import Participant, Site
+from tests.integration.test_webhook import replies
+from tests.twilio_signing import sms
+
+PHONE = "+19375550177"
+
+
+@pytest.fixture
+def sites(db):
+    with db.session() as s:
+        import_file(s, DEFAULT_DIR / "opioid_treatment_programs.csv", PRESETS["otp"])
+        import_file(s, DEFAULT_DIR / "local_demo.csv", PRESETS["local"])
+    return db
+
+
+def text(client, body):
+    return replies(sms(client, PHONE, body))
+
+
+def test_naloxone_by_zip_lists_the_nearest_with_distance_hours_and_more(client, sites):
+    text(client, "hi")
+    out = text(client, "NALOXONE 45402")
+    listing = [t for t in out if "mi." in t]
+    assert listing and "DEMO Homeward Naloxone Pickup - Downtown" in listing[0]
+    assert "(937) 555-0101" in listing[0] and "Verified Jan 2025" in listing[0]
+    assert any("Reply MORE for more" in t for t in out)
+    more = text(client, "MORE")
+    assert more and not any("Downtown" in t for t in more)      # the next page, not the same one
+    with sites.session() as s:
+        assert s.scalar(select(Participant.fields))["last_place"]["zip"] == "45402"
+
+
+def test_treatment_near_city_state_in_spanish(client, sites):
+    text(client, "hola")
+    out = text(client, "TRATAMIENTO cerca de Dayton, OH")
+    joined = "\n".join(out)
+    assert "Dayton" in joined and "millas" in joined and ("Responde MAS" in joined or "Responde MÁS" in joined)
+
+
+def test_nothing_near_gets_honest_national_fallbacks(client, sites):
+    text(client, "hi")
+    joined = "\n".join(text(client, "NALOXONE 99950"))            # Ketchikan, AK: no demo naloxone there
+    assert "pharmac" in joined.lower() and "nextdistro.org" in joined.lower()
+
+
+def test_an_unknown_place_is_said_clearly(client, sites):
+    text(client, "hi")
+    joined = "\n".join(text(client, "NALOXONE 00000"))
+    assert "ZIP" in joined or "find" in joined.lower()
+
+
+def test_the_grid_query_agrees_with_a_brute_force_nearest(sites):
+    rng = random.Random(7)
+    with sites.session() as s:
+        everything = [(site.id, site.lat, site.lon, tuple(site.kinds.split()))
+                      for site in s.scalars(select(Site).where(Site.active.is_(True)))]
+        assert len(everything) > 1800
+        for _ in range(25):
+            lat, lon = rng.uniform(30, 45), rng.uniform(-120, -75)
+            cells = locator.cells_around(lat, lon, 50)
+            got = {r.id for r in candidates(s, cells)}
+            truth = {i for i, a, b, _ in everything if locator.haversine(lat, lon, a, b) <= 50}
+            assert truth <= got       # the prefilter never loses a site within the radius
+            assert len(got) < len(everything) / 4    # and reads a small part of the table
+
+
+def test_reimport_updates_instead_of_duplicating(sites):
+    with sites.session() as s:
+        before = s.scalar(select(func.count()).select_from(Site))
+        report = import_file(s, DEFAULT_DIR / "local_demo.csv", PRESETS["local"])
+        assert report.added == 0 and s.scalar(select(func.count()).select_from(Site)) == before
+
+
+def test_sites_import_cli_reports_rejected_rows_with_file_and_line(app, db, tmp_path):
+    bad = tmp_path / "ours.csv"
+    bad.write_text("name,address,city,state,zip,lat,lon,kinds\n"
+                   "Good Place,1 Main St,Dayton,OH,45402,39.75,-84.19,naloxone\n"
+                   "No Coordinates,2 Main St,Dayton,OH,45402,,,naloxone\n"
+                   "Swapped,3 Main St,Dayton,OH,45402,-84.19,39.75,naloxone\n")
+    out = app.test_cli_runner().invoke(args=["sites", "import", str(bad), "--preset", "local"])
+    assert out.exit_code == 0, out.output
+    assert f"{bad}:3: rejected: coordinates not numbers" in out.output
+    assert f"{bad}:4: note: latitude and longitude were swapped" in out.output and "2 added" in out.output
+    again = app.test_cli_runner().invoke(args=["sites", "import", str(bad), "--preset", "local"])
+    assert "0 added" in again.output
+    wrong = app.test_cli_runner().invoke(args=["sites", "import", str(bad), "--preset", "otp"])
+    assert wrong.exit_code != 0 and "ID" in wrong.output

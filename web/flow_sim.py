@@ -1,0 +1,152 @@
+"""The flow editor's simulator: text a draft flow as a participant would (pure apart from the
+locator it is handed, which only reads).
+
+It runs `bot.conversation.decide`, the runtime's own decision (STOP, safety, keywords, trigger
+words, the menu, the flows), against a registry in which the draft replaces the published
+version of its flow, so the draft behaves exactly as it will live. Nothing is sent and nothing
+is stored: the effects are applied to a small dict (`Sim`) that the page carries between
+requests, signed, in a hidden field.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from bot import conversation, engine
+from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
+                         RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
+from bot.flows.registry import Registry
+from bot.services import Context, LocateResult
+
+MAX_LOG = 80          # transcript lines kept (the oldest drop off)
+
+
+@dataclass
+class SimServices:
+    """The Services port for the simulator: a fixed context and, when the app has one, the
+    real locator (it reads the sites table; it never writes)."""
+    context: Context
+    locator: Any = None
+    now: datetime | None = None
+
+    def locate(self, need, place_text, lang, last_place=None) -> LocateResult:
+        if self.locator is None:
+            return LocateResult("not_found")
+        return self.locator.locate(need, place_text, lang, last_place, self.now)
+
+    def more(self, lang, last_place) -> LocateResult:
+        if self.locator is None:
+            return LocateResult("not_found")
+        return self.locator.more(lang, last_place, self.now)
+
+
+def new_sim(lang: str = "en", new: bool = True) -> dict:
+    """A simulated person who has not texted yet. JSON-able: it travels in the page."""
+    return {"state": None, "lang": lang if lang in ("en", "es") else "en", "opted_out": False,
+            "fields": {}, "log": [], "clock": None, "new": bool(new)}
+
+
+def registry_with(draft, published: list) -> Registry:
+    """The published flows with `draft` in place of its own name's latest version."""
+    return Registry([d for d in published if d.name != draft.name] + [draft])
+
+
+def _clock(sim: dict, now: datetime) -> datetime:
+    """Simulated time never runs backwards (a timer that fired moved it ahead)."""
+    if sim.get("clock"):
+        return max(now, datetime.fromisoformat(sim["clock"]))
+    return now
+
+
+def _services(sim: dict, program: str, coverage: Mapping[str, str] | None, locator, now: datetime) -> SimServices:
+    ctx = Context(lang=sim["lang"], fields=dict(sim["fields"]), program_name=program,
+                  timezone=sim.get("timezone") or "America/New_York",
+                  **({"coverage": dict(coverage)} if coverage else {}))
+    return SimServices(ctx, locator, now)
+
+
+def send(sim: dict, body: str, registry: Registry, now: datetime, program: str = "Homeward",
+         locator=None, coverage: Mapping[str, str] | None = None) -> dict:
+    """The simulated person texts `body`; returns the new sim (the input is not changed)."""
+    sim = _copy(sim)
+    at = _clock(sim, now)
+    services = _services(sim, program, coverage, locator, at)
+    state = sim["state"]
+    current = registry.get(state["flow"]) if state else None
+    if state is not None and current is None:
+        state = None   # the flow it ran is no longer there
+    person = conversation.Person(opted_out=sim["opted_out"], lang=sim["lang"],
+                                 new=sim["new"] and not any(e["who"] == "you" for e in sim["log"]))
+    outcome = conversation.decide(body, 0, person, state, at, services,
+                                  flows=conversation.Flows(registry, current))
+    _log(sim, "you", body)
+    return _apply(sim, outcome, at)
+
+
+def wait(sim: dict, registry: Registry, now: datetime, program: str = "Homeward", locator=None,
+         coverage: Mapping[str, str] | None = None) -> dict:
+    """The person stays silent until the waiting question's timer fires."""
+    sim = _copy(sim)
+    state = sim["state"]
+    current = registry.get(state["flow"]) if state else None
+    if not state or not state.get("timeout_at") or current is None:
+        _log(sim, "note", "Nothing is waiting on a timer.")
+        return sim
+    at = max(_clock(sim, now), datetime.fromisoformat(state["timeout_at"]))
+    services = _services(sim, program, coverage, locator, at)
+    _log(sim, "note", f"… silence until {at:%a %H:%M} UTC")
+    outcome = engine.follow(engine.timeout(current, state, at, services), registry.get, at, services)
+    return _apply(sim, outcome, at)
+
+
+def _apply(sim: dict, outcome: Outcome, at: datetime) -> dict:
+    """Carry out the effects on the simulated person, the way bot/runtime.py does."""
+    for effect in outcome.effects:
+        match effect:
+            case Reply(text=text):
+                _log(sim, "bot", text)
+            case SetLanguage(language=lang):
+                sim["lang"] = lang
+                _log(sim, "effect", f"language set to {lang}")
+            case SetField(name=name, value=value):
+                sim["fields"][name] = value
+                _log(sim, "effect", f"field {name} = {value!r}")
+            case Escalate(reason=reason, priority=priority, note=note):
+                _log(sim, "effect", f"ticket for a peer: {reason} ({priority})" + (f": {note}" if note else ""))
+            case RecordEvent(name=name, data=data):
+                _log(sim, "effect", f"report event {name} {data}" if data else f"report event {name}")
+            case EndConversation(outcome=result):
+                _log(sim, "effect", f"conversation ended: {result}")
+            case ScheduleTimeout(at=when):
+                _log(sim, "effect", f"reminder timer set for {when:%a %H:%M} UTC (use “Stay silent”)")
+            case OptOut():
+                sim["opted_out"] = True
+                _log(sim, "effect", "opted out: nothing more is sent until START")
+            case OptIn():
+                sim["opted_out"] = False
+                _log(sim, "effect", "opted back in")
+            case StartFlow(flow=name):
+                _log(sim, "effect", f"starts flow {name}")
+            case CancelTimeout():
+                pass
+    sim["state"] = outcome.state
+    sim["clock"] = at.isoformat()
+    return sim
+
+
+def _log(sim: dict, who: str, text: str) -> None:
+    sim["log"].append({"who": who, "text": str(text)})
+    del sim["log"][:-MAX_LOG]
+
+
+def _copy(sim: dict) -> dict:
+    return copy.deepcopy(sim)
+
+
+def well_formed(sim: Any) -> bool:
+    """A sim read back from the page has the keys new_sim() gives (else start afresh)."""
+    return (isinstance(sim, dict) and set(new_sim()) <= set(sim)
+            and isinstance(sim["log"], list) and isinstance(sim["fields"], dict)
+            and (sim["state"] is None or isinstance(sim["state"], dict)))
