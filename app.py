@@ -2,6 +2,7 @@
 blueprints and CLI commands. No logic lives here."""
 from __future__ import annotations
 
+import threading
 import uuid
 
 from flask import Flask, g, request
@@ -9,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 import logs
+from bot import places
 from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
 from bot.flows.registry import load_registry
@@ -43,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
                                                  schedule=schedule)
     app.extensions["homeward.sender"] = sender_from_config(app.config)
 
+    if not app.config.get("TESTING"):
+        # The offline ZIP/city index takes a second or two to build: not on a texter's time.
+        threading.Thread(target=places.warm, name="warm-places", daemon=True).start()
     _request_ids(app)
     _blueprints(app)
     _cli(app)
