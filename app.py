@@ -70,13 +70,13 @@ def _request_ids(app: Flask) -> None:
 def _blueprints(app: Flask) -> None:
     from bot.channels import twilio_webhook
     from bot.channels.sender import SandboxSender
-    from web import audit, auth, canned, caseload, health, inbox, people, roster, sandbox
+    from web import audit, auth, canned, caseload, health, inbox, people, roster, sandbox, scheduled
     auth.login_manager.init_app(app)
     auth.csrf.init_app(app)
     auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_webhook.bp)
-    for staff_pages in (auth, inbox, people, roster, caseload, canned, audit):
+    for staff_pages in (auth, inbox, people, roster, caseload, canned, audit, scheduled):
         app.register_blueprint(staff_pages.bp)
     if isinstance(app.extensions["homeward.sender"], SandboxSender):
         app.register_blueprint(sandbox.bp)   # no Twilio: staff text the bot from the browser

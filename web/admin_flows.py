@@ -90,6 +90,9 @@ def index():
     flows = [{"name": n, "title": titles.get(n, ""), "latest": v, "count": c, "at": at,
               "draft": drafts.get(n), "draft_by": staff.get((drafts.get(n) or {}).get("user_id"))}
              for n, v, c, at in rows]
+    flows += [{"name": n, "title": "", "latest": None, "count": 0, "at": None, "draft": d,
+               "draft_by": staff.get(d.get("user_id"))}
+              for n, d in sorted(drafts.items()) if n not in {f["name"] for f in flows}]
     return render_template("admin/flows.html", flows=flows)
 
 

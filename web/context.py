@@ -28,3 +28,10 @@ def me() -> int:
 
 def is_supervisor() -> bool:
     return current_user.has_role("supervisor")
+
+
+def quiet():
+    """The program's quiet hours (nudges.yaml), for warnings on the staff pages."""
+    from web import reply_policy
+    schedule = current_app.extensions.get("homeward.schedule")
+    return getattr(schedule, "quiet", None) or reply_policy.DEFAULT_QUIET

@@ -116,7 +116,8 @@ def _apply(sim: dict, outcome: Outcome, at: datetime) -> dict:
             case Escalate(reason=reason, priority=priority, note=note):
                 _log(sim, "effect", f"ticket for a peer: {reason} ({priority})" + (f": {note}" if note else ""))
             case RecordEvent(name=name, data=data):
-                _log(sim, "effect", f"report event {name} {data}" if data else f"report event {name}")
+                detail = ", ".join(f"{k}={v}" for k, v in (data or {}).items())
+                _log(sim, "effect", f"report event {name}" + (f": {detail}" if detail else ""))
             case EndConversation(outcome=result):
                 _log(sim, "effect", f"conversation ended: {result}")
             case ScheduleTimeout(at=when):

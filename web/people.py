@@ -11,17 +11,12 @@ from sqlalchemy import select
 from bot import tickets
 from bot.sms import count_segments
 from db.models import CannedReply, Contact, Note, Participant, User
-from web import audit, outbound, present, queries, reply_policy
+from web import audit, outbound, present, queries, reply_policy, scheduled
 from web.auth import role_required
-from web.context import db, me, now
+from web.context import db, me, now, quiet
 
 bp = Blueprint("people", __name__)
 THREAD_LIMIT = 200
-
-
-def _quiet():
-    schedule = current_app.extensions.get("homeward.schedule")
-    return getattr(schedule, "quiet", None) or reply_policy.DEFAULT_QUIET
 
 
 def render_person(person_id: int, draft: str = "", status: int = 200, quiet_confirm: bool = False,
@@ -40,19 +35,20 @@ def render_person(person_id: int, draft: str = "", status: int = 200, quiet_conf
         ticket = tickets.open_ticket(s, person.id)
         contact = outbound.reply_contact(s, person.id, contact_id)
         check = reply_policy.check("x", person.opted_out, outbound.contact_state(contact), person.timezone,
-                                   person.last_inbound_at, at, _quiet())
+                                   person.last_inbound_at, at, quiet())
         canned = list(s.scalars(select(CannedReply).order_by(CannedReply.title)))
+        later = scheduled.upcoming(s, person.id)
         authors = dict(s.execute(select(User.id, User.name)).all())
         if not draft and request.args.get("canned", type=int):
             chosen = s.get(CannedReply, request.args.get("canned", type=int))
             draft = (chosen.body_es if person.language == "es" else chosen.body_en) if chosen else ""
         page = render_template(
             "person.html", person=person, items=items, truncated=truncated, contacts=contacts, ticket=ticket,
-            reply_contact=contact, check=check, quiet_note=reply_policy.quiet_note(person.timezone, _quiet()),
+            reply_contact=contact, check=check, quiet_note=reply_policy.quiet_note(person.timezone, quiet()),
             canned=canned, draft=draft, segments=count_segments(draft.replace("\r\n", "\n")),
             outcomes=tickets.OUTCOMES, now=at, authors=authors, quiet_confirm=quiet_confirm, sla_text=present.sla_text,
             day=present.day_since_release(person.release_date, person.timezone, at),
-            local_time=present.local_time)
+            local_time=present.local_time, later=later)
     return page, status
 
 
@@ -71,7 +67,7 @@ def reply(person_id: int):
     body = request.form.get("body", "")
     contact_id = request.form.get("contact_id", type=int)
     result = outbound.send_reply(db(), current_app.extensions["homeward.sender"], person_id, contact_id, me(),
-                                 body, request.form.get("quiet_ok") == "1", now(), _quiet())
+                                 body, request.form.get("quiet_ok") == "1", now(), quiet())
     if result.ok:
         flash(result.text, "info")
         return redirect(url_for("people.show", person_id=person_id) + "#reply")
