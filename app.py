@@ -76,8 +76,16 @@ def _blueprints(app: Flask) -> None:
     auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_webhook.bp)
+    from web import api, api_tokens, chat as webchat
+    auth.csrf.exempt(api.bp)             # bearer tokens, no cookies: nothing for a forged form to ride on
+    app.register_blueprint(api.bp)       # /api/v1 (integration API)
+    app.register_blueprint(api_tokens.bp)  # /admin/api-tokens
+    app.register_blueprint(webchat.bp)   # /chat (public, anonymous)
     for staff_pages in (auth, inbox, people, roster, caseload, canned, audit, scheduled):
         app.register_blueprint(staff_pages.bp)
+    from web import admin, admin_flows, admin_nudges, admin_report, admin_staff
+    for console in (admin, admin_flows, admin_nudges, admin_staff, admin_report):
+        app.register_blueprint(console.bp)   # /admin: the supervisor console
     if isinstance(app.extensions["homeward.sender"], SandboxSender):
         app.register_blueprint(sandbox.bp)   # no Twilio: staff text the bot from the browser
 
@@ -92,4 +100,6 @@ def _cli(app: Flask) -> None:
     app.cli.add_command(chat.chat_command)
     app.cli.add_command(participants.participants_group)
     app.cli.add_command(participants.nudges_group)
+    from cli import tokens
+    app.cli.add_command(tokens.tokens_group)
     app.cli.add_command(sites.sites_group)

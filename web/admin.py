@@ -7,21 +7,36 @@ replies and the audit log from the inbox work. All are for supervisors and admin
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
 
 from web.auth import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-# (label, endpoint, what it is for): the tabs and the front page, in this order.
+# (label, endpoint, role, what it is for): the tabs and the front page, in this order. A page
+# shows only when its blueprint is registered and the signed-in role may open it.
 PAGES = (
-    ("Flows", "admin_flows.index", "Change what Homeward says: edit, check, try and publish conversations."),
-    ("Nudges", "admin_nudges.edit", "The check-in schedule after release and its texts, with a preview."),
-    ("Staff", "admin_staff.staff", "Accounts, roles, shifts and how many open tickets each peer takes."),
-    ("Settings", "admin_staff.settings", "Response targets, sending limits, program name, contact line, coverage hours."),
-    ("Canned replies", "canned.index", "Short vetted texts peers drop into a reply."),
-    ("Report", "admin_report.index", "How the program is doing, as charts and tables, de-identified."),
-    ("Audit log", "audit.log", "Who saw or changed what, and when."),
+    ("Flows", "admin_flows.index", "supervisor", "Change what Homeward says: edit, check, try and publish conversations."),
+    ("Nudges", "admin_nudges.edit", "supervisor", "The check-in schedule after release and its texts, with a preview."),
+    ("Staff", "admin_staff.staff", "supervisor", "Accounts, roles, shifts and how many open tickets each peer takes."),
+    ("Settings", "admin_staff.settings", "supervisor",
+     "Response targets, sending limits, program name, contact line, coverage hours."),
+    ("Canned replies", "canned.index", "supervisor", "Short vetted texts peers drop into a reply."),
+    ("Report", "admin_report.index", "supervisor", "How the program is doing, as charts and tables, de-identified."),
+    ("Audit log", "audit.log", "supervisor", "Who saw or changed what, and when."),
+    ("API tokens", "api_tokens.index", "admin", "Tokens for systems that use the integration API."),
 )
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _visible():
+    return [(label, ep, text) for label, ep, role, text in PAGES
+            if ep in current_app.view_functions and current_user.is_authenticated and current_user.has_role(role)]
 
 
 @bp.app_context_processor
@@ -29,12 +44,11 @@ def _tabs():
     def admin_tabs():
         here = (request.endpoint or "").split(".")[0]
         return [(label, ep, ep.split(".")[0] == here and (here != "admin_staff" or ep == request.endpoint))
-                for label, ep, _ in PAGES if ep in current_app.view_functions]
+                for label, ep, _ in _visible()]
     return {"admin_tabs": admin_tabs}
 
 
 @bp.get("")
 @role_required("supervisor")
 def index():
-    pages = [(label, ep, text) for label, ep, text in PAGES if ep in current_app.view_functions]
-    return render_template("admin/index.html", pages=pages)
+    return render_template("admin/index.html", pages=_visible())

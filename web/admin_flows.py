@@ -80,11 +80,11 @@ def _draft_key(name: str) -> str | None:
 @role_required("supervisor")
 def index():
     with db().session() as s:
-        _store().registry(s)          # a fresh database gets the shipped flows first
+        registry = _store().registry(s)          # a fresh database gets the shipped flows first
         rows = s.execute(select(FlowVersion.name, func.max(FlowVersion.version), func.count(),
                                 func.max(FlowVersion.published_at))
                          .group_by(FlowVersion.name).order_by(FlowVersion.name)).all()
-        titles = {n: d.title for n, d in _store().registry(s).flows.items()}
+        titles = {n: d.title for n, d in registry.flows.items()}
         drafts = {k.removeprefix(DRAFT): v for k, v in program_settings.with_prefix(s, DRAFT).items()}
         staff = dict(s.execute(select(User.id, User.name)).all())
     flows = [{"name": n, "title": titles.get(n, ""), "latest": v, "count": c, "at": at,

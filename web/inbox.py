@@ -23,7 +23,8 @@ bp = Blueprint("inbox", __name__)
 NAV = (("Caseload", "caseload.mine", "peer"), ("People", "roster.index", "peer"),
        ("Enroll", "roster.new", "peer"), ("Sandbox phone", "sandbox.phone", "peer"),
        ("Canned replies", "canned.index", "supervisor"),
-       ("Audit log", "audit.log", "supervisor"))
+       ("Audit log", "audit.log", "supervisor"),
+       ("Console", "admin.index", "supervisor"), ("Report", "admin_report.index", "supervisor"))
 
 
 @bp.app_context_processor

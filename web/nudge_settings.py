@@ -106,12 +106,6 @@ def text_costs(schedule: Schedule, text: str) -> list[TextCost]:
     return out
 
 
-def warnings(costs: list[TextCost]) -> list[Finding]:
-    return [Finding(c.line, "warning", f"texts.{c.set}.{c.lang}[{c.variant}] costs {c.segments} segments with "
-                    f"long names ({c.describe}); one segment is cheaper and reads better")
-            for c in costs if c.segments > 1]
-
-
 def _text_lines(text: str) -> dict[tuple[str, str, int], int]:
     """(set, lang, variant) -> 1-based line, from the YAML node tree (no values constructed)."""
     try:

@@ -28,12 +28,12 @@ def test_make_run_serves_pages_and_starts_the_worker(tmp_path):
         deadline, health = time.monotonic() + 120, None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                health = requests.get(base + "/healthz", timeout=2)
+                health = requests.get(base + "/healthz", timeout=10)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.3)   # waiting for the server to listen, not timing the test
         assert health is not None and health.status_code == 200, (tmp_path / "run.log").read_text()[-3000:]
-        login = requests.get(base + "/login", timeout=5)
+        login = requests.get(base + "/login", timeout=30)
         assert login.status_code == 200 and "Staff sign-in" in login.text
         accounts = (tmp_path / "instance" / "demo-accounts.txt").read_text()
         assert "supervisor@homeward.example" in accounts and "peer@homeward.example" in accounts

@@ -1,0 +1,135 @@
+"""The program report's numbers, from plain rows (no database)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from web import report_core as core
+
+UTC = timezone.utc
+P = core.Period(date(2026, 3, 1), date(2026, 3, 31), "America/New_York")
+REL = date(2026, 3, 10)
+
+
+def at(day, hour=14, minute=0):
+    return datetime(2026, 3, 10, hour, minute, tzinfo=UTC) + timedelta(days=day)
+
+
+def person(pid, **kw):
+    return core.PersonRow(pid, kw.pop("status", "active"), kw.pop("release", REL), "America/New_York",
+                          kw.pop("consent", at(0)), kw.pop("opted", None), kw.pop("created", at(0)), **kw)
+
+
+def test_period_is_whole_local_days():
+    assert P.start_utc == datetime(2026, 3, 1, 5, tzinfo=UTC)          # EST
+    assert P.end_utc == datetime(2026, 4, 1, 4, tzinfo=UTC)            # EDT after the change
+    assert datetime(2026, 3, 1, 4, 59, tzinfo=UTC) not in P and datetime(2026, 4, 1, 3, 59, tzinfo=UTC) in P
+    assert None not in P
+
+
+def test_people_counts_now_and_new_in_period():
+    rows = [person(1), person(2, status="paused"), person(3, status="completed"),
+            person(4, opted=at(2)), person(5, status="prospect", consent=None),
+            person(6, status="merged"), person(7, consent=datetime(2026, 2, 1, tzinfo=UTC))]
+    t = {r[0]: r[1:] for r in core.people(rows, P).rows}
+    assert t["Enrolled"] == (5, 4)
+    assert t["Active"] == (2, None) and t["Paused"] == (1, None) and t["Completed"] == (1, None)
+    assert t["Opted out"] == (1, 1) and t["Texted in, not enrolled"] == (1, 1)
+
+
+def test_checkin_answered_within_a_day_and_before_the_next():
+    persons = [person(1), person(2), person(3, release=None)]
+    msgs = [core.MessageRow(1, "out", "nudge", at(0)), core.MessageRow(1, "out", "nudge", at(0, 20)),
+            core.MessageRow(1, "in", "person", at(0, 21)),                # answers the second only
+            core.MessageRow(2, "out", "welcome", at(1)), core.MessageRow(2, "in", "person", at(2, 15)),  # 25 h: late
+            core.MessageRow(2, "out", "nudge", at(3)), core.MessageRow(2, "in", "person", at(3, 14, 30)),
+            core.MessageRow(3, "out", "nudge", at(0)), core.MessageRow(3, "in", "person", at(0, 15)),   # no release date
+            core.MessageRow(1, "out", "nudge", datetime(2026, 2, 20, tzinfo=UTC))]                     # before the period
+    t = core.checkin_response(persons, msgs, P)
+    assert t.rows == ((0, 2, 1, 50.0), (1, 1, 0, 0.0), (3, 1, 1, 100.0))
+    assert t.note.startswith("2 of 4 answered (50.0%)")
+
+
+def test_day_since_release_is_on_the_persons_calendar():
+    late = core.MessageRow(1, "out", "nudge", datetime(2026, 3, 11, 3, 0, tzinfo=UTC))   # 23:00 on the 10th in NY
+    assert core.checkin_response([person(1)], [late], P).rows == ((0, 1, 0, 0.0),)
+
+
+def test_risk_tiers_by_week():
+    ev = [core.EventRow("risk_check", {"tier": "high"}, at(0)), core.EventRow("risk_check", {"tier": "low"}, at(1)),
+          core.EventRow("risk_check", {"tier": "high"}, at(7)), core.EventRow("checkin", {"mood": 2}, at(7))]
+    t = core.risk_tiers(ev, P)
+    assert t.columns == ("week", "low", "moderate", "high")
+    assert t.rows == (("2026-03-09", 1, 0, 1), ("2026-03-16", 0, 0, 1))
+
+
+def ticket(reason, priority, created, target, answered=None, outcome=None, resolved=None):
+    return core.TicketRow(reason, priority, created, created + timedelta(minutes=target),
+                          created + timedelta(minutes=answered) if answered is not None else None,
+                          resolved, outcome)
+
+
+def test_escalations_by_reason_and_priority():
+    t = core.escalations([ticket("crisis", "urgent", at(0), 5), ticket("crisis", "urgent", at(1), 5),
+                          ticket("struggling", "high", at(1), 30), ticket("no_contact", "high", at(2), 30),
+                          ticket("crisis", "high", datetime(2026, 1, 1, tzinfo=UTC), 30)], P)
+    assert t.rows[0] == ("crisis", 2, 0, 0, 2)
+    assert set(t.rows[1:]) == {("no_contact", 0, 1, 0, 1), ("struggling", 0, 1, 0, 1)}
+
+
+def test_response_times_median_p90_and_share_within_target():
+    now = at(5)
+    rows = [ticket("crisis", "urgent", at(0), 5, answered=m) for m in (1, 2, 3, 4, 6, 7, 8, 9, 10, 30)]
+    rows += [ticket("crisis", "urgent", at(1), 5)]                       # never answered, overdue: missed
+    rows += [ticket("crisis", "urgent", now - timedelta(minutes=1), 5)]  # not due yet: left out of the share
+    t = {r[0]: r for r in core.response_times(rows, P, {"urgent": 5, "high": 30, "normal": 240}, now).rows}
+    name, target, n, answered, median, p90, within, missed, share = t["urgent"]
+    assert (target, n, answered) == (5, 12, 10)
+    assert median == 6.5 and p90 == 10.0
+    assert (within, missed, share) == (4, 7, 36.4)
+    assert t["high"][2:] == (0, 0, None, None, 0, 0, None)
+    assert t["all"][1] is None and t["all"][2] == 12
+
+
+def test_percentile_is_nearest_rank():
+    assert core.percentile([], 90) is None
+    assert core.percentile([5], 90) == 5
+    assert core.percentile(list(range(1, 11)), 90) == 9
+    assert core.percentile(list(range(1, 101)), 90) == 90
+
+
+def test_locator_by_need_and_status():
+    ev = [core.EventRow("locator", {"need": "naloxone", "status": s}, at(1)) for s in ("found", "found", "need_place")]
+    ev += [core.EventRow("locator", {"need": "treatment", "status": "more"}, at(1))]
+    t = core.locator(ev, P)
+    assert t.columns == ("need", "found", "need_place", "more", "total")
+    assert t.rows == (("naloxone", 2, 1, 0, 3), ("treatment", 0, 0, 1, 1))
+
+
+def test_naloxone_on_hand_rate_among_those_asked():
+    rows = [person(1, naloxone_on_hand=True), person(2, naloxone_on_hand=True), person(3, naloxone_on_hand=False),
+            person(4), person(5, status="prospect", consent=None, naloxone_on_hand=True)]
+    assert core.naloxone(rows).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3), ("not asked yet", 1, None))
+    assert core.naloxone_answer("yes") is True and core.naloxone_answer(False) is False
+    assert core.naloxone_answer("maybe") is None
+
+
+def test_outcomes_resolved_in_the_period_with_labels():
+    labels = {"referred_treatment": "Referred to treatment", "reversal_reported": "Reversal reported"}
+    rows = [ticket("crisis", "urgent", at(0), 5, outcome="reversal_reported", resolved=at(0, 16)),
+            ticket("x", "high", at(0), 5, outcome="reversal_reported", resolved=at(1)),
+            ticket("x", "high", at(0), 5, outcome="made_up", resolved=at(1)),
+            ticket("x", "high", at(0), 5, outcome="referred_treatment", resolved=datetime(2026, 5, 1, tzinfo=UTC))]
+    assert core.outcomes(rows, P, labels).rows == (("Referred to treatment", 0), ("Reversal reported", 2),
+                                                   ("made_up", 1))
+
+
+def test_conversation_events_and_no_identifiers_anywhere():
+    ev = [core.EventRow("checkin", {"mood": 2}, at(0), 1), core.EventRow("checkin", {"mood": 2}, at(1), 2),
+          core.EventRow("safety", {"kind": "crisis"}, at(1), 1), core.EventRow("expired", {"flow": "risk"}, at(2), 1)]
+    assert core.conversation_events(ev, P).rows == (("checkin", "mood 2", 2), ("expired", "flow risk", 1),
+                                                    ("safety", "kind crisis", 1))
+    report = core.build(P, [person(41, naloxone_on_hand=True)], [core.MessageRow(41, "out", "nudge", at(0))], ev,
+                        [ticket("crisis", "urgent", at(0), 5, answered=2)], {"urgent": 5}, {}, at(9))
+    for table in report.tables.values():
+        for row in table.rows:
+            assert 41 not in row[:1], (table.name, row)   # ids never lead a row

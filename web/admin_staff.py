@@ -1,0 +1,316 @@
+"""Staff accounts and program settings (/admin/staff, /admin/settings), for supervisors.
+
+Accounts: create (a password is generated and shown once, never stored in the clear or put in
+a cookie), deactivate (their open tickets go back to the queue, their sessions end at the next
+request), roles, shifts and capacity (what auto-assignment reads, bot/escalations.py). Only an
+admin may make or change an admin, and nobody can deactivate or demote themselves, so a program
+cannot lock itself out. Settings are the `settings` rows named in web/program_settings.py.
+Every change is audited.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select, update
+from werkzeug.security import generate_password_hash
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from bot.escalations import DEFAULT_SLA_MINUTES
+from bot.sms import count_segments
+from db.models import Escalation, User
+from web import audit, program_settings
+from web.auth import ROLE_LEVEL, role_required
+from web.context import db, me, now
+
+bp = Blueprint("admin_staff", __name__, url_prefix="/admin")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+ROLES = (("peer", "Peer"), ("supervisor", "Supervisor"), ("admin", "Admin"))
+_SPAN = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*(?:-|–|to)\s*([01]?\d|2[0-4]):([0-5]\d)\s*$")
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- shifts (pure) -------------------------------------------------------------------------------
+
+def parse_day(text: str) -> list[list[str]]:
+    """'09:00-13:00, 14:00-17:30' -> [["09:00","13:00"], ["14:00","17:30"]]; '' -> [].
+    Times are the program's local time; a shift past midnight is two: '22:00-24:00' and the next
+    day's '00:00-06:00' (bot/escalations.py compares "HH:MM" strings)."""
+    spans = []
+    for part in filter(None, (p.strip() for p in re.split(r"[,;]", text or ""))):
+        m = _SPAN.match(part)
+        if not m:
+            raise ValueError(f"'{part}' is not a time span like 09:00-17:00")
+        start, end = f"{int(m[1]):02d}:{m[2]}", f"{int(m[3]):02d}:{m[4]}"
+        if end > "24:00":
+            raise ValueError(f"'{part}': a day ends at 24:00")
+        if start >= end:
+            raise ValueError(f"'{part}' ends before it starts: split a night shift into "
+                             "22:00-24:00 and the next day's 00:00-06:00")
+        spans.append([start, end])
+    spans.sort()
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        if start < end:
+            raise ValueError("two spans overlap")
+    return spans
+
+
+def format_day(spans) -> str:
+    return ", ".join(f"{a}-{b}" for a, b in spans or [])
+
+
+def shift_summary(shift: dict | None) -> str:
+    if not shift:
+        return "any time"
+    days = [f"{d.title()} {format_day(shift[d])}" for d in DAYS if shift.get(d)]
+    return "; ".join(days) or "never on shift"
+
+
+# -- forms ---------------------------------------------------------------------------------------
+
+def _shift_validator(form, field):
+    try:
+        parse_day(field.data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class StaffForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=254),
+                                             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")])
+    role = SelectField("Role", choices=dict(ROLES), default="peer")
+    capacity = IntegerField("Open tickets before auto-assignment skips them", default=25,
+                            validators=[NumberRange(0, 500)])
+    active = BooleanField("Active (can sign in)", default=True)
+    mon = StringField("Monday", validators=[_shift_validator])
+    tue = StringField("Tuesday", validators=[_shift_validator])
+    wed = StringField("Wednesday", validators=[_shift_validator])
+    thu = StringField("Thursday", validators=[_shift_validator])
+    fri = StringField("Friday", validators=[_shift_validator])
+    sat = StringField("Saturday", validators=[_shift_validator])
+    sun = StringField("Sunday", validators=[_shift_validator])
+
+    def shift(self) -> dict | None:
+        """None (always on shift) when every day is blank."""
+        spans = {d: parse_day(getattr(self, d).data) for d in DAYS}
+        return {d: s for d, s in spans.items() if s} or None
+
+
+class PasswordForm(FlaskForm):
+    """Just the CSRF token: the new password is generated."""
+
+
+class SettingsForm(FlaskForm):
+    program_name = StringField("Program name (texts say it as {program})", validators=[DataRequired(), Length(max=40)])
+    contact_en = StringField("Contact line, English", validators=[Optional(), Length(max=120)])
+    contact_es = StringField("Contact line, Spanish", validators=[Optional(), Length(max=120)])
+    coverage_en = StringField("When peers answer, English ({coverage})", validators=[DataRequired(), Length(max=60)])
+    coverage_es = StringField("When peers answer, Spanish", validators=[DataRequired(), Length(max=60)])
+    sla_urgent = IntegerField("Urgent", validators=[InputRequired(), NumberRange(1, 10080)])
+    sla_high = IntegerField("High", validators=[InputRequired(), NumberRange(1, 10080)])
+    sla_normal = IntegerField("Normal", validators=[InputRequired(), NumberRange(1, 10080)])
+    sender_rate = FloatField("Texts per second, at most", validators=[InputRequired(), NumberRange(0.05, 100)])
+    sender_daily_cap = IntegerField("Texts per day, at most (blank: no cap)", validators=[Optional(), NumberRange(1, 1_000_000)])
+
+    def validate_sla_normal(self, field):
+        if None not in (self.sla_urgent.data, self.sla_high.data, field.data) and \
+                not self.sla_urgent.data <= self.sla_high.data <= field.data:
+            raise ValidationError("Targets must not shrink as priority drops: urgent ≤ high ≤ normal.")
+
+
+# -- staff ---------------------------------------------------------------------------------------
+
+def _may_manage(role: str) -> bool:
+    """A supervisor manages peers and supervisors; only an admin manages admins."""
+    return ROLE_LEVEL.get(role, 0) <= ROLE_LEVEL.get(current_user.role, 0)
+
+
+def _staff_page(form: StaffForm, status: int = 200, password: tuple[str, str] | None = None):
+    with db().session() as s:
+        load = dict(s.execute(select(Escalation.assignee_id, func.count()).where(
+            Escalation.status == "open", Escalation.assignee_id.is_not(None)).group_by(Escalation.assignee_id)).all())
+        users = list(s.scalars(select(User).order_by(User.active.desc(), User.name)))
+    return render_template("admin/staff.html", users=users, load=load, form=form, summary=shift_summary,
+                           password=password, roles=[r for r in ROLES if _may_manage(r[0])]), status
+
+
+@bp.get("/staff")
+@role_required("supervisor")
+def staff():
+    return _staff_page(StaffForm())
+
+
+@bp.post("/staff")
+@role_required("supervisor")
+def create():
+    form = StaffForm()
+    if not form.validate_on_submit():
+        return _staff_page(form, 422)
+    if not _may_manage(form.role.data):
+        abort(403)
+    email = form.email.data.strip().lower()
+    password = secrets.token_urlsafe(12)
+    with db().session() as s:
+        if s.scalar(select(User.id).where(func.lower(User.email) == email)):
+            form.email.errors.append("There is already an account with this email.")
+            return _staff_page(form, 422)
+        user = User(email=email, name=form.name.data.strip(), role=form.role.data, active=True,
+                    capacity=form.capacity.data if form.capacity.data is not None else 25,
+                    shift=form.shift(), password_hash=generate_password_hash(password), created_at=now())
+        s.add(user)
+        s.flush()
+        audit.record(s, me(), "staff_create", now(), None, staff_id=user.id, role=user.role)
+    return _staff_page(StaffForm(formdata=None), password=(email, password))
+
+
+def _edit_page(user: User, form: StaffForm, status: int = 200, password: str | None = None):
+    return render_template("admin/staff_edit.html", user=user, form=form, password=password, days=DAYS,
+                           roles=[r for r in ROLES if _may_manage(r[0])], pw_form=PasswordForm(),
+                           myself=user.id == me()), status
+
+
+def _editable(s, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not _may_manage(user.role):
+        abort(403)
+    return user
+
+
+@bp.get("/staff/<int:user_id>")
+@role_required("supervisor")
+def edit(user_id: int):
+    with db().session() as s:
+        user = _editable(s, user_id)
+        form = StaffForm(obj=user)
+        for d in DAYS:
+            getattr(form, d).data = format_day((user.shift or {}).get(d))
+        return _edit_page(user, form)
+
+
+@bp.post("/staff/<int:user_id>")
+@role_required("supervisor")
+def update_user(user_id: int):
+    form = StaffForm()
+    at = now()
+    with db().session() as s:
+        user = _editable(s, user_id)
+        form.email.data = user.email           # the email is the sign-in name: not changed here
+        if not form.validate_on_submit():
+            return _edit_page(user, form, 422)
+        if not _may_manage(form.role.data):
+            abort(403)
+        if user.id == me() and (form.role.data != user.role or not form.active.data):
+            flash("You cannot change your own role or deactivate yourself; ask another supervisor.", "error")
+            return _edit_page(user, form, 422)
+        before = {"name": user.name, "role": user.role, "capacity": user.capacity, "active": user.active,
+                  "shift": user.shift}
+        user.name, user.role = form.name.data.strip(), form.role.data
+        user.capacity = form.capacity.data if form.capacity.data is not None else user.capacity
+        user.active, user.shift = bool(form.active.data), form.shift()
+        changed = sorted(k for k, v in before.items() if getattr(user, k) != v)
+        released = 0
+        if before["active"] and not user.active:
+            released = s.execute(update(Escalation).where(Escalation.assignee_id == user.id,
+                                                          Escalation.status == "open")
+                                 .values(assignee_id=None)).rowcount
+            audit.record(s, me(), "staff_deactivate", at, None, staff_id=user.id, tickets_released=released)
+        elif not before["active"] and user.active:
+            audit.record(s, me(), "staff_reactivate", at, None, staff_id=user.id)
+        if changed:
+            audit.record(s, me(), "staff_edit", at, None, staff_id=user.id, changed=changed,
+                         **({"role": f"{before['role']}->{user.role}"} if "role" in changed else {}))
+        name = user.name
+    if released:
+        flash(f"{name} is deactivated; their {released} open ticket{'s' if released != 1 else ''} went back to the queue.",
+              "info")
+    else:
+        flash(f"Saved {name}." if changed else "Nothing changed.", "info")
+    return redirect(url_for(".staff"))
+
+
+@bp.post("/staff/<int:user_id>/password")
+@role_required("supervisor")
+def reset_password(user_id: int):
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        abort(400)
+    password = secrets.token_urlsafe(12)
+    with db().session() as s:
+        user = _editable(s, user_id)
+        user.password_hash = generate_password_hash(password)
+        user.failed_logins, user.locked_until = 0, None
+        audit.record(s, me(), "staff_password_reset", now(), None, staff_id=user.id)
+        form = StaffForm(obj=user)
+        for d in DAYS:
+            getattr(form, d).data = format_day((user.shift or {}).get(d))
+        return _edit_page(user, form, password=password)
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+def _current_settings(s) -> dict:
+    sla = program_settings.sla_minutes(s)
+    contact, coverage = program_settings.contact_line(s), program_settings.coverage_hours(s)
+    return {"program_name": program_settings.program_name(s),
+            "contact_en": contact["en"], "contact_es": contact["es"],
+            "coverage_en": coverage["en"], "coverage_es": coverage["es"],
+            "sla_urgent": sla["urgent"], "sla_high": sla["high"], "sla_normal": sla["normal"],
+            "sender_rate": program_settings.sender_rate(s), "sender_daily_cap": program_settings.sender_daily_cap(s)}
+
+
+def _settings_page(form: SettingsForm, status: int = 200):
+    counts = {k: count_segments(getattr(form, k).data or "").describe() for k in ("contact_en", "contact_es")}
+    return render_template("admin/settings.html", form=form, counts=counts, defaults=DEFAULT_SLA_MINUTES), status
+
+
+@bp.get("/settings")
+@role_required("supervisor")
+def settings():
+    with db().session() as s:
+        return _settings_page(SettingsForm(data=_current_settings(s)))
+
+
+@bp.post("/settings")
+@role_required("supervisor")
+def save_settings():
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        flash("Not saved: please fix the marked fields.", "error")
+        return _settings_page(form, 422)
+    values = {
+        "program_name": form.program_name.data.strip(),
+        "contact_line": {"en": (form.contact_en.data or "").strip(), "es": (form.contact_es.data or "").strip()},
+        "coverage_hours": {"en": form.coverage_en.data.strip(), "es": form.coverage_es.data.strip()},
+        "sla_minutes": {"urgent": form.sla_urgent.data, "high": form.sla_high.data, "normal": form.sla_normal.data},
+        "sender_rate_per_second": float(form.sender_rate.data),
+        "sender_daily_cap": form.sender_daily_cap.data,
+    }
+    with db().session() as s:
+        before = _current_settings(s)
+        old = {"program_name": before["program_name"],
+               "contact_line": {"en": before["contact_en"], "es": before["contact_es"]},
+               "coverage_hours": {"en": before["coverage_en"], "es": before["coverage_es"]},
+               "sla_minutes": {k: before[f"sla_{k}"] for k in ("urgent", "high", "normal")},
+               "sender_rate_per_second": before["sender_rate"], "sender_daily_cap": before["sender_daily_cap"]}
+        changed = sorted(k for k, v in values.items() if old[k] != v)
+        for key in changed:
+            program_settings.put(s, key, values[key])
+        if changed:
+            audit.record(s, me(), "settings_change", now(), None, changed=changed,
+                         **{k: values[k] for k in changed if k in ("sla_minutes", "sender_rate_per_second",
+                                                                   "sender_daily_cap")})
+    flash("Saved: " + ", ".join(k.replace("_", " ") for k in changed) + "." if changed else "Nothing changed.", "info")
+    return redirect(url_for(".settings"))

@@ -1,0 +1,119 @@
+"""Bearer tokens for the integration API: made and revoked by admins (this page, or
+`flask --app app tokens ...`), stored as a SHA-256 hash, limited to scopes, audited.
+
+A token is "hw_" and 43 random URL-safe characters (256 bits). It is shown once, when it is
+made; afterwards only its first characters identify it in lists. Looking a token up is a lookup
+of its hash, so no comparison of secrets happens in Python.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import ApiToken, User
+from web import audit
+from web.auth import role_required
+from web.context import db, me, now
+
+SCOPES = {
+    "participants:read": "Read a participant's status (no message bodies)",
+    "participants:write": "Enroll participants, change release dates, pause, resume or stop outreach",
+    "escalations:read": "List escalations (tickets), without notes or messages",
+}
+PREFIX = "hw_"
+SHOWN_CHARS = 10
+
+bp = Blueprint("api_tokens", __name__, url_prefix="/admin/api-tokens")
+
+
+class TokenError(ValueError):
+    pass
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(s: Session, name: str, scopes, created_by: int | None, at: datetime) -> tuple[ApiToken, str]:
+    """Returns (the stored row, the token itself: show it once, never store it)."""
+    name = (name or "").strip()
+    wanted = sorted(set(scopes or ()))
+    if not name or len(name) > 80:
+        raise TokenError("Give the token a name (up to 80 characters) that says who uses it.")
+    unknown = [x for x in wanted if x not in SCOPES]
+    if unknown or not wanted:
+        raise TokenError(f"Choose one or more scopes from: {', '.join(SCOPES)}.")
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name, prefix=token[:SHOWN_CHARS], token_hash=digest(token), scopes=" ".join(wanted),
+                   created_by_id=created_by, created_at=at)
+    s.add(row)
+    s.flush()
+    audit.record(s, created_by, "token_create", at, token_id=row.id, name=name, scopes=wanted)
+    return row, token
+
+
+def find(s: Session, token: str) -> ApiToken | None:
+    """The row a presented token belongs to (revoked ones included: the caller says why it fails)."""
+    if not token.startswith(PREFIX) or len(token) > 100:
+        return None
+    return s.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
+
+
+def revoke(s: Session, token_id: int, by: int | None, at: datetime) -> ApiToken:
+    row = s.get(ApiToken, token_id)
+    if row is None:
+        raise TokenError(f"There is no token #{token_id}.")
+    if row.revoked_at is None:
+        row.revoked_at = at
+        audit.record(s, by, "token_revoke", at, token_id=row.id, name=row.name)
+    return row
+
+
+def all_tokens(s: Session) -> list[ApiToken]:
+    return list(s.scalars(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())))
+
+
+# -- the admin page -------------------------------------------------------------------------------
+def _page(new_token: str | None = None, error: str | None = None, status: int = 200, form=None):
+    with db().session() as s:
+        tokens = all_tokens(s)
+        makers = dict(s.execute(select(User.id, User.name)).all())
+    return render_template("api_tokens.html", tokens=tokens, scopes=SCOPES, new_token=new_token, error=error,
+                           makers=makers, form_name=form.get("name", "") if form else "",
+                           chosen=form.getlist("scope") if form else []), status
+
+
+@bp.get("")
+@role_required("admin")
+def index():
+    return _page()
+
+
+@bp.post("")
+@role_required("admin")
+def create():
+    try:
+        with db().session() as s:
+            _, token = create_token(s, request.form.get("name", ""), request.form.getlist("scope"), me(), now())
+    except TokenError as exc:
+        return _page(error=str(exc), status=422, form=request.form)
+    return _page(new_token=token)   # rendered, never redirected or flashed: the token is not kept anywhere
+
+
+@bp.post("/<int:token_id>/revoke")
+@role_required("admin")
+def revoke_view(token_id: int):
+    try:
+        with db().session() as s:
+            row = revoke(s, token_id, me(), now())
+            name = row.name
+    except TokenError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("api_tokens.index"))
+    flash(f"Revoked “{name}”. Requests with it now get 401.", "info")
+    return redirect(url_for("api_tokens.index"))
