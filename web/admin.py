@@ -16,7 +16,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # (label, endpoint, role, what it is for): the tabs and the front page, in this order. A page
 # shows only when its blueprint is registered and the signed-in role may open it.
 PAGES = (
-    ("Flows", "admin_flows.index", "supervisor", "Change what Homeward says: edit, check, try and publish conversations."),
+    ("Flows", "admin_flows.index", "supervisor",
+     "Change what Homeward says: edit, check, try and publish conversations."),
     ("Nudges", "admin_nudges.edit", "supervisor", "The check-in schedule after release and its texts, with a preview."),
     ("Staff", "admin_staff.staff", "supervisor", "Accounts, roles, shifts and how many open tickets each peer takes."),
     ("Settings", "admin_staff.settings", "supervisor",
@@ -42,8 +43,11 @@ def _visible():
 @bp.app_context_processor
 def _tabs():
     def admin_tabs():
-        here = (request.endpoint or "").split(".")[0]
-        return [(label, ep, ep.split(".")[0] == here and (here != "admin_staff" or ep == request.endpoint))
+        endpoint = request.endpoint or ""
+        if endpoint.startswith("admin_staff."):     # two tabs share a blueprint
+            endpoint = "admin_staff.settings" if "settings" in endpoint else "admin_staff.staff"
+        return [(label, ep, ep.split(".")[0] == endpoint.split(".")[0]
+                 and (not ep.startswith("admin_staff.") or ep == endpoint))
                 for label, ep, _ in _visible()]
     return {"admin_tabs": admin_tabs}
 

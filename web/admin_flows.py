@@ -215,7 +215,8 @@ def _keep_draft(s, name: str, source: str, base: int | None) -> dict | None:
 
 def _simulate(s, action: str, sim: dict, registry) -> dict:
     kwargs = {"program": program_settings.program_name(s), "coverage": program_settings.coverage_hours(s),
-              "locator": current_app.extensions.get("homeward.locator")}
+              "locator": current_app.extensions.get("homeward.locator"),
+              "tz": current_app.config.get("PROGRAM_TIMEZONE", "America/New_York")}
     try:
         if action == "wait":
             return flow_sim.wait(sim, registry, now(), **kwargs)
@@ -229,7 +230,8 @@ def _simulate(s, action: str, sim: dict, registry) -> dict:
 def _publish(s, name: str, source: str, problems, errors, base: int | None, sim: dict):
     latest = _store().latest_versions(s).get(name) or 0
     if errors:
-        flash(f"Not published: {len(errors)} error{'s' if len(errors) != 1 else ''} to fix first (marked below).", "error")
+        flash(f"Not published: {len(errors)} error{'s' if len(errors) != 1 else ''} to fix first (marked below).",
+              "error")
         _keep_draft(s, name, source, base)
         return _editor(s, name, source, sim=sim, problems=problems, base=base, status=422)
     if base is not None and base != latest:

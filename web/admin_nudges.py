@@ -89,7 +89,8 @@ def _page(text: str, edited: bool, *, args: dict, status: int = 200, base: str |
         "admin/nudges.html", text=text, edited=edited, schedule=schedule, findings=findings, by_line=by_line,
         errors=[f for f in findings if f.severity == "error"], costs=costs, rows=rows, args=args,
         line_count=max(len(lines), 1), base=base or nudge_settings.fingerprint(text),
-        zones=sorted(z for z in enrollment.timezones() if z.startswith(("America/", "Pacific/Honolulu", "UTC")))), status
+        zones=sorted(z for z in enrollment.timezones() if z.startswith(("America/", "Pacific/Honolulu", "UTC")))
+    ), status
 
 
 @bp.get("")

@@ -141,7 +141,8 @@ def charts(report: core.Report) -> dict[str, Markup]:
     out["checkins"] = svg(c)
 
     rows, cols = t["risk"].rows, t["risk"].columns[1:]
-    c = _chart(pygal.StackedBar, "Risk checks by tier, per week", TIER_COLORS, top=max((sum(r[1:]) for r in rows), default=0))
+    c = _chart(pygal.StackedBar, "Risk checks by tier, per week", TIER_COLORS,
+               top=max((sum(r[1:]) for r in rows), default=0))
     c.x_labels = [r[0] for r in rows]
     for i, tier in enumerate(cols, start=1):
         c.add(tier, [r[i] or None for r in rows])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select, update
@@ -29,7 +29,6 @@ from web.context import db, me, now
 
 bp = Blueprint("admin_staff", __name__, url_prefix="/admin")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
 ROLES = (("peer", "Peer"), ("supervisor", "Supervisor"), ("admin", "Admin"))
 _SPAN = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*(?:-|–|to)\s*([01]?\d|2[0-4]):([0-5]\d)\s*$")
 
@@ -87,8 +86,9 @@ def _shift_validator(form, field):
 
 class StaffForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    email = StringField("Email", validators=[DataRequired(), Length(max=254),
-                                             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")])
+    email = StringField("Email", validators=[
+        DataRequired(), Length(max=254),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address.")])
     role = SelectField("Role", choices=dict(ROLES), default="peer")
     capacity = IntegerField("Open tickets before auto-assignment skips them", default=25,
                             validators=[NumberRange(0, 500)])
@@ -121,7 +121,8 @@ class SettingsForm(FlaskForm):
     sla_high = IntegerField("High", validators=[InputRequired(), NumberRange(1, 10080)])
     sla_normal = IntegerField("Normal", validators=[InputRequired(), NumberRange(1, 10080)])
     sender_rate = FloatField("Texts per second, at most", validators=[InputRequired(), NumberRange(0.05, 100)])
-    sender_daily_cap = IntegerField("Texts per day, at most (blank: no cap)", validators=[Optional(), NumberRange(1, 1_000_000)])
+    sender_daily_cap = IntegerField("Texts per day, at most (blank: no cap)",
+                                    validators=[Optional(), NumberRange(1, 1_000_000)])
 
     def validate_sla_normal(self, field):
         if None not in (self.sla_urgent.data, self.sla_high.data, field.data) and \
@@ -234,8 +235,8 @@ def update_user(user_id: int):
                          **({"role": f"{before['role']}->{user.role}"} if "role" in changed else {}))
         name = user.name
     if released:
-        flash(f"{name} is deactivated; their {released} open ticket{'s' if released != 1 else ''} went back to the queue.",
-              "info")
+        flash(f"{name} is deactivated; their {released} open ticket{'s' if released != 1 else ''} "
+              "went back to the queue.", "info")
     else:
         flash(f"Saved {name}." if changed else "Nothing changed.", "info")
     return redirect(url_for(".staff"))

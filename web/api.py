@@ -72,6 +72,19 @@ def _http_error(exc: HTTPException):
                           exc.description or exc.name or "Error")
 
 
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _routing_error(exc: HTTPException):
+    """Paths no rule can match (a newline in the path) and unusual methods fail in routing, before
+    any blueprint is chosen: under /api/ they are answered in JSON too; elsewhere, as before."""
+    if not request.path.startswith(bp.url_prefix + "/") and request.path != bp.url_prefix:
+        return exc
+    if exc.code == 405:
+        return error_response(405, "method_not_allowed", f"{request.method} is not allowed here.",
+                              headers={"Allow": ", ".join(getattr(exc, "valid_methods", None) or ())})
+    return nowhere()
+
+
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception):
     logs.event(log, "api error", logging.ERROR, path=request.path, exc_info=True)
@@ -86,9 +99,10 @@ def _headers(response):
 
 
 # -- routing: every method on every path answers in JSON ----------------------------------------
-def route(rule: str, endpoint: str, **handlers):
+def route(rule: str, endpoint: str, query: tuple[str, ...] = (), **handlers):
     """Register `rule` for every method: the named ones go to their handler, OPTIONS lists them,
-    the rest get a JSON 405 with Allow (Flask's own 405 would be an HTML page)."""
+    the rest get a JSON 405 with Allow (Flask's own 405 would be an HTML page). A query parameter
+    not in `query` is refused (400), so a misspelt filter never silently returns everything."""
     allowed = sorted(set(handlers) | {"OPTIONS"} | ({"HEAD"} if "GET" in handlers else set()))
 
     def view(**kwargs):
@@ -99,6 +113,11 @@ def route(rule: str, endpoint: str, **handlers):
         if handler is None:
             return error_response(405, "method_not_allowed", f"{request.method} is not allowed here.",
                                   headers={"Allow": ", ".join(allowed)})
+        unknown = sorted(set(request.args) - set(query))
+        if unknown:
+            name = unknown[0][:40]
+            return error_response(400, "invalid_parameter", f"Unknown query parameter {name!r}.",
+                                  {name or "?": "is not a parameter here."})
         return handler(**kwargs)
 
     bp.add_url_rule(rule, endpoint, view, methods=ANY_METHOD, provide_automatic_options=False)
@@ -175,8 +194,8 @@ def _json_body(schema: dict) -> dict:
         raise ApiError(400, "invalid_json", "The body is not valid JSON.")
     wrong = api_spec.problems(schema, body)
     if wrong:
-        summary = "; ".join(f"{k} {v}" if k else v for k, v in list(wrong.items())[:5])
-        raise ApiError(422, "invalid", f"Check the request: {summary}", wrong)
+        summary = "; ".join((f"{k} {v}" if k else v).rstrip(".") for k, v in list(wrong.items())[:5])
+        raise ApiError(422, "invalid", f"Check the request: {summary}.", wrong)
     return body
 
 
@@ -411,7 +430,8 @@ def escalations(caller: Caller, at: datetime):
     if "cursor" in args:
         if not _CURSOR.match(args["cursor"]):
             raise _query_error("cursor", "must be the next_cursor of a previous page.")
-        stmt = stmt.where(Escalation.id < int(args["cursor"]))
+        if int(args["cursor"]) <= MAX_ID:     # ids are 32-bit; a larger cursor is before them all
+            stmt = stmt.where(Escalation.id < int(args["cursor"]))
     with db().session() as s:
         rows = s.execute(stmt.order_by(Escalation.id.desc()).limit(limit + 1)).all()
         page = rows[:limit]
@@ -441,6 +461,7 @@ route("/participants/<int:participant_id>", "participant", GET=show, PATCH=chang
 route("/participants/<int:participant_id>/pause", "pause", POST=pause)
 route("/participants/<int:participant_id>/resume", "resume", POST=resume)
 route("/participants/<int:participant_id>/stop", "stop", POST=stop)
-route("/escalations", "escalations", GET=escalations)
+route("/escalations", "escalations", GET=escalations,
+      query=("status", "priority", "reason", "since", "limit", "cursor"))
 for _rule, _name in (("/", "root"), ("/<path:rest>", "nowhere")):
     bp.add_url_rule(_rule, _name, nowhere, methods=ANY_METHOD, provide_automatic_options=False)

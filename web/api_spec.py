@@ -143,7 +143,7 @@ def _err(description: str, headers: dict | None = None) -> dict:
 
 
 _RESPONSES = {
-    "400": _err("Malformed request (not JSON, a bad query parameter)."),
+    "400": _err("Malformed request: not JSON, or a bad or unknown query parameter."),
     "401": _err("No token, an unknown token or a revoked one.",
                 {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}}),
     "403": _err("The token lacks the scope this operation needs."),
@@ -172,7 +172,7 @@ def _action(summary: str, description: str, op_id: str) -> dict:
                      "tags": ["participants"], "security": [{"bearer": ["participants:write"]}],
                      "parameters": [_id_param],
                      "responses": _responses({"200": {"description": "The participant now.", **_participant_ok}},
-                                             "404", "409")}}
+                                             "400", "404", "409")}}
 
 
 SPEC = {
@@ -209,7 +209,7 @@ SPEC = {
                 "tags": ["participants"],
                 "security": [{"bearer": ["participants:read"]}],
                 "parameters": [_id_param],
-                "responses": _responses({"200": {"description": "The participant.", **_participant_ok}}, "404"),
+                "responses": _responses({"200": {"description": "The participant.", **_participant_ok}}, "400", "404"),
             },
             "patch": {
                 "operationId": "changeParticipant",

@@ -79,6 +79,13 @@ def all_tokens(s: Session) -> list[ApiToken]:
 
 
 # -- the admin page -------------------------------------------------------------------------------
+@bp.after_request
+def _no_store(response):
+    """The page that shows a new token must never be cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _page(new_token: str | None = None, error: str | None = None, status: int = 200, form=None):
     with db().session() as s:
         tokens = all_tokens(s)

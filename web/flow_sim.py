@@ -13,6 +13,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 from bot import conversation, engine
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
@@ -60,19 +61,20 @@ def _clock(sim: dict, now: datetime) -> datetime:
     return now
 
 
-def _services(sim: dict, program: str, coverage: Mapping[str, str] | None, locator, now: datetime) -> SimServices:
-    ctx = Context(lang=sim["lang"], fields=dict(sim["fields"]), program_name=program,
-                  timezone=sim.get("timezone") or "America/New_York",
+def _services(sim: dict, program: str, coverage: Mapping[str, str] | None, locator, now: datetime,
+              tz: str) -> SimServices:
+    ctx = Context(lang=sim["lang"], fields=dict(sim["fields"]), program_name=program, timezone=tz,
                   **({"coverage": dict(coverage)} if coverage else {}))
     return SimServices(ctx, locator, now)
 
 
 def send(sim: dict, body: str, registry: Registry, now: datetime, program: str = "Homeward",
-         locator=None, coverage: Mapping[str, str] | None = None) -> dict:
-    """The simulated person texts `body`; returns the new sim (the input is not changed)."""
+         locator=None, coverage: Mapping[str, str] | None = None, tz: str = "America/New_York") -> dict:
+    """The simulated person texts `body`; returns the new sim (the input is not changed).
+    `tz` is the simulated person's time zone: timers are shown in it."""
     sim = _copy(sim)
     at = _clock(sim, now)
-    services = _services(sim, program, coverage, locator, at)
+    services = _services(sim, program, coverage, locator, at, tz)
     state = sim["state"]
     current = registry.get(state["flow"]) if state else None
     if state is not None and current is None:
@@ -82,11 +84,11 @@ def send(sim: dict, body: str, registry: Registry, now: datetime, program: str =
     outcome = conversation.decide(body, 0, person, state, at, services,
                                   flows=conversation.Flows(registry, current))
     _log(sim, "you", body)
-    return _apply(sim, outcome, at)
+    return _apply(sim, outcome, at, tz)
 
 
 def wait(sim: dict, registry: Registry, now: datetime, program: str = "Homeward", locator=None,
-         coverage: Mapping[str, str] | None = None) -> dict:
+         coverage: Mapping[str, str] | None = None, tz: str = "America/New_York") -> dict:
     """The person stays silent until the waiting question's timer fires."""
     sim = _copy(sim)
     state = sim["state"]
@@ -95,13 +97,17 @@ def wait(sim: dict, registry: Registry, now: datetime, program: str = "Homeward"
         _log(sim, "note", "Nothing is waiting on a timer.")
         return sim
     at = max(_clock(sim, now), datetime.fromisoformat(state["timeout_at"]))
-    services = _services(sim, program, coverage, locator, at)
-    _log(sim, "note", f"… silence until {at:%a %H:%M} UTC")
+    services = _services(sim, program, coverage, locator, at, tz)
+    _log(sim, "note", f"… silence until {_local(at, tz)}")
     outcome = engine.follow(engine.timeout(current, state, at, services), registry.get, at, services)
-    return _apply(sim, outcome, at)
+    return _apply(sim, outcome, at, tz)
 
 
-def _apply(sim: dict, outcome: Outcome, at: datetime) -> dict:
+def _local(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%a %H:%M %Z")
+
+
+def _apply(sim: dict, outcome: Outcome, at: datetime, tz: str) -> dict:
     """Carry out the effects on the simulated person, the way bot/runtime.py does."""
     for effect in outcome.effects:
         match effect:
@@ -121,7 +127,7 @@ def _apply(sim: dict, outcome: Outcome, at: datetime) -> dict:
             case EndConversation(outcome=result):
                 _log(sim, "effect", f"conversation ended: {result}")
             case ScheduleTimeout(at=when):
-                _log(sim, "effect", f"reminder timer set for {when:%a %H:%M} UTC (use “Stay silent”)")
+                _log(sim, "effect", f"reminder timer set for {_local(when, tz)} (use “Stay silent”)")
             case OptOut():
                 sim["opted_out"] = True
                 _log(sim, "effect", "opted out: nothing more is sent until START")

@@ -51,6 +51,26 @@ def current_schedule(db) -> Schedule:
         return schedule_in(s)
 
 
+class LiveSchedule:
+    """`current_schedule(db)` for long-running processes (the worker's ticks, the runtime): reads
+    the one settings row on each call and parses the YAML again only when the text changed, so a
+    supervisor's save is in force from the next tick without a restart."""
+
+    def __init__(self, db):
+        self.db = db
+        self._key: str | None = None
+        self._schedule: Schedule | None = None
+
+    def __call__(self) -> Schedule:
+        with self.db.session() as s:
+            text = stored_text(s)
+        key = fingerprint(text) if text is not None else None
+        if self._schedule is None or key != self._key:
+            self._schedule = load_schedule_text(text, SETTING_LABEL) if text is not None else load_schedule()
+            self._key = key
+        return self._schedule
+
+
 def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -101,10 +101,6 @@ class Table:
     rows: tuple[tuple, ...]
     note: str = ""
 
-    @property
-    def empty(self) -> bool:
-        return not self.rows or all(not any(isinstance(v, (int, float)) and v for v in r[1:]) for r in self.rows)
-
 
 @dataclass(frozen=True)
 class Report:
@@ -257,7 +253,8 @@ def locator(events: Iterable[EventRow], period: Period) -> Table:
     data = sorted(((need,) + tuple(c[s] for s in statuses) + (sum(c.values()),) for need, c in counts.items()),
                   key=lambda r: (-r[-1], r[0]))
     return Table("locator", "Where-to-get-it questions, by need and answer", ("need",) + statuses + ("total",),
-                 tuple(data), "found: places were sent; need_place/ambiguous: we asked where; more: asked for more places.")
+                 tuple(data),
+                 "found: places were sent; need_place/ambiguous: we asked where; more: asked for more places.")
 
 
 def naloxone(persons: Iterable[PersonRow]) -> Table:
@@ -275,7 +272,8 @@ def outcomes(tickets: Iterable[TicketRow], period: Period, labels: Mapping[str, 
     keys = list(labels) + sorted(set(counts) - set(labels))
     return Table("outcomes", "Recorded outcomes (tickets resolved in the period)", ("outcome", "tickets"),
                  tuple((labels.get(k, k), counts[k]) for k in keys),
-                 "What peers recorded when resolving: referrals, naloxone handed out, overdoses and reversals reported.")
+                 "What peers recorded when resolving: referrals, naloxone handed out, overdoses and reversals "
+                 "reported.")
 
 
 def conversation_events(events: Iterable[EventRow], period: Period) -> Table:

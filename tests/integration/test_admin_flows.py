@@ -27,7 +27,8 @@ def sup(db, client):
 
 def versions(db, name="checkin"):
     with db.session() as s:
-        return list(s.scalars(select(FlowVersion.version).where(FlowVersion.name == name).order_by(FlowVersion.version)))
+        return list(s.scalars(select(FlowVersion.version).where(FlowVersion.name == name)
+                              .order_by(FlowVersion.version)))
 
 
 def line_of(text: str, needle: str) -> int:

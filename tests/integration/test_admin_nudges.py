@@ -84,6 +84,19 @@ def test_preview_of_unsaved_text_and_segment_costs(sup):
                                            "release": "2026-03-02", "tz": "America/New_York", "lang": "en"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert [d for _, d in re.findall(r'<tr class="planned kind-(\w+)"><td>.*?</td><td class="num">(\d+)', html)][:2] == ["0", "7"]
+    days = re.findall(r'<tr class="planned kind-\w+"><td>.*?</td><td class="num">(\d+)', html)
+    assert days[:2] == ["0", "7"]
     assert re.search(r"\d segments? \((?:GSM-7|UCS-2), \d+ units\)", html)
     assert 'id="costs"' in html
+
+
+def test_the_live_schedule_follows_saves_without_a_restart(sup, db):
+    live = nudge_settings.LiveSchedule(db)
+    shipped = live()
+    assert live() is shipped                                   # unchanged text: not parsed again
+    base = base_of(sup.get("/admin/nudges").get_data(as_text=True))
+    edited = SHIPPED.replace('spread_minutes: 20', 'spread_minutes: 5')
+    assert sup.post("/admin/nudges", data={"text": edited, "action": "save", "base": base}).status_code == 302
+    assert live().spread_minutes == 5 and live() is live()
+    sup.post("/admin/nudges", data={"action": "restore"})
+    assert live().spread_minutes == shipped.spread_minutes

@@ -16,7 +16,8 @@ ADMIN_GETS = ["/admin", "/admin/flows", "/admin/flows/checkin", "/admin/flows/ch
               "/admin/report", "/admin/report/people.csv"]
 ADMIN_POSTS = ["/admin/flows/new", "/admin/flows/checkin", "/admin/flows/checkin/rollback", "/admin/nudges",
                "/admin/staff", "/admin/staff/1", "/admin/staff/1/password", "/admin/settings"]
-SETTINGS = {"program_name": "Homeward", "contact_en": "Call us: (312) 555-0100", "contact_es": "Llámanos: (312) 555-0100",
+SETTINGS = {"program_name": "Homeward", "contact_en": "Call us: (312) 555-0100",
+            "contact_es": "Llámanos: (312) 555-0100",
             "coverage_en": "Mon-Sat 8am-8pm", "coverage_es": "lun-sáb 8am-8pm", "sla_urgent": "3", "sla_high": "20",
             "sla_normal": "120", "sender_rate": "2.5", "sender_daily_cap": "5000"}
 

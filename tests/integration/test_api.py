@@ -234,8 +234,9 @@ def test_escalations_filter_and_page(client, db):
     assert [e["id"] for e in page1["data"] + page2["data"] + page3["data"]] == ids[::-1]
     assert page3["next_cursor"] is None
     assert client.get("/api/v1/escalations?status=resolved", headers=h).json["data"] == []
+    assert client.get("/api/v1/escalations?cursor=9999999999", headers=h).status_code == 200   # past 32 bits
     for bad in ("status=closed", "priority=low", "limit=0", "limit=101", "limit=ten", "cursor=-1",
-                "since=yesterday", "reason="):
+                "since=yesterday", "reason=", "priorty=urgent", "=0"):
         assert_error(client.get(f"/api/v1/escalations?{bad}", headers=h), 400, "invalid_parameter")
     [audit] = [a for a in audits(db, "api_list_escalations") if a.detail["filters"].get("reason")]
     assert audit.detail["count"] == 2
@@ -252,6 +253,10 @@ def test_unknown_paths_and_methods_answer_in_json(client, db):
     assert resp.headers["Allow"] == "GET, HEAD, OPTIONS, PATCH"
     assert_error(client.get("/api/v1/participants", headers=h), 405, "method_not_allowed")
     assert client.options("/api/v1/escalations").headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert_error(client.get("/api/v1/participants/%0A", headers=h), 404, "not_found")   # no rule matches
+    assert_error(client.open("/api/v1/participants", method="PROPFIND", headers=h), 405, "method_not_allowed")
+    assert_error(client.get("/api/v1/participants/1?verbose=1", headers=h), 400, "invalid_parameter")
+    assert client.get("/no/such/page").mimetype == "text/html"        # the rest of the site is unchanged
 
 
 def test_the_description_is_served_and_names_every_route(app, client):
@@ -292,6 +297,7 @@ def test_the_admin_page_shows_a_new_token_once_and_revokes(app, client, db):
     login(client, "admin@example.org")
     made = client.post("/admin/api-tokens", data={"name": "Reentry center", "scope": ["participants:write"]})
     assert made.status_code == 200 and 'id="token-value"' in made.text
+    assert made.headers["Cache-Control"] == "no-store"
     tok = made.text.split('id="token-value">', 1)[1].split("<", 1)[0]
     assert client.post("/api/v1/participants", json=enrollment(), headers=bearer(tok)).status_code == 201
     assert tok not in client.get("/admin/api-tokens").text

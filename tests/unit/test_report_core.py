@@ -42,8 +42,8 @@ def test_checkin_answered_within_a_day_and_before_the_next():
             core.MessageRow(1, "in", "person", at(0, 21)),                # answers the second only
             core.MessageRow(2, "out", "welcome", at(1)), core.MessageRow(2, "in", "person", at(2, 15)),  # 25 h: late
             core.MessageRow(2, "out", "nudge", at(3)), core.MessageRow(2, "in", "person", at(3, 14, 30)),
-            core.MessageRow(3, "out", "nudge", at(0)), core.MessageRow(3, "in", "person", at(0, 15)),   # no release date
-            core.MessageRow(1, "out", "nudge", datetime(2026, 2, 20, tzinfo=UTC))]                     # before the period
+            core.MessageRow(3, "out", "nudge", at(0)), core.MessageRow(3, "in", "person", at(0, 15)),  # no release
+            core.MessageRow(1, "out", "nudge", datetime(2026, 2, 20, tzinfo=UTC))]                    # before the period
     t = core.checkin_response(persons, msgs, P)
     assert t.rows == ((0, 2, 1, 50.0), (1, 1, 0, 0.0), (3, 1, 1, 100.0))
     assert t.note.startswith("2 of 4 answered (50.0%)")
