@@ -17,6 +17,7 @@ from bot.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
 from db.session import Database
+from scheduler.nudge_settings import LiveSchedule
 from scheduler.policy import load_schedule
 
 
@@ -38,7 +39,10 @@ def create_app(config: dict | None = None) -> Flask:
     load_registry(app.config["FLOWS_DIR"], check=True)
     flow_store = FlowStore(app.config["FLOWS_DIR"])
     app.extensions["homeward.flows"] = flow_store
-    schedule = load_schedule()
+    # The schedule in force: a supervisor's edit (/admin/nudges) or the shipped file, re-read
+    # when it changes. A broken shipped file stops the start here, like a broken flow.
+    load_schedule()
+    schedule = LiveSchedule(db)
     app.extensions["homeward.schedule"] = schedule
     app.extensions["homeward.locator"] = Locator(db)
     app.extensions["homeward.runtime"] = Runtime(db, program, flow_store, app.extensions["homeward.locator"],

@@ -18,10 +18,10 @@ import logs
 from bot import conversation, messages, tickets
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
-from bot.escalations import open_escalation
+from bot.escalations import on_shift, open_escalation
 from bot.services import Context, LocateResult
 from db.models import (Contact, Conversation, Escalation, Event, Message, Participant,
-                       ScheduledMessage)
+                       ScheduledMessage, Setting, User)
 from db.queries import cancel_pending
 from db.session import Database
 from scheduler.planning import schedule_nudges
@@ -77,7 +77,7 @@ class RuntimeServices:
 class Runtime:
     def __init__(self, db: Database, program: Program, flow_store=None, locator=None, schedule=None):
         self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
-        self.schedule = schedule   # scheduler.policy.Schedule: replan nudges when the person changes them
+        self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> tuple[int, int, bool]:
@@ -193,11 +193,20 @@ class Runtime:
         current = self.flow_store.definition(s, convo.flow, convo.flow_version) if convo else None
         return conversation.Flows(self.flow_store.registry(s), current)
 
+    def _peer_on_duty(self, s: Session, now: datetime) -> bool:
+        """Is any active peer on shift now? The peer flow tells people honestly when to expect a reply."""
+        peers = s.scalars(select(User).where(User.active.is_(True), User.role == "peer"))
+        return any(on_shift(u, now, self.program.timezone) for u in peers)
+
     def services_for(self, s: Session, person: Participant, now: datetime) -> RuntimeServices:
         peer = person.assigned_peer
+        settings = dict(s.execute(select(Setting.key, Setting.value)
+                                  .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
-                      program_name=self.program.name,
+                      program_name=settings.get("program_name") or self.program.name,
+                      coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
                       peer_name=peer.name.split()[0] if peer else None,
+                      peer_on_duty=self._peer_on_duty(s, now),
                       timezone=person.timezone or self.program.timezone)
         return RuntimeServices(ctx, self.locator, now)
 
@@ -262,7 +271,7 @@ class Runtime:
                     raise ValueError(f"unknown effect {type(effect).__name__}")
         self.save_state(s, person, convo, outcome.state, now)
         if replan and self.schedule is not None:
-            schedule_nudges(s, person, self.schedule, now)
+            schedule_nudges(s, person, self.schedule(), now)
         return replies
 
     def save_state(self, s: Session, person: Participant, convo: Conversation | None,

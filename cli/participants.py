@@ -55,7 +55,8 @@ def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, 
             person = enroll(s, e, now)
         except EnrollmentError as exc:
             raise click.ClickException(f"{exc.field}: {exc.message}") from None
-        planned = schedule_nudges(s, person, current_app.extensions["homeward.runtime"].schedule, now, enrolled_at=now)
+        planned = schedule_nudges(s, person, current_app.extensions["homeward.schedule"](), now,
+                                  enrolled_at=now)
         s.add(AuditEvent(user_id=None, action="enroll", participant_id=person.id,
                          detail={"via": "cli", "planned_nudges": planned}, created_at=now))
         click.echo(f"enrolled person #{person.id}; {planned} messages planned "
@@ -77,7 +78,7 @@ def preview(phone):
     except BadAddress as exc:
         raise click.BadParameter(str(exc), param_hint="PHONE") from None
     db = current_app.extensions["homeward.db"]
-    schedule = current_app.extensions["homeward.runtime"].schedule
+    schedule = current_app.extensions["homeward.schedule"]()
     with db.session() as s:
         contact = s.scalar(select(Contact).where(Contact.address.in_((f"sms:{number}", f"whatsapp:{number}"))))
         if contact is None:

@@ -8,7 +8,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from db.models import Setting
-from scheduler import policy
 from scheduler.dispatch import DispatchConfig, Dispatcher
 from scheduler import sweeps
 from scheduler.worker import run_forever, run_once, worker_id
@@ -22,25 +21,30 @@ def _setting(db, key: str, default):
 
 def build_dispatcher(app) -> Dispatcher:
     db = app.extensions["homeward.db"]
+
+    def tune() -> tuple[float, int | None]:
+        """Read each pass, so a supervisor's change to the pace applies without a restart."""
+        rate = _setting(db, "sender_rate_per_second", app.config.get("SENDER_RATE_PER_SECOND", 1.0))
+        return float(rate), _setting(db, "sender_daily_cap", None)
+
+    rate, cap = tune()
     cfg = DispatchConfig(worker_id=worker_id(), program_name=app.config["PROGRAM_NAME"],
-                         rate_per_second=float(_setting(db, "sender_rate_per_second",
-                                                        app.config.get("SENDER_RATE_PER_SECOND", 1.0))),
-                         daily_cap=_setting(db, "sender_daily_cap", None),
+                         rate_per_second=rate, daily_cap=cap,
                          lease=timedelta(seconds=float(app.config.get("WORKER_LEASE_SECONDS", 120))),
                          retry_base=timedelta(seconds=float(app.config.get("RETRY_BASE_SECONDS", 30))),
                          retry_cap=timedelta(seconds=float(app.config.get("RETRY_CAP_SECONDS", 1800))))
-    return Dispatcher(db, app.extensions["homeward.sender"], policy.load_schedule(), cfg,
-                      after_nudge=app.extensions["homeward.runtime"].await_checkin)
+    return Dispatcher(db, app.extensions["homeward.sender"], app.extensions["homeward.schedule"], cfg,
+                      after_nudge=app.extensions["homeward.runtime"].await_checkin, tune=tune)
 
 
 def make_sweeps(app):
     """Everything the worker checks once a minute besides the outbox."""
     db, runtime = app.extensions["homeward.db"], app.extensions["homeward.runtime"]
-    schedule = runtime.schedule
+    schedule = app.extensions["homeward.schedule"]
 
     def run(now: datetime) -> None:
         runtime.run_timeouts(now)
-        sweeps.no_contact(db, schedule, now)
+        sweeps.no_contact(db, schedule(), now)
         sweeps.expire_conversations(db, now)
     return run
 

@@ -98,9 +98,13 @@ def _release(row: ScheduledMessage, state: str, now: datetime, reason: str | Non
 
 
 class Dispatcher:
-    def __init__(self, db: Database, sender, schedule: policy.Schedule, cfg: DispatchConfig,
-                 clock=lambda: datetime.now(timezone.utc), sleep=_time.sleep, after_nudge=None):
-        self.db, self.sender, self.schedule, self.cfg = db, sender, schedule, cfg
+    def __init__(self, db: Database, sender, schedule, cfg: DispatchConfig,
+                 clock=lambda: datetime.now(timezone.utc), sleep=_time.sleep, after_nudge=None, tune=None):
+        # schedule: the Schedule, or () -> the Schedule in force (a supervisor may edit it);
+        # tune: () -> (rate per second, daily cap), read each pass so changes need no restart
+        self.schedule = schedule if callable(schedule) else (lambda: schedule)
+        self.db, self.sender, self.cfg, self.tune = db, sender, cfg, tune
+        self._schedule: policy.Schedule | None = None
         # after_nudge(session, participant, now): a reply to a nudge goes into the check-in flow
         self.after_nudge = after_nudge
         self.clock, self.sleep = clock, sleep
@@ -111,6 +115,12 @@ class Dispatcher:
         fixed = now is not None
         start = now or self.clock()
         result = PassResult()
+        self._schedule = self.schedule()
+        if self.tune is not None:
+            rate, self.cfg.daily_cap = self.tune()
+            if rate != self.cfg.rate_per_second:
+                self.cfg.rate_per_second = rate
+                self.bucket = policy.TokenBucket.full(rate, self.clock())
         left = policy.daily_cap_left(self.cfg.daily_cap, sent_today(self.db, start))
         limit = self.cfg.batch if left is None else min(self.cfg.batch, left)
         if limit <= 0:
@@ -134,19 +144,20 @@ class Dispatcher:
 
     def deliver(self, row_id: int, now: datetime) -> str:
         """One row: re-check, write the intent, send, record. Returns the PassResult field."""
+        sched = self._schedule or self.schedule()
         with self.db.session() as s:
             row = s.get(ScheduledMessage, row_id)
             if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
                 return "lost_lease"
             person = s.get(Participant, row.participant_id)
-            quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, self.schedule.reply_window)
-            stale = self.schedule.stale_after if row.kind in ("nudge", "closing", "welcome") else None
+            quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
+            stale = sched.stale_after if row.kind in ("nudge", "closing", "welcome") else None
             ok, reason = policy.may_send(now, policy.status_of(person), person.timezone,
-                                         self.schedule.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
+                                         sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
             if not ok:
                 if reason == "quiet_hours":
                     _release(row, "pending", now, "deferred: quiet hours",
-                             policy.next_allowed(now, person.timezone, self.schedule.quiet))
+                             policy.next_allowed(now, person.timezone, sched.quiet))
                     return "deferred"
                 _release(row, "skipped", now, reason)
                 return "skipped"
@@ -158,7 +169,7 @@ class Dispatcher:
             if msg is None:
                 msg = Message(participant_id=person.id, contact_id=contact.id, direction="out",
                               channel=contact.channel, kind=row.kind, author_id=row.author_id,
-                              body=row.body or self._render(s, row, person), status="sending",
+                              body=row.body or self._render(s, row, person, sched), status="sending",
                               created_at=now, updated_at=now)
                 s.add(msg)
                 s.flush()
@@ -188,9 +199,9 @@ class Dispatcher:
         logs.event(log, "sent", row=row_id, kind=row.kind, status=sent.status)
         return "sent"
 
-    def _render(self, s: Session, row: ScheduledMessage, person: Participant) -> str:
+    def _render(self, s: Session, row: ScheduledMessage, person: Participant, sched: policy.Schedule) -> str:
         peer = s.get(User, person.assigned_peer_id) if person.assigned_peer_id else None
-        return policy.render(self.schedule, row.template_key or "nudge.0", person.language,
+        return policy.render(sched, row.template_key or "nudge.0", person.language,
                              person.first_name, peer.name.split()[0] if peer else None,
                              self.cfg.program_name, person.discreet)
 

@@ -2,7 +2,7 @@
 
 The page edits the same YAML as bot/content/nudges.yaml, checked by the same loader: its error
 is shown at its line and an edit that does not load is never saved. Saved edits live in the
-`settings` table (`nudges_yaml`, see web/nudge_settings.py), never in the code's file. Each text
+`settings` table (`nudges_yaml`, see scheduler/nudge_settings.py), never in the code's file. Each text
 shows what it costs in SMS segments with long names filled in, and a preview lays out the plan
 for a release date in a chosen time zone, exactly as scheduler/policy.py would plan it.
 """
@@ -16,7 +16,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from bot import enrollment
 from bot.sms import count_segments
 from scheduler import policy
-from web import audit, nudge_settings, program_settings
+from scheduler import nudge_settings
+from web import audit, program_settings
 from web.auth import role_required
 from web.context import db, me, now
 

@@ -34,4 +34,4 @@ def quiet():
     """The program's quiet hours (nudges.yaml), for warnings on the staff pages."""
     from web import reply_policy
     schedule = current_app.extensions.get("homeward.schedule")
-    return getattr(schedule, "quiet", None) or reply_policy.DEFAULT_QUIET
+    return schedule().quiet if schedule is not None else reply_policy.DEFAULT_QUIET

@@ -12,7 +12,7 @@ name and coverage hours) agree. A key that was never saved reads as its default.
 | `program_name` | str: the name texts sign with ({program}) |
 | `contact_line` | {"en": str, "es": str}: how to reach the program by phone |
 | `coverage_hours` | {"en": str, "es": str}: when peers answer ({coverage} in flows) |
-| `nudges_yaml` | str: the nudge schedule and texts (see web/nudge_settings.py) |
+| `nudges_yaml` | str: the nudge schedule and texts (see scheduler/nudge_settings.py) |
 | `flow_draft:<name>` | {"source", "user_id", "at", "base"}: a flow being edited, not published |
 """
 from __future__ import annotations

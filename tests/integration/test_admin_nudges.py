@@ -9,7 +9,7 @@ from sqlalchemy import select
 from db.models import AuditEvent, Setting
 from scheduler import policy
 from tests.staff import login, make_user
-from web import nudge_settings
+from scheduler import nudge_settings
 
 SHIPPED = nudge_settings.shipped_text()
 DAYS = "days: [0, 1, 2, 3, 4, 5, 7, 10, 14, 17, 21, 28]"

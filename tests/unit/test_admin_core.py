@@ -10,7 +10,8 @@ import pytest
 
 from bot.flows.loader import load_text
 from bot.flows.registry import load_registry
-from web import flow_sim, nudge_settings
+from scheduler import nudge_settings
+from web import flow_sim
 from web.admin_flows import diff_rows
 from web.admin_staff import format_day, parse_day, shift_summary
 
