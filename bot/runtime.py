@@ -19,8 +19,8 @@ from bot import conversation, messages, tickets
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from bot.escalations import on_shift, open_escalation
-from bot.services import Context, LocateResult
-from db.models import (Contact, Conversation, Escalation, Event, Message, Participant,
+from bot.services import BoundServices, Context
+from db.models import (Contact, Conversation, Event, Message, Participant,
                        ScheduledMessage, Setting, User)
 from db.queries import cancel_pending
 from db.session import Database
@@ -54,24 +54,6 @@ class InboundResult:
 class Program:
     name: str = "Homeward"
     timezone: str = "America/New_York"
-
-
-@dataclass
-class RuntimeServices:
-    """The real Services port: facts from the database, the locator against the sites table."""
-    context: Context
-    locator: object | None = None    # bot.site_store.Locator
-    now: datetime | None = None
-
-    def locate(self, need, place_text, lang, last_place=None) -> LocateResult:
-        if self.locator is None:
-            return LocateResult("not_found")
-        return self.locator.locate(need, place_text, lang, last_place, self.now)
-
-    def more(self, lang, last_place) -> LocateResult:
-        if self.locator is None:
-            return LocateResult("not_found")
-        return self.locator.more(lang, last_place, self.now)
 
 
 class Runtime:
@@ -198,7 +180,7 @@ class Runtime:
         peers = s.scalars(select(User).where(User.active.is_(True), User.role == "peer"))
         return any(on_shift(u, now, self.program.timezone) for u in peers)
 
-    def services_for(self, s: Session, person: Participant, now: datetime) -> RuntimeServices:
+    def services_for(self, s: Session, person: Participant, now: datetime) -> BoundServices:
         peer = person.assigned_peer
         settings = dict(s.execute(select(Setting.key, Setting.value)
                                   .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
@@ -208,7 +190,7 @@ class Runtime:
                       peer_name=peer.name.split()[0] if peer else None,
                       peer_on_duty=self._peer_on_duty(s, now),
                       timezone=person.timezone or self.program.timezone)
-        return RuntimeServices(ctx, self.locator, now)
+        return BoundServices(ctx, self.locator, now)
 
     def apply(self, s: Session, person: Participant, contact: Contact | None, convo: Conversation | None,
               outcome: Outcome, now: datetime, reply_to: Message | None = None) -> list[str]:

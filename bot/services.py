@@ -7,6 +7,7 @@ tiny fake. Nothing here writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Mapping, Protocol
 
 
@@ -40,3 +41,22 @@ class Services(Protocol):
 
     def more(self, lang: str, last_place: Mapping[str, Any]) -> LocateResult:
         """The next page of places for the remembered place and need (texting MORE)."""
+
+
+@dataclass
+class BoundServices:
+    """The Services the runtime and the flow simulator hand the engine: a context, and the
+    locator (bot.site_store.Locator, which only reads) bound to the time of the message."""
+    context: Context
+    locator: Any = None
+    now: datetime | None = None
+
+    def locate(self, need, place_text, lang, last_place=None) -> LocateResult:
+        if self.locator is None:
+            return LocateResult("not_found")
+        return self.locator.locate(need, place_text, lang, last_place, self.now)
+
+    def more(self, lang, last_place) -> LocateResult:
+        if self.locator is None:
+            return LocateResult("not_found")
+        return self.locator.more(lang, last_place, self.now)

@@ -10,7 +10,6 @@ requests, signed, in a hidden field.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -19,28 +18,9 @@ from bot import conversation, engine
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from bot.flows.registry import Registry
-from bot.services import Context, LocateResult
+from bot.services import BoundServices, Context
 
 MAX_LOG = 80          # transcript lines kept (the oldest drop off)
-
-
-@dataclass
-class SimServices:
-    """The Services port for the simulator: a fixed context and, when the app has one, the
-    real locator (it reads the sites table; it never writes)."""
-    context: Context
-    locator: Any = None
-    now: datetime | None = None
-
-    def locate(self, need, place_text, lang, last_place=None) -> LocateResult:
-        if self.locator is None:
-            return LocateResult("not_found")
-        return self.locator.locate(need, place_text, lang, last_place, self.now)
-
-    def more(self, lang, last_place) -> LocateResult:
-        if self.locator is None:
-            return LocateResult("not_found")
-        return self.locator.more(lang, last_place, self.now)
 
 
 def new_sim(lang: str = "en", new: bool = True) -> dict:
@@ -62,10 +42,10 @@ def _clock(sim: dict, now: datetime) -> datetime:
 
 
 def _services(sim: dict, program: str, coverage: Mapping[str, str] | None, locator, now: datetime,
-              tz: str) -> SimServices:
+              tz: str) -> BoundServices:
     ctx = Context(lang=sim["lang"], fields=dict(sim["fields"]), program_name=program, timezone=tz,
                   **({"coverage": dict(coverage)} if coverage else {}))
-    return SimServices(ctx, locator, now)
+    return BoundServices(ctx, locator, now)
 
 
 def send(sim: dict, body: str, registry: Registry, now: datetime, program: str = "Homeward",
