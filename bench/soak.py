@@ -183,7 +183,8 @@ def check_hostile(label: str, server: Gunicorn, db: Database, n: int, seconds: f
     malformed = sum(1 for r in run.results if r.status == 200 and twiml_replies(r.body) is None)
     rows = inbound_rows(db, prefix)
     missing = [sid for sid in bodies if sid not in rows]
-    altered = [sid for sid, (_, _, stored) in rows.items() if stored != bodies.get(sid)]
+    # PostgreSQL text cannot hold NUL: the runtime stores it as U+FFFD (on both databases).
+    altered = [sid for sid, (_, _, stored) in rows.items() if stored != bodies[sid].replace("\x00", "\ufffd")]
     processed = Counter(status for _, status, _ in rows.values())
     ok = len(run.results) == n and fivexx == 0 and set(statuses) == {200} and not missing and not altered \
         and malformed == 0
@@ -233,7 +234,7 @@ def check_faults(db: Database, url: str, prism_url: str, n: int, tmp: Path, dead
         attempts = Counter(s.scalars(select(ScheduledMessage.attempts)))
         sids = list(s.scalars(select(Message.provider_sid).where(Message.direction == "out")))
     once = all(proxy.accepted[num] == 1 for num in numbers) and set(proxy.accepted) == set(numbers)
-    prism_sids = all(sid and sid.startswith("SM") and len(sid) == 34 for sid in sids) and len(sids) == n
+    prism_sids = all(sid and sid.startswith(("SM", "MM")) and len(sid) == 34 for sid in sids) and len(sids) == n
     every_fault = all(proxy.injected[f] > 0 for f in ("429", "500", "502", "timeout"))
     ok = all(rc == 0 for rc, _ in results) and st == {"sent": n} and once and prism_sids and every_fault \
         and not proxy.rejected
@@ -265,9 +266,7 @@ def check_sigkill(db: Database, url: str, prism_url: str, n: int, tmp: Path, dea
             first.kill9()
         finally:
             first.stop()
-        with db.session() as s:
-            claimed = list(s.scalars(select(ScheduledMessage.claimed_until).where(ScheduledMessage.state == "claimed")))
-            sending = s.scalar(select(func.count()).select_from(Message).where(Message.status == "sending")) or 0
+        claimed, sending = in_flight(db)
         sent_at_kill = states(db)["sent"]
         stop_at = time.monotonic() + lease + 30
         while claimed and datetime.now(timezone.utc) <= max(claimed) and time.monotonic() < stop_at:
@@ -290,6 +289,17 @@ def check_sigkill(db: Database, url: str, prism_url: str, n: int, tmp: Path, dea
            f"killed after {sent_at_kill} sent with {len(claimed)} rows claimed and {sending} send(s) in flight; "
            f"after the lease a second worker finished: rows {dict(st)}; lost {len(lost)}; "
            f"sent twice {duplicates} (bound: in-flight sends at the kill = {sending})" + detail)
+
+
+def in_flight(db: Database) -> tuple[list[datetime], int]:
+    """The dead worker's claims (their lease ends) and its sends in flight: rows still claimed
+    whose Message was written as "sending" (intent recorded, provider's answer not)."""
+    SM = ScheduledMessage
+    with db.session() as s:
+        claimed = list(s.scalars(select(SM.claimed_until).where(SM.state == "claimed")))
+        sending = s.scalar(select(func.count()).select_from(SM).join(Message, Message.id == SM.message_id)
+                           .where(SM.state == "claimed", Message.status == "sending")) or 0
+    return claimed, sending
 
 
 # --- main -------------------------------------------------------------------------------------

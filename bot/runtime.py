@@ -18,6 +18,7 @@ import logs
 from bot import conversation, messages, tickets
 from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
+from bot.contacts import link_contact, release_held
 from bot.escalations import on_shift, open_escalation
 from bot.services import BoundServices, Context
 from db.models import (Contact, Conversation, Event, Message, Participant,
@@ -64,7 +65,9 @@ class Runtime:
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> tuple[int, int, bool]:
         """Write the inbound message (creating the person on first contact).
-        Returns (message_id, participant_id, duplicate)."""
+        Returns (message_id, participant_id, duplicate). A NUL character, which PostgreSQL text
+        cannot hold (the insert would fail and the words be lost), is stored as U+FFFD on both
+        databases."""
         if inbound.provider_sid:
             seen = self._find_by_sid(inbound.provider_sid)
             if seen:
@@ -74,7 +77,7 @@ class Runtime:
                 contact = self._contact_for(s, inbound, now)
                 msg = Message(participant_id=contact.participant_id, contact_id=contact.id,
                               direction="in", channel=inbound.channel, kind="person",
-                              body=inbound.body, num_media=inbound.num_media,
+                              body=inbound.body.replace("\x00", "\ufffd"), num_media=inbound.num_media,
                               provider_sid=inbound.provider_sid, status="received",
                               created_at=now, updated_at=now)
                 s.add(msg)
@@ -93,6 +96,8 @@ class Runtime:
 
     def _contact_for(self, s: Session, inbound: Inbound, now: datetime) -> Contact:
         contact = s.scalar(select(Contact).where(Contact.address == inbound.address))
+        if contact is None:
+            contact = link_contact(s, inbound.channel, inbound.address, now)   # same number, other channel
         if contact is None:
             person = Participant(status="prospect", timezone=self.program.timezone, created_at=now, fields={})
             s.add(person)
@@ -128,6 +133,7 @@ class Runtime:
             person = self._lock_person(s, msg.participant_id)
             contact = s.get(Contact, msg.contact_id) if msg.contact_id else None
             person.last_inbound_at = now
+            release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
             tickets.reopen_on_inbound(s, person, now, msg.id)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 import logs
 from bot import enrollment
-from db.models import ApiToken, Contact, Escalation, Message, Participant, ScheduledMessage, User
+from db.models import Contact, Escalation, Message, Participant, ScheduledMessage, User
 from db.queries import cancel_pending
 from scheduler.planning import schedule_nudges
 from web import api_spec, api_tokens, audit, ratelimit
@@ -240,7 +240,9 @@ def _program_today(at: datetime):
 
 
 def _schedule():
-    return current_app.extensions["homeward.schedule"]
+    """The nudge schedule in force (a LiveSchedule: supervisors edit it without a restart)."""
+    schedule = current_app.extensions["homeward.schedule"]
+    return schedule() if callable(schedule) else schedule
 
 
 def _enrollment_error(exc: enrollment.EnrollmentError) -> ApiError:
@@ -414,8 +416,8 @@ def escalations(caller: Caller, at: datetime):
             raise _query_error("priority", "must be urgent, high or normal.")
         stmt = stmt.where(Escalation.priority == args["priority"])
     if "reason" in args:
-        if not 1 <= len(args["reason"]) <= 40:
-            raise _query_error("reason", "must be 1 to 40 characters.")
+        if not 1 <= len(args["reason"]) <= 40 or "\x00" in args["reason"]:
+            raise _query_error("reason", "must be 1 to 40 characters, without NUL.")
         stmt = stmt.where(Escalation.reason == args["reason"])
     if "since" in args:
         try:

@@ -15,14 +15,16 @@ DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 EXTERNAL_ID = r"^[!-~]([ -~]{0,118}[!-~])?$"      # printable ASCII, no space at either end
 TZ_NAME = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
-EMAIL = r"^[^@\s]+@[^@\s]+$"
+EMAIL = r"^[^@\s\u0000]+@[^@\s\u0000]+$"
+NO_NUL = r"^[^\u0000]*$"                           # PostgreSQL text cannot hold NUL
 
 
 def _nullable(schema: dict) -> dict:
     return {**schema, "type": [schema["type"], "null"]}
 
 
-_first_name = {"type": "string", "minLength": 1, "maxLength": 80, "description": "The name a peer will use."}
+_first_name = {"type": "string", "minLength": 1, "maxLength": 80, "pattern": NO_NUL,
+               "description": "The name a peer will use."}
 _language = {"type": "string", "enum": ["en", "es"], "description": "Language of every text."}
 _timezone = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TZ_NAME,
              "description": "IANA time zone name, e.g. America/Chicago (default: the program's)."}
@@ -241,7 +243,8 @@ SPEC = {
                 "parameters": [
                     {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "resolved"]}},
                     {"name": "priority", "in": "query", "schema": {"type": "string", "enum": ["urgent", "high", "normal"]}},
-                    {"name": "reason", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 40}},
+                    {"name": "reason", "in": "query",
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": NO_NUL}},
                     {"name": "since", "in": "query", "description": "Only escalations created at or after this time.",
                      "schema": {"type": "string", "format": "date-time"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
@@ -307,7 +310,8 @@ def _field(name: str, value, schema: dict) -> str | None:
 
 _PATTERN_HELP = {E164: "must be an E.164 number such as +13125552671.", DATE: "must be a date, YYYY-MM-DD.",
                  HHMM: "must be 24-hour HH:MM.", EXTERNAL_ID: "must be printable ASCII without spaces at the ends.",
-                 TZ_NAME: "must be a time zone name such as America/Chicago.", EMAIL: "must be an email address."}
+                 TZ_NAME: "must be a time zone name such as America/Chicago.", EMAIL: "must be an email address.",
+                 NO_NUL: "must not contain NUL characters."}
 
 
 def _python_regex(pattern: str) -> str:

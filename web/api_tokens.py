@@ -43,7 +43,7 @@ def create_token(s: Session, name: str, scopes, created_by: int | None, at: date
     """Returns (the stored row, the token itself: show it once, never store it)."""
     name = (name or "").strip()
     wanted = sorted(set(scopes or ()))
-    if not name or len(name) > 80:
+    if not name or len(name) > 80 or any(ord(ch) < 32 for ch in name):
         raise TokenError("Give the token a name (up to 80 characters) that says who uses it.")
     unknown = [x for x in wanted if x not in SCOPES]
     if unknown or not wanted:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from db.models import ApiToken, AuditEvent, ScheduledMessage
@@ -142,10 +141,13 @@ def test_enroll_conflicts_and_validation_errors_say_what_is_wrong(client, db):
                  400, "invalid_json")
     assert_error(client.post("/api/v1/participants", data="a=b", headers=h), 415, "unsupported_media_type")
     assert_error(client.post("/api/v1/participants", json=["x"], headers=h), 422, "invalid")
+    nul = client.post("/api/v1/participants", json=enrollment(external_id="X-3", first_name="A\x00na"), headers=h)
+    assert_error(nul, 422, "invalid")                    # PostgreSQL text cannot hold NUL: refused, not a 500
+    assert set(nul.json["error"]["fields"]) == {"first_name"}
 
 
 def test_an_opted_out_number_cannot_be_enrolled_over_the_api(client, db):
-    pid = make_person(db, status="prospect", opted_out_at=datetime.now(timezone.utc))
+    make_person(db, status="prospect", opted_out_at=datetime.now(timezone.utc))
     resp = client.post("/api/v1/participants", json=enrollment(), headers=bearer(token(db)))
     assert_error(resp, 409, "opted_out")
 
@@ -236,7 +238,7 @@ def test_escalations_filter_and_page(client, db):
     assert client.get("/api/v1/escalations?status=resolved", headers=h).json["data"] == []
     assert client.get("/api/v1/escalations?cursor=9999999999", headers=h).status_code == 200   # past 32 bits
     for bad in ("status=closed", "priority=low", "limit=0", "limit=101", "limit=ten", "cursor=-1",
-                "since=yesterday", "reason=", "priorty=urgent", "=0"):
+                "since=yesterday", "reason=", "reason=a%00b", "priorty=urgent", "=0"):
         assert_error(client.get(f"/api/v1/escalations?{bad}", headers=h), 400, "invalid_parameter")
     [audit] = [a for a in audits(db, "api_list_escalations") if a.detail["filters"].get("reason")]
     assert audit.detail["count"] == 2
@@ -302,6 +304,7 @@ def test_the_admin_page_shows_a_new_token_once_and_revokes(app, client, db):
     assert client.post("/api/v1/participants", json=enrollment(), headers=bearer(tok)).status_code == 201
     assert tok not in client.get("/admin/api-tokens").text
     assert client.post("/admin/api-tokens", data={"name": "No scopes"}).status_code == 422
+    assert client.post("/admin/api-tokens", data={"name": "a\x00b", "scope": ["participants:read"]}).status_code == 422
     with db.session() as s:
         token_id = s.scalar(select(ApiToken.id))
     client.post(f"/admin/api-tokens/{token_id}/revoke")

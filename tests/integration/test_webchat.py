@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from db.models import Contact, Escalation, Message, Participant, RateHit, WebChatSession

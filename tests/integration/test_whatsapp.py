@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import pytest

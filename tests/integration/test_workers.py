@@ -89,7 +89,9 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_nothing(pg, _pg_url, tmp_pat
     with pg.session() as s:
         claimed = list(s.execute(select(ScheduledMessage.participant_id, ScheduledMessage.claimed_until)
                                  .where(ScheduledMessage.state == "claimed")))
-        sending = s.scalar(select(func.count()).select_from(Message).where(Message.status == "sending")) or 0
+        sending = s.scalar(select(func.count()).select_from(ScheduledMessage)
+                           .join(Message, Message.id == ScheduledMessage.message_id)
+                           .where(ScheduledMessage.state == "claimed", Message.status == "sending")) or 0
     sent_before = sent_count(pg)
     assert sent_before < 3000, "the worker finished before it could be killed; seed more rows"
     assert claimed, "the worker died holding no claim; nothing was in flight"

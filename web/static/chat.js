@@ -12,6 +12,7 @@
     return items.length ? items[items.length - 1].getAttribute("data-id") : "0";
   }
   function add(messages) {
+    var atBottom = window.innerHeight + window.scrollY >= document.body.offsetHeight - 150;
     (messages || []).forEach(function (m) {
       if (log.querySelector('li[data-id="' + m.id + '"]')) return;
       var li = document.createElement("li"), who = document.createElement("span"), body = document.createElement("span");
@@ -22,6 +23,7 @@
       li.appendChild(who); li.appendChild(body); log.appendChild(li);
       var empty = document.getElementById("empty"); if (empty) empty.remove();
     });
+    if (messages && messages.length && atBottom) window.scrollTo(0, document.body.scrollHeight);
   }
   function poll() {
     if (document.hidden) { setTimeout(poll, every); return; }
