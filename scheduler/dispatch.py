@@ -152,7 +152,10 @@ class Dispatcher:
             person = s.get(Participant, row.participant_id)
             quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
             stale = sched.stale_after if row.kind in ("nudge", "closing", "welcome") else None
-            ok, reason = policy.may_send(now, policy.status_of(person), person.timezone,
+            status = policy.status_of(person)
+            if row.kind in ("reply", "peer") and person.status == "prospect":
+                status = {**status, "active": True}   # not enrolled, but in a conversation they began
+            ok, reason = policy.may_send(now, status, person.timezone,
                                          sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
             if not ok:
                 if reason == "quiet_hours":
@@ -162,6 +165,15 @@ class Dispatcher:
                 _release(row, "skipped", now, reason)
                 return "skipped"
             contact = reachable_contact(s, person)
+            if contact is None and row.kind in ("reply", "peer"):
+                chat = s.scalar(select(Contact).where(Contact.participant_id == person.id,
+                                                      Contact.channel == "webchat").limit(1))
+                if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
+                    s.add(Message(participant_id=person.id, contact_id=chat.id, direction="out", channel="webchat",
+                                  kind=row.kind, author_id=row.author_id, body=row.body or "", status="sent",
+                                  created_at=now, updated_at=now))
+                    _release(row, "sent", now, None)
+                    return "sent"
             if contact is None:
                 _release(row, "skipped", now, "no reachable contact")
                 return "skipped"

@@ -203,3 +203,16 @@ def test_csrf_is_required_and_an_expired_form_keeps_the_draft(db_url, db):
 def test_polling_without_a_chat_is_empty_and_never_another_chat(app, client):
     say(client, "hello")
     assert app.test_client().get("/chat/messages").json == {"messages": []}
+
+
+def test_a_timed_out_question_in_chat_is_reminded_on_the_chat_page(app, client, db):
+    from datetime import datetime, timezone
+    from db.models import Conversation
+    say(client, "hello")
+    say(client, "CHECKIN")
+    with db.session() as s:
+        due = s.scalar(select(Conversation.timeout_at).where(Conversation.status == "active"))
+    app.extensions["homeward.runtime"].run_timeouts(due + timedelta(minutes=1))
+    out = app.test_cli_runner().invoke(args=["worker", "--now", (due + timedelta(minutes=2)).isoformat()])
+    assert "sent 1" in out.output
+    assert "no pressure" in client.get("/chat").text
