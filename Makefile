@@ -34,5 +34,20 @@ test: $(VENV)/.installed node_modules/.installed
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not browser and not slow"
 
+# Benchmarks (docs/benchmarks.md): each prints its figures against a baseline measured in the same
+# run. Needs PostgreSQL at HOMEWARD_TEST_PG (default postgres@127.0.0.1:5432/test).
+bench: $(VENV)/.installed
+	$(PY) bench/webhook.py
+	$(PY) bench/dispatch.py
+	$(PY) bench/planner.py
+	$(PY) bench/locator.py
+	$(PY) bench/inbox_queue.py
+	$(PY) bench/safety_report.py
+
+# Reliability under redelivery, provider faults, SIGKILL and hostile input; exits non-zero on FAIL.
+# Needs PostgreSQL as above and Prism (node_modules); loopback only, bounded to 10 minutes.
+soak: $(VENV)/.installed node_modules/.installed
+	$(PY) bench/soak.py
+
 clean:
 	rm -rf $(VENV) node_modules instance/homeward.db*

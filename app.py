@@ -74,22 +74,18 @@ def _request_ids(app: Flask) -> None:
 def _blueprints(app: Flask) -> None:
     from bot.channels import twilio_webhook
     from bot.channels.sender import SandboxSender
-    from web import audit, auth, canned, caseload, health, inbox, people, roster, sandbox, scheduled
+    from web import (admin, admin_flows, admin_nudges, admin_report, admin_sites, admin_staff, api,
+                     api_tokens, audit, auth, canned, caseload, chat, health, inbox, people, roster,
+                     sandbox, scheduled)
     auth.login_manager.init_app(app)
     auth.csrf.init_app(app)
     auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
-    app.register_blueprint(health.bp)
-    app.register_blueprint(twilio_webhook.bp)
-    from web import api, api_tokens, chat as webchat
     auth.csrf.exempt(api.bp)             # bearer tokens, no cookies: nothing for a forged form to ride on
-    app.register_blueprint(api.bp)       # /api/v1 (integration API)
-    app.register_blueprint(api_tokens.bp)  # /admin/api-tokens
-    app.register_blueprint(webchat.bp)   # /chat (public, anonymous)
-    for staff_pages in (auth, inbox, people, roster, caseload, canned, audit, scheduled):
-        app.register_blueprint(staff_pages.bp)
-    from web import admin, admin_flows, admin_nudges, admin_report, admin_staff
-    for console in (admin, admin_flows, admin_nudges, admin_staff, admin_report):
-        app.register_blueprint(console.bp)   # /admin: the supervisor console
+    public = (health, twilio_webhook, api, chat)                      # /healthz, /twilio/*, /api/v1, /chat
+    staff = (auth, inbox, people, roster, caseload, canned, audit, scheduled)
+    console = (admin, admin_flows, admin_nudges, admin_sites, admin_staff, admin_report, api_tokens)  # /admin
+    for part in public + staff + console:
+        app.register_blueprint(part.bp)
     if isinstance(app.extensions["homeward.sender"], SandboxSender):
         app.register_blueprint(sandbox.bp)   # no Twilio: staff text the bot from the browser
 

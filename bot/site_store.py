@@ -100,6 +100,8 @@ def import_file(s: Session, path: Path, preset, verified_on: date | None = None,
                       notes=site.notes or "", source=site.source or preset.name, verified_on=site.verified_on,
                       active=True)
         row = existing.get(key)
+        if row is not None and row.hidden_by_staff:
+            values["active"] = False    # a supervisor hid it (closed, moved): the import does not undo that
         if row is None:
             s.add(Site(source_key=key, updated_at=now, **values) if now else Site(source_key=key, **values))
             report.added += 1

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String,
                         Text, UniqueConstraint, Float)
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime, utcnow
@@ -226,6 +227,7 @@ class Site(Base):
     source: Mapped[str] = mapped_column(String(60), default="")
     verified_on: Mapped[Optional[date]] = mapped_column(Date, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    hidden_by_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # survives re-imports
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,8 +1,9 @@
 """The supervisor console's front page (/admin) and its tabs.
 
 Each part lives in its own blueprint: flows (web/admin_flows.py), nudges (web/admin_nudges.py),
-staff and settings (web/admin_staff.py), the report (web/admin_report.py), plus the canned
-replies and the audit log from the inbox work. All are for supervisors and admins only.
+sites (web/admin_sites.py), staff and settings (web/admin_staff.py), the report
+(web/admin_report.py), plus the canned replies and the audit log from the inbox work. All are
+for supervisors and admins only.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ PAGES = (
     ("Flows", "admin_flows.index", "supervisor",
      "Change what Homeward says: edit, check, try and publish conversations."),
     ("Nudges", "admin_nudges.edit", "supervisor", "The check-in schedule after release and its texts, with a preview."),
+    ("Sites", "admin_sites.index", "supervisor",
+     "The program's naloxone points, syringe services and machines: add, edit, hide, import a CSV."),
     ("Staff", "admin_staff.staff", "supervisor", "Accounts, roles, shifts and how many open tickets each peer takes."),
     ("Settings", "admin_staff.settings", "supervisor",
      "Response targets, sending limits, program name, contact line, coverage hours."),

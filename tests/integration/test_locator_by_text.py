@@ -97,3 +97,12 @@ def test_sites_import_cli_reports_rejected_rows_with_file_and_line(app, db, tmp_
     assert "0 added" in again.output
     wrong = app.test_cli_runner().invoke(args=["sites", "import", str(bad), "--preset", "otp"])
     assert wrong.exit_code != 0 and "ID" in wrong.output
+
+
+def test_a_site_hidden_by_staff_stays_hidden_after_a_reimport(sites):
+    with sites.session() as s:
+        site = s.scalar(select(Site).where(Site.source_key.like("otp:%")).limit(1))
+        site.active, site.hidden_by_staff, key = False, True, site.source_key
+    with sites.session() as s:
+        import_file(s, DEFAULT_DIR / "opioid_treatment_programs.csv", PRESETS["otp"])
+        assert s.scalar(select(Site.active).where(Site.source_key == key)) is False

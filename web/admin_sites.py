@@ -1,0 +1,630 @@
+"""Resource sites in the supervisor console (/admin/sites): the program's own places.
+
+Supervisors add and edit program-local sites (the agency's naloxone points, syringe services,
+vending machines), hide and show any site, and import a CSV (the `local` layout or a column
+map, as `flask sites import` does). Program-local means a source_key starting "program:" (made
+here) or "local:" (a program CSV). The public directories (otp:, treatment:, health_centers:)
+are whole national lists replaced by their next import, so here they are read-only except for
+hiding one that has closed.
+
+Every save recomputes the grid cell (bot.locator.cell_of) the locator's query reads; blank
+coordinates come from the ZIP code's centre (bot.places), and the time zone ("open now") from
+the ZIP, else from the coordinates. Every change is audited.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import re
+import tempfile
+import uuid
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import and_, func, or_, select
+from werkzeug.utils import secure_filename
+from wtforms import DateField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+try:                                    # WTForms 3.3+; plain pairs are deprecated there
+    from wtforms import SelectChoice as _choice
+except ImportError:                     # pragma: no cover - older WTForms
+    def _choice(value, label):
+        return (value, label)
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+
+from bot import locator, places
+from bot.site_store import import_file, record
+from bot.sites_import import PRESETS, in_us, parse_map
+from bot.sms import count_segments
+from db.models import Site
+from web import audit
+from web.auth import role_required
+from web.context import db, me, now
+
+bp = Blueprint("admin_sites", __name__, url_prefix="/admin/sites")
+PER_PAGE = 50
+LOCAL_PREFIXES = ("program:", "local:")
+MAX_UPLOAD = 5 * 1024 * 1024
+MAX_FROM_ZIP_MILES = 100          # the import's own "far from its ZIP" threshold
+DAYS = locator.DAYS
+DAY_LABELS = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+# What a supervisor ticks: every locator kind, in the locator's order, in words.
+KIND_CHOICES = {
+    "naloxone": "Naloxone (Narcan) handed out",
+    "syringe_services": "Syringe services / harm reduction",
+    "treatment": "Treatment",
+    "otp": "Methadone (opioid treatment program)",
+    "buprenorphine": "Buprenorphine (Suboxone)",
+    "health_center": "Health center",
+    "vending_machine": "Naloxone vending machine",
+    "mail_order": "Naloxone by mail",
+}
+assert tuple(KIND_CHOICES) == locator.KINDS, "a kind without a label (or a label without a kind)"
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def is_local(source_key: str) -> bool:
+    return source_key.startswith(LOCAL_PREFIXES)
+
+
+# -- hours (pure) ----------------------------------------------------------------------------------
+
+_CLOSED = frozenset({"closed", "cerrado", "none", "no", "-", "x"})
+_ALL_DAY = frozenset({"24h", "24 h", "24hr", "24hrs", "24 hr", "24 hrs", "24 hours", "open 24 hours",
+                      "24/7", "all day", "00:00-24:00", "0:00-24:00"})
+_TIME = re.compile(r"(\d{1,2})(?::?([0-5]\d))?\s*(?:([ap])\.?\s*m?\.?)?", re.I)
+_SPAN_SPLIT = re.compile(r"(.+?)\s*(?:-|–|—|\bto\b|\buntil\b|\btill\b)\s*(.+)", re.I)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def parse_time(token: str, end: bool) -> int:
+    """'09:00', '9am', '9:30 pm', '1730', 'noon', 'midnight' -> minutes after midnight.
+    An end at midnight is 1440 (24:00); a bare hour ('9') is refused: 9 what?"""
+    t = token.strip().lower()
+    if t == "noon":
+        return 720
+    if t == "midnight":
+        return 1440 if end else 0
+    m = _TIME.fullmatch(t)
+    if not m:
+        raise ValueError(f"'{token.strip()}' is not a time like 09:00 or 9am")
+    h, mins, half = int(m[1]), int(m[2] or 0), (m[3] or "").lower()
+    if half:
+        if not 1 <= h <= 12:
+            raise ValueError(f"'{token.strip()}': with am/pm the hour is 1 to 12")
+        h = h % 12 + (12 if half == "p" else 0)
+    elif m[2] is None:
+        raise ValueError(f"'{token.strip()}' needs minutes or am/pm: write {h:02d}:00 or {h}am")
+    elif h > 24 or (h == 24 and mins):
+        raise ValueError(f"'{token.strip()}' is not a time of day")
+    value = h * 60 + mins
+    if end and value == 0:
+        return 1440
+    if not end and value == 1440:
+        raise ValueError("nothing opens at 24:00: write 00:00")
+    return value
+
+
+def parse_day_hours(text: str | None) -> list[list[str]] | None:
+    """One weekday's line -> [["09:00","17:00"], ...]; 'closed' -> []; '24h' -> the whole day;
+    blank -> None. A span that closes before it opens runs past midnight (20:00-02:00)."""
+    low = " ".join((text or "").lower().split())
+    if not low:
+        return None
+    if low in _CLOSED:
+        return []
+    if low in _ALL_DAY:
+        return [["00:00", "24:00"]]
+    spans = []
+    for part in filter(None, (p.strip() for p in re.split(r"\s*(?:,|;|&|\band\b)\s*", low))):
+        m = _SPAN_SPLIT.fullmatch(part)
+        if not m:
+            raise ValueError(f"'{part}' is not a span like 09:00-17:00 (or write closed or 24h)")
+        a, b = parse_time(m[1], end=False), parse_time(m[2], end=True)
+        if a == b:
+            raise ValueError(f"'{part}' starts and ends at the same time: for all day write 24h")
+        spans.append((a, b if b > a else b + 1440, part))
+    spans.sort()
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if start < end:
+            raise ValueError(f"'{first}' and '{second}' overlap")
+    return [[_clock(a), _clock(b if b <= 1440 else b - 1440)] for a, b, _ in spans]
+
+
+def format_day_hours(spans) -> str:
+    if spans is None:
+        return ""
+    if not spans:
+        return "closed"
+    if [list(x) for x in spans] == [["00:00", "24:00"]]:
+        return "24h"
+    return ", ".join(f"{a}-{b}" for a, b in spans)
+
+
+def spill_past_midnight(spans) -> int:
+    """Minutes into the next day that an overnight span (20:00-02:00) reaches; 0 if none."""
+    out = 0
+    for a, b in spans or ():
+        if _minutes(b) <= _minutes(a):
+            out = max(out, _minutes(b))
+    return out
+
+
+def normal_phone(value: str) -> str:
+    """(937) 555-0101, keeping a short extension ('x12'); ValueError when it is not a number."""
+    m = re.match(r"^(.*?)\s*(?:x|ext\.?|extension)\s*(\d{1,6})\s*$", value, flags=re.I)
+    main, ext = (m.group(1), m.group(2)) if m else (value, "")
+    try:
+        n = phonenumbers.parse(main, "US")
+    except phonenumbers.NumberParseException:
+        n = None
+    if n is None or not phonenumbers.is_possible_number(n):
+        raise ValueError(f"'{value}' is not a phone number: write it like (937) 555-0101")
+    text = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return f"{text} x{ext}" if ext else text
+
+
+# -- forms -----------------------------------------------------------------------------------------
+
+class DayField(DateField):
+    """A date with a message a person can act on."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError("Give the date as YYYY-MM-DD, like 2025-01-15.") from None
+
+
+def _hours_validator(form, field):
+    try:
+        parse_day_hours(field.data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+
+
+def _phone_validator(form, field):
+    if (field.data or "").strip():
+        try:
+            normal_phone(field.data.strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+
+
+def _kinds_validator(form, field):
+    unknown = [k for k in field.data or () if k not in KIND_CHOICES]
+    if unknown:
+        raise ValidationError(f"Unknown kind {unknown[0]!r}: choose from the list.")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+_STATE_CHOICES = [_choice("", "Choose a state")] + [_choice(c, f"{c} – {n.title()}")
+                                                     for c, n in sorted(places.STATES.items())]
+
+
+class SiteForm(FlaskForm):
+    name = StringField("Name", filters=[_strip], validators=[DataRequired("Give the site's name."), Length(max=200)])
+    kinds = SelectMultipleField("What people can get here", choices=[_choice(k, v) for k, v in KIND_CHOICES.items()],
+                                validate_choice=False,
+                                validators=[DataRequired("Choose at least one kind of place."), _kinds_validator])
+    address = StringField("Street address", filters=[_strip], validators=[
+        DataRequired("Give the street address (for a van: where it parks)."), Length(max=200)])
+    city = StringField("City", filters=[_strip], validators=[DataRequired("Give the city."), Length(max=100)])
+    state = SelectField("State", choices=_STATE_CHOICES, validators=[DataRequired("Choose a state.")])
+    zip = StringField("ZIP code", filters=[_strip], validators=[DataRequired("Give the 5-digit ZIP code.")])
+    lat = StringField("Latitude", filters=[_strip])
+    lon = StringField("Longitude", filters=[_strip])
+    phone = StringField("Phone", filters=[_strip], validators=[Length(max=40), _phone_validator])
+    mon = StringField("Monday", filters=[_strip], validators=[_hours_validator])
+    tue = StringField("Tuesday", filters=[_strip], validators=[_hours_validator])
+    wed = StringField("Wednesday", filters=[_strip], validators=[_hours_validator])
+    thu = StringField("Thursday", filters=[_strip], validators=[_hours_validator])
+    fri = StringField("Friday", filters=[_strip], validators=[_hours_validator])
+    sat = StringField("Saturday", filters=[_strip], validators=[_hours_validator])
+    sun = StringField("Sunday", filters=[_strip], validators=[_hours_validator])
+    notes = TextAreaField("Notes", filters=[_strip], validators=[Length(max=500)])
+    verified_on = DayField("Last verified", validators=[Optional()])
+
+    today: date | None = None        # the program's date, set by the view (the future check)
+    located: tuple[float, float, str | None, bool] | None = None   # lat, lon, time zone, from the ZIP?
+
+    def validate_zip(self, field):
+        m = re.fullmatch(r"(\d{5})(?:-\d{4})?", field.data or "")
+        if not m:
+            raise ValidationError("A ZIP code is 5 digits, like 02134 or 45402.")
+        field.data = m.group(1)
+
+    def _number(self, field, what: str, limit: int, example: str) -> float | None:
+        text = (field.data or "").strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValidationError(f"{what} must be a number like {example}.") from None
+        if not math.isfinite(value) or abs(value) > limit:
+            raise ValidationError(f"{what} must be between -{limit} and {limit}.")
+        return value
+
+    def validate_lat(self, field):
+        self._number(field, "Latitude", 90, "39.7589")
+
+    def validate_lon(self, field):
+        self._number(field, "Longitude", 180, "-84.1916")
+
+    def validate_verified_on(self, field):
+        if field.data and self.today and field.data > self.today:
+            raise ValidationError("The verified date cannot be in the future.")
+
+    def validate(self, extra_validators=None):
+        # "39.7589, -84.1916" pasted into Latitude (as a map app copies it): split it.
+        pair = re.fullmatch(r"\s*(-?[\d.]+)\s*[,;\s]\s*(-?[\d.]+)\s*", self.lat.data or "")
+        if pair and not (self.lon.data or "").strip():
+            self.lat.data, self.lon.data = pair[1], pair[2]
+        ok = super().validate(extra_validators)
+        ok = self._check_hours() and ok
+        if not (self.lat.errors or self.lon.errors):
+            ok = self._both_or_neither() and ok
+            if not (self.zip.errors or self.state.errors or self.lat.errors or self.lon.errors):
+                ok = self._locate() and ok
+        return ok
+
+    def _both_or_neither(self) -> bool:
+        if bool(self.lat.data) == bool(self.lon.data):
+            return True
+        (self.lat if not self.lat.data else self.lon).errors.append(
+            "Give both latitude and longitude, or leave both blank to use the ZIP code's centre.")
+        return False
+
+    def _check_hours(self) -> bool:
+        if any(getattr(self, d).errors for d in DAYS):
+            return False
+        days = {d: parse_day_hours(getattr(self, d).data) for d in DAYS}
+        if all(v is None for v in days.values()):
+            return True
+        if not any(days.values()):
+            self.form_errors.append("Every day is closed. Leave every day blank when the hours are not "
+                                    "known, or hide the site.")
+            return False
+        for i, d in enumerate(DAYS):
+            reach, after = spill_past_midnight(days[d]), DAYS[(i + 1) % 7]
+            if reach and days[after] and _minutes(days[after][0][0]) < reach:
+                getattr(self, after).errors.append(
+                    f"Opens at {days[after][0][0]}, before {DAY_LABELS[d]}'s hours end at {_clock(reach)}.")
+                return False
+        return True
+
+    def _locate(self) -> bool:
+        zip5, state = self.zip.data, self.state.data
+        info = places.zip_info(zip5)
+        if info and state and info["state"] != state:
+            self.zip.errors.append(f"ZIP {zip5} is in {info['state']}, not {state}.")
+            return False
+        lat, lon = self._number(self.lat, "", 90, ""), self._number(self.lon, "", 180, "")
+        centre = places.zip_point(zip5) if info else None
+        if lat is None:
+            if not info:
+                self.zip.errors.append(f"ZIP {zip5} is not in the ZIP code list. Check it, or enter the "
+                                       "latitude and longitude.")
+                return False
+            if not centre:
+                self.lat.errors.append(f"ZIP {zip5} has no known location (a PO-box ZIP?): enter the "
+                                       "latitude and longitude.")
+                return False
+            lat, lon = round(centre[0], 6), round(centre[1], 6)
+            from_zip = True
+        else:
+            lat, lon, from_zip = round(lat, 6), round(lon, 6), False
+            if lat == 0 and lon == 0:
+                self.lat.errors.append("0, 0 is not a place: leave both blank to use the ZIP code's centre.")
+                return False
+            if not in_us(lat, lon):
+                if in_us(lon, lat):
+                    msg = (f"Latitude and longitude look swapped: latitude is north-south ({lon} here), "
+                           f"longitude east-west ({lat}).")
+                elif in_us(lat, -lon):
+                    msg = f"Longitude in the US is west, so negative: did you mean {-lon}?"
+                else:
+                    msg = f"{lat}, {lon} is outside the US and its territories."
+                self.lat.errors.append(msg)
+                return False
+            if centre:
+                far = locator.haversine(lat, lon, *centre)
+                if far > MAX_FROM_ZIP_MILES:
+                    self.lat.errors.append(
+                        f"These coordinates are {far:.0f} miles from ZIP {zip5} ({info['city']}, {info['state']}). "
+                        "Check them, or leave both blank to use the ZIP code's centre.")
+                    return False
+        tz = info.get("timezone") if info and "/" in (info.get("timezone") or "") else None
+        self.located = (lat, lon, tz or places.timezone_at(lat, lon), from_zip)
+        return True
+
+    def hours(self) -> dict | None:
+        """None when every day is blank (hours not known); otherwise blank days are closed."""
+        days = {d: parse_day_hours(getattr(self, d).data) for d in DAYS}
+        if all(v is None for v in days.values()):
+            return None
+        return {d: spans for d, spans in days.items() if spans}
+
+    def values(self) -> dict:
+        """The columns a save writes (after validate()): cells always recomputed here."""
+        lat, lon, tz, _ = self.located
+        cell_lat, cell_lon = locator.cell_of(lat, lon)
+        phone = (self.phone.data or "").strip()
+        return dict(name=self.name.data[:200], kinds=" ".join(k for k in locator.KINDS if k in self.kinds.data),
+                    address=self.address.data[:200], city=self.city.data[:100], state=self.state.data,
+                    zip=self.zip.data, lat=lat, lon=lon, cell_lat=cell_lat, cell_lon=cell_lon,
+                    phone=normal_phone(phone)[:40] if phone else "", hours=self.hours(), timezone=tz,
+                    notes=" ".join((self.notes.data or "").split()), verified_on=self.verified_on.data)
+
+
+def site_form_data(site: Site) -> dict:
+    """What the edit form shows. Coordinates that are just the ZIP's centre show blank, so
+    changing the ZIP moves the site with it."""
+    data = {"name": site.name, "kinds": site.kinds.split(), "address": site.address, "city": site.city,
+            "state": site.state, "zip": site.zip, "phone": site.phone, "notes": site.notes,
+            "verified_on": site.verified_on, "lat": "", "lon": ""}
+    centre = places.zip_point(site.zip) if site.zip else None
+    if not (centre and abs(centre[0] - site.lat) < 1e-6 and abs(centre[1] - site.lon) < 1e-6):
+        data["lat"], data["lon"] = f"{site.lat:.6f}".rstrip("0").rstrip("."), f"{site.lon:.6f}".rstrip("0").rstrip(".")
+    for d in DAYS:
+        data[d] = format_day_hours(site.hours.get(d, [])) if site.hours else ""
+    return data
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
+    layout = RadioField("Columns", default="local", choices=[
+        _choice("local", "Homeward's own layout (name, kinds, address, city, state, zip, lat, lon, phone, hours, "
+                         "timezone, notes, verified_on)"),
+        _choice("map", "Another layout, described by a column map")])
+    spec = StringField("Column map", filters=[_strip], validators=[Length(max=1000)])
+    verified_on = DayField("Last verified (for rows without their own date)", validators=[Optional()])
+
+    today: date | None = None
+
+    def validate_spec(self, field):
+        if self.layout.data == "map":
+            if not field.data:
+                raise ValidationError("Describe the columns, like name=Site,address=Street,city=City,"
+                                      "state=ST,zip=Zip,lat=Lat,lon=Lng,kinds=naloxone.")
+            try:
+                parse_map(field.data, "local")
+            except ValueError as exc:
+                raise ValidationError(str(exc).replace("--map", "The column map")) from None
+
+    def validate_verified_on(self, field):
+        if field.data and self.today and field.data > self.today:
+            raise ValidationError("The verified date cannot be in the future.")
+
+    def preset(self):
+        """Uploads here are the program's own: keys 'local:…', whatever the columns."""
+        if self.layout.data == "map":
+            return replace(parse_map(self.spec.data, "local"), source=PRESETS["local"].source)
+        return PRESETS["local"]
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _today() -> date:
+    return now().astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])).date()
+
+
+def _get(s, site_id: int) -> Site:
+    site = s.get(Site, site_id)
+    if site is None:
+        abort(404)
+    return site
+
+
+def preview(rec: locator.SiteRecord) -> list[dict]:
+    """How the site reads in a reply, in English and Spanish (1.0 mi as the example distance),
+    with the MORE footer: the longest form a site's text takes."""
+    out = []
+    for lang, label in (("en", "English"), ("es", "Spanish")):
+        text = locator.format_site(rec, 1.0, lang, now(), footer=True)
+        seg, folded = count_segments(text), locator.gsm_fold(text)
+        dropped = []
+        hours = locator.hours_text(rec.hours, lang)
+        if hours and hours != "24/7" and locator.gsm_fold(hours) not in folded:
+            dropped.append("hours")
+        if rec.notes and locator.gsm_fold(rec.notes) not in folded:
+            dropped.append("notes")
+        out.append({"lang": label, "text": text, "segments": seg.segments, "encoding": seg.encoding,
+                    "units": seg.units, "dropped": dropped})
+    return out
+
+
+def _record_from(values: dict) -> locator.SiteRecord:
+    return locator.SiteRecord(None, values["name"], tuple(values["kinds"].split()), values["address"],
+                              values["city"], values["state"], values["zip"], values["lat"], values["lon"],
+                              values["phone"], values["hours"], values["timezone"], values["notes"],
+                              "program", values["verified_on"])
+
+
+def _form_page(form: SiteForm, site: Site | None, status: int = 200, shown=None):
+    if shown is None and site is not None:
+        shown = preview(record(site))
+    return render_template("admin/site_edit.html", form=form, site=site, days=DAYS, preview=shown,
+                           active_form=ActiveForm(), local=site is None or is_local(site.source_key),
+                           kind_labels=KIND_CHOICES, hours_text=locator.hours_text,
+                           located=form.located), status
+
+
+def _search(stmt, q: str):
+    q = " ".join(q.split())
+    if re.fullmatch(r"\d{3,5}", q):
+        return stmt.where(Site.zip.startswith(q))
+    like = q.lower()
+    anywhere = or_(func.lower(Site.name).contains(like, autoescape=True),
+                   func.lower(Site.city).contains(like, autoescape=True))
+    m = re.fullmatch(r"(.+?),?\s+([A-Za-z]{2})", q)
+    if m and m[2].upper() in places.STATES:          # "Dayton, OH"
+        anywhere = or_(anywhere, and_(func.lower(Site.city) == m[1].strip(" ,").lower(),
+                                      Site.state == m[2].upper()))
+    return stmt.where(anywhere)
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+@bp.get("")
+@role_required("supervisor")
+def index():
+    q = request.args.get("q", "").strip()[:100]
+    show = request.args.get("show", "local")
+    show = show if show in ("local", "all", "hidden") else "local"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    local = or_(*[Site.source_key.startswith(p) for p in LOCAL_PREFIXES])
+    stmt = select(Site)
+    if show == "local":
+        stmt = stmt.where(local)
+    elif show == "hidden":
+        stmt = stmt.where(Site.active.is_(False))
+    if q:
+        stmt = _search(stmt, q)
+    with db().session() as s:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery()))
+        pages = max(1, -(-total // PER_PAGE))
+        page = min(page, pages)
+        sites = list(s.scalars(stmt.order_by(Site.name, Site.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+        counts = {"local": s.scalar(select(func.count()).select_from(Site).where(local)),
+                  "all": s.scalar(select(func.count()).select_from(Site)),
+                  "hidden": s.scalar(select(func.count()).select_from(Site).where(Site.active.is_(False)))}
+    return render_template("admin/sites.html", sites=sites, q=q, show=show, page=page, pages=pages, total=total,
+                           counts=counts, is_local=is_local, labels=locator.KIND_LABELS["en"])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("supervisor")
+def new():
+    if request.method == "GET":
+        return _form_page(SiteForm(data={"verified_on": _today()}), None)
+    form = SiteForm()
+    form.today = _today()
+    if not form.validate_on_submit():
+        return _form_page(form, None, 422)
+    values = form.values()
+    if request.form.get("action") == "preview":
+        return _form_page(form, None, shown=preview(_record_from(values)))
+    at = now()
+    with db().session() as s:
+        site = Site(source_key=f"program:{uuid.uuid4().hex}", source=PRESETS["local"].source, active=True,
+                    updated_at=at, **values)
+        s.add(site)
+        s.flush()
+        audit.record(s, me(), "site_create", at, None, site_id=site.id, kinds=values["kinds"],
+                     located="zip" if form.located[3] else "coordinates")
+        site_id, name = site.id, site.name
+    flash(f"Added {name}. It is in texts from now on.", "info")
+    return redirect(url_for(".show", site_id=site_id))
+
+
+@bp.get("/<int:site_id>")
+@role_required("supervisor")
+def show(site_id: int):
+    with db().session() as s:
+        site = _get(s, site_id)
+        return _form_page(SiteForm(data=site_form_data(site)), site)
+
+
+@bp.post("/<int:site_id>")
+@role_required("supervisor")
+def update(site_id: int):
+    form = SiteForm()
+    form.today = _today()
+    at = now()
+    with db().session() as s:
+        site = _get(s, site_id)
+        if not is_local(site.source_key):
+            abort(403)                  # a public directory row: its next import would undo an edit
+        if not form.validate_on_submit():
+            return _form_page(form, site, 422)
+        values = form.values()
+        if request.form.get("action") == "preview":
+            return _form_page(form, site, shown=preview(_record_from(values)))
+        changed = sorted(k for k, v in values.items() if getattr(site, k) != v and not k.startswith("cell_"))
+        for k, v in values.items():
+            setattr(site, k, v)
+        if changed:
+            site.updated_at = at
+            audit.record(s, me(), "site_edit", at, None, site_id=site.id, changed=changed)
+        name = site.name
+    flash(f"Saved {name}." if changed else "Nothing changed.", "info")
+    return redirect(url_for(".show", site_id=site_id))
+
+
+@bp.post("/<int:site_id>/active")
+@role_required("supervisor")
+def set_active(site_id: int):
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    want, at = form.active.data == "1", now()
+    with db().session() as s:
+        site = _get(s, site_id)
+        if site.active != want:
+            site.active, site.hidden_by_staff, site.updated_at = want, not want, at
+            audit.record(s, me(), "site_reactivate" if want else "site_deactivate", at, None, site_id=site.id,
+                         source=site.source_key.split(":")[0])
+        name = site.name
+    flash(f"{name} is shown in texts again." if want else
+          f"{name} is hidden: texts no longer list it. Nothing was deleted.", "info")
+    return redirect(url_for(".show", site_id=site_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required("supervisor")
+def import_csv():
+    form = ImportForm()
+    form.today = _today()
+    if request.method == "GET":
+        return render_template("admin/sites_import.html", form=form, report=None)
+    if not form.validate_on_submit():
+        return render_template("admin/sites_import.html", form=form, report=None), 422
+    upload = form.file.data
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        form.file.errors.append(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB: split it.")
+        return render_template("admin/sites_import.html", form=form, report=None), 422
+    label = secure_filename(upload.filename or "") or "upload.csv"
+    preset, at = form.preset(), now()
+    with tempfile.TemporaryDirectory(prefix="homeward-sites-") as tmp:
+        path = Path(tmp) / "upload.csv"
+        path.write_bytes(data)
+        try:
+            with db().session() as s:
+                report = import_file(s, path, preset, form.verified_on.data, at, label=label)
+                rejected = sum(1 for line in report.lines if ": rejected: " in line)
+                audit.record(s, me(), "sites_import", at, None, file=label[:80], layout=form.layout.data,
+                             added=report.added, updated=report.updated, rejected=rejected)
+        except (ValueError, csv.Error) as exc:    # a header without the layout's columns: nothing written
+            form.file.errors.append(f"{label}: {exc}. Nothing was imported.")
+            return render_template("admin/sites_import.html", form=form, report=None), 422
+    return render_template("admin/sites_import.html", form=ImportForm(formdata=None), report=report,
+                           rejected=rejected, label=label)
