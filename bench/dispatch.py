@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def main() -> int:
             for n in (1, 2):
                 addresses = fresh(db, args.rows)
                 elapsed, ledgers = run_workers(url, n, tmp, f"w{n}")
-                total = sum(ledgers, start=__import__("collections").Counter())
+                total = sum(ledgers, start=Counter())
                 exact = states(db) == {"sent": args.rows} and set(total) == set(addresses) \
                     and max(total.values()) == 1
                 ok &= exact

@@ -1,6 +1,6 @@
 """Inbound webhook throughput and latency: the real app against a bare Flask app, same gunicorn.
 
-    .venv/bin/python bench/webhook.py [--seconds 5] [--levels 1 8 32] [--workers 2 --threads 8]
+    .venv/bin/python bench/webhook.py [--seconds 4] [--levels 1 8 32] [--workers 2 --threads 8]
                                       [--skip-pg] [--skip-sqlite]
 
 Both servers run under gunicorn with the same workers and threads (the Procfile's: 2 workers,
@@ -9,6 +9,11 @@ nothing else. The real app (`app:create_app()`, INFO logging as in production) g
 inbound messages and does the whole path: signature check, dedupe on MessageSid, store, lock the
 person, safety and keywords, the flow step, the reply stored and returned as TwiML. Messages
 come from 500 people in turn (first contact, then answers), each with a fresh MessageSid.
+
+A third app, the persist-only floor, is measured too because the bare app does no I/O at all:
+it verifies the signature and stores the MessageSid in one transaction (the least a
+persist-first webhook can do), so "Homeward / floor" says what the conversation itself costs
+(the person, the lock, safety, the flow, the stored reply) on top of the irreducible minimum.
 
 Load: an asyncio HTTP/1.1 client on keep-alive connections (bench/loadgen.py), one connection per
 unit of concurrency, for --seconds at each level after a warm-up; loopback only. Measured in the
@@ -24,7 +29,6 @@ import itertools
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +53,36 @@ def bare_app():
     return app
 
 
+FLOOR_TABLE = "bench_inbound_floor"
+
+
+def floor_app():
+    """gunicorn 'bench.webhook:floor_app()': the least a persist-first webhook must do. Verify the
+    signature, then in one transaction look the MessageSid up and insert it (same engine, pool and
+    driver settings as Homeward), then the constant TwiML. No person, no conversation, no flow."""
+    from flask import Flask, Response, request
+    from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
+    from twilio.request_validator import RequestValidator
+
+    from db.session import make_engine
+    engine = make_engine(os.environ["DATABASE_URL"])
+    table = Table(FLOOR_TABLE, MetaData(), Column("sid", String(64), primary_key=True),
+                  Column("sender", String(40)), Column("body", Text))
+    validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+    app = Flask("floor")
+
+    @app.post("/twilio/sms")
+    def sms():
+        form = request.form
+        if not validator.validate(PUBLIC_BASE_URL + request.path, form, request.headers.get("X-Twilio-Signature", "")):
+            return Response("bad signature", 403)
+        with engine.begin() as conn:
+            if conn.execute(select(table.c.sid).where(table.c.sid == form["MessageSid"])).first() is None:
+                conn.execute(insert(table).values(sid=form["MessageSid"], sender=form["From"], body=form["Body"]))
+        return Response(TWIML, 200, mimetype="text/xml")
+    return app
+
+
 def requests_for(port: int, tag: str, people: int = 500):
     """Endless signed inbound messages: person i, their n-th text, a new MessageSid each."""
     host = f"127.0.0.1:{port}"
@@ -64,10 +98,15 @@ def real_env(url: str) -> dict:
 
 
 def prepare(url: str) -> None:
+    from sqlalchemy import text
+
     from db.migrate import upgrade
     from db.session import make_engine
     engine = make_engine(url)
     upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} "
+                          "(sid VARCHAR(64) PRIMARY KEY, sender VARCHAR(40), body TEXT)"))
     engine.dispose()
 
 
@@ -84,27 +123,25 @@ def measure(server: Gunicorn, tag: str, levels, seconds: float) -> dict:
     return out
 
 
-def bench_db(label: str, url: str, args, tmp: Path) -> tuple[dict, dict]:
+def bench_db(label: str, url: str, args, tmp: Path) -> tuple[dict, dict, dict]:
     prepare(url)
     common = dict(workers=args.workers, threads=args.threads)
-    print(f"  {label}: bare Flask", file=sys.stderr)
-    bare = Gunicorn("bench.webhook:bare_app()", {}, log=tmp / f"bare-{label}.log", **common)
-    try:
-        bare_runs = measure(bare, "B", args.levels, args.seconds)
-    finally:
-        bare.stop()
-    print(f"  {label}: Homeward", file=sys.stderr)
-    real = Gunicorn("app:create_app()", real_env(url), log=tmp / f"real-{label}.log", **common)
-    try:
-        real_runs = measure(real, "R" + label[0], args.levels, args.seconds)
-    finally:
-        real.stop()
-    return bare_runs, real_runs
+    out = []
+    for name, spec, env, tag in (("bare Flask", "bench.webhook:bare_app()", {}, "B"),
+                                 ("persist-only floor", "bench.webhook:floor_app()", real_env(url), "F" + label[0]),
+                                 ("Homeward", "app:create_app()", real_env(url), "R" + label[0])):
+        print(f"  {label}: {name}", file=sys.stderr)
+        server = Gunicorn(spec, env, log=tmp / f"{tag}-{label}.log", **common)
+        try:
+            out.append(measure(server, tag, args.levels, args.seconds))
+        finally:
+            server.stop()
+    return tuple(out)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=5.0, help="per concurrency level (bounded)")
+    ap.add_argument("--seconds", type=float, default=4.0, help="per concurrency level (bounded)")
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8)
@@ -128,18 +165,19 @@ def main() -> int:
 
     print(f"\nWebhook benchmark: gunicorn --workers {args.workers} --threads {args.threads} for both apps, "
           f"{args.seconds:g} s per level, {os.cpu_count()} cores (load generator on the same machine)\n")
-    print("| database | concurrency | bare req/s | bare p50 / p99 ms | Homeward req/s | Homeward p50 / p99 ms "
-          "| throughput ratio | errors |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| database | concurrency | bare req/s | bare p50 / p99 ms | floor req/s | floor p50 / p99 ms "
+          "| Homeward req/s | Homeward p50 / p99 ms | Homeward / bare | Homeward / floor | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     failed = False
     verdicts = []
-    for label, bare, real in results:
+    for label, bare, floor, real in results:
         for c in args.levels:
-            b, r = bare[c], real[c]
-            errors = sum(v for k, v in r.statuses().items() if k != 200) + \
-                sum(v for k, v in b.statuses().items() if k != 200)
-            print(f"| {label} | {c} | {b.throughput:,.0f} | {ms(b.p50)} / {ms(b.p99)} | {r.throughput:,.0f} "
-                  f"| {ms(r.p50)} / {ms(r.p99)} | {r.throughput / b.throughput:.2f}× | {errors} |")
+            b, f, r = bare[c], floor[c], real[c]
+            errors = sum(v for run in (b, f, r) for k, v in run.statuses().items() if k != 200)
+            print(f"| {label} | {c} | {b.throughput:,.0f} | {ms(b.p50)} / {ms(b.p99)} "
+                  f"| {f.throughput:,.0f} | {ms(f.p50)} / {ms(f.p99)} | {r.throughput:,.0f} "
+                  f"| {ms(r.p50)} / {ms(r.p99)} | {r.throughput / b.throughput:.2f}× "
+                  f"| {r.throughput / f.throughput:.2f}× | {errors} |")
         ratio, p99 = real[top].throughput / bare[top].throughput, real[top].p99
         errors = sum(v for run in real.values() for k, v in run.statuses().items() if k != 200)
         for goal, ok in ((f"throughput at {top} >= 0.5x bare (got {ratio:.2f}x)", ratio >= 0.5),
