@@ -130,7 +130,12 @@ class Dispatcher:
         for row_id in ids:
             if not fixed:
                 self._pace()
-            outcome = self.deliver(row_id, start if fixed else self.clock())
+            at = start if fixed else self.clock()
+            try:
+                outcome = self.deliver(row_id, at)
+            except Exception:   # one bad row must not stall the rest of the pass
+                logs.event(log, "delivery crashed", logging.ERROR, row=row_id, exc_info=True)
+                outcome = self._crashed(row_id, at)
             setattr(result, outcome, getattr(result, outcome) + 1)
         return result
 
@@ -238,6 +243,27 @@ class Dispatcher:
             if decision.mark_contact:
                 mark_contact(s, msg.contact_id, decision.mark_contact, exc.code or "", now)
             logs.event(log, "send failed for good", logging.WARNING, row=row_id, reason=decision.reason)
+            return "failed"
+
+    def _crashed(self, row_id: int, now: datetime) -> str:
+        """An unexpected error: count a try and back off like a temporary failure, so a row that
+        always breaks ends as failed instead of coming back at every lease expiry."""
+        with self.db.session() as s:
+            row = s.get(ScheduledMessage, row_id)
+            if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
+                return "lost_lease"
+            msg = s.get(Message, row.message_id) if row.message_id else None
+            if msg is not None and msg.status == "sending":
+                msg.status, msg.error_code = "failed", "error"   # the try was counted before sending
+            else:
+                row.attempts += 1
+            decision = policy.retry_decision(row.attempts, policy.ErrorInfo(network="error"), now,
+                                             self.cfg.retry_limit, seed=row.id, base=self.cfg.retry_base,
+                                             cap=self.cfg.retry_cap)
+            if isinstance(decision, policy.Retry):
+                _release(row, "pending", now, "retry: unexpected error", decision.at)
+                return "retried"
+            _release(row, "failed", now, decision.reason)
             return "failed"
 
     def _halted(self, row_id: int, exc: SendError, now: datetime) -> str:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -95,6 +95,10 @@ class TwilioSender:
                             f"twilio {exc.status} code {exc.code}") from None
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise SendError(True, None, None, f"network: {type(exc).__name__}") from None
+        except (TwilioException, requests.RequestException, ValueError) as exc:
+            # Anything else the client can raise (a service error, a malformed answer) is treated
+            # as temporary: retried with backoff up to the limit, never allowed to stall a pass.
+            raise SendError(True, None, None, f"client: {type(exc).__name__}") from None
         return SendResult(msg.sid, msg.status or "queued")
 
 

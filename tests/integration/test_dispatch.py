@@ -191,3 +191,29 @@ def test_rejected_credentials_hold_sends_without_spending_tries(db):
     assert len(sender.sent) == 1   # credentials fixed after eight refusals: sent, not given up
     with db.session() as s:
         assert s.scalar(select(ScheduledMessage.attempts).where(ScheduledMessage.message_id.is_not(None))) == 1
+
+
+class Broken:
+    """A sender that fails in a way nobody planned for."""
+    name = "broken"
+
+    def __init__(self):
+        self.calls = 0
+
+    def send(self, address, body):
+        self.calls += 1
+        raise RuntimeError("surprise")
+
+
+def test_an_unexpected_error_on_one_row_does_not_stall_the_others_and_ends_as_failed(db):
+    for i in range(3):
+        enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555030{i}")
+    sender = Broken()
+    d = dispatcher(db, sender)
+    t = local(2026, 12, 1, 12)
+    assert drain(d, t).retried == 3             # every row was tried, none left claimed
+    for hours in range(1, 12):
+        drain(d, t + timedelta(hours=hours))
+    with db.session() as s:
+        states = list(s.scalars(select(ScheduledMessage.state).where(ScheduledMessage.dedupe_key.like("nudge:0:%"))))
+    assert states == ["failed"] * 3 and sender.calls == 15   # five tries each, then given up
