@@ -7,6 +7,7 @@ stored, is marked failed and escalated, and the person still gets a short answer
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -61,20 +62,21 @@ class Runtime:
     def __init__(self, db: Database, program: Program, flow_store=None, locator=None, schedule=None):
         self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
+        self._facts: tuple[float, dict, bool] | None = None
 
     # -- persistence first -------------------------------------------------------------
-    def store(self, inbound: Inbound, now: datetime) -> tuple[int, int, bool]:
-        """Write the inbound message (creating the person on first contact).
-        Returns (message_id, participant_id, duplicate). A NUL character, which PostgreSQL text
-        cannot hold (the insert would fail and the words be lost), is stored as U+FFFD on both
-        databases."""
-        if inbound.provider_sid:
-            seen = self._find_by_sid(inbound.provider_sid)
-            if seen:
-                return seen.id, seen.participant_id, True
+    def store(self, inbound: Inbound, now: datetime) -> tuple[int, int, bool, bool]:
+        """Write the inbound message (creating the person on first contact), in one transaction
+        with the redelivery check. Returns (message_id, participant_id, duplicate, first_contact).
+        A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words be
+        lost), is stored as U+FFFD on both databases."""
         try:
             with self.db.session() as s:
-                contact = self._contact_for(s, inbound, now)
+                if inbound.provider_sid:
+                    seen = s.scalar(select(Message).where(Message.provider_sid == inbound.provider_sid))
+                    if seen:
+                        return seen.id, seen.participant_id, True, False
+                contact, created = self._contact_for(s, inbound, now)
                 msg = Message(participant_id=contact.participant_id, contact_id=contact.id,
                               direction="in", channel=inbound.channel, kind="person",
                               body=inbound.body.replace("\x00", "\ufffd"), num_media=inbound.num_media,
@@ -82,22 +84,24 @@ class Runtime:
                               created_at=now, updated_at=now)
                 s.add(msg)
                 s.flush()
-                return msg.id, msg.participant_id, False
+                return msg.id, msg.participant_id, False, created
         except IntegrityError:
             # A concurrent delivery of the same MessageSid (or first contact) won the race.
             seen = self._find_by_sid(inbound.provider_sid) if inbound.provider_sid else None
             if seen:
-                return seen.id, seen.participant_id, True
+                return seen.id, seen.participant_id, True, False
             return self.store(inbound, now)
 
     def _find_by_sid(self, sid: str) -> Message | None:
         with self.db.session() as s:
             return s.scalar(select(Message).where(Message.provider_sid == sid))
 
-    def _contact_for(self, s: Session, inbound: Inbound, now: datetime) -> Contact:
+    def _contact_for(self, s: Session, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
+        """The sender's contact, and whether this is a new person."""
         contact = s.scalar(select(Contact).where(Contact.address == inbound.address))
         if contact is None:
             contact = link_contact(s, inbound.channel, inbound.address, now)   # same number, other channel
+        created = contact is None
         if contact is None:
             person = Participant(status="prospect", timezone=self.program.timezone, created_at=now, fields={})
             s.add(person)
@@ -107,15 +111,15 @@ class Runtime:
             s.add(contact)
             s.flush()
         contact.last_inbound_at = now
-        return contact
+        return contact, created
 
     # -- the whole path ------------------------------------------------------------------
     def handle(self, inbound: Inbound, now: datetime) -> InboundResult:
-        message_id, participant_id, duplicate = self.store(inbound, now)
+        message_id, participant_id, duplicate, first = self.store(inbound, now)
         if duplicate:
             return InboundResult(self.replies_to(message_id), message_id, participant_id, duplicate=True)
         try:
-            replies, effects = self.process(message_id, now)
+            replies, effects = self.process(message_id, now, first)
             return InboundResult(replies, message_id, participant_id, effects=effects)
         except Exception:
             logs.event(log, "processing failed", logging.ERROR, message_id=message_id,
@@ -127,7 +131,7 @@ class Runtime:
             return list(s.scalars(select(Message.body).where(Message.reply_to_id == message_id,
                                                              Message.kind == "bot").order_by(Message.id)))
 
-    def process(self, message_id: int, now: datetime) -> tuple[list[str], tuple]:
+    def process(self, message_id: int, now: datetime, first: bool = False) -> tuple[list[str], tuple]:
         with self.db.session() as s:
             msg = s.get(Message, message_id)
             person = self._lock_person(s, msg.participant_id)
@@ -137,11 +141,9 @@ class Runtime:
             tickets.reopen_on_inbound(s, person, now, msg.id)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)
-            first = s.scalar(select(Message.id).where(Message.participant_id == person.id,
-                                                      Message.direction == "in").order_by(Message.id).limit(1))
             outcome = conversation.decide(
                 msg.body, msg.num_media,
-                conversation.Person(opted_out=person.opted_out, lang=person.language, new=first == msg.id),
+                conversation.Person(opted_out=person.opted_out, lang=person.language, new=first),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, contact, convo, outcome, now, reply_to=msg)
             msg.status, msg.updated_at = "processed", now
@@ -181,20 +183,29 @@ class Runtime:
         current = self.flow_store.definition(s, convo.flow, convo.flow_version) if convo else None
         return conversation.Flows(self.flow_store.registry(s), current)
 
-    def _peer_on_duty(self, s: Session, now: datetime) -> bool:
-        """Is any active peer on shift now? The peer flow tells people honestly when to expect a reply."""
+    FACTS_SECONDS = 5.0
+
+    def _program_facts(self, s: Session, now: datetime) -> tuple[dict, bool]:
+        """Supervisors' settings (program name, coverage hours) and whether any peer is on shift,
+        read at most every few seconds: they change rarely and this is on every message's path."""
+        cached = self._facts
+        if cached is not None and time.monotonic() - cached[0] < self.FACTS_SECONDS:
+            return cached[1], cached[2]
+        settings = dict(s.execute(select(Setting.key, Setting.value)
+                                  .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
         peers = s.scalars(select(User).where(User.active.is_(True), User.role == "peer"))
-        return any(on_shift(u, now, self.program.timezone) for u in peers)
+        on_duty = any(on_shift(u, now, self.program.timezone) for u in peers)
+        self._facts = (time.monotonic(), settings, on_duty)
+        return settings, on_duty
 
     def services_for(self, s: Session, person: Participant, now: datetime) -> BoundServices:
         peer = person.assigned_peer
-        settings = dict(s.execute(select(Setting.key, Setting.value)
-                                  .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
+        settings, on_duty = self._program_facts(s, now)
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
                       program_name=settings.get("program_name") or self.program.name,
                       coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
                       peer_name=peer.name.split()[0] if peer else None,
-                      peer_on_duty=self._peer_on_duty(s, now),
+                      peer_on_duty=on_duty,
                       timezone=person.timezone or self.program.timezone)
         return BoundServices(ctx, self.locator, now)
 
