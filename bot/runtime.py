@@ -137,7 +137,8 @@ class Runtime:
             person = self._lock_person(s, msg.participant_id)
             contact = s.get(Contact, msg.contact_id) if msg.contact_id else None
             person.last_inbound_at = now
-            release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
+            if msg.channel == "whatsapp":
+                release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
             tickets.reopen_on_inbound(s, person, now, msg.id)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)
