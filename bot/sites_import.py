@@ -269,24 +269,33 @@ def _zip(value: str, state: str, warnings: list[str]) -> str:
     return z
 
 
-def _phone(value: str, warnings: list[str]) -> str:
-    v = value.strip()
-    if not v:
-        return ""
-    m = re.match(r"^(.*?)\s*(?:x|ext\.?|extension)\s*(\d+)\s*$", v, flags=re.I)
-    main, ext = (m.group(1), m.group(2)) if m else (v, "")
+def format_phone(value: str) -> tuple[str, str | None]:
+    """(937) 555-0101 [x12] and a warning for an extension that looks wrong (dropped); ValueError
+    when it is not a phone number. Shared with the admin site form."""
+    m = re.match(r"^(.*?)\s*(?:x|ext\.?|extension)\s*(\d+)\s*$", value.strip(), flags=re.I)
+    main, ext = (m.group(1), m.group(2)) if m else (value.strip(), "")
     try:
         n = phonenumbers.parse(main, "US")
     except phonenumbers.NumberParseException:
         n = None
     if n is None or not phonenumbers.is_possible_number(n):
-        warnings.append(f"phone {v!r} is not a phone number; left blank")
-        return ""
+        raise ValueError(f"'{value.strip()}' is not a phone number: write it like (937) 555-0101")
     text = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.NATIONAL)
-    if ext and len(ext) <= 6:
-        text += f" x{ext}"
-    elif ext:
-        warnings.append(f"phone extension {ext!r} looks wrong; dropped")
+    if ext and len(ext) > 6:
+        return text, f"phone extension {ext!r} looks wrong; dropped"
+    return (f"{text} x{ext}" if ext else text), None
+
+
+def _phone(value: str, warnings: list[str]) -> str:
+    if not value.strip():
+        return ""
+    try:
+        text, warning = format_phone(value)
+    except ValueError:
+        warnings.append(f"phone {value.strip()!r} is not a phone number; left blank")
+        return ""
+    if warning:
+        warnings.append(warning)
     return text
 
 

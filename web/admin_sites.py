@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -39,7 +38,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Validation
 
 from bot import locator, places
 from bot.site_store import import_file, record
-from bot.sites_import import PRESETS, in_us, parse_map
+from bot.sites_import import PRESETS, format_phone, in_us, parse_map
 from bot.sms import count_segments
 from db.models import Site
 from web import audit
@@ -170,16 +169,10 @@ def spill_past_midnight(spans) -> int:
 
 def normal_phone(value: str) -> str:
     """(937) 555-0101, keeping a short extension ('x12'); ValueError when it is not a number."""
-    m = re.match(r"^(.*?)\s*(?:x|ext\.?|extension)\s*(\d{1,6})\s*$", value, flags=re.I)
-    main, ext = (m.group(1), m.group(2)) if m else (value, "")
-    try:
-        n = phonenumbers.parse(main, "US")
-    except phonenumbers.NumberParseException:
-        n = None
-    if n is None or not phonenumbers.is_possible_number(n):
-        raise ValueError(f"'{value}' is not a phone number: write it like (937) 555-0101")
-    text = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return f"{text} x{ext}" if ext else text
+    text, warning = format_phone(value)
+    if warning:
+        raise ValueError(warning)
+    return text
 
 
 # -- forms -----------------------------------------------------------------------------------------
