@@ -18,6 +18,7 @@ from bot import locator
 from bot.services import LocateResult
 from bot.sites_import import Imported, Notice, Reject, count_rows, decode, iter_import
 from db.models import Setting, Site
+from db.types import utcnow
 from db.session import Database
 
 WHOLE_LIST_PRESETS = ("otp", "treatment", "health_centers")
@@ -77,7 +78,7 @@ def import_file(s: Session, path: Path, preset, verified_on: date | None = None,
     deactivated, not deleted; a program's own CSVs only add and update."""
     label = label or str(path)
     text = decode(path.read_bytes())
-    report, seen = ImportReport(), set()
+    report, seen, stamp = ImportReport(), set(), now or utcnow()
     existing = {row.source_key: row for row in s.scalars(
         select(Site).where(Site.source_key.like(f"{preset.name}:%")))}
     rejects = notices = duplicates = 0
@@ -95,21 +96,21 @@ def import_file(s: Session, path: Path, preset, verified_on: date | None = None,
         seen.add(key)
         cell_lat, cell_lon = locator.cell_of(site.lat, site.lon)
         values = dict(name=site.name[:200], kinds=" ".join(site.kinds), address=(site.address or "")[:200],
-                      city=(site.city or "")[:100], state=(site.state or "")[:2], zip=site.zip or "", lat=site.lat, lon=site.lon, cell_lat=cell_lat,
-                      cell_lon=cell_lon, phone=(site.phone or "")[:40], hours=site.hours, timezone=site.timezone,
+                      city=(site.city or "")[:100], state=(site.state or "")[:2], zip=site.zip or "",
+                      lat=site.lat, lon=site.lon, cell_lat=cell_lat, cell_lon=cell_lon, phone=(site.phone or "")[:40], hours=site.hours, timezone=site.timezone,
                       notes=site.notes or "", source=site.source or preset.name, verified_on=site.verified_on,
                       active=True)
         row = existing.get(key)
         if row is not None and row.hidden_by_staff:
             values["active"] = False    # a supervisor hid it (closed, moved): the import does not undo that
         if row is None:
-            s.add(Site(source_key=key, updated_at=now, **values) if now else Site(source_key=key, **values))
+            s.add(Site(source_key=key, updated_at=stamp, **values))
             report.added += 1
-        else:
-            changed = any(getattr(row, k) != v for k, v in values.items())
+        elif any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(row, k, v)
-            report.updated += changed
+            row.updated_at = stamp
+            report.updated += 1
     gone = [k for k, row in existing.items() if k not in seen and row.active] \
         if preset.name in WHOLE_LIST_PRESETS else []
     if gone:

@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from cli.sites import load_default_sites
 from db.models import Contact, Participant, User
 
 DEMO_USERS = (("supervisor@homeward.example", "Sam Rivera", "supervisor"),
@@ -55,9 +56,7 @@ def load():
         published = current_app.extensions["homeward.flows"].publish_dir(s, only_changed=True)
     click.echo(f"Flows published: {', '.join(f'{n} v{v}' for n, v in published)}" if published
                else "Flows: the published versions match the files.")
-    from bot.site_store import import_defaults
-    from tqdm import tqdm
-    import_defaults(db, click.echo, lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False))
+    load_default_sites(db)
     _demo_people(db)
 
 

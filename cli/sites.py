@@ -45,8 +45,12 @@ def import_command(file: Path, preset: str | None, mapping: str | None, verified
     click.echo(report.summary)
 
 
+def load_default_sites(db) -> None:
+    """The shipped site data with a progress bar per file (make run's demo load uses it too)."""
+    import_defaults(db, click.echo, lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False))
+
+
 @sites_group.command("load-defaults", help="Import the shipped site data (skips files already imported).")
 @with_appcontext
 def load_defaults():
-    import_defaults(current_app.extensions["homeward.db"], click.echo,
-                    lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False))
+    load_default_sites(current_app.extensions["homeward.db"])
