@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,13 +24,15 @@ from bot.escalations import on_shift, open_escalation
 from bot.services import BoundServices, Context
 from db.models import (Contact, Conversation, Event, Message, Participant,
                        ScheduledMessage, Setting, User)
-from db.queries import cancel_pending
+from db.queries import cancel_pending, insert_unless_exists
 from db.session import Database
 from scheduler.planning import schedule_nudges
 
 log = logging.getLogger("homeward.runtime")
 
 PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
+# The hot path writes these tables with Core statements: no ORM unit of work per message.
+MESSAGES, CONTACTS = Message.__table__, Contact.__table__
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,17 @@ class Inbound:
     body: str
     provider_sid: str | None = None
     num_media: int = 0
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where an inbound message was written, and what the store learned on the way."""
+    message_id: int
+    participant_id: int
+    contact_id: int | None
+    channel: str
+    first_contact: bool
+    duplicate: bool = False
 
 
 @dataclass
@@ -62,45 +75,52 @@ class Runtime:
     def __init__(self, db: Database, program: Program, flow_store=None, locator=None, schedule=None):
         self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
-        self._facts: tuple[float, dict, bool] | None = None
+        self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
 
     # -- persistence first -------------------------------------------------------------
-    def store(self, inbound: Inbound, now: datetime) -> tuple[int, int, bool, bool]:
-        """Write the inbound message (creating the person on first contact), in one transaction
-        with the redelivery check. Returns (message_id, participant_id, duplicate, first_contact).
+    def store(self, inbound: Inbound, now: datetime) -> Stored:
+        """Write the inbound message (creating the person on first contact) in one transaction
+        that is also the redelivery check: the insert does nothing when the MessageSid is already
+        stored (on PostgreSQL it waits for a concurrent delivery of the same sid to commit).
         A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words be
         lost), is stored as U+FFFD on both databases."""
         try:
             with self.db.session() as s:
-                if inbound.provider_sid:
-                    seen = s.scalar(select(Message).where(Message.provider_sid == inbound.provider_sid))
-                    if seen:
-                        return seen.id, seen.participant_id, True, False
-                contact, created = self._contact_for(s, inbound, now)
-                msg = Message(participant_id=contact.participant_id, contact_id=contact.id,
-                              direction="in", channel=inbound.channel, kind="person",
-                              body=inbound.body.replace("\x00", "\ufffd"), num_media=inbound.num_media,
-                              provider_sid=inbound.provider_sid, status="received",
-                              created_at=now, updated_at=now)
-                s.add(msg)
-                s.flush()
-                return msg.id, msg.participant_id, False, created
+                conn = s.connection()
+                known = conn.execute(update(CONTACTS).where(CONTACTS.c.address == inbound.address)
+                                     .values(last_inbound_at=now)
+                                     .returning(CONTACTS.c.id, CONTACTS.c.participant_id)).first()
+                if known is not None:
+                    contact_id, participant_id, first = known.id, known.participant_id, False
+                else:
+                    contact, first = self._new_contact(s, inbound, now)
+                    contact_id, participant_id = contact.id, contact.participant_id
+                message_id = conn.execute(insert_unless_exists(self.db.engine.dialect.name, MESSAGES, dict(
+                    participant_id=participant_id, contact_id=contact_id, direction="in",
+                    channel=inbound.channel, kind="person", body=inbound.body.replace("\x00", "\ufffd"),
+                    num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
+                    created_at=now, updated_at=now), "provider_sid", MESSAGES.c.id)).scalar()
+                if message_id is None:
+                    s.rollback()    # a redelivery: leave the contact as it was
+                    return self._stored_as(inbound)
+                return Stored(message_id, participant_id, contact_id, inbound.channel, first)
         except IntegrityError:
-            # A concurrent delivery of the same MessageSid (or first contact) won the race.
-            seen = self._find_by_sid(inbound.provider_sid) if inbound.provider_sid else None
-            if seen:
-                return seen.id, seen.participant_id, True, False
+            # A concurrent first message from the same new address created the contact first.
+            if inbound.provider_sid and (seen := self._stored_as(inbound)) is not None:
+                return seen
             return self.store(inbound, now)
 
-    def _find_by_sid(self, sid: str) -> Message | None:
+    def _stored_as(self, inbound: Inbound) -> Stored | None:
         with self.db.session() as s:
-            return s.scalar(select(Message).where(Message.provider_sid == sid))
+            row = s.connection().execute(
+                select(MESSAGES.c.id, MESSAGES.c.participant_id, MESSAGES.c.contact_id, MESSAGES.c.channel)
+                .where(MESSAGES.c.provider_sid == inbound.provider_sid)).first()
+        return Stored(row.id, row.participant_id, row.contact_id, row.channel, False, duplicate=True) if row else None
 
-    def _contact_for(self, s: Session, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
-        """The sender's contact, and whether this is a new person."""
-        contact = s.scalar(select(Contact).where(Contact.address == inbound.address))
-        if contact is None:
-            contact = link_contact(s, inbound.channel, inbound.address, now)   # same number, other channel
+    def _new_contact(self, s: Session, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
+        """First message from this address: the same number on another channel is the same
+        person (link_contact); otherwise a new person. Returns (contact, new_person)."""
+        contact = link_contact(s, inbound.channel, inbound.address, now)
         created = contact is None
         if contact is None:
             person = Participant(status="prospect", timezone=self.program.timezone, created_at=now, fields={})
@@ -109,46 +129,52 @@ class Runtime:
             contact = Contact(participant_id=person.id, channel=inbound.channel,
                               address=inbound.address, created_at=now)
             s.add(contact)
-            s.flush()
         contact.last_inbound_at = now
+        s.flush()
         return contact, created
 
     # -- the whole path ------------------------------------------------------------------
     def handle(self, inbound: Inbound, now: datetime) -> InboundResult:
-        message_id, participant_id, duplicate, first = self.store(inbound, now)
-        if duplicate:
-            return InboundResult(self.replies_to(message_id), message_id, participant_id, duplicate=True)
-        try:
-            replies, effects = self.process(message_id, now, first)
-            return InboundResult(replies, message_id, participant_id, effects=effects)
-        except Exception:
-            logs.event(log, "processing failed", logging.ERROR, message_id=message_id,
-                       participant_id=participant_id, exc_info=True)
-            return InboundResult(self.mark_failed(message_id, now), message_id, participant_id, failed=True)
+        with self.db.pinned():      # one pooled connection (one liveness check) for the whole path
+            stored = self.store(inbound, now)
+            if stored.duplicate:
+                return InboundResult(self.replies_to(stored.message_id), stored.message_id,
+                                     stored.participant_id, duplicate=True)
+            try:
+                replies, effects = self.process(inbound, stored, now)
+                return InboundResult(replies, stored.message_id, stored.participant_id, effects=effects)
+            except Exception:
+                logs.event(log, "processing failed", logging.ERROR, message_id=stored.message_id,
+                           participant_id=stored.participant_id, exc_info=True)
+                return InboundResult(self.mark_failed(stored.message_id, now), stored.message_id,
+                                     stored.participant_id, failed=True)
 
     def replies_to(self, message_id: int) -> list[str]:
         with self.db.session() as s:
             return list(s.scalars(select(Message.body).where(Message.reply_to_id == message_id,
                                                              Message.kind == "bot").order_by(Message.id)))
 
-    def process(self, message_id: int, now: datetime, first: bool = False) -> tuple[list[str], tuple]:
-        with self.db.session() as s:
-            msg = s.get(Message, message_id)
-            person = self._lock_person(s, msg.participant_id)
-            contact = s.get(Contact, msg.contact_id) if msg.contact_id else None
+    def process(self, inbound: Inbound, stored: Stored, now: datetime) -> tuple[list[str], tuple]:
+        """Lock the person, decide, apply. The words come from `inbound` (already stored as
+        `stored`), so nothing is read back; changes to the person and the conversation are
+        flushed once, at commit."""
+        with self.db.session() as s, s.no_autoflush:
+            person = self._lock_person(s, stored.participant_id)
             person.last_inbound_at = now
-            if msg.channel == "whatsapp":
+            if stored.channel == "whatsapp":
                 release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
-            tickets.reopen_on_inbound(s, person, now, msg.id)
+            tickets.reopen_on_inbound(s, person, now, stored.message_id)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)
+            body = inbound.body.replace("\x00", "\ufffd")
             outcome = conversation.decide(
-                msg.body, msg.num_media,
-                conversation.Person(opted_out=person.opted_out, lang=person.language, new=first),
+                body, inbound.num_media,
+                conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
-            replies = self.apply(s, person, contact, convo, outcome, now, reply_to=msg)
-            msg.status, msg.updated_at = "processed", now
-            logs.event(log, "inbound processed", message_id=msg.id, participant_id=person.id,
+            replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored)
+            s.connection().execute(update(MESSAGES).where(MESSAGES.c.id == stored.message_id)
+                                   .values(status="processed", updated_at=now))
+            logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
 
@@ -186,37 +212,44 @@ class Runtime:
 
     FACTS_SECONDS = 5.0
 
-    def _program_facts(self, s: Session, now: datetime) -> tuple[dict, bool]:
-        """Supervisors' settings (program name, coverage hours) and whether any peer is on shift,
-        read at most every few seconds: they change rarely and this is on every message's path."""
+    def _program_facts(self, s: Session, now: datetime) -> tuple[dict, bool, dict[int, str]]:
+        """Supervisors' settings (program name, coverage hours), whether any peer is on shift and
+        the active peers' first names, read at most every few seconds: they change rarely and
+        this is on every message's path."""
         cached = self._facts
         if cached is not None and time.monotonic() - cached[0] < self.FACTS_SECONDS:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         settings = dict(s.execute(select(Setting.key, Setting.value)
                                   .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
-        peers = s.scalars(select(User).where(User.active.is_(True), User.role == "peer"))
+        peers = list(s.scalars(select(User).where(User.active.is_(True), User.role == "peer")))
         on_duty = any(on_shift(u, now, self.program.timezone) for u in peers)
-        self._facts = (time.monotonic(), settings, on_duty)
-        return settings, on_duty
+        names = {u.id: u.name.split()[0] for u in peers if u.name.split()}
+        self._facts = (time.monotonic(), settings, on_duty, names)
+        return settings, on_duty, names
 
     def services_for(self, s: Session, person: Participant, now: datetime) -> BoundServices:
-        peer = person.assigned_peer
-        settings, on_duty = self._program_facts(s, now)
+        settings, on_duty, peer_names = self._program_facts(s, now)
+        peer_name = None
+        if person.assigned_peer_id is not None:
+            peer_name = peer_names.get(person.assigned_peer_id)
+            if peer_name is None and person.assigned_peer is not None:   # an inactive peer still has a name
+                peer_name = (person.assigned_peer.name.split() or [None])[0]
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
                       program_name=settings.get("program_name") or self.program.name,
                       coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
-                      peer_name=peer.name.split()[0] if peer else None,
+                      peer_name=peer_name,
                       peer_on_duty=on_duty,
                       timezone=person.timezone or self.program.timezone)
         return BoundServices(ctx, self.locator, now)
 
-    def apply(self, s: Session, person: Participant, contact: Contact | None, convo: Conversation | None,
-              outcome: Outcome, now: datetime, reply_to: Message | None = None) -> list[str]:
+    def apply(self, s: Session, person: Participant, contact_id: int | None, convo: Conversation | None,
+              outcome: Outcome, now: datetime, reply_to: Stored | None = None) -> list[str]:
         """Carry out the core's effects. Replies to an inbound message are returned (TwiML, the
         chat page) and stored so the thread shows them; replies with no inbound message (a
         timed-out wait) go to the outbox, where quiet hours and opt-out are checked again."""
         replies: list[str] = []
-        channel = reply_to.channel if reply_to else (contact.channel if contact else "sms")
+        stored_replies: list[dict] = []
+        channel = reply_to.channel if reply_to else "sms"
         ended = replan = False
         for effect in outcome.effects:
             match effect:
@@ -227,11 +260,12 @@ class Runtime:
                     replies.append(text)
                 case Reply(text=text):
                     replies.append(text)
-                    s.add(Message(participant_id=person.id, contact_id=contact.id if contact else None,
-                                  direction="out", channel=channel, kind="bot", body=text, status="replied",
-                                  reply_to_id=reply_to.id, created_at=now, updated_at=now))
+                    stored_replies.append(dict(participant_id=person.id, contact_id=contact_id, direction="out",
+                                               channel=channel, kind="bot", body=text, status="replied",
+                                               reply_to_id=reply_to.message_id, created_at=now, updated_at=now))
                 case Escalate(reason=reason, priority=priority, note=note):
-                    open_escalation(s, person, reason, priority, note, now, reply_to.id if reply_to else None)
+                    open_escalation(s, person, reason, priority, note, now,
+                                    reply_to.message_id if reply_to else None)
                 case SetField(name="consent", value=value):
                     person.fields = {**(person.fields or {}), "consent": value}
                     if value is True and person.consent_at is None:
@@ -252,13 +286,11 @@ class Runtime:
                     if convo is not None and convo.status == "active":
                         convo.outcome = "opted_out"
                     person.opted_out_at = now
-                    if contact is not None:
-                        contact.opted_out_at = now
+                    self._contact_opt_out(s, contact_id, now)
                     cancel_pending(s, person.id, now, "opted out")
                 case OptIn():
                     person.opted_out_at = None
-                    if contact is not None:
-                        contact.opted_out_at = None
+                    self._contact_opt_out(s, contact_id, None)
                 case EndConversation(outcome=result):
                     if convo is not None and not ended:
                         convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
@@ -269,10 +301,19 @@ class Runtime:
                     pass  # the state carries the timer; StartFlow was followed by the core
                 case _:
                     raise ValueError(f"unknown effect {type(effect).__name__}")
+        if stored_replies:
+            s.connection().execute(insert(MESSAGES), stored_replies)
         self.save_state(s, person, convo, outcome.state, now)
         if replan and self.schedule is not None:
+            s.flush()
             schedule_nudges(s, person, self.schedule(), now)
         return replies
+
+    @staticmethod
+    def _contact_opt_out(s: Session, contact_id: int | None, when: datetime | None) -> None:
+        if contact_id is not None:
+            s.connection().execute(update(CONTACTS).where(CONTACTS.c.id == contact_id)
+                                   .values(opted_out_at=when))
 
     def save_state(self, s: Session, person: Participant, convo: Conversation | None,
                    state: dict | None, now: datetime) -> None:

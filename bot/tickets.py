@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.escalations import PRIORITY_RANK, auto_assignee, sla_minutes
@@ -97,13 +97,18 @@ def reopen_on_inbound(s: Session, person: Participant, now: datetime,
     With no open ticket, the person's most recent resolved one (within REOPEN_WINDOW_DAYS) is
     reopened at normal priority with a fresh SLA and no first response; an emergency in the same
     message then raises it through open_escalation(). Returns the reopened ticket or None."""
-    if open_ticket(s, person.id) is not None:
+    # One statement on every message: an open ticket if there is one (nothing to do), else the
+    # most recently resolved one inside the window.
+    found = s.execute(select(Escalation.id, Escalation.status)
+                      .where(Escalation.participant_id == person.id,
+                             or_(Escalation.status == "open",
+                                 and_(Escalation.status == "resolved",
+                                      Escalation.resolved_at >= now - timedelta(days=REOPEN_WINDOW_DAYS))))
+                      .order_by(case((Escalation.status == "open", 0), else_=1),
+                                Escalation.resolved_at.desc(), Escalation.id.desc()).limit(1)).first()
+    if found is None or found.status == "open":
         return None
-    last = s.scalar(select(Escalation).where(Escalation.participant_id == person.id,
-                                             Escalation.status == "resolved")
-                    .order_by(Escalation.resolved_at.desc(), Escalation.id.desc()).limit(1))
-    if last is None or last.resolved_at is None or now - last.resolved_at > timedelta(days=REOPEN_WINDOW_DAYS):
-        return None
+    last = s.get(Escalation, found.id)
     keeper = s.get(User, last.assignee_id) if last.assignee_id else None
     last.status, last.resolved_at, last.first_response_at = "open", None, None
     last.note = "\n".join(x for x in (last.note, f"reopened: new message (was {last.outcome})") if x)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.models import ScheduledMessage
@@ -27,3 +28,12 @@ def mark_unsubscribed(s: Session, participant_id: int, contact_id: int | None, n
     person = s.get(Participant, participant_id)
     person.opted_out_at = person.opted_out_at or now
     cancel_pending(s, participant_id, now, why)
+
+
+def insert_unless_exists(dialect: str, table: Table, values: dict, unique: str, returning):
+    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING: one statement that is both the
+    existence check and the write (no row back means it was already there). Both databases
+    speak it; SQLAlchemy spells it per dialect."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (make(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
+            .returning(returning))

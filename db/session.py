@@ -1,6 +1,7 @@
 """Engine and sessions. Framework-free so the worker, the CLI and tests share it."""
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,15 +34,32 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self._pinned = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
+    def pinned(self):
+        """Run several units of work on one pooled connection (this thread's sessions use it):
+        one checkout and one liveness ping instead of one per session, on the webhook's hot path.
+        Each session still commits on its own."""
+        if getattr(self._pinned, "conn", None) is not None:
+            yield
+            return
+        with self.engine.connect() as conn:
+            self._pinned.conn = conn
+            try:
+                yield
+            finally:
+                self._pinned.conn = None
+
+    @contextmanager
     def session(self):
         """A unit of work: commit on success, roll back on error."""
-        s: Session = self.Session()
+        conn = getattr(self._pinned, "conn", None)
+        s: Session = self.Session(bind=conn) if conn is not None else self.Session()
         try:
             yield s
             s.commit()
