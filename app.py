@@ -2,6 +2,7 @@
 blueprints and CLI commands. No logic lives here."""
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 
@@ -10,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 import logs
-from bot import places
+from bot import messages, places, safety
 from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
 from bot.flows.registry import load_registry
@@ -49,13 +50,29 @@ def create_app(config: dict | None = None) -> Flask:
                                                  schedule=schedule)
     app.extensions["homeward.sender"] = sender_from_config(app.config)
 
+    # Word lists and texts every message needs: parsed once here, before the first request.
+    safety.warm()
+    messages.catalogue()
     if not app.config.get("TESTING"):
-        # The offline ZIP/city index takes a second or two to build: not on a texter's time.
-        threading.Thread(target=places.warm, name="warm-places", daemon=True).start()
+        # The ZIP/city index and the published flows take a second or two: not on a texter's time.
+        threading.Thread(target=_warm, args=(db, flow_store), name="warm", daemon=True).start()
     _request_ids(app)
     _blueprints(app)
     _cli(app)
     return app
+
+
+def _warm(db: Database, flow_store: FlowStore) -> None:
+    """Build the offline ZIP/city index (~1-2 s) and parse the published flows now, in the
+    background, rather than inside the first texters' webhooks. A database that is not ready yet
+    (say, before `db upgrade`) just leaves the flows to be read on first use."""
+    places.warm()
+    try:
+        with db.session() as s:
+            if flow_store.latest_versions(s):
+                flow_store.registry(s)
+    except Exception as exc:   # noqa: BLE001 - warming is an optimisation, never a failure
+        logs.event(logging.getLogger("homeward.app"), "flows not warmed", logging.INFO, error=type(exc).__name__)
 
 
 def _request_ids(app: Flask) -> None:

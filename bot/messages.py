@@ -21,7 +21,7 @@ DEFAULT_LANG = "en"
 def catalogue() -> dict[str, dict[str, str]]:
     """key -> {lang -> template}."""
     with open(PATH, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def has(key: str) -> bool:

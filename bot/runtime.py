@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,15 +24,36 @@ from bot.escalations import on_shift, open_escalation
 from bot.services import BoundServices, Context
 from db.models import (Contact, Conversation, Event, Message, Participant,
                        ScheduledMessage, Setting, User)
+from db import records
 from db.queries import cancel_pending, insert_unless_exists
+from db.records import Record
 from db.session import Database
 from scheduler.planning import schedule_nudges
 
 log = logging.getLogger("homeward.runtime")
 
 PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
-# The hot path writes these tables with Core statements: no ORM unit of work per message.
-MESSAGES, CONTACTS = Message.__table__, Contact.__table__
+# The hot path reads and writes these tables with Core statements, built once: no ORM unit of
+# work and no statement construction per message.
+MESSAGES, CONTACTS, PARTICIPANTS = Message.__table__, Contact.__table__, Participant.__table__
+CONVERSATIONS, EVENTS = Conversation.__table__, Event.__table__
+LOCK_PERSON = records.by_id(PARTICIPANTS, lock=True)
+ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
+                                                   CONVERSATIONS.c.status == "active")
+                       .order_by(CONVERSATIONS.c.id.desc()).limit(1))
+TOUCH_CONTACT = (update(CONTACTS).where(CONTACTS.c.address == bindparam("b_address"))
+                 .values(last_inbound_at=bindparam("at")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
+MARK_PROCESSED = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"))
+                  .values(status="processed", updated_at=bindparam("at")))
+
+
+class PersonRecord(Record):
+    """The participants row on the hot path (what `Participant` offers that the core reads)."""
+    __slots__ = ()
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ class Runtime:
         self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
         self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
+        self._insert_inbound = insert_unless_exists(db.engine.dialect.name, MESSAGES, "provider_sid", MESSAGES.c.id)
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> Stored:
@@ -87,19 +109,17 @@ class Runtime:
         try:
             with self.db.session() as s:
                 conn = s.connection()
-                known = conn.execute(update(CONTACTS).where(CONTACTS.c.address == inbound.address)
-                                     .values(last_inbound_at=now)
-                                     .returning(CONTACTS.c.id, CONTACTS.c.participant_id)).first()
+                known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at": now}).first()
                 if known is not None:
                     contact_id, participant_id, first = known.id, known.participant_id, False
                 else:
                     contact, first = self._new_contact(s, inbound, now)
                     contact_id, participant_id = contact.id, contact.participant_id
-                message_id = conn.execute(insert_unless_exists(self.db.engine.dialect.name, MESSAGES, dict(
+                message_id = conn.execute(self._insert_inbound, dict(
                     participant_id=participant_id, contact_id=contact_id, direction="in",
                     channel=inbound.channel, kind="person", body=inbound.body.replace("\x00", "\ufffd"),
                     num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
-                    created_at=now, updated_at=now), "provider_sid", MESSAGES.c.id)).scalar()
+                    error_code=None, reply_to_id=None, author_id=None, created_at=now, updated_at=now)).scalar()
                 if message_id is None:
                     s.rollback()    # a redelivery: leave the contact as it was
                     return self._stored_as(inbound)
@@ -156,8 +176,8 @@ class Runtime:
 
     def process(self, inbound: Inbound, stored: Stored, now: datetime) -> tuple[list[str], tuple]:
         """Lock the person, decide, apply. The words come from `inbound` (already stored as
-        `stored`), so nothing is read back; changes to the person and the conversation are
-        flushed once, at commit."""
+        `stored`), so nothing is read back; the person and the conversation are Records, each
+        written back as one UPDATE of what changed."""
         with self.db.session() as s, s.no_autoflush:
             person = self._lock_person(s, stored.participant_id)
             person.last_inbound_at = now
@@ -172,8 +192,7 @@ class Runtime:
                 conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored)
-            s.connection().execute(update(MESSAGES).where(MESSAGES.c.id == stored.message_id)
-                                   .values(status="processed", updated_at=now))
+            s.connection().execute(MARK_PROCESSED, {"b_id": stored.message_id, "at": now})
             logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
@@ -192,19 +211,17 @@ class Runtime:
             return [text]
 
     # -- helpers ---------------------------------------------------------------------------
-    def _lock_person(self, s: Session, participant_id: int) -> Participant:
-        """Serialise messages from one person (PostgreSQL row lock; SQLite serialises writers)."""
-        stmt = select(Participant).where(Participant.id == participant_id)
-        if not self.db.is_sqlite:
-            stmt = stmt.with_for_update()
-        return s.scalar(stmt)
+    @staticmethod
+    def _lock_person(s: Session, participant_id: int) -> PersonRecord:
+        """Serialise messages from one person (PostgreSQL row lock; SQLite serialises writers).
+        Read what depends on the person's previous message (their conversation) only after this."""
+        return records.load(s.connection(), PARTICIPANTS, LOCK_PERSON, PersonRecord, id=participant_id)
 
-    def _active_conversation(self, s: Session, participant_id: int) -> Conversation | None:
-        return s.scalar(select(Conversation).where(Conversation.participant_id == participant_id,
-                                                   Conversation.status == "active")
-                        .order_by(Conversation.id.desc()).limit(1))
+    @staticmethod
+    def _active_conversation(s: Session, participant_id: int) -> Record | None:
+        return records.load(s.connection(), CONVERSATIONS, ACTIVE_CONVERSATION, pid=participant_id)
 
-    def flows_for(self, s: Session, convo: Conversation | None) -> conversation.Flows | None:
+    def flows_for(self, s: Session, convo: Record | None) -> conversation.Flows | None:
         if self.flow_store is None:
             return None
         current = self.flow_store.definition(s, convo.flow, convo.flow_version) if convo else None
@@ -227,13 +244,14 @@ class Runtime:
         self._facts = (time.monotonic(), settings, on_duty, names)
         return settings, on_duty, names
 
-    def services_for(self, s: Session, person: Participant, now: datetime) -> BoundServices:
+    def services_for(self, s: Session, person: Participant | PersonRecord, now: datetime) -> BoundServices:
         settings, on_duty, peer_names = self._program_facts(s, now)
         peer_name = None
         if person.assigned_peer_id is not None:
             peer_name = peer_names.get(person.assigned_peer_id)
-            if peer_name is None and person.assigned_peer is not None:   # an inactive peer still has a name
-                peer_name = (person.assigned_peer.name.split() or [None])[0]
+            if peer_name is None:   # an inactive peer still has a name
+                name = s.scalar(select(User.name).where(User.id == person.assigned_peer_id))
+                peer_name = (name or "").split()[0] if (name or "").split() else None
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
                       program_name=settings.get("program_name") or self.program.name,
                       coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
@@ -242,7 +260,7 @@ class Runtime:
                       timezone=person.timezone or self.program.timezone)
         return BoundServices(ctx, self.locator, now)
 
-    def apply(self, s: Session, person: Participant, contact_id: int | None, convo: Conversation | None,
+    def apply(self, s: Session, person: PersonRecord, contact_id: int | None, convo: Record | None,
               outcome: Outcome, now: datetime, reply_to: Stored | None = None) -> list[str]:
         """Carry out the core's effects. Replies to an inbound message are returned (TwiML, the
         chat page) and stored so the thread shows them; replies with no inbound message (a
@@ -296,7 +314,8 @@ class Runtime:
                         convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
                     ended = True
                 case RecordEvent(name=name, data=data):
-                    s.add(Event(participant_id=person.id, name=name, data=data, created_at=now))
+                    s.connection().execute(insert(EVENTS), dict(participant_id=person.id, name=name, data=data,
+                                                                created_at=now))
                 case ScheduleTimeout() | CancelTimeout() | StartFlow():
                     pass  # the state carries the timer; StartFlow was followed by the core
                 case _:
@@ -304,8 +323,11 @@ class Runtime:
         if stored_replies:
             s.connection().execute(insert(MESSAGES), stored_replies)
         self.save_state(s, person, convo, outcome.state, now)
+        conn = s.connection()
+        person.save(conn)
+        if convo is not None:
+            convo.save(conn)
         if replan and self.schedule is not None:
-            s.flush()
             schedule_nudges(s, person, self.schedule(), now)
         return replies
 
@@ -315,10 +337,10 @@ class Runtime:
             s.connection().execute(update(CONTACTS).where(CONTACTS.c.id == contact_id)
                                    .values(opted_out_at=when))
 
-    def save_state(self, s: Session, person: Participant, convo: Conversation | None,
+    def save_state(self, s: Session, person: Participant | PersonRecord, convo: Record | None,
                    state: dict | None, now: datetime) -> None:
-        """The state the core returned is the truth: update the running conversation, or close
-        it and open the one the core started."""
+        """The state the core returned is the truth: update the running conversation (the caller
+        saves the record), or close it and open the one the core started."""
         same = (convo is not None and state is not None and convo.status == "active"
                 and convo.flow == state.get("flow") and convo.state.get("started_at") == state.get("started_at"))
         if convo is not None and convo.status == "active" and not same:
@@ -331,9 +353,10 @@ class Runtime:
         if same:
             convo.state, convo.timeout_at, convo.expires_at, convo.updated_at = state, timeout_at, expires_at, now
         else:
-            s.add(Conversation(participant_id=person.id, flow=state["flow"], flow_version=state["version"],
-                               state=state, status="active", timeout_at=timeout_at, expires_at=expires_at,
-                               started_at=now, updated_at=now))
+            s.connection().execute(insert(CONVERSATIONS), dict(
+                participant_id=person.id, flow=state["flow"], flow_version=state["version"], state=state,
+                status="active", outcome=None, timeout_at=timeout_at, expires_at=expires_at,
+                started_at=now, updated_at=now))
 
     def await_checkin(self, s: Session, person: Participant, now: datetime, flow: str = "checkin") -> None:
         """A nudge just asked "how are you, 1-5": the person's answer belongs to the check-in
@@ -358,9 +381,10 @@ class Runtime:
             due = list(s.scalars(select(Conversation.id).where(
                 Conversation.status == "active", Conversation.timeout_at <= now).limit(limit)))
         for convo_id in due:
-            with self.db.session() as s:
-                convo = s.get(Conversation, convo_id)
-                person = self._lock_person(s, convo.participant_id)
+            with self.db.session() as s, s.no_autoflush:
+                owner = s.scalar(select(Conversation.participant_id).where(Conversation.id == convo_id))
+                person = self._lock_person(s, owner)
+                convo = records.load(s.connection(), CONVERSATIONS, records.by_id(CONVERSATIONS), id=convo_id)
                 if convo.status != "active" or convo.timeout_at is None or convo.timeout_at > now:
                     continue
                 flows = self.flows_for(s, convo)

@@ -37,6 +37,7 @@ import yaml
 
 CONTENT = Path(__file__).parent / "content" / "safety"
 LANGS = ("en", "es")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when installed: ~10x faster
 KINDS = ("emergency", "crisis")
 
 
@@ -210,7 +211,14 @@ def _listify(rule: dict) -> list[str]:
 @lru_cache(maxsize=None)
 def lexicon(lang: str) -> Lexicon:
     with open(CONTENT / f"{lang}.yaml", encoding="utf-8") as f:
-        return Lexicon(lang, yaml.safe_load(f))
+        return Lexicon(lang, yaml.load(f, Loader=SAFE_LOADER))
+
+
+def warm() -> None:
+    """Parse and compile both lexicons now, not inside the first texter's webhook (where every
+    thread of a fresh worker would otherwise parse them at once)."""
+    for lang in LANGS:
+        lexicon(lang)
 
 
 def classify(text: str) -> Classification:

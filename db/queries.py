@@ -30,10 +30,9 @@ def mark_unsubscribed(s: Session, participant_id: int, contact_id: int | None, n
     cancel_pending(s, participant_id, now, why)
 
 
-def insert_unless_exists(dialect: str, table: Table, values: dict, unique: str, returning):
-    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING: one statement that is both the
-    existence check and the write (no row back means it was already there). Both databases
-    speak it; SQLAlchemy spells it per dialect."""
+def insert_unless_exists(dialect: str, table: Table, unique: str, returning):
+    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING, values given when executed: one
+    statement that is both the existence check and the write (no row back means it was already
+    there). Both databases speak it; SQLAlchemy spells it per dialect."""
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (make(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
-            .returning(returning))
+    return make(table).on_conflict_do_nothing(index_elements=[unique]).returning(returning)

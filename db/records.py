@@ -1,0 +1,60 @@
+"""Rows read with Core and changed like objects, written back as one UPDATE of what changed.
+
+Every inbound message reads the person and their conversation and changes a few columns of
+each; the ORM's identity map and unit of work cost more than everything else the message does.
+A Record is the row as a plain object: no identity map, no autoflush, no lazy loading, and
+`save()` writes only the columns that were assigned.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.engine import Connection
+
+
+class Record:
+    __slots__ = ("_table", "_values", "_changed")
+
+    def __init__(self, table: Table, values: Mapping[str, Any]):
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_changed", set())
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{self._table.name} has no column {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise AttributeError(f"{self._table.name} has no column {name!r}")
+        self._values[name] = value
+        self._changed.add(name)
+
+    @property
+    def changed(self) -> dict[str, Any]:
+        return {name: self._values[name] for name in sorted(self._changed)}
+
+    def save(self, conn: Connection) -> None:
+        """One UPDATE of the assigned columns (none: no statement)."""
+        if self._changed:
+            table = self._table
+            conn.execute(update(table).where(table.c.id == self._values["id"]).values(self.changed))
+            self._changed.clear()
+
+    def __repr__(self) -> str:
+        return f"<{self._table.name} record id={self._values.get('id')}>"
+
+
+def by_id(table: Table, lock: bool = False):
+    """A prepared `SELECT * FROM table WHERE id = :id` (FOR UPDATE when `lock`; SQLite, which
+    locks the whole database for a writer, renders no FOR UPDATE)."""
+    stmt = select(table).where(table.c.id == bindparam("id"))
+    return stmt.with_for_update() if lock else stmt
+
+
+def load(conn: Connection, table: Table, stmt, cls: type[Record] = Record, **params) -> Record | None:
+    row = conn.execute(stmt, params).mappings().first()
+    return cls(table, row) if row is not None else None
