@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.escalations import PRIORITY_RANK, auto_assignee, sla_minutes
@@ -61,6 +61,17 @@ def _why(s: Session, ticket_id: int) -> str:
     return f"{who.name} claimed it first." if who else "Someone changed it first; look again."
 
 
+_T = Escalation.__table__
+# On every inbound message, so built once: an open ticket if there is one (then nothing to do),
+# else the most recently resolved one inside the reopen window.
+OPEN_OR_REOPENABLE = (select(_T.c.id, _T.c.status)
+                      .where(_T.c.participant_id == bindparam("pid"),
+                             or_(_T.c.status == "open",
+                                 and_(_T.c.status == "resolved", _T.c.resolved_at >= bindparam("since"))))
+                      .order_by(case((_T.c.status == "open", 0), else_=1), _T.c.resolved_at.desc(), _T.c.id.desc())
+                      .limit(1))
+
+
 def open_ticket(s: Session, participant_id: int) -> Escalation | None:
     return s.scalar(select(Escalation).where(Escalation.participant_id == participant_id,
                                              Escalation.status == "open")
@@ -97,15 +108,8 @@ def reopen_on_inbound(s: Session, person: Participant, now: datetime,
     With no open ticket, the person's most recent resolved one (within REOPEN_WINDOW_DAYS) is
     reopened at normal priority with a fresh SLA and no first response; an emergency in the same
     message then raises it through open_escalation(). Returns the reopened ticket or None."""
-    # One statement on every message: an open ticket if there is one (nothing to do), else the
-    # most recently resolved one inside the window.
-    found = s.execute(select(Escalation.id, Escalation.status)
-                      .where(Escalation.participant_id == person.id,
-                             or_(Escalation.status == "open",
-                                 and_(Escalation.status == "resolved",
-                                      Escalation.resolved_at >= now - timedelta(days=REOPEN_WINDOW_DAYS))))
-                      .order_by(case((Escalation.status == "open", 0), else_=1),
-                                Escalation.resolved_at.desc(), Escalation.id.desc()).limit(1)).first()
+    since = now - timedelta(days=REOPEN_WINDOW_DAYS)
+    found = s.connection().execute(OPEN_OR_REOPENABLE, {"pid": person.id, "since": since}).first()
     if found is None or found.status == "open":
         return None
     last = s.get(Escalation, found.id)

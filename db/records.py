@@ -7,6 +7,7 @@ A Record is the row as a plain object: no identity map, no autoflush, no lazy lo
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from sqlalchemy import Table, bindparam, select, update
@@ -40,12 +41,21 @@ class Record:
     def save(self, conn: Connection) -> None:
         """One UPDATE of the assigned columns (none: no statement)."""
         if self._changed:
-            table = self._table
-            conn.execute(update(table).where(table.c.id == self._values["id"]).values(self.changed))
+            names = tuple(sorted(self._changed))
+            params = {f"v_{n}": self._values[n] for n in names}
+            params["v__id"] = self._values["id"]
+            conn.execute(_update_of(self._table, names), params)
             self._changed.clear()
 
     def __repr__(self) -> str:
         return f"<{self._table.name} record id={self._values.get('id')}>"
+
+
+@lru_cache(maxsize=512)
+def _update_of(table: Table, names: tuple[str, ...]):
+    """`UPDATE table SET <names> WHERE id = :v__id`, built once per set of columns."""
+    return (update(table).where(table.c.id == bindparam("v__id"))
+            .values({name: bindparam(f"v_{name}") for name in names}))
 
 
 def by_id(table: Table, lock: bool = False):
