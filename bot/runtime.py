@@ -179,6 +179,7 @@ class Runtime:
         `stored`), so nothing is read back; the person and the conversation are Records, each
         written back as one UPDATE of what changed."""
         with self.db.session() as s, s.no_autoflush:
+            self.db.lock_for_write(s)
             person = self._lock_person(s, stored.participant_id)
             person.last_inbound_at = now
             if stored.channel == "whatsapp":
@@ -382,6 +383,7 @@ class Runtime:
                 Conversation.status == "active", Conversation.timeout_at <= now).limit(limit)))
         for convo_id in due:
             with self.db.session() as s, s.no_autoflush:
+                self.db.lock_for_write(s)
                 owner = s.scalar(select(Conversation.participant_id).where(Conversation.id == convo_id))
                 person = self._lock_person(s, owner)
                 convo = records.load(s.connection(), CONVERSATIONS, records.by_id(CONVERSATIONS), id=convo_id)

@@ -55,6 +55,17 @@ class Database:
             finally:
                 self._pinned.conn = None
 
+    def lock_for_write(self, s: Session) -> None:
+        """Take SQLite's write lock now, at the start of `s`'s transaction, so nothing it reads can
+        change before it writes. (pysqlite begins a transaction only at the first write, so a
+        read-decide-write sequence would otherwise read outside any lock, and two quick messages
+        from one person could both decide from the same state.) PostgreSQL needs nothing here:
+        its callers lock rows with FOR UPDATE."""
+        if self.is_sqlite:
+            conn = s.connection()
+            if not conn.connection.driver_connection.in_transaction:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     @contextmanager
     def session(self):
         """A unit of work: commit on success, roll back on error."""

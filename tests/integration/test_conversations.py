@@ -110,3 +110,60 @@ def test_no_reply_reminds_once_through_the_outbox_then_ends(app, client, db):
     with db.session() as s:
         convo = s.scalar(select(Conversation).where(Conversation.flow == "checkin"))
         assert convo.status == "ended" and convo.outcome == "timed_out"
+
+
+def _state_is_locked(db, person_id: int) -> bool:
+    """Could another message of this person read their state right now? (No waiting: SQLite's
+    write lock or PostgreSQL's row lock is either free or not.)"""
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import OperationalError
+    with db.engine.connect() as conn:
+        try:
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.execute(sql("SELECT id FROM participants WHERE id = :id FOR UPDATE NOWAIT"), {"id": person_id})
+            return False
+        except OperationalError:
+            return True
+        finally:
+            conn.rollback()
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+
+
+def test_two_quick_texts_from_one_person_are_answered_in_turn(app, db, monkeypatch):
+    """Twilio delivers two texts sent a moment apart at the same time. While the first is being
+    decided the person's state is locked, so the second is decided from the state the first
+    left: "yes" answers the consent question, then "1" the language one (not both the same)."""
+    import threading
+
+    from bot import conversation
+    text(app.test_client(), "hi")                          # the welcome asks for consent
+    with db.session() as s:
+        person_id = s.scalar(select(Participant.id))
+    real_decide, inside, go_on, locked = conversation.decide, threading.Event(), threading.Event(), []
+
+    def paused_decide(*args, **kwargs):
+        if threading.current_thread().name == "first":
+            inside.set()
+            assert go_on.wait(30)
+        return real_decide(*args, **kwargs)
+    monkeypatch.setattr(conversation, "decide", paused_decide)
+    answers = {}
+
+    def send(name, body):
+        answers[name] = text(app.test_client(), body)
+    first = threading.Thread(target=send, args=("first", "yes"), name="first")
+    first.start()
+    assert inside.wait(30)
+    locked.append(_state_is_locked(db, person_id))
+    second = threading.Thread(target=send, args=("second", "1"), name="second")
+    second.start()
+    go_on.set()
+    first.join(60)
+    second.join(60)
+    assert locked == [True], "another message could read the state while the first was being decided"
+    assert "language" in answers["first"][0]
+    assert "call you" in answers["second"][0]
