@@ -108,6 +108,12 @@ class Lexicon:
                 self.guards[kind].append((rx, g.get("scope", "span")))
         self.rules = {kind: [(f"{lang}.{kind}.{r['id']}", [self.compile(p) for p in _listify(r)])
                              for r in (data.get("rules") or {}).get(kind, ())] for kind in KINDS}
+        # Most texts match no rule: one combined search says so at once; the rules are then
+        # tried in order only when something matched, so the first rule still wins.
+        self.any_guard = {kind: re.compile("|".join(f"(?:{rx.pattern})" for rx, _ in guards) or "(?!)")
+                          for kind, guards in self.guards.items()}
+        self.any_rule = {kind: re.compile("|".join(f"(?:{p.pattern})" for _, ps in rules for p in ps) or "(?!)")
+                         for kind, rules in self.rules.items()}
 
     # -- normalisation shared by text and patterns ---------------------------------------
     def _squeeze(self, w: str) -> str:
@@ -185,6 +191,8 @@ class Lexicon:
     def guarded(self, toks: list[str], kind: str) -> set[int]:
         """Indices of the tokens a guard covers (to the clause end for clause guards)."""
         s, starts, pos = self.line(toks), [], 2
+        if not self.any_guard[kind].search(s):
+            return set()
         for t in toks:
             starts.append(pos)
             pos += len(t) + 1
@@ -198,6 +206,8 @@ class Lexicon:
 
     def first_rule(self, toks: list[str], kind: str, hidden: set[int]) -> str | None:
         s = self.line(["_" if i in hidden else t for i, t in enumerate(toks)])
+        if not self.any_rule[kind].search(s):
+            return None
         for rule_id, patterns in self.rules[kind]:
             if any(p.search(s) for p in patterns):
                 return rule_id
