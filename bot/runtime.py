@@ -107,7 +107,7 @@ class Runtime:
         A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words be
         lost), is stored as U+FFFD on both databases."""
         try:
-            with self.db.session() as s:
+            with self.db.session(write=True) as s:
                 conn = s.connection()
                 known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at": now}).first()
                 if known is not None:
@@ -178,8 +178,7 @@ class Runtime:
         """Lock the person, decide, apply. The words come from `inbound` (already stored as
         `stored`), so nothing is read back; the person and the conversation are Records, each
         written back as one UPDATE of what changed."""
-        with self.db.session() as s, s.no_autoflush:
-            self.db.lock_for_write(s)
+        with self.db.session(write=True) as s, s.no_autoflush:
             person = self._lock_person(s, stored.participant_id)
             person.last_inbound_at = now
             if stored.channel == "whatsapp":
@@ -199,7 +198,7 @@ class Runtime:
             return replies, outcome.effects
 
     def mark_failed(self, message_id: int, now: datetime) -> list[str]:
-        with self.db.session() as s:
+        with self.db.session(write=True) as s:
             msg = s.get(Message, message_id)
             msg.status, msg.updated_at = "failed", now
             person = s.get(Participant, msg.participant_id)
@@ -382,8 +381,7 @@ class Runtime:
             due = list(s.scalars(select(Conversation.id).where(
                 Conversation.status == "active", Conversation.timeout_at <= now).limit(limit)))
         for convo_id in due:
-            with self.db.session() as s, s.no_autoflush:
-                self.db.lock_for_write(s)
+            with self.db.session(write=True) as s, s.no_autoflush:
                 owner = s.scalar(select(Conversation.participant_id).where(Conversation.id == convo_id))
                 person = self._lock_person(s, owner)
                 convo = records.load(s.connection(), CONVERSATIONS, records.by_id(CONVERSATIONS), id=convo_id)

@@ -1,6 +1,7 @@
 """Engine and sessions. Framework-free so the worker, the CLI and tests share it."""
 from __future__ import annotations
 
+import fcntl
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,12 +30,45 @@ def make_engine(url: str, **kw) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kw)
 
 
+class WriterQueue:
+    """SQLite writers of this and other processes (gunicorn workers, the worker) wait their turn
+    in the kernel, woken when the lock is free, instead of polling in SQLite's busy handler,
+    whose back-off sleeps put 100 ms and more on the slowest answers under load. Re-entrant in
+    a thread. A database in memory has no other processes: the thread lock is enough."""
+
+    def __init__(self, url: str):
+        path = url.split("///", 1)[-1]
+        self.path = f"{path}.writers" if path and path != ":memory:" else None
+        self._thread = threading.RLock()
+        self._local = threading.local()
+
+    def acquire(self) -> None:
+        self._thread.acquire()
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0 and self.path:
+            try:
+                self._local.file = open(self.path, "a+b")
+                fcntl.flock(self._local.file, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread.release()
+                raise
+        self._local.depth = depth + 1
+
+    def release(self) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0 and self.path:
+            fcntl.flock(self._local.file, fcntl.LOCK_UN)
+            self._local.file.close()
+        self._thread.release()
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._pinned = threading.local()
+        self._write_lock = WriterQueue(url) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,23 +89,27 @@ class Database:
             finally:
                 self._pinned.conn = None
 
-    def lock_for_write(self, s: Session) -> None:
-        """Take SQLite's write lock now, at the start of `s`'s transaction, so nothing it reads can
-        change before it writes. (pysqlite begins a transaction only at the first write, so a
-        read-decide-write sequence would otherwise read outside any lock, and two quick messages
-        from one person could both decide from the same state.) PostgreSQL needs nothing here:
-        its callers lock rows with FOR UPDATE."""
-        if self.is_sqlite:
-            conn = s.connection()
-            if not conn.connection.driver_connection.in_transaction:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
     @contextmanager
-    def session(self):
-        """A unit of work: commit on success, roll back on error."""
+    def session(self, write: bool = False):
+        """A unit of work: commit on success, roll back on error.
+
+        `write=True` for a unit that reads, decides and writes (an inbound message, a timer). On
+        SQLite it takes the write lock before the first read, so nothing it reads can change
+        before it writes: one thread of this process at a time (they queue on a lock here rather
+        than sleeping in SQLite's busy handler, which backs off up to 100 ms a try; other
+        processes' writers queue on a file lock beside the database), then BEGIN IMMEDIATE. (pysqlite itself begins a transaction only at
+        the first write, so two quick messages from one person could otherwise both decide from
+        the same state.) PostgreSQL needs neither: those callers lock rows with FOR UPDATE."""
+        serialise = write and self.is_sqlite
+        if serialise:
+            self._write_lock.acquire()
         conn = getattr(self._pinned, "conn", None)
         s: Session = self.Session(bind=conn) if conn is not None else self.Session()
         try:
+            if serialise:
+                raw = s.connection()
+                if not raw.connection.driver_connection.in_transaction:
+                    raw.exec_driver_sql("BEGIN IMMEDIATE")
             yield s
             s.commit()
         except BaseException:
@@ -79,3 +117,5 @@ class Database:
             raise
         finally:
             s.close()
+            if serialise:
+                self._write_lock.release()

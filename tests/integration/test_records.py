@@ -1,0 +1,43 @@
+"""Records (db/records.py): the hot path's rows, written back as one UPDATE of what changed."""
+from __future__ import annotations
+
+import pytest
+
+from db import records
+from db.models import Participant
+
+PEOPLE = Participant.__table__
+
+
+def _person(db, **values) -> int:
+    with db.session() as s:
+        person = Participant(status="active", fields={}, **values)
+        s.add(person)
+        s.flush()
+        return person.id
+
+
+def test_a_message_writes_back_only_the_columns_it_changed(db):
+    """A peer renames the person while their text is being handled: the text's change (their
+    language) and the peer's (the name) both survive."""
+    pid = _person(db, first_name="Dee", language="en")
+    with db.session() as s:
+        person = records.load(s.connection(), PEOPLE, records.by_id(PEOPLE), id=pid)
+    with db.session() as s:
+        s.get(Participant, pid).first_name = "Deandra"
+    person.language = "es"
+    person.fields = {"consent": True}
+    with db.session() as s:
+        person.save(s.connection())
+    with db.session() as s:
+        saved = s.get(Participant, pid)
+        assert (saved.first_name, saved.language, saved.fields) == ("Deandra", "es", {"consent": True})
+
+
+def test_a_record_refuses_a_column_the_table_does_not_have(db):
+    pid = _person(db)
+    with db.session() as s:
+        person = records.load(s.connection(), PEOPLE, records.by_id(PEOPLE), id=pid)
+    with pytest.raises(AttributeError, match="participants has no column 'nickname'"):
+        person.nickname = "D"
+    assert records.load(db.engine.connect(), PEOPLE, records.by_id(PEOPLE), id=pid + 1000) is None
