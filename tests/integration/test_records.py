@@ -40,4 +40,5 @@ def test_a_record_refuses_a_column_the_table_does_not_have(db):
         person = records.load(s.connection(), PEOPLE, records.by_id(PEOPLE), id=pid)
     with pytest.raises(AttributeError, match="participants has no column 'nickname'"):
         person.nickname = "D"
-    assert records.load(db.engine.connect(), PEOPLE, records.by_id(PEOPLE), id=pid + 1000) is None
+    with db.engine.connect() as conn:
+        assert records.load(conn, PEOPLE, records.by_id(PEOPLE), id=pid + 1000) is None
