@@ -11,9 +11,10 @@ person, safety and keywords, the flow step, the reply stored and returned as Twi
 come from 500 people in turn (first contact, then answers), each with a fresh MessageSid.
 
 A third app, the persist-only floor, is measured too because the bare app does no I/O at all:
-it verifies the signature and stores the MessageSid in one transaction (the least a
-persist-first webhook can do), so "Homeward / floor" says what the conversation itself costs
-(the person, the lock, safety, the flow, the stored reply) on top of the irreducible minimum.
+it verifies the signature and stores the message with one INSERT ... ON CONFLICT DO NOTHING in
+one transaction (the least a persist-first webhook can do), so "Homeward / floor" says what the
+conversation itself costs (the person, the lock, safety, the flow, the stored reply) on top of
+the irreducible minimum.
 
 Load: an asyncio HTTP/1.1 client on keep-alive connections (bench/loadgen.py), one connection per
 unit of concurrency, for --seconds at each level after a warm-up; loopback only. Measured in the
@@ -58,16 +59,20 @@ FLOOR_TABLE = "bench_inbound_floor"
 
 def floor_app():
     """gunicorn 'bench.webhook:floor_app()': the least a persist-first webhook must do. Verify the
-    signature, then in one transaction look the MessageSid up and insert it (same engine, pool and
-    driver settings as Homeward), then the constant TwiML. No person, no conversation, no flow."""
+    signature, then store the message with the one statement that is also the redelivery check
+    (INSERT ... ON CONFLICT (sid) DO NOTHING, built once, as Homeward's store does; same engine,
+    pool and driver settings), commit, answer the constant TwiML. No person, no conversation,
+    no flow."""
     from flask import Flask, Response, request
-    from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
+    from sqlalchemy import Column, MetaData, String, Table, Text
     from twilio.request_validator import RequestValidator
 
+    from db.queries import insert_unless_exists
     from db.session import make_engine
     engine = make_engine(os.environ["DATABASE_URL"])
     table = Table(FLOOR_TABLE, MetaData(), Column("sid", String(64), primary_key=True),
                   Column("sender", String(40)), Column("body", Text))
+    store = insert_unless_exists(engine.dialect.name, table, "sid", table.c.sid)
     validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
     app = Flask("floor")
 
@@ -77,8 +82,7 @@ def floor_app():
         if not validator.validate(PUBLIC_BASE_URL + request.path, form, request.headers.get("X-Twilio-Signature", "")):
             return Response("bad signature", 403)
         with engine.begin() as conn:
-            if conn.execute(select(table.c.sid).where(table.c.sid == form["MessageSid"])).first() is None:
-                conn.execute(insert(table).values(sid=form["MessageSid"], sender=form["From"], body=form["Body"]))
+            conn.execute(store, {"sid": form["MessageSid"], "sender": form["From"], "body": form["Body"]})
         return Response(TWIML, 200, mimetype="text/xml")
     return app
 

@@ -3,6 +3,9 @@
 Persist first (a person's words are never lost), then lock the person, call the pure core and
 apply what it returned in one transaction. If anything in processing fails the message stays
 stored, is marked failed and escalated, and the person still gets a short answer.
+
+This is every text's path, so it speaks Core, not the ORM: about nine statements built once,
+two transactions on one pooled connection (docs/architecture.md, docs/benchmarks.md).
 """
 from __future__ import annotations
 
