@@ -21,8 +21,13 @@ def sla_minutes(s: Session) -> dict[str, int]:
     return {**DEFAULT_SLA_MINUTES, **(row.value if row else {})}
 
 
+DEFAULT_TZ = "America/New_York"   # config.PROGRAM_TIMEZONE's default; callers pass the program's own
+
+
 def open_escalation(s: Session, participant: Participant, reason: str, priority: str, note: str,
-                    now: datetime, message_id: int | None = None) -> Escalation:
+                    now: datetime, message_id: int | None = None, tz: str = DEFAULT_TZ) -> Escalation:
+    """Open a ticket, or raise the person's open one. `tz` is the program's time zone, the one
+    peers' shifts are written in, for choosing who is on shift now."""
     priority = priority if priority in PRIORITY_RANK else "normal"
     sla = timedelta(minutes=sla_minutes(s)[priority])
     existing = s.scalar(select(Escalation).where(Escalation.participant_id == participant.id,
@@ -37,7 +42,7 @@ def open_escalation(s: Session, participant: Participant, reason: str, priority:
     ticket = Escalation(participant_id=participant.id, reason=reason, priority=priority,
                         priority_rank=PRIORITY_RANK[priority], note=note, message_id=message_id,
                         created_at=now, sla_due_at=now + sla,
-                        assignee_id=auto_assignee(s, participant, now))
+                        assignee_id=auto_assignee(s, participant, now, tz))
     s.add(ticket)
     s.flush()
     return ticket
@@ -54,7 +59,7 @@ def on_shift(user: User, now: datetime, tz: str) -> bool:
     return any(start <= hhmm < end for start, end in user.shift.get(day, []))
 
 
-def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str = "America/New_York") -> int | None:
+def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str = DEFAULT_TZ) -> int | None:
     """The person's own peer first; else the least-loaded active peer on shift with room left."""
     if participant.assigned_peer_id:
         peer = s.get(User, participant.assigned_peer_id)

@@ -186,7 +186,7 @@ class Runtime:
             person.last_inbound_at = now
             if stored.channel == "whatsapp":
                 release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
-            tickets.reopen_on_inbound(s, person, now, stored.message_id)
+            tickets.reopen_on_inbound(s, person, now, stored.message_id, self.program.timezone)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)
             body = inbound.body.replace("\x00", "\ufffd")
@@ -206,7 +206,8 @@ class Runtime:
             msg.status, msg.updated_at = "failed", now
             person = s.get(Participant, msg.participant_id)
             open_escalation(s, person, "processing_failed", "high",
-                            "A message could not be processed automatically; please read it.", now, msg.id)
+                            "A message could not be processed automatically; please read it.", now, msg.id,
+                            tz=self.program.timezone)
             text = messages.text("fallback", person.language, program=self.program.name)
             s.add(Message(participant_id=person.id, contact_id=msg.contact_id, direction="out",
                           channel=msg.channel, kind="bot", body=text, status="replied",
@@ -286,7 +287,7 @@ class Runtime:
                                                reply_to_id=reply_to.message_id, created_at=now, updated_at=now))
                 case Escalate(reason=reason, priority=priority, note=note):
                     open_escalation(s, person, reason, priority, note, now,
-                                    reply_to.message_id if reply_to else None)
+                                    reply_to.message_id if reply_to else None, tz=self.program.timezone)
                 case SetField(name="consent", value=value):
                     person.fields = {**(person.fields or {}), "consent": value}
                     if value is True and person.consent_at is None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.escalations import PRIORITY_RANK, auto_assignee, sla_minutes
+from bot.escalations import DEFAULT_TZ, PRIORITY_RANK, auto_assignee, sla_minutes
 from db.models import Escalation, Note, Participant, User
 
 OUTCOMES = {
@@ -102,7 +102,7 @@ def resolve(s: Session, ticket_id: int, user_id: int, outcome: str, note: str, n
 
 
 def reopen_on_inbound(s: Session, person: Participant, now: datetime,
-                      message_id: int | None = None) -> Escalation | None:
+                      message_id: int | None = None, tz: str = DEFAULT_TZ) -> Escalation | None:
     """Call for every new inbound message, before the core's effects are applied.
 
     With no open ticket, the person's most recent resolved one (within REOPEN_WINDOW_DAYS) is
@@ -120,7 +120,7 @@ def reopen_on_inbound(s: Session, person: Participant, now: datetime,
     last.priority, last.priority_rank = "normal", PRIORITY_RANK["normal"]
     last.sla_due_at = now + timedelta(minutes=sla_minutes(s)["normal"])
     last.message_id = message_id or last.message_id
-    last.assignee_id = keeper.id if keeper is not None and keeper.active else auto_assignee(s, person, now)
+    last.assignee_id = keeper.id if keeper is not None and keeper.active else auto_assignee(s, person, now, tz)
     s.flush()
     return last
 

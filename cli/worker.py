@@ -44,7 +44,7 @@ def make_sweeps(app):
 
     def run(now: datetime) -> None:
         runtime.run_timeouts(now)
-        sweeps.no_contact(db, schedule(), now)
+        sweeps.no_contact(db, schedule(), now, app.config["PROGRAM_TIMEZONE"])
         sweeps.expire_conversations(db, now)
     return run
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 import logs
-from bot.escalations import open_escalation
+from bot.escalations import DEFAULT_TZ, open_escalation
 from db.models import Conversation, Escalation, Message, Participant
 from db.session import Database
 from scheduler import policy
@@ -31,7 +31,7 @@ def nudge_history(s, person: Participant) -> list[tuple[datetime, bool]]:
     return history
 
 
-def no_contact(db: Database, schedule: policy.Schedule, now: datetime) -> int:
+def no_contact(db: Database, schedule: policy.Schedule, now: datetime, tz: str = DEFAULT_TZ) -> int:
     """Open one "no contact" ticket per release for someone who answered none of their recent nudges."""
     rule, opened = schedule.no_contact, 0
     horizon = (now - timedelta(days=rule.within_days + 7)).date()
@@ -48,7 +48,7 @@ def no_contact(db: Database, schedule: policy.Schedule, now: datetime) -> int:
                 continue
             if policy.no_contact_due(nudge_history(s, person), person.release_date, now, rule, person.timezone):
                 open_escalation(s, person, rule.reason, rule.priority,
-                                f"No reply to {rule.unanswered_in_a_row} check-ins in a row.", now)
+                                f"No reply to {rule.unanswered_in_a_row} check-ins in a row.", now, tz=tz)
                 opened += 1
     if opened:
         logs.event(log, "no-contact tickets opened", count=opened)

@@ -167,6 +167,23 @@ def test_shifts_and_capacity_feed_auto_assignment(sup, db):
     assert "Tue 09:00-12:00, 13:00-17:00" in sup.get("/admin/staff").get_data(as_text=True)
 
 
+def test_shifts_are_read_in_the_programs_own_time_zone(db_url, db):
+    """A program in Los Angeles: at 4:30 pm there (7:30 pm in New York) an emergency text goes to
+    the peer whose shift runs 9 to 5, Los Angeles time."""
+    from bot.runtime import Inbound
+    from tests.conftest import make_test_app
+    app = make_test_app(db_url, PROGRAM_TIMEZONE="America/Los_Angeles")
+    peer_id = make_user(db, "luis@example.org", "peer", "Luis Ortega", shift={"tue": [["09:00", "17:00"]]})
+    tuesday_430pm_la = datetime(2026, 3, 10, 23, 30, tzinfo=timezone.utc)
+    result = app.extensions["homeward.runtime"].handle(
+        Inbound("sms", "sms:+13105550199", "my friend is not breathing", "SM" + "7" * 32), tuesday_430pm_la)
+    assert any("911" in reply for reply in result.replies)
+    with db.session() as s:
+        ticket = s.scalar(select(Escalation))
+        assert ticket.priority == "urgent" and ticket.assignee_id == peer_id
+    app.extensions["homeward.db"].engine.dispose()
+
+
 def test_a_new_password_replaces_the_old_and_unlocks(app, sup, db):
     peer_id = make_user(db, "luis@example.org", "peer", "Luis Ortega", failed_logins=4)
     html = sup.post(f"/admin/staff/{peer_id}/password").get_data(as_text=True)
