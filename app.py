@@ -72,7 +72,7 @@ def _warm(db: Database, flow_store: FlowStore) -> None:
             if flow_store.latest_versions(s):
                 flow_store.registry(s)
     except Exception as exc:   # noqa: BLE001 - warming is an optimisation, never a failure
-        logs.event(logging.getLogger("homeward.app"), "flows not warmed", logging.INFO, error=type(exc).__name__)
+        logs.event(logging.getLogger("homeward.app"), "flows not warmed", logging.DEBUG, error=type(exc).__name__)
 
 
 def _request_ids(app: Flask) -> None:
