@@ -59,10 +59,13 @@ def _update_of(table: Table, names: tuple[str, ...]):
 
 
 def by_id(table: Table, lock: bool = False):
-    """A prepared `SELECT * FROM table WHERE id = :id` (FOR UPDATE when `lock`; SQLite, which
-    locks the whole database for a writer, renders no FOR UPDATE)."""
+    """A prepared `SELECT * FROM table WHERE id = :id`. With `lock`, PostgreSQL's
+    FOR NO KEY UPDATE: it serialises writers of the row like FOR UPDATE but, unlike it, lets
+    other transactions insert rows that reference this one (their foreign-key check takes
+    FOR KEY SHARE), so storing a person's next text never waits on, or deadlocks with, the
+    processing of their last. SQLite, which locks the whole database for a writer, renders none."""
     stmt = select(table).where(table.c.id == bindparam("id"))
-    return stmt.with_for_update() if lock else stmt
+    return stmt.with_for_update(key_share=True) if lock else stmt
 
 
 def load(conn: Connection, table: Table, stmt, cls: type[Record] = Record, **params) -> Record | None:

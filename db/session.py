@@ -11,8 +11,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
+SQLITE_MINIMUM = (3, 35)   # UPDATE/INSERT ... RETURNING and INSERT ... ON CONFLICT on the hot path
+
+
 def make_engine(url: str, **kw) -> Engine:
     if url.startswith("sqlite"):
+        import sqlite3
+        if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
+            raise RuntimeError(
+                f"Homeward needs SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer; this Python has "
+                f"{sqlite3.sqlite_version}. Use a newer Python build or set DATABASE_URL to PostgreSQL.")
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -56,10 +64,11 @@ class WriterQueue:
 
     def release(self) -> None:
         self._local.depth -= 1
-        if self._local.depth == 0 and self.path:
-            fcntl.flock(self._local.file, fcntl.LOCK_UN)
-            self._local.file.close()
-        self._thread.release()
+        try:
+            if self._local.depth == 0 and self.path:
+                self._local.file.close()   # closing the file releases its lock
+        finally:
+            self._thread.release()
 
 
 class Database:
@@ -103,19 +112,21 @@ class Database:
         serialise = write and self.is_sqlite
         if serialise:
             self._write_lock.acquire()
-        conn = getattr(self._pinned, "conn", None)
-        s: Session = self.Session(bind=conn) if conn is not None else self.Session()
         try:
-            if serialise:
-                raw = s.connection()
-                if not raw.connection.driver_connection.in_transaction:
-                    raw.exec_driver_sql("BEGIN IMMEDIATE")
-            yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
+            conn = getattr(self._pinned, "conn", None)
+            s: Session = self.Session(bind=conn) if conn is not None else self.Session()
+            try:
+                if serialise:
+                    raw = s.connection()
+                    if not raw.connection.driver_connection.in_transaction:
+                        raw.exec_driver_sql("BEGIN IMMEDIATE")
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+            finally:
+                s.close()
         finally:
-            s.close()
             if serialise:
                 self._write_lock.release()

@@ -167,3 +167,81 @@ def test_two_quick_texts_from_one_person_are_answered_in_turn(app, db, monkeypat
     assert locked == [True], "another message could read the state while the first was being decided"
     assert "language" in answers["first"][0]
     assert "call you" in answers["second"][0]
+
+
+def test_a_text_arriving_while_stop_is_processed_is_stored_and_both_take_effect(app, db, monkeypatch):
+    """STOP and another text a moment later: the second is stored while STOP is still being
+    decided (it must not wait on, or deadlock with, the person's lock), then answered after it.
+    Nothing is lost: the opt-out is recorded on the person and the number, and the text is kept."""
+    import threading
+
+    from bot import conversation
+    from bot.runtime import Inbound, Runtime
+    from db.models import Contact, Message
+    runtime = app.extensions["homeward.runtime"]
+    now = datetime.now(timezone.utc)
+    runtime.handle(Inbound("sms", f"sms:{PHONE}", "hello", "SM" + "1" * 32), now)
+    real_decide, real_process = conversation.decide, Runtime.process
+    deciding_stop, second_stored, go_on = threading.Event(), threading.Event(), threading.Event()
+
+    def paused_decide(*args, **kwargs):
+        if threading.current_thread().name == "stop":
+            deciding_stop.set()
+            assert go_on.wait(30)
+        return real_decide(*args, **kwargs)
+
+    def process(self, inbound, stored, at):
+        if threading.current_thread().name == "second":
+            second_stored.set()          # the store committed; processing waits for STOP's lock
+        return real_process(self, inbound, stored, at)
+    monkeypatch.setattr(conversation, "decide", paused_decide)
+    monkeypatch.setattr(Runtime, "process", process)
+    results = {}
+
+    def send(name, body, sid):
+        try:
+            results[name] = runtime.handle(Inbound("sms", f"sms:{PHONE}", body, sid), now)
+        except Exception as exc:   # noqa: BLE001 - what the webhook would have answered 500 for
+            results[name] = exc
+    stop = threading.Thread(target=send, args=("stop", "STOP", "SM" + "2" * 32), name="stop")
+    stop.start()
+    assert deciding_stop.wait(30)
+    second = threading.Thread(target=send, args=("second", "one more thing", "SM" + "3" * 32), name="second")
+    second.start()
+    if not db.is_sqlite:             # SQLite: the second text's store waits for STOP's write lock
+        assert second_stored.wait(30), "the next text could not be stored while STOP was being processed"
+    go_on.set()
+    stop.join(60)
+    second.join(60)
+    assert not any(isinstance(r, Exception) for r in results.values()), results
+    assert not results["stop"].failed and not results["second"].failed
+    with db.session() as s:
+        inbound = dict(s.execute(select(Message.body, Message.status).where(Message.direction == "in")).all())
+        assert inbound == {"hello": "processed", "STOP": "processed", "one more thing": "processed"}
+        assert s.scalar(select(Participant.opted_out_at)) is not None
+        assert s.scalar(select(Contact.opted_out_at)) is not None
+
+
+def test_a_text_whose_sender_is_merged_before_it_is_processed_is_answered_as_the_kept_person(app, db):
+    """A peer merges two records in the moment between a text being stored and being processed:
+    the text is decided for, and its reply filed under, the record that was kept."""
+    from bot.merging import merge
+    from bot.runtime import Inbound
+    from db.models import Message
+    runtime = app.extensions["homeward.runtime"]
+    now = datetime.now(timezone.utc)
+    with db.session() as s:
+        keep = Participant(status="active", first_name="Dee", fields={}, language="es")
+        s.add(keep)
+        s.flush()
+        keep_id = keep.id
+    inbound = Inbound("sms", f"sms:{PHONE}", "hola", "SM" + "4" * 32)
+    stored = runtime.store(inbound, now)
+    with db.session() as s:
+        merge(s, s.get(Participant, keep_id), s.get(Participant, stored.participant_id), now)
+    replies, _ = runtime.process(inbound, stored, now)
+    assert replies and all(r for r in replies)
+    with db.session() as s:
+        owners = set(s.scalars(select(Message.participant_id)))
+        assert owners == {keep_id}
+        assert s.get(Participant, keep_id).last_inbound_at is not None
