@@ -7,8 +7,6 @@ it is signature-verified instead).
 """
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from urllib.parse import urlsplit
@@ -23,6 +21,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from db.models import AuditEvent, User
+from web import ratelimit
 
 bp = Blueprint("auth", __name__, template_folder="templates")  # web/templates, for every page
 login_manager = LoginManager()
@@ -31,8 +30,7 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 
 MAX_FAILURES, LOCK_MINUTES = 5, 15
-PER_ADDRESS_PER_MINUTE = 10
-_attempts: dict[str, deque] = defaultdict(deque)
+FAILED_PER_ADDRESS = ratelimit.Limit.per_minute(10)
 ROLE_LEVEL = {"peer": 1, "supervisor": 2, "admin": 3}
 
 
@@ -72,18 +70,19 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-def _throttled(address: str) -> bool:
-    """Too many failed attempts from this address in the last minute? (Successes don't count,
-    so a busy shared office is never locked out by its own staff signing in.)"""
-    now = time.monotonic()
-    window = _attempts[address]
-    while window and now - window[0] > 60:
-        window.popleft()
-    return len(window) >= PER_ADDRESS_PER_MINUTE
+def _address_key() -> str:
+    return "login:ip:" + ratelimit.client_key(current_app.config["SECRET_KEY"], request.remote_addr)
 
 
-def _failed(address: str) -> None:
-    _attempts[address].append(time.monotonic())
+def _throttled(s, now: datetime) -> bool:
+    """Too many failed attempts from this address in the last minute, counted in the database so
+    every web process sees the same count? (Successes don't count, so a busy shared office is
+    never locked out by its own staff signing in.)"""
+    return ratelimit.hit(s, _address_key(), FAILED_PER_ADDRESS, now, count=False) is not None
+
+
+def _failed(s, now: datetime) -> None:
+    ratelimit.record(s, _address_key(), now, FAILED_PER_ADDRESS.window)
 
 
 def _safe_next(target: str | None) -> str:
@@ -96,15 +95,15 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        if _throttled(request.remote_addr or "?"):
-            flash("Too many attempts from here. Wait a minute and try again.", "error")
-            return render_template("login.html", form=form), 429
         db = current_app.extensions["homeward.db"]
         now = datetime.now(timezone.utc)
         with db.session() as s:
+            if _throttled(s, now):
+                flash("Too many attempts from here. Wait a minute and try again.", "error")
+                return render_template("login.html", form=form), 429
             user = s.scalar(select(User).where(User.email == form.email.data.strip().lower()))
             if user is not None and user.locked_until and user.locked_until > now:
-                _failed(request.remote_addr or "?")
+                _failed(s, now)
                 flash("This account is locked for a few minutes after too many failed attempts.", "error")
                 return render_template("login.html", form=form), 429
             if user is None or not user.active or not check_password_hash(user.password_hash, form.password.data):
@@ -113,7 +112,7 @@ def login():
                     user.failed_logins += 1
                     if user.failed_logins >= MAX_FAILURES:
                         user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
-                _failed(request.remote_addr or "?")
+                _failed(s, now)
                 flash("That email and password don't match an active account.", "error")
                 return render_template("login.html", form=form), 401
             user.failed_logins, user.locked_until = 0, None

@@ -440,3 +440,28 @@ def test_supervisor_reads_the_audit_log(app, client, db, peer):
     assert "view_person" in page and "Luis Ortega" in page and f"#{person}" in page
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login")) == 2
+
+
+def test_failed_sign_ins_from_one_address_are_limited_across_web_processes(db_url, db):
+    """Ten wrong passwords from one address in a minute, spread over two web processes (each its
+    own app): the eleventh try is refused with 429 on either, even with the right password, and
+    no password is checked; another address still signs in."""
+    from tests.conftest import make_test_app
+    make_user(db, "luis@example.org", "peer")
+    make_user(db, "ana@example.org", "peer")
+    web1, web2 = make_test_app(db_url), make_test_app(db_url)
+    office = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(10):
+        web = (web1, web2)[i % 2].test_client()
+        wrong = web.post("/login", data={"email": f"guess{i}@example.org", "password": "nope"},
+                         environ_base=office)
+        assert wrong.status_code == 401
+    for web in (web1, web2):
+        right = web.test_client().post("/login", data={"email": "luis@example.org", "password": PASSWORD},
+                                       environ_base=office)
+        assert right.status_code == 429 and "Too many attempts" in right.get_data(as_text=True)
+    elsewhere = web1.test_client().post("/login", data={"email": "ana@example.org", "password": PASSWORD},
+                                        environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert elsewhere.status_code == 302
+    for web in (web1, web2):
+        web.extensions["homeward.db"].engine.dispose()
