@@ -24,9 +24,18 @@ class MergeError(ValueError):
 
 
 def merge(s: Session, keep: Participant, other: Participant, now: datetime) -> dict[str, int]:
-    """Returns counts of what moved, for the audit trail."""
+    """Returns counts of what moved, for the audit trail.
+
+    Both records are locked first, in id order, and their statuses read again under the lock:
+    a text being processed for either finishes before anything moves (it holds the person's row),
+    and two merges of the same pair in opposite directions cannot both pass the check below and
+    leave a cycle. (On SQLite the caller's write session serialises merges.)"""
     if keep.id == other.id:
         raise MergeError("That is the same record.")
+    for pid in sorted((keep.id, other.id)):
+        s.execute(select(Participant.id).where(Participant.id == pid).with_for_update())
+    s.refresh(keep)
+    s.refresh(other)
     if "merged" in (keep.status, other.status):
         raise MergeError("One of these records was already merged into another.")
     moved = {}

@@ -183,7 +183,9 @@ class Runtime:
         written back as one UPDATE of what changed."""
         with self.db.session(write=True) as s, s.no_autoflush:
             person = self._lock_person(s, stored.participant_id)
-            while person.status == "merged" and person.merged_into_id:   # merged since the store
+            seen = {person.id}
+            while person.status == "merged" and person.merged_into_id not in (None, *seen):
+                seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
             person.last_inbound_at = now
             if stored.channel == "whatsapp":

@@ -108,7 +108,7 @@ class Database:
         than sleeping in SQLite's busy handler, which backs off up to 100 ms a try; other
         processes' writers queue on a file lock beside the database), then BEGIN IMMEDIATE. (pysqlite itself begins a transaction only at
         the first write, so two quick messages from one person could otherwise both decide from
-        the same state.) PostgreSQL needs neither: those callers lock rows with FOR UPDATE."""
+        the same state.) PostgreSQL needs neither: those callers lock rows (FOR NO KEY UPDATE)."""
         serialise = write and self.is_sqlite
         if serialise:
             self._write_lock.acquire()

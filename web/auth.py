@@ -7,6 +7,7 @@ it is signature-verified instead).
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from urllib.parse import urlsplit
@@ -15,12 +16,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, text, update
 from werkzeug.security import check_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from db.models import AuditEvent, User
+from db.models import AuditEvent, RateHit, User
 from web import ratelimit
 
 bp = Blueprint("auth", __name__, template_folder="templates")  # web/templates, for every page
@@ -74,15 +75,34 @@ def _address_key() -> str:
     return "login:ip:" + ratelimit.client_key(current_app.config["SECRET_KEY"], request.remote_addr)
 
 
-def _throttled(s, now: datetime) -> bool:
-    """Too many failed attempts from this address in the last minute, counted in the database so
-    every web process sees the same count? (Successes don't count, so a busy shared office is
-    never locked out by its own staff signing in.)"""
-    return ratelimit.hit(s, _address_key(), FAILED_PER_ADDRESS, now, count=False) is not None
+def _count_attempt(db, key: str, now: datetime) -> bool:
+    """Count this attempt before any password is checked; False when the address is over its
+    limit. Counting first, one attempt at a time per address (PostgreSQL: an advisory lock on the
+    key; SQLite: its writer lock, held only for this short transaction, never during the slow
+    password hash), means attempts sent in parallel cannot all slip under the limit."""
+    with db.session(write=True) as s:
+        if not db.is_sqlite:
+            lock_id = int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+        return ratelimit.hit(s, key, FAILED_PER_ADDRESS, now) is None
 
 
-def _failed(s, now: datetime) -> None:
-    ratelimit.record(s, _address_key(), now, FAILED_PER_ADDRESS.window)
+def _forgive_attempt(s, key: str) -> None:
+    """A success does not count, so a busy shared office is never locked out by its own staff."""
+    newest = s.scalar(select(func.max(RateHit.id)).where(RateHit.key == key))
+    if newest is not None:
+        s.execute(delete(RateHit).where(RateHit.id == newest))
+
+
+def _account_failed(s, user: User, now: datetime) -> None:
+    """One more failure on the account, counted in the database (parallel attempts each count),
+    locking it for a while at MAX_FAILURES."""
+    n = s.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+                  .returning(User.failed_logins).execution_options(synchronize_session=False)).scalar()
+    if n >= MAX_FAILURES:
+        s.execute(update(User).where(User.id == user.id)
+                  .values(locked_until=now + timedelta(minutes=LOCK_MINUTES), failed_logins=0)
+                  .execution_options(synchronize_session=False))
 
 
 def _safe_next(target: str | None) -> str:
@@ -96,27 +116,24 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         db = current_app.extensions["homeward.db"]
-        now = datetime.now(timezone.utc)
+        now, key = datetime.now(timezone.utc), _address_key()
+        if not _count_attempt(db, key, now):
+            flash("Too many attempts from here. Wait a minute and try again.", "error")
+            return render_template("login.html", form=form), 429
         with db.session() as s:
-            if _throttled(s, now):
-                flash("Too many attempts from here. Wait a minute and try again.", "error")
-                return render_template("login.html", form=form), 429
             user = s.scalar(select(User).where(User.email == form.email.data.strip().lower()))
             if user is not None and user.locked_until and user.locked_until > now:
-                _failed(s, now)
                 flash("This account is locked for a few minutes after too many failed attempts.", "error")
                 return render_template("login.html", form=form), 429
             if user is None or not user.active or not check_password_hash(user.password_hash, form.password.data):
                 if user is not None:
                     s.add(AuditEvent(user_id=user.id, action="login_failed", detail={}, created_at=now))
-                    user.failed_logins += 1
-                    if user.failed_logins >= MAX_FAILURES:
-                        user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
-                _failed(s, now)
+                    _account_failed(s, user, now)
                 flash("That email and password don't match an active account.", "error")
                 return render_template("login.html", form=form), 401
             user.failed_logins, user.locked_until = 0, None
             s.add(AuditEvent(user_id=user.id, action="login", detail={}, created_at=now))
+            _forgive_attempt(s, key)
             staff = StaffUser(user)
         login_user(staff)
         return redirect(_safe_next(request.args.get("next")))

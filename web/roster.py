@@ -154,7 +154,7 @@ def merge(person_id: int):
         return redirect(url_for("people.show", person_id=person_id) + "#merge")
     at = now()
     try:
-        with db().session() as s:
+        with db().session(write=True) as s:
             other_id = _resolve_ref(s, other_ref)
             keep, other = s.get(Participant, person_id), s.get(Participant, other_id) if other_id else None
             if keep is None or other is None:

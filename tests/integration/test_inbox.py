@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot import tickets
 from bot.escalations import open_escalation
 from bot.channels.sender import SendError, SendResult
-from db.models import (AuditEvent, Contact, Escalation, Message, Note, Participant, ScheduledMessage)
+from db.models import (AuditEvent, Contact, Escalation, Message, Note, Participant, ScheduledMessage, User)
 from tests.staff import PASSWORD, inbound, login, make_person, make_ticket, make_user
 from tests.twilio_signing import sms
 
@@ -465,3 +465,29 @@ def test_failed_sign_ins_from_one_address_are_limited_across_web_processes(db_ur
     assert elsewhere.status_code == 302
     for web in (web1, web2):
         web.extensions["homeward.db"].engine.dispose()
+
+
+def test_sign_in_limits_hold_when_attempts_arrive_all_at_once(app, db):
+    """Thirty wrong passwords from one address sent at the same moment: exactly ten are checked
+    (401), the rest refused (429). Five wrong passwords for one account at once, from five
+    addresses: every one counts, and the account is locked."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    make_user(db, "luis@example.org", "peer")
+    start = threading.Barrier(10)
+
+    def attempt(email: str, address: str) -> int:
+        web = app.test_client()
+        start.wait(30)
+        return web.post("/login", data={"email": email, "password": "nope"},
+                        environ_base={"REMOTE_ADDR": address}).status_code
+
+    def burst(jobs):
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            return sorted(pool.map(lambda job: attempt(*job), jobs))
+    one_address = burst([(f"guess{i}@example.org", "203.0.113.7") for i in range(30)])
+    assert one_address.count(401) == 10 and one_address.count(429) == 20
+    start = threading.Barrier(5)
+    assert burst([("luis@example.org", f"198.51.100.{i}") for i in range(5)]) == [401] * 5
+    with db.session() as s:
+        assert s.scalar(select(User.locked_until).where(User.email == "luis@example.org")) is not None
