@@ -21,11 +21,8 @@ def sla_minutes(s: Session) -> dict[str, int]:
     return {**DEFAULT_SLA_MINUTES, **(row.value if row else {})}
 
 
-DEFAULT_TZ = "America/New_York"   # config.PROGRAM_TIMEZONE's default; callers pass the program's own
-
-
 def open_escalation(s: Session, participant: Participant, reason: str, priority: str, note: str,
-                    now: datetime, message_id: int | None = None, tz: str = DEFAULT_TZ) -> Escalation:
+                    now: datetime, message_id: int | None = None, *, tz: str) -> Escalation:
     """Open a ticket, or raise the person's open one. `tz` is the program's time zone, the one
     peers' shifts are written in, for choosing who is on shift now."""
     priority = priority if priority in PRIORITY_RANK else "normal"
@@ -59,7 +56,7 @@ def on_shift(user: User, now: datetime, tz: str) -> bool:
     return any(start <= hhmm < end for start, end in user.shift.get(day, []))
 
 
-def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str = DEFAULT_TZ) -> int | None:
+def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str) -> int | None:
     """The person's own peer first; else the least-loaded active peer on shift with room left."""
     if participant.assigned_peer_id:
         peer = s.get(User, participant.assigned_peer_id)

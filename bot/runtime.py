@@ -41,6 +41,7 @@ PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
 MESSAGES, CONTACTS, PARTICIPANTS = Message.__table__, Contact.__table__, Participant.__table__
 CONVERSATIONS, EVENTS = Conversation.__table__, Event.__table__
 LOCK_PERSON = records.by_id(PARTICIPANTS, lock=True)
+CONVERSATION_BY_ID = records.by_id(CONVERSATIONS)
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
@@ -48,6 +49,11 @@ TOUCH_CONTACT = (update(CONTACTS).where(CONTACTS.c.address == bindparam("b_addre
                  .values(last_inbound_at=bindparam("at")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
 MARK_PROCESSED = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"))
                   .values(status="processed", updated_at=bindparam("at")))
+
+
+def _first_word(name: str | None) -> str | None:
+    words = (name or "").split()
+    return words[0] if words else None
 
 
 class PersonRecord(Record):
@@ -66,6 +72,11 @@ class Inbound:
     body: str
     provider_sid: str | None = None
     num_media: int = 0
+
+    def __post_init__(self):
+        # A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words
+        # be lost), is kept as U+FFFD on both databases.
+        object.__setattr__(self, "body", self.body.replace("\x00", "\ufffd"))
 
 
 @dataclass(frozen=True)
@@ -106,9 +117,7 @@ class Runtime:
     def store(self, inbound: Inbound, now: datetime) -> Stored:
         """Write the inbound message (creating the person on first contact) in one transaction
         that is also the redelivery check: the insert does nothing when the MessageSid is already
-        stored (on PostgreSQL it waits for a concurrent delivery of the same sid to commit).
-        A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words be
-        lost), is stored as U+FFFD on both databases."""
+        stored (on PostgreSQL it waits for a concurrent delivery of the same sid to commit)."""
         try:
             with self.db.session(write=True) as s:
                 conn = s.connection()
@@ -120,7 +129,7 @@ class Runtime:
                     contact_id, participant_id = contact.id, contact.participant_id
                 message_id = conn.execute(self._insert_inbound, dict(
                     participant_id=participant_id, contact_id=contact_id, direction="in",
-                    channel=inbound.channel, kind="person", body=inbound.body.replace("\x00", "\ufffd"),
+                    channel=inbound.channel, kind="person", body=inbound.body,
                     num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
                     error_code=None, reply_to_id=None, author_id=None, created_at=now, updated_at=now)).scalar()
                 if message_id is None:
@@ -190,12 +199,11 @@ class Runtime:
             person.last_inbound_at = now
             if stored.channel == "whatsapp":
                 release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
-            tickets.reopen_on_inbound(s, person, now, stored.message_id, self.program.timezone)
+            tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)
-            body = inbound.body.replace("\x00", "\ufffd")
             outcome = conversation.decide(
-                body, inbound.num_media,
+                inbound.body, inbound.num_media,
                 conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored)
@@ -248,7 +256,7 @@ class Runtime:
                                   .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
         peers = list(s.scalars(select(User).where(User.active.is_(True), User.role == "peer")))
         on_duty = any(on_shift(u, now, self.program.timezone) for u in peers)
-        names = {u.id: u.name.split()[0] for u in peers if u.name.split()}
+        names = {u.id: _first_word(u.name) for u in peers}
         self._facts = (time.monotonic(), settings, on_duty, names)
         return settings, on_duty, names
 
@@ -258,8 +266,7 @@ class Runtime:
         if person.assigned_peer_id is not None:
             peer_name = peer_names.get(person.assigned_peer_id)
             if peer_name is None:   # an inactive peer still has a name
-                name = s.scalar(select(User.name).where(User.id == person.assigned_peer_id))
-                peer_name = (name or "").split()[0] if (name or "").split() else None
+                peer_name = _first_word(s.scalar(select(User.name).where(User.id == person.assigned_peer_id)))
         ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
                       program_name=settings.get("program_name") or self.program.name,
                       coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
@@ -312,11 +319,11 @@ class Runtime:
                     if convo is not None and convo.status == "active":
                         convo.outcome = "opted_out"
                     person.opted_out_at = now
-                    self._contact_opt_out(s, contact_id, now)
+                    self._set_contact_opt_out(s, contact_id, now)
                     cancel_pending(s, person.id, now, "opted out")
                 case OptIn():
                     person.opted_out_at = None
-                    self._contact_opt_out(s, contact_id, None)
+                    self._set_contact_opt_out(s, contact_id, None)
                 case EndConversation(outcome=result):
                     if convo is not None and not ended:
                         convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
@@ -340,7 +347,7 @@ class Runtime:
         return replies
 
     @staticmethod
-    def _contact_opt_out(s: Session, contact_id: int | None, when: datetime | None) -> None:
+    def _set_contact_opt_out(s: Session, contact_id: int | None, when: datetime | None) -> None:
         if contact_id is not None:
             s.connection().execute(update(CONTACTS).where(CONTACTS.c.id == contact_id)
                                    .values(opted_out_at=when))
@@ -392,7 +399,7 @@ class Runtime:
             with self.db.session(write=True) as s, s.no_autoflush:
                 owner = s.scalar(select(Conversation.participant_id).where(Conversation.id == convo_id))
                 person = self._lock_person(s, owner)
-                convo = records.load(s.connection(), CONVERSATIONS, records.by_id(CONVERSATIONS), id=convo_id)
+                convo = records.load(s.connection(), CONVERSATIONS, CONVERSATION_BY_ID, id=convo_id)
                 if convo.status != "active" or convo.timeout_at is None or convo.timeout_at > now:
                     continue
                 flows = self.flows_for(s, convo)

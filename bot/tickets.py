@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.escalations import DEFAULT_TZ, PRIORITY_RANK, auto_assignee, sla_minutes
+from bot.escalations import PRIORITY_RANK, auto_assignee, sla_minutes
 from db.models import Escalation, Note, Participant, User
 
 OUTCOMES = {
@@ -102,7 +102,7 @@ def resolve(s: Session, ticket_id: int, user_id: int, outcome: str, note: str, n
 
 
 def reopen_on_inbound(s: Session, person: Participant, now: datetime,
-                      message_id: int | None = None, tz: str = DEFAULT_TZ) -> Escalation | None:
+                      message_id: int | None = None, *, tz: str) -> Escalation | None:
     """Call for every new inbound message, before the core's effects are applied.
 
     With no open ticket, the person's most recent resolved one (within REOPEN_WINDOW_DAYS) is

@@ -44,9 +44,8 @@ class WriterQueue:
     whose back-off sleeps put 100 ms and more on the slowest answers under load. Re-entrant in
     a thread. A database in memory has no other processes: the thread lock is enough."""
 
-    def __init__(self, url: str):
-        path = url.split("///", 1)[-1]
-        self.path = f"{path}.writers" if path and path != ":memory:" else None
+    def __init__(self, database: str | None):
+        self.path = f"{database}.writers" if database and database != ":memory:" else None
         self._thread = threading.RLock()
         self._local = threading.local()
 
@@ -77,7 +76,7 @@ class Database:
         self.engine = make_engine(url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._pinned = threading.local()
-        self._write_lock = WriterQueue(url) if self.is_sqlite else None
+        self._write_lock = WriterQueue(self.engine.url.database) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -104,11 +103,11 @@ class Database:
 
         `write=True` for a unit that reads, decides and writes (an inbound message, a timer). On
         SQLite it takes the write lock before the first read, so nothing it reads can change
-        before it writes: one thread of this process at a time (they queue on a lock here rather
-        than sleeping in SQLite's busy handler, which backs off up to 100 ms a try; other
-        processes' writers queue on a file lock beside the database), then BEGIN IMMEDIATE. (pysqlite itself begins a transaction only at
-        the first write, so two quick messages from one person could otherwise both decide from
-        the same state.) PostgreSQL needs neither: those callers lock rows (FOR NO KEY UPDATE)."""
+        before it writes: writers queue in a `WriterQueue` (rather than sleeping in SQLite's busy
+        handler, which backs off up to 100 ms a try), then BEGIN IMMEDIATE. (pysqlite itself
+        begins a transaction only at the first write, so two quick messages from one person could
+        otherwise both decide from the same state.) PostgreSQL needs neither: those callers lock
+        rows (FOR NO KEY UPDATE)."""
         serialise = write and self.is_sqlite
         if serialise:
             self._write_lock.acquire()

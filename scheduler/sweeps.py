@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 import logs
-from bot.escalations import DEFAULT_TZ, open_escalation
+from bot.escalations import open_escalation
 from db.models import Conversation, Escalation, Message, Participant
 from db.session import Database
 from scheduler import policy
@@ -31,7 +31,8 @@ def nudge_history(s, person: Participant) -> list[tuple[datetime, bool]]:
     return history
 
 
-def no_contact(db: Database, schedule: policy.Schedule, now: datetime, tz: str = DEFAULT_TZ) -> int:
+def no_contact(db: Database, schedule: policy.Schedule, now: datetime, tz: str) -> int:
+    """`tz`: the program's time zone, in which peers' shifts are written (for auto-assignment)."""
     """Open one "no contact" ticket per release for someone who answered none of their recent nudges."""
     rule, opened = schedule.no_contact, 0
     horizon = (now - timedelta(days=rule.within_days + 7)).date()

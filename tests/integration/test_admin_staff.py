@@ -159,9 +159,10 @@ def test_shifts_and_capacity_feed_auto_assignment(sup, db):
         person = s.get(Participant, make_person(db, peer_id=None))
         tuesday_2pm = datetime(2026, 3, 10, 18, 0, tzinfo=timezone.utc)       # 14:00 in New York
         tuesday_1230 = datetime(2026, 3, 10, 16, 30, tzinfo=timezone.utc)
-        assert open_escalation(s, person, "crisis", "urgent", "", tuesday_1230).assignee_id is None
+        ny = "America/New_York"
+        assert open_escalation(s, person, "crisis", "urgent", "", tuesday_1230, tz=ny).assignee_id is None
         s.query(Escalation).delete()
-        assert open_escalation(s, person, "crisis", "urgent", "", tuesday_2pm).assignee_id == peer_id
+        assert open_escalation(s, person, "crisis", "urgent", "", tuesday_2pm, tz=ny).assignee_id == peer_id
     page = sup.get(f"/admin/staff/{peer_id}").get_data(as_text=True)
     assert 'value="09:00-12:00, 13:00-17:00"' in page
     assert "Tue 09:00-12:00, 13:00-17:00" in sup.get("/admin/staff").get_data(as_text=True)
@@ -205,7 +206,7 @@ def test_settings_are_saved_where_the_runtime_and_worker_read_them(app, sup, db)
         assert sla_minutes(s) == {"urgent": 3, "high": 20, "normal": 120}
         person = s.get(Participant, make_person(db))
         now = datetime(2026, 3, 10, 18, 0, tzinfo=timezone.utc)
-        ticket = open_escalation(s, person, "crisis", "urgent", "", now)
+        ticket = open_escalation(s, person, "crisis", "urgent", "", now, tz="America/New_York")
         assert (ticket.sla_due_at - now).total_seconds() == 180
     assert values["sender_rate_per_second"] == 2.5 and values["sender_daily_cap"] == 5000
     assert values["contact_line"] == {"en": "Call us: (312) 555-0100", "es": "Llámanos: (312) 555-0100"}

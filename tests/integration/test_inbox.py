@@ -280,15 +280,18 @@ def test_resolve_with_an_outcome_then_a_new_message_reopens_it(client, db, peer)
     assert "resolve" in audit_actions(db, person)
     later = ticket.resolved_at + timedelta(hours=2)
     with db.session() as s:
-        reopened = tickets.reopen_on_inbound(s, s.get(Participant, person), later, inbound(db, person, "thanks"))
+        reopened = tickets.reopen_on_inbound(s, s.get(Participant, person), later, inbound(db, person, "thanks"),
+                                             tz="America/New_York")
         assert reopened.id == tid
-        assert tickets.reopen_on_inbound(s, s.get(Participant, person), later) is None  # already open
+        assert tickets.reopen_on_inbound(s, s.get(Participant, person), later,
+                                         tz="America/New_York") is None  # already open
     ticket = rows_of(db, Escalation)[0]
     assert (ticket.status, ticket.priority, ticket.reopened_count, ticket.outcome) == ("open", "normal", 1, None)
     assert ticket.assignee_id == peer and ticket.first_response_at is None
     assert ticket.sla_due_at == later + timedelta(minutes=240)
     with db.session() as s:  # the same message is an emergency: the reopened ticket goes urgent
-        bumped = open_escalation(s, s.get(Participant, person), "emergency", "urgent", "again", later)
+        bumped = open_escalation(s, s.get(Participant, person), "emergency", "urgent", "again", later,
+                                 tz="America/New_York")
         assert (bumped.id, bumped.priority) == (tid, "urgent")
 
 
@@ -297,7 +300,8 @@ def test_an_old_resolved_ticket_stays_closed(db):
     long_ago = datetime.now(timezone.utc) - timedelta(days=tickets.REOPEN_WINDOW_DAYS + 1)
     make_ticket(db, person, status="resolved", resolved_at=long_ago, outcome="reached")
     with db.session() as s:
-        assert tickets.reopen_on_inbound(s, s.get(Participant, person), datetime.now(timezone.utc)) is None
+        assert tickets.reopen_on_inbound(s, s.get(Participant, person), datetime.now(timezone.utc),
+                                         tz="America/New_York") is None
 
 
 def test_canned_replies_are_kept_by_supervisors_and_prefill_the_reply(app, client, db, peer):
