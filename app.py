@@ -11,15 +11,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 import logs
-from bot import messages, places, safety
+from core import messages, places, safety
 from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
-from bot.flows.registry import load_registry
+from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
 from db.session import Database
 from scheduler.nudge_settings import LiveSchedule
-from scheduler.policy import load_schedule
+from core.policy import load_schedule
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -1,7 +1,7 @@
 """Locator benchmark: the indexed grid query against a full haversine scan, in the same run.
 
 Why: the issue's promise is that a lookup never scans every site. This loads the ~29,000 real
-sites (bot/content/sites, through bot.sites_import) into an in-memory SQLite table with the same
+sites (bot/content/sites, through core.sites_import) into an in-memory SQLite table with the same
 two integer columns and index the shell uses (cell_lat, cell_lon), then times, for the same
 random origins (ZIP centroids):
 
@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 import zipcodes  # noqa: E402
 
-from bot import locator as L  # noqa: E402
-from bot import sites_import as si  # noqa: E402
+from core import locator as L  # noqa: E402
+from core import sites_import as si  # noqa: E402
 
 REAL = (("opioid_treatment_programs.csv", "otp"), ("substance_use_treatment.csv", "treatment"),
         ("health_centers.csv", "health_centers"))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import safety  # noqa: E402
+from core import safety  # noqa: E402
 
 LABELLED = ROOT / "tests" / "unit" / "safety_labelled.yaml"
 CLASSES = ("emergency", "crisis")

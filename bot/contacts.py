@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import whatsapp
+from core import whatsapp
 from db.models import Contact, Message, Participant, ScheduledMessage
 from db.types import utcnow
 

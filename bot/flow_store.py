@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.flows.checker import check_definition
-from bot.flows.loader import load_text
-from bot.flows.registry import FlowError, Registry
-from bot.flows.schema import Definition, Problem
+from core.flows.checker import check_definition
+from core.flows.loader import load_text
+from core.flows.registry import FlowError, Registry
+from core.flows.schema import Definition, Problem
 from db.models import FlowVersion
 
 
@@ -95,7 +95,7 @@ class FlowStore:
         """Publish the flow files (all, or `names`) whose text differs from the latest version.
         The folder is checked as a whole first (flows start each other), so one broken file
         publishes nothing."""
-        from bot.flows.registry import load_registry
+        from core.flows.registry import load_registry
         load_registry(self.flows_dir, check=True)
         published = []
         for path in sorted(self.flows_dir.glob("*.yaml")):

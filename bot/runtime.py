@@ -19,12 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import logs
-from bot import conversation, messages, tickets
-from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
+from bot import tickets
+from core import conversation, messages
+from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from bot.contacts import link_contact, release_held
 from bot.escalations import on_shift, open_escalation
-from bot.services import BoundServices, Context
+from core.services import BoundServices, Context
 from db.models import (Contact, Conversation, Event, Message, Participant,
                        ScheduledMessage, Setting, User)
 from db import records
@@ -378,7 +379,7 @@ class Runtime:
         flow. Start it silently at its first question (the nudge was the question), without a
         reminder timer: silence after nudges is the no-contact sweep's business. A conversation
         already running is left alone."""
-        from bot import engine
+        from core import engine
         if self.flow_store is None or self._active_conversation(s, person.id) is not None:
             return
         definition = self.flow_store.registry(s).get(flow)
@@ -391,7 +392,7 @@ class Runtime:
     # -- timers ------------------------------------------------------------------------------
     def run_timeouts(self, now: datetime, limit: int = 200) -> int:
         """Resume conversations whose wait timed out (remind once, then end)."""
-        from bot import engine
+        from core import engine
         with self.db.session() as s:
             due = list(s.scalars(select(Conversation.id).where(
                 Conversation.status == "active", Conversation.timeout_at <= now).limit(limit)))

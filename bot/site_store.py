@@ -1,7 +1,7 @@
 """Resource sites in the database (shell): the locator's candidate query and the CSV import.
 
 The query reads only the grid cells around a place, through the (cell_lat, cell_lon) index,
-never every row; ranking and wording stay in the pure bot.locator.
+never every row; ranking and wording stay in the pure core.locator.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Callable
 from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import locator
-from bot.services import LocateResult
-from bot.sites_import import Imported, Notice, Reject, count_rows, decode, iter_import
+from core import locator
+from core.services import LocateResult
+from core.sites_import import Imported, Notice, Reject, count_rows, decode, iter_import
 from db.models import Setting, Site
 from db.types import utcnow
 from db.session import Database
@@ -129,7 +129,7 @@ def file_digest(path: Path) -> str:
 
 def import_defaults(db: Database, echo=print, progress_factory=None) -> None:
     """The shipped site data, imported once per file version (make run calls this every start)."""
-    from bot.sites_import import PRESETS
+    from core.sites_import import PRESETS
     for filename, preset in DEFAULT_FILES:
         path = DEFAULT_DIR / filename
         digest = file_digest(path)

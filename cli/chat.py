@@ -14,7 +14,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.effects import Escalate, Reply, ScheduleTimeout
+from core.effects import Escalate, Reply, ScheduleTimeout
 from bot.runtime import Inbound
 
 DEFAULT_PHONE = "+15005550188"

@@ -5,8 +5,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.flows import checker
-from bot.flows.registry import FlowError
+from core.flows import checker
+from core.flows.registry import FlowError
 
 
 @click.group("flows", help="Check and publish the conversation flows (bot/content/flows/*.yaml).")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.channels.addresses import BadAddress, e164
 from bot.enrollment import EnrollmentError, enroll, validate
 from db.models import AuditEvent, Contact, Participant, ScheduledMessage, User
-from scheduler import policy
+from core import policy
 from scheduler.planning import schedule_nudges
 
 

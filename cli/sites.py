@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from bot.site_store import import_defaults, import_file
-from bot.sites_import import PRESETS, count_rows, decode, parse_map
+from core.sites_import import PRESETS, count_rows, decode, parse_map
 
 
 @click.group("sites", help="Places to get naloxone, harm-reduction services and treatment.")

@@ -1,4 +1,4 @@
-"""Claim due outbox rows, re-check, send, record (the shell around scheduler.policy).
+"""Claim due outbox rows, re-check, send, record (the shell around core.policy).
 
 Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
 (PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
@@ -19,12 +19,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 import logs
-from bot import contacts, whatsapp
+from bot import contacts
+from core import whatsapp
 from bot.channels.sender import SendError
 from db.queries import mark_unsubscribed
 from db.models import Contact, Message, Participant, ScheduledMessage, User
 from db.session import Database
-from scheduler import policy
+from core import policy
 
 log = logging.getLogger("homeward.dispatch")
 DISPATCHED_KINDS = ("nudge", "welcome", "closing", "peer", "reply")

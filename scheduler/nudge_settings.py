@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import Setting
-from scheduler.nudge_content import (DEFAULT_PATH, LONG_NAMES, Schedule, ScheduleError, load_schedule,
+from core.nudge_content import (DEFAULT_PATH, LONG_NAMES, Schedule, ScheduleError, load_schedule,
                                      load_schedule_text)
 
 SETTING = "nudges_yaml"

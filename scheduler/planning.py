@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import Participant, ScheduledMessage
-from scheduler import policy
+from core import policy
 
 
 def _checkin(p: Participant) -> time | None:

@@ -11,7 +11,7 @@ import logs
 from bot.escalations import open_escalation
 from db.models import Conversation, Escalation, Message, Participant
 from db.session import Database
-from scheduler import policy
+from core import policy
 
 log = logging.getLogger("homeward.sweeps")
 NUDGE_KINDS = ("nudge", "welcome")

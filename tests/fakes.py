@@ -1,10 +1,10 @@
-"""A tiny fake of bot.services.Services for core tests: a fixed context and a locator that
+"""A tiny fake of core.services.Services for core tests: a fixed context and a locator that
 answers from a table, so golden conversations stay readable and never touch a database."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.services import Context, LocateResult
+from core.services import Context, LocateResult
 
 _FOUND = {
     "en": "{need} near {place}: Main St Health, 12 Main St, open 9-5, (555) 010-0100. Reply MORE for more.",

@@ -7,7 +7,7 @@ started (the runtime pins it). Rolling back publishes an older version's text as
 history is never rewritten. The text being edited is kept as a draft (`flow_draft:<name>`) until
 it is published or discarded. Every publish and roll-back is audited.
 
-The simulator texts the draft through `bot.conversation.decide` (web/flow_sim.py): nothing is
+The simulator texts the draft through `core.conversation.decide` (web/flow_sim.py): nothing is
 sent or stored; its state travels in the page, signed.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.flows.registry import FlowError
+from core.flows.registry import FlowError
 from db.models import FlowVersion, User
 from web import audit, flow_sim, program_settings
 from web.auth import role_required

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from bot import enrollment
-from bot.sms import count_segments
-from scheduler import policy
+from core.sms import count_segments
+from core import policy
 from scheduler import nudge_settings
 from web import audit, program_settings
 from web.auth import role_required

@@ -22,7 +22,8 @@ from sqlalchemy import or_, select
 
 from bot.tickets import OUTCOMES
 from db.models import Escalation, Event, Message, Participant
-from web import audit, program_settings, report_core as core
+from web import audit, program_settings
+from core import report as core
 from web.auth import role_required
 from web.context import db, me, now
 

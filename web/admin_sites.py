@@ -7,8 +7,8 @@ here) or "local:" (a program CSV). The public directories (otp:, treatment:, hea
 are whole national lists replaced by their next import, so here they are read-only except for
 hiding one that has closed.
 
-Every save recomputes the grid cell (bot.locator.cell_of) the locator's query reads; blank
-coordinates come from the ZIP code's centre (bot.places), and the time zone ("open now") from
+Every save recomputes the grid cell (core.locator.cell_of) the locator's query reads; blank
+coordinates come from the ZIP code's centre (core.places), and the time zone ("open now") from
 the ZIP, else from the coordinates. Every change is audited.
 """
 from __future__ import annotations
@@ -36,10 +36,10 @@ except ImportError:                     # pragma: no cover - older WTForms
         return (value, label)
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
-from bot import locator, places
+from core import locator, places
 from bot.site_store import import_file, record
-from bot.sites_import import PRESETS, format_phone, in_us, parse_map
-from bot.sms import count_segments
+from core.sites_import import PRESETS, format_phone, in_us, parse_map
+from core.sms import count_segments
 from db.models import Site
 from web import audit
 from web.auth import role_required

@@ -21,7 +21,7 @@ from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from bot.escalations import DEFAULT_SLA_MINUTES
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import Escalation, User
 from web import audit, program_settings
 from web.auth import ROLE_LEVEL, role_required

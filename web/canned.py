@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import CannedReply
 from web import audit
 from web.auth import role_required

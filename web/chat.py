@@ -27,7 +27,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import safety
+from core import safety
 from bot.runtime import Inbound
 from db.models import Contact, Message, Participant, User, WebChatSession
 from web import ratelimit

@@ -32,6 +32,6 @@ def is_supervisor() -> bool:
 
 def quiet():
     """The program's quiet hours (nudges.yaml), for warnings on the staff pages."""
-    from web import reply_policy
+    from core import reply_policy
     schedule = current_app.extensions.get("homeward.schedule")
     return schedule().quiet if schedule is not None else reply_policy.DEFAULT_QUIET

@@ -1,7 +1,7 @@
 """The flow editor's simulator: text a draft flow as a participant would (pure apart from the
 locator it is handed, which only reads).
 
-It runs `bot.conversation.decide`, the runtime's own decision (STOP, safety, keywords, trigger
+It runs `core.conversation.decide`, the runtime's own decision (STOP, safety, keywords, trigger
 words, the menu, the flows), against a registry in which the draft replaces the published
 version of its flow, so the draft behaves exactly as it will live. Nothing is sent and nothing
 is stored: the effects are applied to a small dict (`Sim`) that the page carries between
@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from bot import conversation, engine
-from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
+from core import conversation, engine
+from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
-from bot.flows.registry import Registry
-from bot.services import BoundServices, Context
+from core.flows.registry import Registry
+from core.services import BoundServices, Context
 
 MAX_LOG = 80          # transcript lines kept (the oldest drop off)
 

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from bot import contacts, tickets
 from bot.channels.sender import SendError
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import Contact, Message, Participant
 from db.session import Database
-from web import audit, reply_policy
-from web.reply_policy import ContactState
+from web import audit
+from core import reply_policy
+from core.reply_policy import ContactState
 
 NO_CARRIER = ("webchat",)  # the chat page shows stored messages; nothing goes to Twilio
 

@@ -9,9 +9,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from bot import tickets
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import CannedReply, Contact, Note, Participant, User
-from web import audit, outbound, present, queries, reply_policy, scheduled
+from web import audit, outbound, present, queries, scheduled
+from core import reply_policy
 from web.auth import role_required
 from web.context import db, me, now, quiet
 

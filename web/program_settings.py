@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.escalations import DEFAULT_SLA_MINUTES, sla_minutes  # noqa: F401  (re-exported)
-from bot.services import Context
+from core.services import Context
 from db.models import Setting
 
 DEFAULT_COVERAGE = dict(Context().coverage)

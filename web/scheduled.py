@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import Participant, ScheduledMessage
-from scheduler.policy import in_quiet_hours
+from core.policy import in_quiet_hours
 from web import audit
 from web.auth import role_required
 from web.context import db, me, now, quiet

@@ -2,7 +2,7 @@
 
 The worker and the inbox call `send(to_address, body)`; they learn the provider's id and status,
 or a SendError that says whether trying again could help (429, 5xx, time-outs) or not. Outside
-WhatsApp's 24-hour window they pass `template=` (bot.whatsapp.Template): the approved Content SID
+WhatsApp's 24-hour window they pass `template=` (core.whatsapp.Template): the approved Content SID
 and its variables are sent instead of the free-form body.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bot.sms import count_segments
+from core.sms import count_segments
 from db.models import CannedReply, Participant
 from tests.browser.conftest import sign_in
 from tests.staff import PASSWORD, make_person, make_ticket, make_user

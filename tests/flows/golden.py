@@ -17,11 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from bot import effects as fx
-from bot import engine
-from bot.flows.registry import Registry, load_registry
-from bot.flows.schema import parse_duration
-from bot.services import Context
+from core import effects as fx
+from core import engine
+from core.flows.registry import Registry, load_registry
+from core.flows.schema import parse_duration
+from core.services import Context
 from tests.fakes import FakeServices
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.registry import load_registry
-from bot.flows.schema import LANGS
+from core.flows.registry import load_registry
+from core.flows.schema import LANGS
 from tests.flows.golden import FLOWS, load_script, play_script
 
 HERE = Path(__file__).parent

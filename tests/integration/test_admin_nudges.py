@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Setting
-from scheduler import policy
+from core import policy
 from tests.staff import login, make_user
 from scheduler import nudge_settings
 

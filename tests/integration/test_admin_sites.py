@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import locator, places
+from core import locator, places
 from db.models import AuditEvent, Site
 from tests.integration.test_webhook import replies
 from tests.staff import PASSWORD, login, make_user

@@ -89,7 +89,7 @@ def test_flows_check_reports_file_and_line_and_exits_nonzero(app, tmp_path):
 def test_the_app_refuses_to_start_with_an_invalid_flow(db_url, tmp_path):
     import shutil
     import pytest
-    from bot.flows.registry import FlowError
+    from core.flows.registry import FlowError
     from tests.conftest import make_test_app
     flows = tmp_path / "flows"
     shutil.copytree(Path(__file__).resolve().parents[2] / "bot" / "content" / "flows", flows)

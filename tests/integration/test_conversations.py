@@ -81,7 +81,7 @@ def test_a_running_conversation_finishes_on_the_version_it_started_with(app, cli
 
 def test_publishing_an_invalid_flow_is_refused_with_the_line(app, db):
     import pytest
-    from bot.flows.registry import FlowError
+    from core.flows.registry import FlowError
     store = app.extensions["homeward.flows"]
     with db.session() as s:
         store.registry(s)
@@ -139,7 +139,7 @@ def test_two_quick_texts_from_one_person_are_answered_in_turn(app, db, monkeypat
     left: "yes" answers the consent question, then "1" the language one (not both the same)."""
     import threading
 
-    from bot import conversation
+    from core import conversation
     text(app.test_client(), "hi")                          # the welcome asks for consent
     with db.session() as s:
         person_id = s.scalar(select(Participant.id))
@@ -175,7 +175,7 @@ def test_a_text_arriving_while_stop_is_processed_is_stored_and_both_take_effect(
     Nothing is lost: the opt-out is recorded on the person and the number, and the text is kept."""
     import threading
 
-    from bot import conversation
+    from core import conversation
     from bot.runtime import Inbound, Runtime
     from db.models import Contact, Message
     runtime = app.extensions["homeward.runtime"]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.channels.sender import SandboxSender, SendError, SendResult
 from db.models import Contact, Message, Participant, ScheduledMessage, User
-from scheduler import policy
+from core import policy
 from scheduler.dispatch import DispatchConfig, Dispatcher, claim
 from scheduler.planning import schedule_nudges
 from scheduler.worker import drain

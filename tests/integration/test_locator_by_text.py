@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import locator
+from core import locator
 from bot.site_store import DEFAULT_DIR, candidates, import_file
-from bot.sites_import import PRESETS
+from core.sites_import import PRESETS
 from db.models import Participant, Site
 from tests.integration.test_webhook import replies
 from tests.twilio_signing import sms

@@ -146,7 +146,7 @@ def test_malformed_webhook_gets_a_clear_400(client, db):
 
 
 def test_failure_during_processing_keeps_the_message_escalates_and_answers(app, client, db, monkeypatch):
-    from bot import conversation
+    from core import conversation
 
     def broken(*a, **k):
         raise RuntimeError("boom")

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot import whatsapp
+from core import whatsapp
 from bot.contacts import link_contact, release_held
 from db.models import Contact, Message, Participant, ScheduledMessage
-from scheduler import policy
+from core import policy
 from scheduler.dispatch import DispatchConfig, Dispatcher
 from scheduler.worker import drain
 from tests.staff import login, make_person, make_user

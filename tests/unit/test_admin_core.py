@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.loader import load_text
-from bot.flows.registry import load_registry
+from core.flows.loader import load_text
+from core.flows.registry import load_registry
 from scheduler import nudge_settings
 from web import flow_sim
 from web.admin_flows import diff_rows

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from bot.flows import answers
-from bot.flows.schema import Choice
+from core.flows import answers
+from core.flows.schema import Choice
 
 TODAY = date(2025, 3, 3)  # a Monday
 

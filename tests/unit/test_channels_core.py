@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import whatsapp
+from core import whatsapp
 from web import api_spec
 from web.api import parse_since
 from web.chat import CODE_ALPHABET, new_code, normalise_code, provider_sid, show_code

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows import checker
-from bot.flows.checker import check_paths, main
+from core.flows import checker
+from core.flows.checker import check_paths, main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHIPPED = Path(__file__).resolve().parents[2] / "bot" / "content" / "flows"

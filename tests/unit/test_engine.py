@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import engine
-from bot.effects import (CancelTimeout, EndConversation, Escalate, RecordEvent, Reply,
+from core import engine
+from core.effects import (CancelTimeout, EndConversation, Escalate, RecordEvent, Reply,
                          ScheduleTimeout, SetField, SetLanguage, StartFlow)
-from bot.flows import defaults
-from bot.flows.checker import _stigma_hits
-from bot.flows.loader import load_text
-from bot.services import Context
-from bot.sms import count_segments
+from core.flows import defaults
+from core.flows.checker import _stigma_hits
+from core.flows.loader import load_text
+from core.services import Context
+from core.sms import count_segments
 from tests.fakes import FakeServices
 
 NOW = datetime(2025, 3, 3, 14, 0, tzinfo=timezone.utc)
@@ -302,7 +302,7 @@ def test_default_texts_are_translated_short_and_person_first(kind, text):
 # -- properties over the shipped flows -----------------------------------------------------
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from bot.flows.registry import load_registry  # noqa: E402
+from core.flows.registry import load_registry  # noqa: E402
 from tests.flows.golden import FLOWS  # noqa: E402
 
 SHIPPED = load_registry(FLOWS)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from bot import enrollment
-from web import present, reply_policy
-from web.reply_policy import ContactState
+from web import present
+from core import reply_policy
+from core.reply_policy import ContactState
 
 UTC = timezone.utc
 SMS = ContactState("sms", False, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from bot.keywords import KEYWORDS, RESERVED, Keyword, match, normalise
+from core.keywords import KEYWORDS, RESERVED, Keyword, match, normalise
 
 
 @pytest.mark.parametrize("text,kind,word", [

@@ -11,10 +11,10 @@ import pytest
 import zipcodes
 from hypothesis import given, settings, strategies as st
 
-from bot import locator as L
-from bot import sites_import as si
-from bot.locator import SiteRecord
-from bot.sms import count_segments
+from core import locator as L
+from core import sites_import as si
+from core.locator import SiteRecord
+from core.sms import count_segments
 
 SITES = Path(__file__).resolve().parents[2] / "bot" / "content" / "sites"
 NOW = datetime(2025, 3, 4, 15, 30, tzinfo=timezone.utc)      # Tuesday 10:30 in Dayton

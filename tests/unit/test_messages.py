@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from bot import keywords, messages
-from bot.sms import count_segments
+from core import keywords, messages
+from core.sms import count_segments
 
 REQUIRED = ["emergency", "emergency_2", "crisis", "help", "opted_out", "opted_in", "menu",
             "fallback", "empty", "media_only", "language_set"]

@@ -1,8 +1,8 @@
 """Places from messy SMS text, offline (zipcodes' USPS list): ZIPs, City ST, Spanish, ask once."""
 import pytest
 
-from bot import places
-from bot.places import Ambiguous, NotFound, Place, resolve
+from core import places
+from core.places import Ambiguous, NotFound, Place, resolve
 
 
 @pytest.mark.parametrize("text, label", [

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from bot.sms import count_segments
-from scheduler.nudge_content import DEFAULT_PATH, _NOT_DISCREET
-from scheduler.policy import (ErrorInfo, GiveUp, NoContactRule, QuietHours, Retry, ScheduleError,
+from core.sms import count_segments
+from core.nudge_content import DEFAULT_PATH, _NOT_DISCREET
+from core.policy import (ErrorInfo, GiveUp, NoContactRule, QuietHours, Retry, ScheduleError,
                               WELCOME_GRACE, TokenBucket, daily_cap_left, in_quiet_hours, load_schedule,
                               load_schedule_text, may_send, next_allowed, no_contact_due, pace,
                               plan, render, retry_decision, spread_minute, status_of, wrote_first)

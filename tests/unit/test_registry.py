@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.registry import FlowError, Route, load_registry
+from core.flows.registry import FlowError, Route, load_registry
 
 SHIPPED = Path(__file__).resolve().parents[2] / "bot" / "content" / "flows"
 REG = load_registry(SHIPPED)

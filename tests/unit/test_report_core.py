@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from web import report_core as core
+from core import report as core
 
 UTC = timezone.utc
 P = core.Period(date(2026, 3, 1), date(2026, 3, 31), "America/New_York")

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bench.safety_report import CLASSES, evaluate, examples, load
-from bot import safety
-from bot.safety import Classification, classify, split
+from core import safety
+from core.safety import Classification, classify, split
 
 MUST_FIRE = {
     "emergency": [

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import sites_import as si
-from bot.locator import valid_hours
+from core import sites_import as si
+from core.locator import valid_hours
 
 SITES = Path(__file__).resolve().parents[2] / "bot" / "content" / "sites"
 REAL = {"otp": "opioid_treatment_programs.csv", "treatment": "substance_use_treatment.csv",

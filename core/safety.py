@@ -34,8 +34,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from core import CONTENT
 
-CONTENT = Path(__file__).parent / "content" / "safety"
+LEXICONS = CONTENT / "safety"
 LANGS = ("en", "es")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when installed: ~10x faster
 KINDS = ("emergency", "crisis")
@@ -220,7 +221,7 @@ def _listify(rule: dict) -> list[str]:
 
 @lru_cache(maxsize=None)
 def lexicon(lang: str) -> Lexicon:
-    with open(CONTENT / f"{lang}.yaml", encoding="utf-8") as f:
+    with open(LEXICONS / f"{lang}.yaml", encoding="utf-8") as f:
         return Lexicon(lang, yaml.load(f, Loader=SAFE_LOADER))
 
 

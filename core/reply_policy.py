@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot.sms import count_segments
-from scheduler.policy import QuietHours, in_quiet_hours, wrote_first
+from core.sms import count_segments
+from core.policy import QuietHours, in_quiet_hours, wrote_first
 
 DEFAULT_QUIET = QuietHours(time(21, 0), time(9, 0))
 WROTE_FIRST_WINDOW = timedelta(hours=1)

@@ -11,8 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from core import CONTENT
 
-PATH = Path(__file__).parent / "content" / "messages.yaml"
+PATH = CONTENT / "messages.yaml"
 LANGS = ("en", "es")
 DEFAULT_LANG = "en"
 

@@ -17,9 +17,10 @@ from typing import Any, Mapping
 
 import yaml
 
-from bot.sms import count_segments
+from core.sms import count_segments
+from core import CONTENT
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "bot" / "content" / "nudges.yaml"
+DEFAULT_PATH = CONTENT / "nudges.yaml"
 PLACEHOLDERS = {"first_name", "peer_name", "program"}
 SETS = {"first", "nudge", "welcome", "closing"}        # each may have an "<name>_open" twin
 REQUIRED_SETS = ("nudge", "welcome", "closing")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from bot import keywords
-from bot.sms import count_segments
+from core import CONTENT, keywords
+from core.sms import count_segments
 
 from . import conditions
 from .loader import load_file
@@ -28,7 +28,7 @@ from .schema import LANGS, Definition, Node, Problem, Text
 from .templates import VAR, syntax_error, variables
 from .words import normalize
 
-STIGMA_FILE = Path(__file__).resolve().parent.parent / "content" / "stigma.yaml"
+STIGMA_FILE = CONTENT / "stigma.yaml"
 # Carrier and system words, handled before any flow: opt-out words (Twilio's and common
 # Spanish ones), opt-in words, help, the menu and the language switch (bot/keywords.py).
 STOP_WORDS = frozenset(normalize(w) for w in (
@@ -69,7 +69,7 @@ def check_paths(paths) -> list[Problem]:
 
 def main(paths) -> int:
     """Print every problem; 1 when there is an error (or nothing to check), else 0."""
-    paths = list(paths) or [str(Path(__file__).resolve().parent.parent / "content" / "flows")]
+    paths = list(paths) or [str(CONTENT / "flows")]
     problems = check_paths(paths)
     for p in problems:
         print(p)

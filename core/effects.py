@@ -90,7 +90,7 @@ class Outcome:
 class StartFlow:
     """Start flow `flow` for this person right after applying this outcome (added by the flow
     engine). It always follows an EndConversation: the current flow is finished. The runtime
-    calls bot.engine.start(<flow's published definition>, now, services, params) and applies
-    that outcome too; bot.engine.follow() does exactly this for a pure caller."""
+    calls core.engine.start(<flow's published definition>, now, services, params) and applies
+    that outcome too; core.engine.follow() does exactly this for a pure caller."""
     flow: str
     params: dict = field(default_factory=dict)

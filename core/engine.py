@@ -27,12 +27,12 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from bot.effects import (CancelTimeout, EndConversation, Escalate, Outcome, RecordEvent, Reply,
+from core.effects import (CancelTimeout, EndConversation, Escalate, Outcome, RecordEvent, Reply,
                          ScheduleTimeout, SetField, SetLanguage, StartFlow)
-from bot.flows import answers, defaults
-from bot.flows.conditions import evaluate
-from bot.flows.schema import LANGS, PRIORITIES, Definition, Node, Text
-from bot.flows.templates import render, render_value
+from core.flows import answers, defaults
+from core.flows.conditions import evaluate
+from core.flows.schema import LANGS, PRIORITIES, Definition, Node, Text
+from core.flows.templates import render, render_value
 
 MAX_STEPS = 100          # nodes run for one input before the engine assumes a loop
 LOCATOR_WAIT = ("need_place", "ambiguous")

@@ -15,9 +15,9 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from bot import places
-from bot.services import LocateResult
-from bot.sms import GSM7_BASIC, GSM7_EXTENDED, count_segments, fits
+from core import places
+from core.services import LocateResult
+from core.sms import GSM7_BASIC, GSM7_EXTENDED, count_segments, fits
 
 # --- vocabulary -----------------------------------------------------------------------------
 KINDS = ("naloxone", "syringe_services", "treatment", "otp", "buprenorphine", "health_center",

@@ -20,8 +20,8 @@ from typing import Iterator, Mapping
 
 import phonenumbers
 
-from bot import places
-from bot.locator import KINDS, SiteRecord, haversine, norm_address, norm_name, valid_hours
+from core import places
+from core.locator import KINDS, SiteRecord, haversine, norm_address, norm_name, valid_hours
 
 CANONICAL = ("name", "kinds", "address", "city", "state", "zip", "lat", "lon", "phone", "hours",
              "timezone", "notes", "verified_on")

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from scheduler.nudge_content import (DEFAULT_PATH, NoContactRule, QuietHours, Schedule,  # noqa: F401
+from core.nudge_content import (DEFAULT_PATH, NoContactRule, QuietHours, Schedule,  # noqa: F401
                                      ScheduleError, load_schedule, load_schedule_text, render)
 
 UTC = timezone.utc

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import engine, keywords, messages, safety
-from bot.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
+from core import engine, keywords, messages, safety
+from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, SetField, SetLanguage)
-from bot.services import Services
+from core.services import Services
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ WELCOME_FLOW = "welcome"
 class Flows:
     """The flows as this message sees them: the latest published set (for trigger words, the
     menu and new conversations) and the definition the running conversation started on."""
-    registry: object            # bot.flows.registry.Registry
-    current: object = None      # bot.flows.schema.Definition of the running conversation
+    registry: object            # core.flows.registry.Registry
+    current: object = None      # core.flows.schema.Definition of the running conversation
 
 
 def _say(key: str, lang: str, services: Services, **extra) -> Reply:

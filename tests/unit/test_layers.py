@@ -1,0 +1,68 @@
+"""The layering, read from the code: the core decides and touches nothing; imports flow inward.
+
+`core/` is given data and returns data. It may import the standard library and small pure
+libraries (yaml, zipcodes, phonenumbers, rapidfuzz, ...) but never the database, the web, Twilio, an
+HTTP client, a shell package, or the clock.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SHELL_PACKAGES = {"bot", "web", "scheduler", "db", "cli", "app", "config", "logs"}
+WORLD = {"sqlalchemy", "flask", "flask_login", "flask_wtf", "werkzeug", "twilio", "requests",
+         "psycopg", "psycopg2", "apscheduler", "urllib3", "socket", "subprocess", "httpx"}
+CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+               ("time", "time"), ("time", "monotonic"), ("time", "perf_counter"), ("db.types", "utcnow")}
+
+
+def modules(package: str):
+    return sorted(p for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def imported(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+
+
+def clock_reads(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else None
+            if (name, node.func.attr) in CLOCK_CALLS:
+                yield node.lineno, f"{name}.{node.func.attr}()"
+
+
+@pytest.mark.parametrize("path", modules("core"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_core_touches_nothing(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bad = [f"{path.relative_to(ROOT)}:{line}: imports {name}" for line, name in imported(tree)
+           if name.split(".")[0] in SHELL_PACKAGES | WORLD]
+    bad += [f"{path.relative_to(ROOT)}:{line}: reads the clock ({call}); take `now` as an argument"
+            for line, call in clock_reads(tree)]
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", modules("db"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_db_never_imports_the_layers_above_it(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bad = [f"{path.relative_to(ROOT)}:{line}: imports {name}" for line, name in imported(tree)
+           if name.split(".")[0] in {"bot", "web", "scheduler", "cli", "app", "core"}]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_guard_would_catch_a_database_import(tmp_path):
+    """The walk itself works: a core module importing the database or reading the clock is seen."""
+    tree = ast.parse("from db.models import Site\nimport sqlalchemy\nfrom datetime import datetime\n"
+                     "x = datetime.now()\n")
+    assert [name for _, name in imported(tree)] == ["db.models", "sqlalchemy", "datetime"]
+    assert [call for _, call in clock_reads(tree)] == ["datetime.now()"]
