@@ -39,10 +39,10 @@ class Prism:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Prism exited with {self.proc.returncode}")
             try:
-                requests.get(self.url + "/2010-04-01/Accounts.json", timeout=1,
+                requests.get(self.url + "/2010-04-01/Accounts.json", timeout=5,
                              auth=("AC" + "0" * 32, "x"))
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):   # not listening yet, or busy starting
                 time.sleep(0.2)  # waiting for a child process to listen, not timing a test
         self.stop()
         raise RuntimeError("Prism did not start within 60 s")
