@@ -83,20 +83,21 @@ def test_the_checker_refuses_broken_rows():
 # -- safety on the held-out half: needs no new code ---------------------------------------
 
 @pytest.mark.xfail(strict=False, reason="core/safety.py today misses some ways people describe an "
-                   "overdose (issue 13 item 6): 64/70 on held-out when this test was written")
+                   "overdose (issue 13 item 6): 77 of 85 held-out emergencies caught when this test "
+                   "was written")
 def test_emergency_recall_on_held_out_is_at_least_0_99(heldout):
     s = score.safety_scores(heldout)
     caught, n = s.recall["emergency"]
     assert n >= 60
-    assert caught / n >= 0.99, [r["text"] for r, _ in s.missed if r["intent"] == "emergency"]
+    assert caught / n >= 0.99, f"{caught}/{n}"   # counts only: held-out texts are not for tuning
 
 
-@pytest.mark.xfail(strict=False, reason="core/safety.py today fires on 3 of the held-out hard "
+@pytest.mark.xfail(strict=False, reason="core/safety.py today fires on 6 of the 63 held-out hard "
                    "negatives (issue 13 item 6)")
 def test_no_safety_false_alarm_on_the_held_out_hard_negatives(heldout):
     s = score.safety_scores(heldout)
     assert s.n_hard >= 30
-    assert [r["text"] for r, _ in s.hard_negatives] == []
+    assert len(s.hard_negatives) == 0, f"{len(s.hard_negatives)} of {s.n_hard} fired"
 
 
 # -- the understanding step (issue 13): the merger removes the skip once it lands ----------
@@ -112,9 +113,7 @@ def understood(heldout):
 def test_every_intent_is_understood_at_least_95_percent_of_the_time(understood, intent):
     right, n = understood.per_intent[intent]
     assert n >= 20
-    wrong = [(r["text"], got.intent) for r, got in understood.misses
-             if ("answer" if r["answer"] else r["intent"]) == intent]
-    assert right / n >= 0.95, f"{right}/{n}; {len(wrong)} read wrong"
+    assert right / n >= 0.95, f"{right}/{n}"   # counts only: held-out texts are not for tuning
 
 
 def test_every_reply_is_in_the_language_of_the_text(understood):
