@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 from core import safety  # noqa: E402
 from tests.corpus import score  # noqa: E402
-from tests.corpus.corpus import INTENTS, SAFETY, load  # noqa: E402
+from tests.corpus.corpus import INTENTS, NEEDS, SAFETY, TOPICS, load  # noqa: E402
 
 SHORT = {"find_place": "place", "talk_to_person": "person", "stop_request": "stop",
          "question": "quest", "checkin": "check", "greeting": "greet", "thanks": "thank",
@@ -79,31 +79,38 @@ def report(split: str, rows: list[dict], step, misses: bool) -> None:
     mid = sum(1 for r in rows if r["waiting"])
     print(f"\n=== {split}: {len(rows)} texts ({sum(r['lang'] == 'es' for r in rows)} to answer in "
           f"Spanish, {mid} sent mid-conversation, {sum(bool(r.get('hard_negative')) for r in rows)} hard negatives)")
-    head = f"  {'intent':16} {'baseline':>18}" + (f" {'understanding':>18}" if ours else "")
+    head = f"  {'intent':24} {'baseline':>18}" + (f" {'understanding':>18}" if ours else "")
     print("\n  accuracy per intent (answer = a text that answers the waiting question; emergency/"
           "crisis by safety.classify)")
     print(head)
     for intent in ROWS:
         n = base.per_intent.get(intent, (0, 0))[1]
         if n:
-            line = f"  {intent:16} {pct(base.per_intent[intent]):>18}"
+            line = f"  {intent:24} {pct(base.per_intent[intent]):>18}"
             if ours:
                 line += f" {pct(ours.per_intent[intent]):>18}"
             print(line)
     total = lambda res: (sum(v[0] for v in res.per_intent.values()), res.n)  # noqa: E731
-    print(f"  {'all':16} {pct(total(base)):>18}" + (f" {pct(total(ours)):>18}" if ours else ""))
+    print(f"  {'all':24} {pct(total(base)):>18}" + (f" {pct(total(ours)):>18}" if ours else ""))
+    for lang, label in (("en", "all, English"), ("es", "all, Spanish")):
+        print(f"  {label:24} {pct(base.by_lang[lang]):>18}" + (f" {pct(ours.by_lang[lang]):>18}" if ours else ""))
     print("\n  entities and language")
     print(head.replace("intent", "what  "))
     for name, label in (("need", "need"), ("place", "place"), ("topic", "topic"), ("mood", "mood"),
                         ("target_lang", "target language")):
-        line = f"  {label:16} {pct(base.entity[name]):>18}"
+        line = f"  {label:24} {pct(base.entity[name]):>18}"
         print(line + (f" {pct(ours.entity[name]):>18}" if ours else ""))
-    line = f"  {'place invented':16} {pct(base.invented_place):>18}"
+    line = f"  {'place invented':24} {pct(base.invented_place):>18}"
     print(line + (f" {pct(ours.invented_place):>18}" if ours else "") + "   (lower is better)")
     for label, attr in (("reply language", "lang"), ("answer kept", "answers"),
                         ("request mid-conv", "interrupts")):
-        line = f"  {label:16} {pct(getattr(base, attr)):>18}"
+        line = f"  {label:24} {pct(getattr(base, attr)):>18}"
         print(line + (f" {pct(getattr(ours, attr)):>18}" if ours else ""))
+    print("\n  need and topic, by value (find_place and question rows)")
+    for name, values in (("need", NEEDS), ("topic", TOPICS)):
+        for v in values:
+            line = f"  {name + ' ' + v:24} {pct(base.by_value[(name, v)]):>18}"
+            print(line + (f" {pct(ours.by_value[(name, v)]):>18}" if ours else ""))
     print()
     print(confusion(base, "confusion, baseline"))
     if ours:

@@ -143,6 +143,8 @@ class Result:
     per_intent: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # intent -> [right, n]
     confusion: Counter = field(default_factory=Counter)      # (expected, got) -> count
     entity: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))      # name -> [right, n]
+    by_value: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))    # (name, value) -> [right, n]
+    by_lang: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))     # row lang -> [right, n]
     invented_place: list = field(default_factory=lambda: [0, 0])
     lang: list = field(default_factory=lambda: [0, 0])
     answers: list = field(default_factory=lambda: [0, 0])     # answer rows kept as answers
@@ -168,6 +170,8 @@ def evaluate(rows: list[dict], read: Callable[[str, str | None, str], Reading]) 
         got = "answer" if (row["answer"] and ok) else r.intent
         res.per_intent[expected][0] += ok
         res.per_intent[expected][1] += 1
+        res.by_lang[row["lang"]][0] += ok
+        res.by_lang[row["lang"]][1] += 1
         res.confusion[(expected, got)] += 1
         if row["waiting"]:
             bucket = res.answers if row["answer"] else res.interrupts
@@ -179,8 +183,11 @@ def evaluate(rows: list[dict], read: Callable[[str, str | None, str], Reading]) 
         res.lang[1] += 1
         for name in ("need", "topic", "mood", "target_lang"):
             if row[name] is not None:
-                res.entity[name][0] += getattr(r, name) == row[name]
+                right = getattr(r, name) == row[name]
+                res.entity[name][0] += right
                 res.entity[name][1] += 1
+                res.by_value[(name, row[name])][0] += right
+                res.by_value[(name, row[name])][1] += 1
         if row["intent"] == "find_place" and not row["answer"]:
             if row["place"] is not None:
                 res.entity["place"][0] += place_matches(row["place"], r.place)
