@@ -83,7 +83,7 @@ def test_the_checker_refuses_broken_rows():
 # -- safety on the held-out half: needs no new code ---------------------------------------
 
 @pytest.mark.xfail(strict=False, reason="core/safety.py today misses some ways people describe an "
-                   "overdose (issue 13 item 6): 77 of 85 held-out emergencies caught when this test "
+                   "overdose (issue 13 item 6): 82 of 90 held-out emergencies caught when this test "
                    "was written")
 def test_emergency_recall_on_held_out_is_at_least_0_99(heldout):
     s = score.safety_scores(heldout)
@@ -92,7 +92,7 @@ def test_emergency_recall_on_held_out_is_at_least_0_99(heldout):
     assert caught / n >= 0.99, f"{caught}/{n}"   # counts only: held-out texts are not for tuning
 
 
-@pytest.mark.xfail(strict=False, reason="core/safety.py today fires on 6 of the 63 held-out hard "
+@pytest.mark.xfail(strict=False, reason="core/safety.py today fires on 6 of the 65 held-out hard "
                    "negatives (issue 13 item 6)")
 def test_no_safety_false_alarm_on_the_held_out_hard_negatives(heldout):
     s = score.safety_scores(heldout)
