@@ -24,7 +24,7 @@ from typing import Callable
 
 from core import keywords, locator, places, safety
 from core.flows.registry import load_registry
-from tests.corpus.corpus import INTENTS, NEEDS, ROOT_FLOWS, SAFETY, fold
+from tests.corpus.corpus import ROOT_FLOWS, SAFETY, fold
 
 # What each shipped flow means as an intent when its trigger word or menu number starts it.
 FLOW_INTENTS = {"naloxone": ("find_place", "naloxone"), "treatment": ("find_place", "treatment"),
@@ -249,6 +249,3 @@ def percentile(values: list[float], q: float) -> float:
 def p50_p99(values: list[float]) -> tuple[float, float]:
     return (statistics.median(values) if values else float("nan"), percentile(values, 99))
 
-
-__all__ = ["INTENTS", "NEEDS", "Reading", "baseline", "understanding_reader", "evaluate",
-           "safety_scores", "place_matches", "p50_p99"]

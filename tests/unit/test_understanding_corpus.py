@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from tests.corpus import corpus, score
-from tests.corpus.corpus import (INTENTS, KEYS, LANGS, MOODS, NEEDS, SAFETY, TOPICS, WAITING,
-                                 build, fold, load, problems, split_of)
+from tests.corpus import score
+from tests.corpus.corpus import (INTENTS, KEYS, LANGS, MOODS, NEEDS, TOPICS, WAITING, build, fold,
+                                 load, problems, split_of)
 
 
 @pytest.fixture(scope="module")
