@@ -113,11 +113,18 @@ def understanding_reader(understand: Callable, model) -> Callable[[str, str | No
         if first:
             return first
         u = understand(text, model, waiting=waiting)
-        place = u.place if u.place is None or isinstance(u.place, str) else (
-            getattr(u.place, "label", None) or str(u.place))
-        return Reading(u.intent, u.lang or lang, need=u.need, place=place, topic=u.topic,
+        return Reading(u.intent, u.lang or lang, need=u.need, place=_as_text(u.place), topic=u.topic,
                        mood=u.mood, target_lang=u.target_lang, answer=getattr(u, "answer", None))
     return read
+
+
+def _as_text(place) -> str | None:
+    """An extracted place as text, whatever shape the reader gives it (str, Place, dict)."""
+    if place is None or isinstance(place, str):
+        return place
+    if isinstance(place, dict):
+        return " ".join(str(place[k]) for k in ("label", "query", "city", "zip") if place.get(k)) or None
+    return getattr(place, "label", None) or getattr(place, "query", None) or str(place)
 
 
 def place_matches(expected: str, got: str | None) -> bool:
