@@ -79,7 +79,7 @@ def system_first(text: str, lang: str) -> Reading | None:
         return Reading("language", kw.value, target_lang=kw.value)
     if kw and kw.kind == "help":
         return Reading("question", kw.lang or lang, topic="about")
-    if kw and kw.kind == "opt_in":
+    if kw and kw.kind == "opt_in" and not kw.only_when_opted_out:   # nobody here opted out
         return Reading("none", kw.lang or lang)
     return None
 

@@ -119,3 +119,26 @@ def test_every_intent_is_understood_at_least_95_percent_of_the_time(understood, 
 def test_every_reply_is_in_the_language_of_the_text(understood):
     right, n = understood.lang
     assert right == n, f"{n - right} of {n} in the wrong language"
+
+
+# -- the scoring itself ----------------------------------------------------------------------
+
+def test_a_place_matches_on_its_zip_or_city_name_whatever_the_case_or_accents():
+    assert score.place_matches("60614", "Chicago, IL 60614")
+    assert score.place_matches("Chicago, IL", "chicago")
+    assert score.place_matches("San Juan, PR", "SAN JUÁN, PR")
+    assert score.place_matches("near me", "near me")
+    assert not score.place_matches("Dayton", "Daytona Beach, FL")
+    assert not score.place_matches("60614", "Chicago, IL 60615")
+    assert not score.place_matches("near me", None)
+
+
+def test_the_baseline_is_what_homeward_does_today():
+    stop = score.baseline("STOP", None, "en")
+    assert stop.intent == "stop_request"
+    keyword = score.baseline("NARCAN 60614", None, "en")
+    assert (keyword.intent, keyword.need) == ("find_place", "naloxone") and "60614" in keyword.place
+    assert score.baseline("naloxona 60614", None, "en").lang == "es"   # the Spanish trigger word
+    assert score.baseline("could somebody get back to me", None, "en").intent == "none"  # the menu
+    assert score.baseline("yes", "yes_no", "en").answer is True
+    assert score.baseline("NARCAN", "yes_no", "en").intent == "find_place"   # a trigger interrupts
