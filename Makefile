@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/locator.py
 	$(PY) bench/inbox_queue.py
 	$(PY) bench/safety_report.py
+	$(PY) bench/understanding.py
 
 # Reliability under redelivery, provider faults, SIGKILL and hostile input; exits non-zero on FAIL.
 # Needs PostgreSQL as above and Prism (node_modules); loopback only, bounded to 10 minutes.

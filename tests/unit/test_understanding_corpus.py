@@ -1,0 +1,144 @@
+"""The labelled corpus of realistic texts (tests/corpus) and the issue 13 acceptance bar on its
+held-out half: what people text is understood, in their language, and safety still comes first.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.corpus import score
+from tests.corpus.corpus import (INTENTS, KEYS, LANGS, MOODS, NEEDS, TOPICS, WAITING, build, fold,
+                                 load, problems, split_of)
+
+
+@pytest.fixture(scope="module")
+def halves():
+    return {split: load(split) for split in ("dev", "heldout")}
+
+
+@pytest.fixture(scope="module")
+def heldout(halves):
+    return halves["heldout"]
+
+
+# -- the corpus itself ---------------------------------------------------------------------
+
+def test_the_yaml_files_are_what_the_hand_written_sources_build(halves):
+    assert build() == halves, "run: python -m tests.corpus.corpus"
+
+
+def test_every_row_is_well_formed(halves):
+    for split, rows in halves.items():
+        for row in rows:
+            assert set(row) - {"hard_negative"} == set(KEYS), row
+        assert problems(rows) == [], split
+
+
+def test_no_text_twice_and_the_halves_are_disjoint(halves):
+    keys = [fold(r["text"]) for rows in halves.values() for r in rows]
+    assert [k for k, n in Counter(keys).items() if n > 1] == []
+
+
+def test_the_split_is_the_fixed_rule_and_about_forty_sixty(halves):
+    for split, rows in halves.items():
+        assert {split_of(r["text"]) for r in rows} == {split}
+    n_dev, n_held = len(halves["dev"]), len(halves["heldout"])
+    assert n_dev + n_held >= 1200
+    assert 0.33 <= n_dev / (n_dev + n_held) <= 0.47
+
+
+def test_held_out_covers_every_label_in_both_languages(heldout):
+    assert {r["intent"] for r in heldout} == set(INTENTS)
+    for lang in LANGS:
+        mine = [r for r in heldout if r["lang"] == lang]
+        assert {r["intent"] for r in mine} == set(INTENTS), lang
+        assert {r["need"] for r in mine} >= set(NEEDS), lang
+    assert {r["topic"] for r in heldout} >= set(TOPICS)
+    assert {r["mood"] for r in heldout} >= set(MOODS)
+    assert {r["target_lang"] for r in heldout} >= set(LANGS)
+    assert {r["waiting"] for r in heldout} >= set(WAITING)
+    assert any(r["answer"] for r in heldout) and any(r["waiting"] and not r["answer"] for r in heldout)
+    assert sum(bool(r.get("hard_negative")) for r in heldout) >= 30
+    places = Counter(r["place"] for r in heldout if r["place"])
+    assert places["near me"] >= 10 and any(p.isdigit() for p in places)
+    assert any("," in p for p in places)
+
+
+def test_the_checker_refuses_broken_rows():
+    good = {"text": "narcan in dayton", "lang": "en", "intent": "find_place", "need": "naloxone",
+            "place": "Dayton", "topic": None, "mood": None, "target_lang": None, "waiting": None,
+            "answer": False}
+    assert problems([good]) == []
+    bad = [dict(good, text="narcan pls", need=None), dict(good, text="NARCAN  in Dayton"),
+           dict(good, text="hola", intent="greeting", need=None, place="Dayton"),
+           dict(good, text="yes", intent="none", need=None, place=None, answer=True),
+           dict(good, text="x", intent="question", need=None, place=None, topic="weather"),
+           dict(good, text="he is blue", intent="emergency", need=None, place=None, hard_negative=True)]
+    found = problems([good, *bad])
+    assert len(found) == len(bad), found
+    assert any("duplicate" in p for p in found)
+
+
+# -- safety on the held-out half: needs no new code ---------------------------------------
+
+@pytest.mark.xfail(strict=False, reason="core/safety.py today misses some ways people describe an "
+                   "overdose (issue 13 item 6): 82 of 90 held-out emergencies caught when this test "
+                   "was written")
+def test_emergency_recall_on_held_out_is_at_least_0_99(heldout):
+    s = score.safety_scores(heldout)
+    caught, n = s.recall["emergency"]
+    assert n >= 60
+    assert caught / n >= 0.99, f"{caught}/{n}"   # counts only: held-out texts are not for tuning
+
+
+@pytest.mark.xfail(strict=False, reason="core/safety.py today fires on 6 of the 65 held-out hard "
+                   "negatives (issue 13 item 6)")
+def test_no_safety_false_alarm_on_the_held_out_hard_negatives(heldout):
+    s = score.safety_scores(heldout)
+    assert s.n_hard >= 30
+    assert len(s.hard_negatives) == 0, f"{len(s.hard_negatives)} of {s.n_hard} fired"
+
+
+# -- the understanding step (issue 13): the merger removes the skip once it lands ----------
+
+@pytest.fixture(scope="module")
+def understood(heldout):
+    understand_mod = pytest.importorskip("core.understand")
+    read = score.understanding_reader(understand_mod.understand, understand_mod.default_model())
+    return score.evaluate(heldout, read)
+
+
+@pytest.mark.parametrize("intent", [*INTENTS, "answer"])
+def test_every_intent_is_understood_at_least_95_percent_of_the_time(understood, intent):
+    right, n = understood.per_intent[intent]
+    assert n >= 20
+    assert right / n >= 0.95, f"{right}/{n}"   # counts only: held-out texts are not for tuning
+
+
+def test_every_reply_is_in_the_language_of_the_text(understood):
+    right, n = understood.lang
+    assert right == n, f"{n - right} of {n} in the wrong language"
+
+
+# -- the scoring itself ----------------------------------------------------------------------
+
+def test_a_place_matches_on_its_zip_or_city_name_whatever_the_case_or_accents():
+    assert score.place_matches("60614", "Chicago, IL 60614")
+    assert score.place_matches("Chicago, IL", "chicago")
+    assert score.place_matches("San Juan, PR", "SAN JUÁN, PR")
+    assert score.place_matches("near me", "near me")
+    assert not score.place_matches("Dayton", "Daytona Beach, FL")
+    assert not score.place_matches("60614", "Chicago, IL 60615")
+    assert not score.place_matches("near me", None)
+
+
+def test_the_baseline_is_what_homeward_does_today():
+    stop = score.baseline("STOP", None, "en")
+    assert stop.intent == "stop_request"
+    keyword = score.baseline("NARCAN 60614", None, "en")
+    assert (keyword.intent, keyword.need) == ("find_place", "naloxone") and "60614" in keyword.place
+    assert score.baseline("naloxona 60614", None, "en").lang == "es"   # the Spanish trigger word
+    assert score.baseline("could somebody get back to me", None, "en").intent == "none"  # the menu
+    assert score.baseline("yes", "yes_no", "en").answer is True
+    assert score.baseline("NARCAN", "yes_no", "en").intent == "find_place"   # a trigger interrupts
