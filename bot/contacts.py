@@ -41,7 +41,9 @@ def link_contact(s: Session, channel: str, address: str, now: datetime | None = 
         return None
     person = s.get(Participant, sibling.participant_id)
     owner = person.merged_into_id if person.status == "merged" and person.merged_into_id else person.id
-    contact = Contact(participant_id=owner, channel=channel, address=address, created_at=now or utcnow())
+    # Opt-out belongs to the number: a STOP on SMS holds for its WhatsApp too, until START.
+    contact = Contact(participant_id=owner, channel=channel, address=address, created_at=now or utcnow(),
+                      opted_out_at=sibling.opted_out_at)
     s.add(contact)
     s.flush()
     return contact

@@ -191,7 +191,6 @@ class Journey:
         while True:
             while steps and steps[0][0] <= self.clock[0]:
                 self.do(steps.pop(0)[2])
-                self.work()
             self.work()
             wake = [t for t in (steps[0][0] if steps else None, self.next_due(self.clock[0])) if t is not None]
             if not wake or min(wake) > end:
