@@ -183,3 +183,14 @@ def test_demo_data_has_a_life(app, db):
         _demo_people(db, "America/New_York", schedule, NOW)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Participant)) == len(people)   # added once
+
+
+def test_web_chat_never_talks_about_texts_rates_or_a_checkin_time(client, db):
+    from tests.integration.test_webchat import bubbles, say
+    for body in ("hello", "yes", "1", "skip", "yesterday", "HELP"):
+        say(client, body)
+    said = " ".join(text for side, text in bubbles(client.get("/chat").text) if side == "out")
+    assert "Got it: you got home" in said and "You&#39;re all set" in said
+    for words in ("rates may apply", "text you", "your texts", "check-in? Like 9am", "STOP to stop texts"):
+        assert words not in said, words
+    assert "Type STOP to end this chat" in said            # HELP, worded for the chat
