@@ -110,6 +110,7 @@ class Journey:
         body, phone, channel = (arg, self.phone, "sms") if isinstance(arg, str) else (
             arg["body"], arg.get("from", self.phone), arg.get("channel", "sms"))
         from bot.runtime import Inbound
+        self.runtime._facts = None      # who is on shift is read at the fake time, not cached across jumps
         result = self.runtime.handle(Inbound(channel, f"{channel}:{phone}", body, f"SM{uuid.uuid4().hex}"),
                                      self.clock[0])
         assert not result.failed, f"{self.script['name']}: processing failed for {body!r}"

@@ -10,13 +10,20 @@ from tests.journeys import player
 SCENARIOS = player.scenarios()
 
 
+_APPS: dict = {}
+
+
 @pytest.fixture
 def journey_app(db_url, db):
-    app = make_test_app(db_url, SENDER_RATE_PER_SECOND=1000.0, LOG_LEVEL="WARNING")
+    """One app per database for the whole set (the `db` fixture empties it before each journey)."""
+    app = _APPS.get(db_url)
+    if app is None:
+        app = _APPS[db_url] = make_test_app(db_url, SENDER_RATE_PER_SECOND=1000.0, LOG_LEVEL="WARNING")
+    app.extensions.pop("homeward.clock", None)
+    app.extensions["homeward.runtime"]._facts = None
     with app.extensions["homeward.db"].session() as s:
         app.extensions["homeward.flows"].publish_dir(s, only_changed=False)
-    yield app
-    app.extensions["homeward.db"].engine.dispose()
+    return app
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
