@@ -67,11 +67,11 @@ DEMO_PEOPLE = (
     ("Ana", "en", 2, "10:00", ((26 * 60, "nudge", None), (26 * 60 - 40, "person", "3"),
                                (26 * 60 - 40, "bot", "Thanks for checking in. In-between days count too. "
                                                       "Text MENU any time for naloxone, treatment, or to talk with a peer."))),
-    ("Marisol", "es", 9, "18:00", ((50, "person", "ya no aguanto, quiero morir"),)),
+    ("Marisol", "es", 9, "18:00", ((3, "person", "ya no aguanto, quiero morir"),)),
     ("Dee", "en", 30, "09:30", ((3 * 24 * 60, "person", "PEER"),
                                 (3 * 24 * 60 - 30, "peer", "Hi Dee, it's Luis. I'm here. Want to talk today at 4?"),
                                 (3 * 24 * 60 - 25, "person", "yes please"))),
-    ("Jay", "en", 0, None, ()),
+    ("Jay", "en", 0, None, ((12, "person", "PEER"),)),
     ("Rosa", "es", 45, "12:00", ()),
 )
 
@@ -115,7 +115,11 @@ def _demo_people(db, program_tz: str, schedule, now: datetime) -> None:
             people[name] = person
         s.flush()
         open_escalation(s, people["Marisol"], "crisis", "urgent", "classifier: quiero morir",
-                        now - timedelta(minutes=50), tz=program_tz)
+                        now - timedelta(minutes=3), tz=program_tz)
+        open_escalation(s, people["Jay"], "asked_for_peer", "normal", "Asked to talk with a peer.",
+                        now - timedelta(minutes=12), tz=program_tz)
+        open_escalation(s, people["Rosa"], "no_contact", "high", "No reply to 3 check-ins in a row.",
+                        now - timedelta(minutes=20), tz=program_tz)
         old = open_escalation(s, people["Dee"], "peer_request", "normal", "asked for a peer",
                               now - timedelta(days=3), tz=program_tz)
         if peer is not None:
@@ -123,4 +127,4 @@ def _demo_people(db, program_tz: str, schedule, now: datetime) -> None:
                             now - timedelta(days=3) + timedelta(hours=1))
     click.echo("Demo participants added: " + ", ".join(p[0] for p in DEMO_PEOPLE) +
                " (numbers +1500555010x, not real), with their check-ins planned, a few past "
-               "conversations, an open urgent ticket and a resolved one.")
+               "conversations, open tickets (one urgent) and a resolved one.")
