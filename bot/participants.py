@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot import merging
@@ -301,7 +301,3 @@ def merge(s: Session, keep: Participant, other: Participant, now: datetime,
         detail |= _apply_plan(s, keep, rule.plan, schedule, now, "merged")
     return Done(keep, "merge", detail)
 
-
-def upcoming(s: Session, person_id: int) -> int:
-    return s.scalar(select(func.count()).select_from(ScheduledMessage).where(
-        ScheduledMessage.participant_id == person_id, ScheduledMessage.state == "pending")) or 0
