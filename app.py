@@ -14,6 +14,7 @@ import logs
 from core import messages, places, safety
 from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
+from core.flows import answers
 from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Word lists and texts every message needs: parsed once here, before the first request.
     safety.warm()
     messages.catalogue()
+    answers.warm()          # dateparser's en/es data (~0.3 s once), not in a texter's first answer
     if not app.config.get("TESTING"):
         # The ZIP/city index and the published flows take a second or two: not on a texter's time.
         threading.Thread(target=_warm, args=(db, flow_store), name="warm", daemon=True).start()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from core import whatsapp
@@ -30,13 +30,20 @@ def link_contact(s: Session, channel: str, address: str, now: datetime | None = 
     if channel not in PHONE_CHANNELS or ":" not in address:
         return None
     number = address.split(":", 1)[1]
+    if s.get_bind().dialect.name == "postgresql":
+        # Two first texts from one number on SMS and WhatsApp at the same moment: the second
+        # waits here until the first has made the person, then joins them (SQLite writers are
+        # already one at a time).
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": number})
     siblings = [f"{other}:{number}" for other in PHONE_CHANNELS if other != channel]
     sibling = s.scalar(select(Contact).where(Contact.address.in_(siblings)).order_by(Contact.id).limit(1))
     if sibling is None:
         return None
     person = s.get(Participant, sibling.participant_id)
     owner = person.merged_into_id if person.status == "merged" and person.merged_into_id else person.id
-    contact = Contact(participant_id=owner, channel=channel, address=address, created_at=now or utcnow())
+    # Opt-out belongs to the number: a STOP on SMS holds for its WhatsApp too, until START.
+    contact = Contact(participant_id=owner, channel=channel, address=address, created_at=now or utcnow(),
+                      opted_out_at=sibling.opted_out_at)
     s.add(contact)
     s.flush()
     return contact

@@ -46,9 +46,10 @@ def open_escalation(s: Session, participant: Participant, reason: str, priority:
 
 
 def on_shift(user: User, now: datetime, tz: str) -> bool:
-    """No shift set means always on; otherwise {"mon": [["09:00","17:00"]], ...} in program time."""
+    """{"mon": [["09:00","17:00"]], ...} in program time. No shift set means never on shift: a
+    peer nobody scheduled is not "working now" at 3 a.m."""
     if not user.shift:
-        return True
+        return False
     from zoneinfo import ZoneInfo
     local = now.astimezone(ZoneInfo(tz))
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]

@@ -2,7 +2,8 @@
 
 merge(keep, other) moves everything that makes up the person's story (numbers, the whole thread,
 notes, tickets, report events) onto `keep` and leaves `other` as a tombstone pointing at it, so
-old links and the audit trail still lead somewhere. Opt-out is kept conservative: if either
+old links and the audit trail still lead somewhere. Called by bot/participants.py's merge(),
+which replans the person that remains. Opt-out is kept conservative: if either
 record opted out, the merged person is opted out until they text START themselves.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.runtime import cancel_pending
+from core import lifecycle
+from db.queries import cancel_pending
 from db.models import Contact, Conversation, Escalation, Event, Message, Note, Participant
 
 FILL_IN = ("first_name", "release_date", "checkin_time", "risk_tier", "assigned_peer_id",
@@ -78,8 +80,7 @@ def _combine(keep: Participant, other: Participant) -> None:
         if getattr(keep, name) is None and getattr(other, name) is not None:
             setattr(keep, name, getattr(other, name))
     keep.fields = {**(other.fields or {}), **(keep.fields or {})}
-    if keep.status == "prospect" and other.status != "prospect":
-        keep.status = other.status
+    keep.status = lifecycle.merged_status(keep.status, other.status)
     if other.opted_out_at and not keep.opted_out_at:
         keep.opted_out_at = other.opted_out_at
     if other.last_inbound_at and (keep.last_inbound_at is None or other.last_inbound_at > keep.last_inbound_at):

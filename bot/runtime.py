@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import logs
-from bot import tickets
+from bot import participants, tickets
 from core import conversation, messages
 from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
@@ -29,10 +29,9 @@ from core.services import BoundServices, Context
 from db.models import (Contact, Conversation, Event, Message, Participant,
                        ScheduledMessage, Setting, User)
 from db import records
-from db.queries import cancel_pending, insert_unless_exists
+from db.queries import insert_unless_exists
 from db.records import Record
 from db.session import Database
-from scheduler.planning import schedule_nudges
 
 log = logging.getLogger("homeward.runtime")
 
@@ -202,7 +201,7 @@ class Runtime:
                 release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
             tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone)
             convo = self._active_conversation(s, person.id)
-            services = self.services_for(s, person, now)
+            services = self.services_for(s, person, now, channel=stored.channel)
             outcome = conversation.decide(
                 inbound.body, inbound.num_media,
                 conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
@@ -261,7 +260,8 @@ class Runtime:
         self._facts = (time.monotonic(), settings, on_duty, names)
         return settings, on_duty, names
 
-    def services_for(self, s: Session, person: Participant | PersonRecord, now: datetime) -> BoundServices:
+    def services_for(self, s: Session, person: Participant | PersonRecord, now: datetime,
+                     channel: str = "sms") -> BoundServices:
         settings, on_duty, peer_names = self._program_facts(s, now)
         peer_name = None
         if person.assigned_peer_id is not None:
@@ -273,7 +273,7 @@ class Runtime:
                       coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
                       peer_name=peer_name,
                       peer_on_duty=on_duty,
-                      timezone=person.timezone or self.program.timezone)
+                      timezone=person.timezone or self.program.timezone, channel=channel)
         return BoundServices(ctx, self.locator, now)
 
     def apply(self, s: Session, person: PersonRecord, contact_id: int | None, convo: Record | None,
@@ -302,10 +302,8 @@ class Runtime:
                                     reply_to.message_id if reply_to else None, tz=self.program.timezone)
                 case SetField(name="consent", value=value):
                     person.fields = {**(person.fields or {}), "consent": value}
-                    if value is True and person.consent_at is None:
-                        person.consent_at, person.consent_channel = now, channel
-                        if person.status == "prospect":
-                            person.status = "active"
+                    if value is True:
+                        participants.consent(s, person, now, self._schedule(), channel)
                 case SetField(name="release_date", value=value):
                     person.release_date = date.fromisoformat(value) if value else None
                     replan = True
@@ -319,12 +317,9 @@ class Runtime:
                 case OptOut():
                     if convo is not None and convo.status == "active":
                         convo.outcome = "opted_out"
-                    person.opted_out_at = now
-                    self._set_contact_opt_out(s, contact_id, now)
-                    cancel_pending(s, person.id, now, "opted out")
+                    participants.opt_out(s, person, now, contact_id)
                 case OptIn():
-                    person.opted_out_at = None
-                    self._set_contact_opt_out(s, contact_id, None)
+                    participants.opt_in(s, person, now, self._schedule(), contact_id)
                 case EndConversation(outcome=result):
                     if convo is not None and not ended:
                         convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
@@ -344,14 +339,11 @@ class Runtime:
         if convo is not None:
             convo.save(conn)
         if replan and self.schedule is not None:
-            schedule_nudges(s, person, self.schedule(), now)
+            participants.replan(s, person, self.schedule(), now)
         return replies
 
-    @staticmethod
-    def _set_contact_opt_out(s: Session, contact_id: int | None, when: datetime | None) -> None:
-        if contact_id is not None:
-            s.connection().execute(update(CONTACTS).where(CONTACTS.c.id == contact_id)
-                                   .values(opted_out_at=when))
+    def _schedule(self):
+        return self.schedule() if self.schedule is not None else None
 
     def save_state(self, s: Session, person: Participant | PersonRecord, convo: Record | None,
                    state: dict | None, now: datetime) -> None:

@@ -1,14 +1,18 @@
 """`flask --app app chat [--lang es]`: talk to the real runtime in the terminal.
 
-Messages go through the same store → decide → apply path as a text to /twilio/sms, against the
-configured database, on the sandbox channel (nothing is sent anywhere). Effects are shown as they
-happen: escalations, fields, language, timers, flows ending.
+Messages go through the same store → decide → apply path as a text to /twilio/sms, but on a
+throwaway SQLite database made for this session (migrated, with the shipped flows published), so
+"i want to die" typed as a test never opens a ticket in the live inbox and the pretend number
+never becomes a person there. Which database it uses is printed at start. Effects are shown as
+they happen: escalations, fields, language, timers, flows ending.
 """
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -36,8 +40,29 @@ def describe(effect) -> str | None:
 @click.option("--phone", default=DEFAULT_PHONE, show_default=True, help="The pretend sender's number.")
 @with_appcontext
 def chat_command(lang, phone):
-    runtime = current_app.extensions["homeward.runtime"]
     logging.getLogger().setLevel(logging.WARNING)   # the effects below say what happened
+    with tempfile.TemporaryDirectory(prefix="homeward-chat-") as tmp:
+        runtime, where = throwaway_runtime(Path(tmp))
+        click.echo(f"Throwaway database {where}: nothing here reaches the live inbox, and it is deleted "
+                   f"when you quit.")
+        _talk(runtime, lang, phone)
+
+
+def throwaway_runtime(folder: Path):
+    """A second app on a fresh SQLite file: the same code and flows, none of the live data."""
+    from app import create_app
+    from db.migrate import upgrade
+    where = folder / "chat.db"
+    app = create_app({**current_app.config, "DATABASE_URL": f"sqlite:///{where}", "TESTING": True,
+                      "LOG_LEVEL": "WARNING"})
+    db = app.extensions["homeward.db"]
+    upgrade(db.engine)
+    with db.session() as s:
+        app.extensions["homeward.flows"].publish_dir(s, only_changed=False)
+    return app.extensions["homeward.runtime"], where
+
+
+def _talk(runtime, lang, phone) -> None:
     address = f"sms:{phone}"
     click.echo(f"Texting {current_app.config['PROGRAM_NAME']} as {phone} (sandbox). Ctrl-D to quit.")
     if lang:

@@ -2,13 +2,14 @@
 
 Idempotent: accounts are created once (their passwords printed once and kept in
 instance/demo-accounts.txt, readable only by you); flows are published and sites imported
-only when they changed; demo people are added once.
+only when they changed; demo people (enrolled through the lifecycle service, so their check-ins
+are planned) and a little history are added once.
 """
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from cli.sites import load_default_sites
-from db.models import Contact, Participant, User
+from db.models import Contact, Message, User
 
 DEMO_USERS = (("supervisor@homeward.example", "Sam Rivera", "supervisor"),
               ("peer@homeward.example", "Luis Ortega", "peer"))
@@ -57,21 +58,73 @@ def load():
     click.echo(f"Flows published: {', '.join(f'{n} v{v}' for n, v in published)}" if published
                else "Flows: the published versions match the files.")
     load_default_sites(db)
-    _demo_people(db)
+    _demo_people(db, current_app.config["PROGRAM_TIMEZONE"], current_app.extensions["homeward.schedule"](),
+                 datetime.now(timezone.utc))
 
 
-def _demo_people(db) -> None:
-    now = datetime.now(timezone.utc)
+# (name, language, days since release, check-in time, a past conversation: (minutes ago, who, text)...)
+DEMO_PEOPLE = (
+    ("Ana", "en", 2, "10:00", ((26 * 60, "nudge", None), (26 * 60 - 40, "person", "3"),
+                               (26 * 60 - 40, "bot", "Thanks for checking in. In-between days count too. "
+                                                      "Text MENU any time for naloxone, treatment, or to talk with a peer."))),
+    ("Marisol", "es", 9, "18:00", ((3, "person", "ya no aguanto, quiero morir"),)),
+    ("Dee", "en", 30, "09:30", ((3 * 24 * 60, "person", "PEER"),
+                                (3 * 24 * 60 - 30, "peer", "Hi Dee, it's Luis. I'm here. Want to talk today at 4?"),
+                                (3 * 24 * 60 - 25, "person", "yes please"))),
+    ("Jay", "en", 0, None, ((12, "person", "PEER"),)),
+    ("Rosa", "es", 45, "12:00", ()),
+)
+
+
+def _demo_people(db, program_tz: str, schedule, now: datetime) -> None:
+    """People at several days since release, each with their plan made by the lifecycle service
+    (so the caseload shows their next nudge), a few past conversations, an open urgent ticket and
+    a resolved one with an outcome: the inbox, caseload and report have something to show."""
+    from zoneinfo import ZoneInfo
+
+    from bot import participants, tickets
+    from bot.enrollment import Enrollment
+    from bot.escalations import open_escalation
+    today = now.astimezone(ZoneInfo(program_tz)).date()
     with db.session() as s:
         if s.scalar(select(Contact).where(Contact.address == "sms:+15005550101")):
             return
         peer = s.scalar(select(User).where(User.email == "peer@homeward.example"))
-        for i, (name, lang, days_ago) in enumerate((("Ana", "en", 2), ("Marisol", "es", 9), ("Dee", "en", 30))):
-            person = Participant(first_name=name, language=lang, status="active",
-                                 release_date=date.today() - timedelta(days=days_ago),
-                                 checkin_time="10:00", consent_at=now, consent_channel="demo",
-                                 assigned_peer_id=peer.id if peer else None, fields={"demo": True})
-            s.add(person)
-            s.flush()
-            s.add(Contact(participant_id=person.id, channel="sms", address=f"sms:+1500555010{i + 1}"))
-    click.echo("Demo participants added: Ana, Marisol, Dee (numbers +1500555010x, not real).")
+        people = {}
+        for i, (name, lang, days, checkin, thread) in enumerate(DEMO_PEOPLE):
+            e = Enrollment(f"sms:+1500555010{i + 1}", today - timedelta(days=days), name, lang, program_tz,
+                           checkin, peer.id if peer else None, "in_person")
+            enrolled = now - timedelta(days=days, hours=2)
+            done = participants.enroll(s, e, enrolled, schedule)
+            participants.replan(s, done.person, schedule, now)   # the plan as it stands today
+            person, contact = done.person, s.scalar(select(Contact).where(Contact.address == e.address))
+            person.fields = {"demo": True}
+            for k, (minutes, who, body) in enumerate(thread):
+                at = now - timedelta(minutes=minutes)
+                kind, direction = {"person": ("person", "in"), "bot": ("bot", "out"),
+                                   "peer": ("peer", "out"), "nudge": ("nudge", "out")}[who]
+                if who == "nudge":
+                    body = f"Hi {name}, it's {peer.name.split()[0] if peer else 'your peer'} from Homeward. " \
+                           "Just checking in. Reply 1-5: how's today?"
+                s.add(Message(participant_id=person.id, contact_id=contact.id, direction=direction, channel="sms",
+                              kind=kind, body=body, status="received" if direction == "in" else "sandbox",
+                              provider_sid=None if who == "bot" else f"SMDEMO{i}x{k}", author_id=peer.id if who == "peer" and peer else None,
+                              created_at=at, updated_at=at))
+                if direction == "in":
+                    person.last_inbound_at = at
+            people[name] = person
+        s.flush()
+        open_escalation(s, people["Marisol"], "crisis", "urgent", "classifier: quiero morir",
+                        now - timedelta(minutes=3), tz=program_tz)
+        open_escalation(s, people["Jay"], "asked_for_peer", "normal", "Asked to talk with a peer.",
+                        now - timedelta(minutes=12), tz=program_tz)
+        open_escalation(s, people["Rosa"], "no_contact", "high", "No reply to 3 check-ins in a row.",
+                        now - timedelta(minutes=20), tz=program_tz)
+        old = open_escalation(s, people["Dee"], "peer_request", "normal", "asked for a peer",
+                              now - timedelta(days=3), tz=program_tz)
+        if peer is not None:
+            tickets.resolve(s, old.id, peer.id, "reached", "Talked by phone; meeting Thursday.",
+                            now - timedelta(days=3) + timedelta(hours=1))
+    click.echo("Demo participants added: " + ", ".join(p[0] for p in DEMO_PEOPLE) +
+               " (numbers +1500555010x, not real), with their check-ins planned, a few past "
+               "conversations, open tickets (one urgent) and a resolved one.")

@@ -10,10 +10,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from bot.channels.addresses import BadAddress, e164
-from bot.enrollment import EnrollmentError, enroll, validate
+from bot import participants
+from bot.enrollment import EnrollmentError, validate
 from db.models import AuditEvent, Contact, Participant, ScheduledMessage, User
 from core import policy
-from scheduler.planning import schedule_nudges
 
 
 @click.group("participants", help="People in the program.")
@@ -31,17 +31,17 @@ def participants_group():
 @click.option("--peer", default=None, help="The assigned peer's email.")
 @click.option("--consent", "consent_channel", default="in_person", show_default=True,
               type=click.Choice(["in_person", "phone", "written", "sms"]), help="How the person agreed to texts.")
+@click.option("--now", "at", default=None, help="Pretend it is this moment (ISO 8601 with offset), for tests.")
 @with_appcontext
-def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, consent_channel):
-    db, now = current_app.extensions["homeward.db"], datetime.now(timezone.utc)
+def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, consent_channel, at):
+    db, now = current_app.extensions["homeward.db"], _moment(at)
     with db.session() as s:
         peer_id = None
         if peer:
             peer_id = s.scalar(select(User.id).where(User.email == peer.strip().lower()))
             if peer_id is None:
                 raise click.BadParameter(f"no staff account {peer}", param_hint="--peer")
-        today = datetime.now(ZoneInfo(tz or current_app.config["PROGRAM_TIMEZONE"])).date() \
-            if (tz or current_app.config["PROGRAM_TIMEZONE"]) else now.date()
+        today = now.astimezone(ZoneInfo(tz or current_app.config["PROGRAM_TIMEZONE"])).date()
         e, errors = validate({"phone": phone, "release_date": release_date, "first_name": name,
                               "language": language, "timezone": tz, "checkin_time": checkin_time,
                               "peer_id": str(peer_id) if peer_id else "", "consent": "yes",
@@ -52,15 +52,27 @@ def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, 
                 click.echo(f"{field}: {message}", err=True)
             raise SystemExit(2)
         try:
-            person = enroll(s, e, now)
+            done = participants.enroll(s, e, now, current_app.extensions["homeward.schedule"]())
         except EnrollmentError as exc:
             raise click.ClickException(f"{exc.field}: {exc.message}") from None
-        planned = schedule_nudges(s, person, current_app.extensions["homeward.schedule"](), now,
-                                  enrolled_at=now)
+        person, planned = done.person, done.planned
         s.add(AuditEvent(user_id=None, action="enroll", participant_id=person.id,
-                         detail={"via": "cli", "planned_nudges": planned}, created_at=now))
+                         detail={"via": "cli", "planned_nudges": planned, **done.detail}, created_at=now))
         click.echo(f"enrolled person #{person.id}; {planned} messages planned "
                    f"(see: flask --app app nudges preview {phone})")
+
+
+def _moment(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601 with an offset, e.g. 2026-12-01T10:00:00-05:00",
+                                 param_hint="--now") from None
+    if at.tzinfo is None:
+        raise click.BadParameter("give the offset too, e.g. 2026-12-01T10:00:00-05:00", param_hint="--now")
+    return at.astimezone(timezone.utc)
 
 
 @click.group("nudges", help="The nudge schedule.")

@@ -36,6 +36,8 @@ class Flows:
 
 
 def _say(key: str, lang: str, services: Services, **extra) -> Reply:
+    if services.context.channel == "webchat" and messages.has(key + "_chat"):
+        key += "_chat"      # web chat is not texting: no message rates, no "stop texts"
     return Reply(messages.text(key, lang, program=services.context.program_name, **extra))
 
 

@@ -205,7 +205,7 @@ class _Run:
             return ctx.fields[name]
         builtins = {"program": ctx.program_name, "peer_name": ctx.peer_name,
                     "coverage": (ctx.coverage or {}).get(self.lang) or (ctx.coverage or {}).get("en"),
-                    "peer_on_duty": ctx.peer_on_duty, "lang": self.lang}
+                    "peer_on_duty": ctx.peer_on_duty, "lang": self.lang, "channel": ctx.channel}
         return builtins.get(name)
 
     def say(self, texts: tuple[Text, ...]) -> None:
@@ -309,6 +309,8 @@ class _Run:
         got = answers.read(node, message, self.lang, self.today())
         if got.status == "ok":
             self.remember(node.save, got.value, as_field=False)
+            if node.expect == "date":
+                self.state["answers"][node.save + "_said"] = answers.date_in_words(got.value, self.lang)
             if node.field:
                 self.remember(node.field, got.value, as_field=True)
             for k, v in (got.choice.add if got.choice else {}).items():

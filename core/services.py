@@ -21,6 +21,7 @@ class Context:
         "en": "Mon-Fri 9am-5pm", "es": "lun-vie 9am-5pm"})
     peer_on_duty: bool = False
     timezone: str = "America/New_York"
+    channel: str = "sms"                               # sms | whatsapp | webchat: flows word things for it
 
 
 @dataclass(frozen=True)

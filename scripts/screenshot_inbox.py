@@ -1,4 +1,5 @@
-"""Take docs/screenshots/inbox-queue.png: the queue with a few demo tickets, in headless Chromium.
+"""Take docs/screenshots/inbox-queue.png: the queue as a fresh `make run` shows it (the demo data of
+cli/demo.py), in headless Chromium.
 
     .venv/bin/python scripts/screenshot_inbox.py [--out docs/screenshots/inbox-queue.png]
 
@@ -10,7 +11,7 @@ import argparse
 import sys
 import tempfile
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,46 +21,22 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bot.escalations import PRIORITY_RANK  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Contact, Escalation, Message, Participant, User  # noqa: E402
+from db.models import User  # noqa: E402
 
 PASSWORD = "screenshot-only-password"
-TICKETS = (  # name, phone, reason, priority, minutes waiting, SLA minutes, assignee
-    ("Marcus", "+13125550111", "emergency", "urgent", 2, 5, None),
-    ("Rosa", "+17735550122", "crisis", "urgent", 6, 5, "Luis Ortega"),
-    (None, "+13125550133", "processing_failed", "high", 12, 30, None),
-    ("Dee", "+16305550144", "no_contact", "high", 25, 30, "Ana Diaz"),
-    ("Tomás", "+13125550155", "asked_for_peer", "normal", 50, 240, "Luis Ortega"),
-    ("Kim", "+17085550166", "naloxone_request", "normal", 190, 240, None),
-)
 
 
-def seed(db, now: datetime) -> None:
+def seed(app, db, now: datetime) -> None:
+    """What a fresh `make run` loads (cli/demo.py): its staff and its people, tickets and history."""
+    from cli.demo import DEMO_USERS, _demo_people
     with db.session() as s:
-        staff = {}
-        for email, name, role in (("peer@homeward.example", "Luis Ortega", "peer"),
-                                  ("ana@homeward.example", "Ana Diaz", "peer")):
-            user = User(email=email, name=name, role=role, password_hash=generate_password_hash(PASSWORD))
-            s.add(user)
-            s.flush()
-            staff[name] = user.id
-        for name, phone, reason, priority, waited, sla, assignee in TICKETS:
-            person = Participant(first_name=name, status="active", fields={},
-                                 release_date=date.today() - timedelta(days=waited % 9))
-            s.add(person)
-            s.flush()
-            contact = Contact(participant_id=person.id, channel="sms", address=f"sms:{phone}")
-            s.add(contact)
-            s.flush()
-            at = now - timedelta(minutes=waited)
-            msg = Message(participant_id=person.id, contact_id=contact.id, direction="in", channel="sms",
-                          kind="person", body="(demo)", status="processed", created_at=at, updated_at=at)
-            s.add(msg)
-            s.flush()
-            s.add(Escalation(participant_id=person.id, reason=reason, priority=priority,
-                             priority_rank=PRIORITY_RANK[priority], created_at=at, message_id=msg.id,
-                             sla_due_at=at + timedelta(minutes=sla), assignee_id=staff.get(assignee)))
+        for email, name, role in DEMO_USERS:
+            s.add(User(email=email, name=name, role=role, password_hash=generate_password_hash(PASSWORD)))
+    with db.session() as s:
+        app.extensions["homeward.flows"].publish_dir(s, only_changed=False)
+    with app.app_context():
+        _demo_people(db, app.config["PROGRAM_TIMEZONE"], app.extensions["homeward.schedule"](), now)
 
 
 def main() -> None:
@@ -72,7 +49,7 @@ def main() -> None:
                           "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "WTF_CSRF_ENABLED": False})
         db = app.extensions["homeward.db"]
         upgrade(db.engine)
-        seed(db, datetime.now(timezone.utc))
+        seed(app, db, datetime.now(timezone.utc))
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"

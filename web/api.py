@@ -5,8 +5,8 @@ reads with what was seen, refusals of known tokens too). Requests are checked ag
 schemas the OpenAPI description publishes (web/api_spec.py). Errors are always JSON,
 `{"error": {"code", "message"}}`, with the status that says what went wrong: the blueprint
 answers every method and every path under /api/v1 itself, so Flask's HTML error pages never
-appear here. Enrolling, editing, pausing and resuming go through bot/enrollment.py, the same
-rules as the inbox and the CLI.
+appear here. Enrolling, editing, pausing, resuming and stopping go through bot/participants.py,
+the same lifecycle (and replanning) as the inbox, the CLI and a person's own texts.
 """
 from __future__ import annotations
 
@@ -22,10 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 import logs
-from bot import enrollment
+from bot import enrollment, participants
 from db.models import Contact, Escalation, Message, Participant, ScheduledMessage, User
-from db.queries import cancel_pending
-from scheduler.planning import schedule_nudges
 from web import api_spec, api_tokens, audit, ratelimit
 from web.context import db, now
 
@@ -246,12 +244,11 @@ def _schedule():
 
 
 def _enrollment_error(exc: enrollment.EnrollmentError) -> ApiError:
-    if exc.field == "external_id":
-        return ApiError(409, "external_id_taken", exc.message)
-    if exc.field == "phone" and "opted out" in exc.message:
-        return ApiError(409, "opted_out", exc.message)
-    if exc.field == "phone":
-        return ApiError(409, "phone_enrolled", exc.message)
+    conflicts = {"external_id_taken": "external_id_taken", "opted_out": "opted_out",
+                 "already_enrolled": "phone_enrolled", "phone_enrolled": "phone_enrolled",
+                 "merged": "merged", "not_active": "not_active", "not_paused": "not_paused"}
+    if exc.code in conflicts:
+        return ApiError(409, conflicts[exc.code], exc.message)
     field = {"peer_id": "peer_email"}.get(exc.field, exc.field)
     return ApiError(422, "invalid", exc.message, {field: exc.message})
 
@@ -284,11 +281,9 @@ def enroll(caller: Caller, at: datetime):
         raise ApiError(422, "invalid", "Check the request: " + " ".join(fields.values()), fields)
     try:
         with db().session() as s:
-            person = enrollment.enroll(s, clean, at)
-            planned = schedule_nudges(s, person, _schedule(), at, enrolled_at=at)
-            _audit(s, caller, "api_enroll", at, person.id, planned_nudges=planned,
-                   consent_channel=clean.consent_channel, release_date=clean.release_date.isoformat())
-            return jsonify(participant_json(s, person)), 201
+            done = participants.enroll(s, clean, at, _schedule())
+            _audit(s, caller, "api_enroll", at, done.person.id, planned_nudges=done.planned, **done.detail)
+            return jsonify(participant_json(s, done.person)), 201
     except enrollment.EnrollmentError as exc:
         raise _enrollment_error(exc) from None
     except IntegrityError:
@@ -325,13 +320,10 @@ def change(caller: Caller, at: datetime, participant_id: int):
         if clean is None:
             raise ApiError(422, "invalid", "Check the request: " + " ".join(errors.values()), errors)
         try:
-            changes = enrollment.update(s, person, clean, at)
+            done = participants.edit(s, person, clean, at, _schedule())
         except enrollment.EnrollmentError as exc:
             raise _enrollment_error(exc) from None
-        replanned = 0
-        if changes.keys() & {"release_date", "timezone", "checkin_time"}:
-            replanned = schedule_nudges(s, person, _schedule(), at)
-        _audit(s, caller, "api_update", at, person.id, changes=changes, replanned=replanned)
+        _audit(s, caller, "api_update", at, person.id, changes=done.detail["changes"], replanned=done.planned)
         return jsonify(participant_json(s, person))
 
 
@@ -339,26 +331,17 @@ def _transition(caller: Caller, at: datetime, participant_id: int, action: str):
     with db().session() as s:
         person = _person(s, participant_id)
         _writable(person)
-        before, n = person.status, 0
-        if action == "pause":
-            if person.status == "active":
-                n = enrollment.pause(s, person, at)
-            elif person.status != "paused":
-                raise ApiError(409, "not_active", f"Only an active participant can be paused (this one is "
-                                                  f"{person.status}).")
-        elif action == "resume":
-            if person.status == "paused":
-                n = enrollment.resume(s, person, at)
-            elif person.status != "active":
-                raise ApiError(409, "not_paused", f"Only a paused participant can be resumed (this one is "
-                                                  f"{person.status}).")
-        else:  # stop
-            if person.status != "completed":
-                n = cancel_pending(s, person.id, at, "outreach stopped via the API")
-                person.status = "completed"
+        try:
+            if action == "stop":
+                done = participants.stop(s, person, at, "outreach stopped via the API")
+            else:
+                done = getattr(participants, action)(s, person, at, _schedule())
+        except enrollment.EnrollmentError as exc:
+            raise _enrollment_error(exc) from None
         s.flush()
         s.expire(person)
-        _audit(s, caller, f"api_{action}", at, person.id, before=before, after=person.status, scheduled=n)
+        _audit(s, caller, f"api_{action}", at, person.id, before=done.detail["before"], after=person.status,
+               scheduled=done.detail.get("planned", done.detail.get("cancelled", 0)))
         return jsonify(participant_json(s, person))
 
 

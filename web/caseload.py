@@ -1,13 +1,14 @@
 """My people: where each one is in the weeks after release, when we last spoke, what is next;
 and handing a whole caseload to another peer for a shift change or leave.
 
-Peers see and hand off their own caseload; supervisors can look at and move anyone's.
+Peers see and hand off their own caseload; supervisors can look at and move anyone's, and see
+the people nobody has (every peer was full when they enrolled).
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot import tickets
+from bot import participants, tickets
 from db.models import User
 from web import audit, present, queries
 from web.auth import role_required
@@ -29,10 +30,13 @@ def mine():
             abort(404)
         rows = queries.caseload(s, peer_id)
         staff = queries.staff_who_carry_a_caseload(s)
-        audit.record(s, me(), "view_caseload", at, None, peer_id=peer_id, people=len(rows))
-    return render_template("caseload.html", rows=rows, peer=peer, staff=staff, now=at,
-                           day=present.day_since_release, local_time=present.local_time,
-                           supervisor=is_supervisor())
+        unassigned = participants.unassigned(s) if is_supervisor() else []
+        audit.record(s, me(), "view_caseload", at, None, peer_id=peer_id, people=len(rows),
+                     unassigned=[p.id for p in unassigned])
+        page = render_template("caseload.html", rows=rows, peer=peer, staff=staff, now=at,
+                               day=present.day_since_release, local_time=present.local_time,
+                               supervisor=is_supervisor(), unassigned=unassigned)
+    return page
 
 
 @bp.post("/caseload/handoff")

@@ -35,3 +35,9 @@ def quiet():
     from core import reply_policy
     schedule = current_app.extensions.get("homeward.schedule")
     return schedule().quiet if schedule is not None else reply_policy.DEFAULT_QUIET
+
+
+def schedule():
+    """The nudge schedule in force (a supervisor's edit or the shipped file), for replanning."""
+    live = current_app.extensions["homeward.schedule"]
+    return live() if callable(live) else live

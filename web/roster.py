@@ -1,21 +1,28 @@
 """People: find, enroll, edit, pause or resume nudges, and merge two records into one.
 
-Validation is bot/enrollment.py's, shared with the CLI and the API. Finding someone by phone is a
+Validation is bot/enrollment.py's and every change is bot/participants.py's (which replans the
+person's nudges), shared with the CLI, the API and the runtime. Finding someone by phone is a
 POST, so a number never lands in a URL, a proxy log or the browser history.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from bot import enrollment, merging
+from bot import enrollment, merging, participants
 from bot.channels.addresses import BadAddress, e164
 from db.models import Participant
 from web import audit, present, queries
 from web.auth import role_required
-from web.context import db, me, now
+from web.context import db, me, now, schedule
 
 bp = Blueprint("roster", __name__)
 STATUSES = ("prospect", "active", "paused", "completed", "merged")
+
+
+def program_today(at):
+    """Today in the program's time zone: a release date "today" means the program's today."""
+    from zoneinfo import ZoneInfo
+    return at.astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])).date()
 
 
 def suggested_zones() -> list[str]:
@@ -70,18 +77,19 @@ def new():
         defaults = {"peer_id": str(me()), "language": "en", "consent_channel": "in_person"}
         return _form("person_form.html", defaults, {})
     at = now()
-    clean, errors = enrollment.validate(request.form, at.date(), new=True)
+    clean, errors = enrollment.validate(request.form, program_today(at), new=True,
+                                        default_tz=current_app.config["PROGRAM_TIMEZONE"])
     if clean is None:
         return _form("person_form.html", request.form, errors, 422)
     try:
         with db().session() as s:
-            person = enrollment.enroll(s, clean, at)
-            audit.record(s, me(), "enroll", at, person.id, consent_channel=clean.consent_channel,
-                         peer_id=clean.peer_id, release_date=clean.release_date.isoformat())
-            person_id = person.id
+            done = participants.enroll(s, clean, at, schedule())
+            audit.record(s, me(), "enroll", at, done.person.id, via="web", **done.detail)
+            person_id = done.person.id
     except enrollment.EnrollmentError as exc:
         return _form("person_form.html", request.form, {exc.field: exc.message}, 409)
-    flash("Enrolled.", "info")
+    flash(f"Enrolled; {done.planned} check-ins planned." if done.planned else
+          "Enrolled. No check-ins are planned (the release date is past the program's window).", "info")
     return redirect(url_for("people.show", person_id=person_id))
 
 
@@ -105,14 +113,15 @@ def edit(person_id: int):
             values = _person_values(person)
     if request.method == "GET":
         return _form("person_form.html", values, {}, person=person)
-    clean, errors = enrollment.validate(request.form, at.date(), new=False, default_tz=person.timezone)
+    clean, errors = enrollment.validate(request.form, program_today(at), new=False, default_tz=person.timezone)
     if clean is None:
         return _form("person_form.html", request.form, errors, 422, person=person)
     try:
         with db().session() as s:
-            changes = enrollment.update(s, s.get(Participant, person_id), clean, at)
+            done = participants.edit(s, s.get(Participant, person_id), clean, at, schedule())
+            changes = done.detail["changes"]
             if changes:
-                audit.record(s, me(), "edit_person", at, person_id, changes=changes)
+                audit.record(s, me(), "edit_person", at, person_id, **done.detail)
     except enrollment.EnrollmentError as exc:
         return _form("person_form.html", request.form, {exc.field: exc.message}, 409, person=person)
     flash("Saved." if changes else "Nothing changed.", "info")
@@ -135,12 +144,16 @@ def _pause_or_resume(person_id: int, resume: bool):
     at = now()
     with db().session() as s:
         person = s.get(Participant, person_id)
-        if person is None or person.status not in (("paused",) if resume else ("active",)):
-            flash("Only an active person can be paused, and only a paused one resumed.", "warning")
+        if person is None:
+            abort(404)
+        try:
+            done = (participants.resume if resume else participants.pause)(s, person, at, schedule())
+        except enrollment.EnrollmentError as exc:
+            flash(exc.message, "warning")
             return redirect(url_for("people.show", person_id=person_id))
-        n = enrollment.resume(s, person, at) if resume else enrollment.pause(s, person, at)
-        audit.record(s, me(), "resume" if resume else "pause", at, person_id, scheduled=n)
-    flash(f"Nudges resumed ({n} still ahead)." if resume else f"Nudges paused ({n} held).", "info")
+        audit.record(s, me(), done.action, at, person_id, **done.detail)
+    flash(f"Nudges resumed ({done.planned} still ahead)." if resume else f"Nudges paused ({done.planned} held).",
+          "info")
     return redirect(url_for("people.show", person_id=person_id))
 
 
@@ -159,8 +172,8 @@ def merge(person_id: int):
             keep, other = s.get(Participant, person_id), s.get(Participant, other_id) if other_id else None
             if keep is None or other is None:
                 raise merging.MergeError("No record matches that id or number.")
-            moved = merging.merge(s, keep, other, at)
-            audit.record(s, me(), "merge", at, keep.id, merged_id=other.id, moved=moved)
+            done = participants.merge(s, keep, other, at, schedule())
+            audit.record(s, me(), "merge", at, keep.id, **done.detail)
             audit.record(s, me(), "merged_into", at, other.id, into_id=keep.id)
     except merging.MergeError as exc:
         flash(str(exc), "error")

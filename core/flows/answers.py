@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from .schema import Choice, Node
@@ -195,33 +195,100 @@ def _safe_date(y: int, m: int, d: int) -> date | None:
         return None
 
 
+_DATEPARSER_LANGS = ["en", "es"]
+_WORD_NUMBERS = re.compile(r"\b(" + "|".join(sorted((w for w, n in _NUMBER_WORDS.items() if n > 1),
+                                                       key=len, reverse=True)) + r")\b")
+
+
+def _dateparser_settings(today: date) -> dict:
+    # A fixed base (noon of the person's today) keeps the reading pure and the same on every
+    # replay; "past" makes "tuesday" the last one, not the next.
+    return {"PREFER_DATES_FROM": "past", "RELATIVE_BASE": datetime.combine(today, time(12)),
+            "RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DAY_OF_MONTH": "current"}
+
+
+def _numbers_as_digits(text: str) -> str:
+    """'hace tres dias' -> 'hace 3 dias': dateparser reads digits in every language."""
+    return _WORD_NUMBERS.sub(lambda m: str(_NUMBER_WORDS[m.group(1)]), text)
+
+
 def calendar_date(text: str, lang: str, today: date) -> date | None:
-    """'2025-03-14', '3/14' (14/3 in Spanish), 'today', 'mañana', 'friday', 'March 14'."""
+    """A day the person names, never after `today`: '2025-03-14', '11/20' (20/11 in Spanish),
+    'today', 'ayer', 'last tuesday', '3 days ago', 'Nov 28', 'el lunes pasado', 'hace tres días'.
+    A date ahead (tomorrow, next week) is not read: a release date is in the past or today.
+    Relative words go to dateparser (en + es, no download); numeric dates are read here because
+    the order of day and month follows the person's language."""
     folded = fold(text).strip()
+    found: date | None = None
     m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", folded)
+    n = re.search(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?![\d:])", folded)
     if m:
-        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    m = re.search(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", folded)
-    if m:
-        a, b = int(m.group(1)), int(m.group(2))
-        year = int(m.group(3)) if m.group(3) else today.year
+        found = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    elif n:
+        a, b = int(n.group(1)), int(n.group(2))
+        year = int(n.group(3)) if n.group(3) else today.year
         year = year + 2000 if year < 100 else year
         month, day = (b, a) if lang == "es" else (a, b)
-        return _safe_date(year, month, day) or _safe_date(year, day, month)
-    words = normalize(text).split()
-    joined = " ".join(words)
-    for phrase, delta in (("day after tomorrow", 2), ("pasado manana", 2), ("today", 0),
-                          ("hoy", 0), ("tomorrow", 1), ("manana", 1), ("yesterday", -1), ("ayer", -1)):
-        if contains_phrase(words, phrase.split()):
-            return today + timedelta(days=delta)
-    for w in words:
-        if w in _MONTHS:
-            day = re.search(r"\b(\d{1,2})\b", joined)
-            return _safe_date(today.year, _MONTHS[w], int(day.group(1))) if day else None
-    for w in words:
-        if w in _WEEKDAYS:
-            return today + timedelta(days=(_WEEKDAYS[w] - today.weekday()) % 7)
-    return None
+        found = _safe_date(year, month, day) or _safe_date(year, day, month)
+        if found and found > today and not n.group(3):
+            found = _safe_date(year - 1, found.month, found.day)   # "12/28" said in January
+    else:
+        found = _relative_date(text, today)
+    return found if found is not None and found <= today else None
+
+
+def _relative_date(text: str, today: date) -> date | None:
+    import dateparser                   # its language data loads once, on first use
+    from dateparser.search import search_dates
+    words = _numbers_as_digits(normalize(text))
+    if not words:
+        return None
+    if re.fullmatch(r"\d{1,2}(:\d{2})?\s*(am|pm|a|p)?", words):
+        return None                     # a time of day ("9am") is not a day
+    nth = re.fullmatch(r"(?:on )?(?:the |el |dia )?(\d{1,2})(?:st|nd|rd|th|o)?", words)
+    if nth:                             # "the 28th", "el 28": this month's, or last month's
+        n = int(nth.group(1))
+        day = _safe_date(today.year, today.month, n)
+        if day is None or day > today:
+            last = date(today.year, today.month, 1) - timedelta(days=1)
+            day = _safe_date(last.year, last.month, n)
+        return day
+    settings = _dateparser_settings(today)
+    hit = dateparser.parse(words, languages=_DATEPARSER_LANGS, settings=settings)
+    if hit is None:   # "i got home last tuesday", "sali el lunes pasado": the date inside
+        found = search_dates(words, languages=_DATEPARSER_LANGS, settings=settings) or []
+        hit = found[0][1] if found else None
+    if hit is None:
+        return None
+    day = hit.date()
+    if day > today and re.search(r"\b\d{1,2}(st|nd|rd|th)?\b", words) and not re.search(r"\b\d{4}\b", words):
+        day = _month_earlier(day)       # "the 28th" on the 1st: last month's
+    return day
+
+
+def _month_earlier(d: date) -> date | None:
+    year, month = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
+    return _safe_date(year, month, d.day)
+
+
+_DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS_ES = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+_MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+              "octubre", "noviembre", "diciembre")
+
+
+def date_in_words(iso: str, lang: str) -> str:
+    """'2026-11-24' -> 'Tue Nov 24' / 'martes 24 de noviembre': what we understood, said back."""
+    d = date.fromisoformat(iso)
+    if lang == "es":
+        return f"{_DAYS_ES[d.weekday()]} {d.day} de {_MONTHS_ES[d.month - 1]}"
+    return f"{_DAYS_EN[d.weekday()]} {_MONTHS_EN[d.month - 1]} {d.day}"
+
+
+def warm() -> None:
+    """Load dateparser's language data now (about 0.3 s), not inside a texter's first answer."""
+    _relative_date("ayer", date(2000, 1, 2))
 
 
 def is_skip(text: str) -> bool:

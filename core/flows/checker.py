@@ -39,7 +39,8 @@ SYSTEM_WORDS = frozenset(normalize(w) for w in (
 OPT_IN_WORDS = frozenset(normalize(w) for w in ("START", "UNSTOP", "YES", "INICIO", "COMENZAR"))
 RESERVED_WORDS = STOP_WORDS | SYSTEM_WORDS | OPT_IN_WORDS | frozenset(
     normalize(w) for w in keywords.RESERVED)
-BUILTIN_VARIABLES = frozenset({"program", "peer_name", "coverage", "peer_on_duty", "lang"})
+SAID = "_said"   # an answered date, in words: {release_date_said} -> "Tue Nov 24"
+BUILTIN_VARIABLES = frozenset({"program", "peer_name", "coverage", "peer_on_duty", "lang", "channel"})
 HINT_VARIABLES = frozenset({"count", "min", "max"})
 PLACEHOLDER = "X" * 12  # what a {variable} counts as when measuring a text
 
@@ -188,6 +189,8 @@ def _known_variables(d: Definition, world: list[Definition]) -> set[str]:
     for n in d.nodes.values():
         if n.type == "ask":
             known.add(n.save)
+            if n.expect == "date":
+                known.add(n.save + SAID)        # the date as understood, for the next text
         known |= set(n.values) | set(n.fields)
         if n.type == "locate":
             known.add("last_place")

@@ -47,8 +47,8 @@ HINTS: dict[str, tuple[Text, Text]] = {
            "No te preocupes. Un código postal como 10001 funciona mejor."),
     ),
     "date": (
-        _t("Sorry, I didn't catch that. Please reply with a date, like 3/15 or tomorrow.",
-           "Perdón, no entendí. Responde con una fecha, como 15/3 o mañana."),
+        _t("Sorry, I didn't catch that. Please reply with a date, like 3/15 or yesterday.",
+           "Perdón, no entendí. Responde con una fecha, como 15/3 o ayer."),
         _t("No worries. Try a date like 3/15, or a day like Friday.",
            "No te preocupes. Prueba con una fecha como 15/3, o un día como viernes."),
     ),

@@ -354,23 +354,29 @@ def test_enrolling_someone_who_texted_in_first_keeps_their_record(client, db, pe
     assert rows_of(db, Participant, Participant.id == opted)[0].status == "prospect"
 
 
-def test_edit_is_audited_and_pause_holds_then_resume_releases_nudges(app, client, db, peer):
-    fixed_clock(app, NY_NOON)
+def test_edit_is_audited_and_replans_pause_holds_and_resume_skips_the_missed_days(app, client, db, peer):
+    fixed_clock(app, NY_NOON)                                  # Tue Mar 10 2026
     person = make_person(db, release=date(2026, 3, 1))
     with db.session() as s:
-        for i, due in enumerate((NY_NOON + timedelta(days=1), NY_NOON + timedelta(days=3))):
-            s.add(ScheduledMessage(participant_id=person, kind="nudge", dedupe_key=f"k{i}", due_at=due))
+        s.add(ScheduledMessage(participant_id=person, kind="nudge", dedupe_key="nudge:10:2026-03-01",
+                               due_at=NY_NOON + timedelta(days=1)))
     form = {"first_name": "Ana", "release_date": "2026-03-02", "language": "en",
             "timezone": "America/New_York", "checkin_time": "", "peer_id": str(peer), "phone": "+13125550123"}
     assert client.post(f"/people/{person}/edit", data=form).status_code == 302
     change = rows_of(db, AuditEvent, AuditEvent.action == "edit_person")[0].detail["changes"]
     assert change["release_date"] == ["2026-03-01", "2026-03-02"] and change["assigned_peer_id"] == [None, peer]
     assert len(rows_of(db, Contact, Contact.participant_id == person)) == 2
+
+    def plan():
+        return {r.dedupe_key: r.state for r in rows_of(db, ScheduledMessage)}
+    # The old date's check-in is withdrawn; the new date's days ahead are planned (day 10 = Mar 12).
+    assert plan()["nudge:10:2026-03-01"] == "cancelled"
+    assert plan()["nudge:10:2026-03-02"] == plan()["nudge:14:2026-03-02"] == "pending"
     client.post(f"/people/{person}/pause")
-    assert {r.state for r in rows_of(db, ScheduledMessage)} == {"held"}
-    fixed_clock(app, NY_NOON + timedelta(days=2))
+    assert {v for k, v in plan().items() if k.endswith("2026-03-02")} == {"held"}
+    fixed_clock(app, NY_NOON + timedelta(days=5))             # Sun Mar 15: day 10 passed while paused
     client.post(f"/people/{person}/resume")
-    assert sorted(r.state for r in rows_of(db, ScheduledMessage)) == ["pending", "skipped"]
+    assert plan()["nudge:10:2026-03-02"] == "skipped" and plan()["nudge:14:2026-03-02"] == "pending"
     assert rows_of(db, Participant)[0].status == "active"
     assert {"pause", "resume"} <= set(audit_actions(db, person))
 

@@ -40,17 +40,32 @@ def test_time_of_day(text, value):
     assert answers.time_of_day(text) == value
 
 
+RELEASE_TODAY = date(2026, 12, 1)   # a Tuesday
+
+
 @pytest.mark.parametrize("text, lang, value", [
-    ("2025-04-01", "en", date(2025, 4, 1)), ("3/14", "en", date(2025, 3, 14)),
-    ("3/4", "es", date(2025, 4, 3)), ("14/3", "en", date(2025, 3, 14)),
-    ("3/14/26", "en", date(2026, 3, 14)), ("today", "en", TODAY), ("hoy", "es", TODAY),
-    ("tomorrow", "en", date(2025, 3, 4)), ("mañana", "es", date(2025, 3, 4)),
-    ("pasado mañana", "es", date(2025, 3, 5)), ("friday", "en", date(2025, 3, 7)),
-    ("March 5", "en", date(2025, 3, 5)), ("5 de marzo", "es", date(2025, 3, 5)),
-    ("soon", "en", None), ("2/30", "en", None),
+    ("last tuesday", "en", date(2026, 11, 24)), ("yesterday", "en", date(2026, 11, 30)),
+    ("3 days ago", "en", date(2026, 11, 28)), ("Nov 28", "en", date(2026, 11, 28)),
+    ("el lunes pasado", "es", date(2026, 11, 30)), ("hace tres días", "es", date(2026, 11, 28)),
+    ("ayer", "es", date(2026, 11, 30)), ("today", "en", RELEASE_TODAY), ("hoy", "es", RELEASE_TODAY),
+    ("i got home last tuesday", "en", date(2026, 11, 24)), ("sali el lunes", "es", date(2026, 11, 30)),
+    ("friday", "en", date(2026, 11, 27)), ("viernes", "es", date(2026, 11, 27)),
+    ("the 28th", "en", date(2026, 11, 28)), ("28 de noviembre", "es", date(2026, 11, 28)),
+    ("hace una semana", "es", date(2026, 11, 24)), ("2 weeks ago", "en", date(2026, 11, 17)),
+    ("2026-11-25", "en", date(2026, 11, 25)), ("11/20", "en", date(2026, 11, 20)),
+    ("20/11", "es", date(2026, 11, 20)), ("11/20/26", "en", date(2026, 11, 20)),
+    ("12/28", "en", date(2025, 12, 28)),          # no year, and this year's is ahead: last year's
+    # never ahead: a release date is in the past or today
+    ("tomorrow", "en", None), ("mañana", "es", None), ("2027-01-05", "en", None), ("12/5/26", "en", None),
+    ("soon", "en", None), ("2/30", "en", None), ("9am", "en", None), ("", "en", None),
 ])
-def test_calendar_date(text, lang, value):
-    assert answers.calendar_date(text, lang, TODAY) == value
+def test_calendar_date_reads_the_past_the_way_people_say_it(text, lang, value):
+    assert answers.calendar_date(text, lang, RELEASE_TODAY) == value
+
+
+def test_the_date_understood_is_said_back_in_the_persons_language():
+    assert answers.date_in_words("2026-11-24", "en") == "Tue Nov 24"
+    assert answers.date_in_words("2026-11-24", "es") == "martes 24 de noviembre"
 
 
 MOOD = (Choice(1, {"en": ("rough",), "es": ("muy mal",)}), Choice(2, {"es": ("mal",)}),
