@@ -14,21 +14,16 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from core.effects import Escalate, Reply, ScheduleTimeout
+from core.describe import trace
 from bot.runtime import Inbound
 
 DEFAULT_PHONE = "+15005550188"
 
 
-def describe(effect) -> str | None:
-    if isinstance(effect, Reply):
-        return None
-    if isinstance(effect, Escalate):
-        return f"escalation: {effect.reason} ({effect.priority}) {effect.note}".rstrip()
-    if isinstance(effect, ScheduleTimeout):
-        return f"timeout scheduled for {effect.at.isoformat(timespec='minutes')}"
-    fields = ", ".join(f"{k}={v!r}" for k, v in vars(effect).items())
-    return f"{type(effect).__name__}({fields})"
+def describe(effect, tz: str = "UTC") -> str | None:
+    """One effect as a terminal line (core/describe.py); None for a reply (shown as bot>)."""
+    line = trace(effect, tz)
+    return f"{line.kind}: {line.detail}" if line else None
 
 
 @click.command("chat", help="Text the bot from the terminal (sandbox channel). Ctrl-D to quit.")
@@ -56,7 +51,7 @@ def _send(runtime, address: str, body: str) -> None:
     for text in result.replies:
         click.secho(f"bot> {text}", fg="green")
     for effect in result.effects:
-        line = describe(effect)
+        line = describe(effect, runtime.program.timezone)
         if line:
             click.secho(f"  · {line}", fg="yellow")
     if result.failed:
