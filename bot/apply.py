@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import logs
 from bot.escalations import open_escalation
+from core import channels
 from core.effects import (ALL, CancelTimeout, EndConversation, Escalate, OptIn, OptOut, RecordEvent,
                           Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from db.models import Contact, Event, Message, ScheduledMessage
@@ -53,7 +54,7 @@ class Turn:
 
     @property
     def channel(self) -> str:
-        return self.reply_to.channel if self.reply_to is not None else "sms"
+        return self.reply_to.channel if self.reply_to is not None else channels.SMS.name
 
 
 HANDLERS: dict[type, Callable[[Turn, Any], None]] = {}

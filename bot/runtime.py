@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import logs
 from bot import apply as effects_apply
 from bot import tickets
-from core import conversation, messages
+from core import channels, conversation, messages
 from core.effects import Outcome
 from bot.contacts import link_contact, release_held
 from bot.escalations import on_shift, open_escalation
@@ -73,6 +73,7 @@ class Inbound:
     num_media: int = 0
 
     def __post_init__(self):
+        channels.get(self.channel)      # an unknown channel is a bug in its adapter: say so at once
         # A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words
         # be lost), is kept as U+FFFD on both databases.
         object.__setattr__(self, "body", self.body.replace("\x00", "\ufffd"))
@@ -196,8 +197,8 @@ class Runtime:
                 seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
             person.last_inbound_at = now
-            if stored.channel == "whatsapp":
-                release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
+            if channels.get(stored.channel).has_window:
+                release_held(s, person.id, now)   # their message reopens the window (WhatsApp's 24 hours)
             tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now)

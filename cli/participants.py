@@ -1,7 +1,7 @@
 """`flask --app app participants enroll` and `flask --app app nudges preview PHONE`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -10,9 +10,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from bot.channels.addresses import BadAddress, e164
+from cli.clock import now_option
 from bot.enrollment import EnrollmentError, enroll, validate
 from db.models import AuditEvent, Contact, Participant, ScheduledMessage, User
-from core import policy
+from core import channels, policy
 from scheduler.planning import schedule_nudges
 
 
@@ -31,16 +32,17 @@ def participants_group():
 @click.option("--peer", default=None, help="The assigned peer's email.")
 @click.option("--consent", "consent_channel", default="in_person", show_default=True,
               type=click.Choice(["in_person", "phone", "written", "sms"]), help="How the person agreed to texts.")
+@now_option
 @with_appcontext
-def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, consent_channel):
-    db, now = current_app.extensions["homeward.db"], datetime.now(timezone.utc)
+def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, consent_channel, now):
+    db = current_app.extensions["homeward.db"]
     with db.session() as s:
         peer_id = None
         if peer:
             peer_id = s.scalar(select(User.id).where(User.email == peer.strip().lower()))
             if peer_id is None:
                 raise click.BadParameter(f"no staff account {peer}", param_hint="--peer")
-        today = datetime.now(ZoneInfo(tz or current_app.config["PROGRAM_TIMEZONE"])).date() \
+        today = now.astimezone(ZoneInfo(tz or current_app.config["PROGRAM_TIMEZONE"])).date() \
             if (tz or current_app.config["PROGRAM_TIMEZONE"]) else now.date()
         e, errors = validate({"phone": phone, "release_date": release_date, "first_name": name,
                               "language": language, "timezone": tz, "checkin_time": checkin_time,
@@ -80,7 +82,7 @@ def preview(phone):
     db = current_app.extensions["homeward.db"]
     schedule = current_app.extensions["homeward.schedule"]()
     with db.session() as s:
-        contact = s.scalar(select(Contact).where(Contact.address.in_((f"sms:{number}", f"whatsapp:{number}"))))
+        contact = s.scalar(select(Contact).where(Contact.address.in_(channels.phone_addresses(number))))
         if contact is None:
             raise click.ClickException("no one with that number")
         person = s.get(Participant, contact.participant_id)
