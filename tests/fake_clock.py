@@ -4,8 +4,8 @@ python -m pytest -p tests.fake_clock ...  The clock then ticks on from there."""
 from __future__ import annotations
 
 import os
-import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import time_machine
 
@@ -16,8 +16,10 @@ def pytest_configure(config):
     global _traveller
     at = os.environ.get("HOMEWARD_FAKE_CLOCK")
     if at:
-        time.tzset()      # TZ from the environment, as a machine set to that zone has it
-        _traveller = time_machine.travel(datetime.fromisoformat(at), tick=True)
+        # A destination in a ZoneInfo zone makes time-machine set the process's local zone too
+        # (date.today(), localtime()), as a machine set to TZ has it.
+        dest = datetime.fromisoformat(at).astimezone(ZoneInfo(os.environ.get("TZ") or "UTC"))
+        _traveller = time_machine.travel(dest, tick=True)
         _traveller.start()
 
 
