@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 
-.PHONY: run setup test test-fast bench soak clean
+.PHONY: run setup provision test test-fast test-hours bench soak clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -28,8 +28,16 @@ run: setup
 	@echo ""
 	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
 
-test: $(VENV)/.installed node_modules/.installed
+# Chromium, Node + Prism and PostgreSQL: installed when possible, else one line each saying how.
+provision:
+	bash scripts/provision.sh
+
+test: $(VENV)/.installed provision
 	$(PY) -m pytest -q
+
+# The time-sensitive tests with the clock at several hours in several time zones (slow).
+test-hours: $(VENV)/.installed provision
+	$(PY) -m pytest -q tests/test_any_hour.py
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not browser and not slow"

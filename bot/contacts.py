@@ -5,7 +5,7 @@
 address to that someone instead of creating a stranger (and the reverse). Web chat addresses are
 random and never linked.
 
-The WhatsApp 24-hour window (bot/whatsapp.py) is applied to every outbound text through
+The WhatsApp 24-hour window (core/whatsapp.py, the WhatsApp entry of core/channels.py) is applied to every outbound text through
 `outbound_route()`; a text that may not go out now is marked held with `hold()` and released by
 `release_held()` when the person writes again, because their message reopens the window.
 """
@@ -16,11 +16,11 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from core import whatsapp
+from core import channels, whatsapp
 from db.models import Contact, Message, Participant, ScheduledMessage
 from db.types import utcnow
 
-PHONE_CHANNELS = ("sms", "whatsapp")
+PHONE_CHANNELS = channels.PHONE
 
 
 def link_contact(s: Session, channel: str, address: str, now: datetime | None = None) -> Contact | None:
@@ -35,7 +35,7 @@ def link_contact(s: Session, channel: str, address: str, now: datetime | None = 
         # waits here until the first has made the person, then joins them (SQLite writers are
         # already one at a time).
         s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": number})
-    siblings = [f"{other}:{number}" for other in PHONE_CHANNELS if other != channel]
+    siblings = [a for a in channels.phone_addresses(number) if a != address]
     sibling = s.scalar(select(Contact).where(Contact.address.in_(siblings)).order_by(Contact.id).limit(1))
     if sibling is None:
         return None
@@ -50,8 +50,8 @@ def link_contact(s: Session, channel: str, address: str, now: datetime | None = 
 
 
 def outbound_route(contact: Contact, body: str, now: datetime, sender) -> whatsapp.Route:
-    """send | template | hold for one text to `contact` (only WhatsApp is ever not "send")."""
-    return whatsapp.route(contact.channel, contact.last_inbound_at, now,
+    """send | template | hold for one text to `contact`, by its channel's window rule."""
+    return channels.route(contact.channel, contact.last_inbound_at, now,
                           getattr(sender, "whatsapp_template_sid", ""), body)
 
 

@@ -12,9 +12,10 @@ from typing import Mapping
 from zoneinfo import available_timezones
 
 from bot.channels.addresses import BadAddress, e164
+from core import channels
 
 LANGUAGES = {"en": "English", "es": "Español"}
-CHANNELS = ("sms", "whatsapp")
+CHANNELS = channels.PHONE        # staff and the API enroll people on a phone number
 CONSENT_CHANNELS = {"in_person": "In person", "phone": "By phone", "written": "Written form", "sms": "By text"}
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 RELEASE_RANGE = timedelta(days=3 * 365)
@@ -53,12 +54,12 @@ def validate(raw: Mapping[str, str | None], today: date, *, new: bool = True,
     get = lambda k: (raw.get(k) or "").strip()  # noqa: E731
     errors: dict[str, str] = {}
     address = None
-    channel = get("channel") or "sms"
+    channel = get("channel") or channels.SMS.name
     if channel not in CHANNELS:
         errors["channel"] = "Choose SMS or WhatsApp."
     if get("phone"):
         try:
-            address = f"{channel}:{e164(get('phone'))}"
+            address = channels.get(channel).address(e164(get('phone')))
         except BadAddress:
             errors["phone"] = "Enter a phone number such as +1 312 555 2671."
     elif new:

@@ -12,22 +12,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import logs
+from bot import apply as effects_apply
 from bot import participants, tickets
-from core import conversation, messages
-from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
-                         RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
+from core import channels, conversation, messages
+from core.effects import Outcome
 from bot.contacts import link_contact, release_held
 from bot.escalations import on_shift, open_escalation
 from core.services import BoundServices, Context
-from db.models import (Contact, Conversation, Event, Message, Participant,
-                       ScheduledMessage, Setting, User)
+from db.models import Contact, Conversation, Message, Participant, Setting, User
 from db import records
 from db.queries import insert_unless_exists
 from db.records import Record
@@ -35,11 +34,10 @@ from db.session import Database
 
 log = logging.getLogger("homeward.runtime")
 
-PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
 # The hot path reads and writes these tables with Core statements, built once: no ORM unit of
 # work and no statement construction per message.
 MESSAGES, CONTACTS, PARTICIPANTS = Message.__table__, Contact.__table__, Participant.__table__
-CONVERSATIONS, EVENTS = Conversation.__table__, Event.__table__
+CONVERSATIONS = Conversation.__table__
 LOCK_PERSON = records.by_id(PARTICIPANTS, lock=True)
 CONVERSATION_BY_ID = records.by_id(CONVERSATIONS)
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
@@ -74,6 +72,7 @@ class Inbound:
     num_media: int = 0
 
     def __post_init__(self):
+        channels.get(self.channel)      # an unknown channel is a bug in its adapter: say so at once
         # A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words
         # be lost), is kept as U+FFFD on both databases.
         object.__setattr__(self, "body", self.body.replace("\x00", "\ufffd"))
@@ -197,8 +196,8 @@ class Runtime:
                 seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
             person.last_inbound_at = now
-            if stored.channel == "whatsapp":
-                release_held(s, person.id, now)   # their message reopens WhatsApp's 24-hour window
+            if channels.get(stored.channel).has_window:
+                release_held(s, person.id, now)   # their message reopens the window (WhatsApp's 24 hours)
             tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone)
             convo = self._active_conversation(s, person.id)
             services = self.services_for(s, person, now, channel=stored.channel)
@@ -278,77 +277,25 @@ class Runtime:
 
     def apply(self, s: Session, person: PersonRecord, contact_id: int | None, convo: Record | None,
               outcome: Outcome, now: datetime, reply_to: Stored | None = None) -> list[str]:
-        """Carry out the core's effects. Replies to an inbound message are returned (TwiML, the
-        chat page) and stored so the thread shows them; replies with no inbound message (a
-        timed-out wait) go to the outbox, where quiet hours and opt-out are checked again."""
-        replies: list[str] = []
-        stored_replies: list[dict] = []
-        channel = reply_to.channel if reply_to else "sms"
-        ended = replan = False
-        for effect in outcome.effects:
-            match effect:
-                case Reply(text=text) if reply_to is None:
-                    s.add(ScheduledMessage(participant_id=person.id, kind="reply", body=text, due_at=now,
-                                           dedupe_key=f"reply:{now.isoformat()}:{len(replies)}",
-                                           created_at=now, updated_at=now))
-                    replies.append(text)
-                case Reply(text=text):
-                    replies.append(text)
-                    stored_replies.append(dict(participant_id=person.id, contact_id=contact_id, direction="out",
-                                               channel=channel, kind="bot", body=text, status="replied",
-                                               reply_to_id=reply_to.message_id, created_at=now, updated_at=now))
-                case Escalate(reason=reason, priority=priority, note=note):
-                    open_escalation(s, person, reason, priority, note, now,
-                                    reply_to.message_id if reply_to else None, tz=self.program.timezone)
-                case SetField(name="consent", value=value):
-                    person.fields = {**(person.fields or {}), "consent": value}
-                    if value is True:
-                        participants.consent(s, person, now, self._schedule(), channel)
-                case SetField(name="release_date", value=value):
-                    person.release_date = date.fromisoformat(value) if value else None
-                    replan = True
-                case SetField(name=name, value=value):
-                    if name in PARTICIPANT_COLUMNS:
-                        setattr(person, name, value)
-                    person.fields = {**(person.fields or {}), name: value}
-                    replan = replan or name == "checkin_time"
-                case SetLanguage(language=language):
-                    person.language = language
-                case OptOut():
-                    if convo is not None and convo.status == "active":
-                        convo.outcome = "opted_out"
-                    participants.opt_out(s, person, now, contact_id)
-                case OptIn():
-                    participants.opt_in(s, person, now, self._schedule(), contact_id)
-                case EndConversation(outcome=result):
-                    if convo is not None and not ended:
-                        convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
-                    ended = True
-                case RecordEvent(name=name, data=data):
-                    s.connection().execute(insert(EVENTS), dict(participant_id=person.id, name=name, data=data,
-                                                                created_at=now))
-                case ScheduleTimeout() | CancelTimeout() | StartFlow():
-                    pass  # the state carries the timer; StartFlow was followed by the core
-                case _:
-                    raise ValueError(f"unknown effect {type(effect).__name__}")
-        if stored_replies:
-            s.connection().execute(insert(MESSAGES), stored_replies)
-        self.save_state(s, person, convo, outcome.state, now)
+        """Carry out the core's effects (bot/apply.py, one handler per effect type), then write
+        the state the core returned, the person and the conversation. Returns the replies."""
+        turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
+                                                    contact_id, reply_to, schedule=self.schedule),
+                                 outcome.effects)
+        self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
         conn = s.connection()
         person.save(conn)
         if convo is not None:
             convo.save(conn)
-        if replan and self.schedule is not None:
+        if turn.replan and self.schedule is not None:
             participants.replan(s, person, self.schedule(), now)
-        return replies
-
-    def _schedule(self):
-        return self.schedule() if self.schedule is not None else None
+        return turn.replies
 
     def save_state(self, s: Session, person: Participant | PersonRecord, convo: Record | None,
-                   state: dict | None, now: datetime) -> None:
+                   state: dict | None, now: datetime, timer=effects_apply.KEEP) -> None:
         """The state the core returned is the truth: update the running conversation (the caller
-        saves the record), or close it and open the one the core started."""
+        saves the record), or close it and open the one the core started. `timer` is what the
+        ScheduleTimeout/CancelTimeout effects left (KEEP: the running conversation's stays)."""
         same = (convo is not None and state is not None and convo.status == "active"
                 and convo.flow == state.get("flow") and convo.state.get("started_at") == state.get("started_at"))
         if convo is not None and convo.status == "active" and not same:
@@ -356,7 +303,10 @@ class Runtime:
             convo.timeout_at, convo.updated_at = None, now
         if state is None:
             return
-        timeout_at = datetime.fromisoformat(state["timeout_at"]) if state.get("timeout_at") else None
+        if timer is effects_apply.KEEP:
+            timeout_at = convo.timeout_at if same else None
+        else:
+            timeout_at = timer
         expires_at = datetime.fromisoformat(state["expires_at"]) if state.get("expires_at") else None
         if same:
             convo.state, convo.timeout_at, convo.expires_at, convo.updated_at = state, timeout_at, expires_at, now
@@ -379,7 +329,7 @@ class Runtime:
             return
         state = engine.start(definition, now, self.services_for(s, person, now)).state
         if state and state.get("waiting"):
-            self.save_state(s, person, None, {**state, "timeout_at": None}, now)
+            self.save_state(s, person, None, {**state, "timeout_at": None}, now, timer=None)
 
     # -- timers ------------------------------------------------------------------------------
     def run_timeouts(self, now: datetime, limit: int = 200) -> int:
@@ -395,6 +345,7 @@ class Runtime:
                 convo = records.load(s.connection(), CONVERSATIONS, CONVERSATION_BY_ID, id=convo_id)
                 if convo.status != "active" or convo.timeout_at is None or convo.timeout_at > now:
                     continue
+                convo.timeout_at = None     # this timer has fired; a reminder arms the next
                 flows = self.flows_for(s, convo)
                 services = self.services_for(s, person, now)
                 outcome = engine.follow(engine.timeout(flows.current, convo.state, now, services),

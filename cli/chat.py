@@ -4,7 +4,7 @@ Messages go through the same store → decide → apply path as a text to /twili
 throwaway SQLite database made for this session (migrated, with the shipped flows published), so
 "i want to die" typed as a test never opens a ticket in the live inbox and the pretend number
 never becomes a person there. Which database it uses is printed at start. Effects are shown as
-they happen: escalations, fields, language, timers, flows ending.
+they happen (core/describe.py): escalations, fields, language, timers, flows ending.
 """
 from __future__ import annotations
 
@@ -18,34 +18,32 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from core.effects import Escalate, Reply, ScheduleTimeout
+from core.describe import trace
 from bot.runtime import Inbound
+from cli.clock import parse_now
 
 DEFAULT_PHONE = "+15005550188"
 
 
-def describe(effect) -> str | None:
-    if isinstance(effect, Reply):
-        return None
-    if isinstance(effect, Escalate):
-        return f"escalation: {effect.reason} ({effect.priority}) {effect.note}".rstrip()
-    if isinstance(effect, ScheduleTimeout):
-        return f"timeout scheduled for {effect.at.isoformat(timespec='minutes')}"
-    fields = ", ".join(f"{k}={v!r}" for k, v in vars(effect).items())
-    return f"{type(effect).__name__}({fields})"
+def describe(effect, tz: str = "UTC") -> str | None:
+    """One effect as a terminal line (core/describe.py); None for a reply (shown as bot>)."""
+    line = trace(effect, tz)
+    return f"{line.kind}: {line.detail}" if line else None
 
 
 @click.command("chat", help="Text the bot from the terminal (sandbox channel). Ctrl-D to quit.")
 @click.option("--lang", type=click.Choice(["en", "es"]), default=None, help="Start in this language.")
 @click.option("--phone", default=DEFAULT_PHONE, show_default=True, help="The pretend sender's number.")
+@click.option("--now", "now_text", default=None,
+              help="Pretend it is this time (ISO 8601): every message is sent at it; default: the real clock.")
 @with_appcontext
-def chat_command(lang, phone):
+def chat_command(lang, phone, now_text):
     logging.getLogger().setLevel(logging.WARNING)   # the effects below say what happened
     with tempfile.TemporaryDirectory(prefix="homeward-chat-") as tmp:
         runtime, where = throwaway_runtime(Path(tmp))
         click.echo(f"Throwaway database {where}: nothing here reaches the live inbox, and it is deleted "
                    f"when you quit.")
-        _talk(runtime, lang, phone)
+        _talk(runtime, lang, phone, parse_now(now_text))
 
 
 def throwaway_runtime(folder: Path):
@@ -62,26 +60,27 @@ def throwaway_runtime(folder: Path):
     return app.extensions["homeward.runtime"], where
 
 
-def _talk(runtime, lang, phone) -> None:
+def _talk(runtime, lang, phone, at: datetime | None) -> None:
     address = f"sms:{phone}"
     click.echo(f"Texting {current_app.config['PROGRAM_NAME']} as {phone} (sandbox). Ctrl-D to quit.")
     if lang:
-        _send(runtime, address, "ESPAÑOL" if lang == "es" else "ENGLISH")
+        _send(runtime, address, "ESPAÑOL" if lang == "es" else "ENGLISH", at)
     while True:
         try:
             body = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
         except (EOFError, click.Abort):
             click.echo()
             return
-        _send(runtime, address, body)
+        _send(runtime, address, body, at)
 
 
-def _send(runtime, address: str, body: str) -> None:
-    result = runtime.handle(Inbound("sms", address, body, f"SBCHAT{uuid.uuid4().hex}"), datetime.now(timezone.utc))
+def _send(runtime, address: str, body: str, at: datetime | None) -> None:
+    result = runtime.handle(Inbound("sms", address, body, f"SBCHAT{uuid.uuid4().hex}"),
+                            at or datetime.now(timezone.utc))
     for text in result.replies:
         click.secho(f"bot> {text}", fg="green")
     for effect in result.effects:
-        line = describe(effect)
+        line = describe(effect, runtime.program.timezone)
         if line:
             click.secho(f"  · {line}", fg="yellow")
     if result.failed:

@@ -1,7 +1,6 @@
 """`flask --app app participants enroll` and `flask --app app nudges preview PHONE`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import click
@@ -11,6 +10,8 @@ from sqlalchemy import select
 
 from bot.channels.addresses import BadAddress, e164
 from bot import participants
+from cli.clock import now_option
+from core import channels
 from bot.enrollment import EnrollmentError, validate
 from db.models import AuditEvent, Contact, Participant, ScheduledMessage, User
 from core import policy
@@ -31,10 +32,10 @@ def participants_group():
 @click.option("--peer", default=None, help="The assigned peer's email.")
 @click.option("--consent", "consent_channel", default="in_person", show_default=True,
               type=click.Choice(["in_person", "phone", "written", "sms"]), help="How the person agreed to texts.")
-@click.option("--now", "at", default=None, help="Pretend it is this moment (ISO 8601 with offset), for tests.")
+@now_option
 @with_appcontext
-def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, consent_channel, at):
-    db, now = current_app.extensions["homeward.db"], _moment(at)
+def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, consent_channel, now):
+    db = current_app.extensions["homeward.db"]
     with db.session() as s:
         peer_id = None
         if peer:
@@ -62,19 +63,6 @@ def enroll_command(phone, release_date, name, language, tz, checkin_time, peer, 
                    f"(see: flask --app app nudges preview {phone})")
 
 
-def _moment(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(timezone.utc)
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter("use ISO 8601 with an offset, e.g. 2026-12-01T10:00:00-05:00",
-                                 param_hint="--now") from None
-    if at.tzinfo is None:
-        raise click.BadParameter("give the offset too, e.g. 2026-12-01T10:00:00-05:00", param_hint="--now")
-    return at.astimezone(timezone.utc)
-
-
 @click.group("nudges", help="The nudge schedule.")
 def nudges_group():
     pass
@@ -92,7 +80,7 @@ def preview(phone):
     db = current_app.extensions["homeward.db"]
     schedule = current_app.extensions["homeward.schedule"]()
     with db.session() as s:
-        contact = s.scalar(select(Contact).where(Contact.address.in_((f"sms:{number}", f"whatsapp:{number}"))))
+        contact = s.scalar(select(Contact).where(Contact.address.in_(channels.phone_addresses(number))))
         if contact is None:
             raise click.ClickException("no one with that number")
         person = s.get(Participant, contact.participant_id)

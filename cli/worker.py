@@ -1,7 +1,7 @@
 """`flask --app app worker [--once] [--now ISO-TIME]`: the outbox dispatcher and sweeps."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import click
 from flask import current_app
@@ -11,6 +11,7 @@ from db.models import Setting
 from scheduler.dispatch import DispatchConfig, Dispatcher
 from scheduler import sweeps
 from scheduler.worker import run_forever, run_once, worker_id
+from cli.clock import parse_now
 
 
 def _setting(db, key: str, default):
@@ -49,16 +50,6 @@ def make_sweeps(app):
     return run
 
 
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        now = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use ISO 8601, e.g. 2026-12-01T15:00:00-05:00") from None
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-
-
 @click.command("worker", help="Send due messages and run sweeps (APScheduler); one per deployment slot.")
 @click.option("--once", is_flag=True, help="Run a single pass (sweeps, then drain what is due) and exit.")
 @click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601); implies --once.")
@@ -67,7 +58,7 @@ def worker_command(once: bool, now_text: str | None):
     app = current_app._get_current_object()
     dispatcher = build_dispatcher(app)
     sweeps = make_sweeps(app)
-    now = _parse_now(now_text)
+    now = parse_now(now_text)
     if once or now is not None:
         result = run_once(dispatcher, sweeps, now)
         click.echo(f"claimed {result.claimed}, sent {result.sent}, deferred {result.deferred}, "

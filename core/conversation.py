@@ -91,8 +91,8 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
 
 def converse(body: str, state: dict | None, flows: Flows, now: datetime, services: Services,
              first_contact: bool = False) -> Outcome:
-    """Trigger words start their flow from any state; otherwise the message answers the waiting
-    question; otherwise a menu number starts a flow; a first text from someone new starts the
+    """Trigger words start their flow from any state (unless the waiting question offers that
+    very word as a choice); otherwise the message answers the waiting question; otherwise a menu number starts a flow; a first text from someone new starts the
     welcome; anything else gets the menu (never an "invalid input")."""
     registry, prefix = flows.registry, ()
     if state is not None and engine.expired(state, now):
@@ -113,7 +113,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
             prefix += (CancelTimeout(), EndConversation("menu"))
         return Outcome(None, prefix + (_say("menu", services.context.lang, services),))
 
-    route = registry.route(body)
+    route = None if engine.offers(flows.current, state, body) else registry.route(body)
     if route is not None:
         if state is not None:
             prefix += (CancelTimeout(), EndConversation("interrupted"))

@@ -94,3 +94,9 @@ class StartFlow:
     that outcome too; core.engine.follow() does exactly this for a pure caller."""
     flow: str
     params: dict = field(default_factory=dict)
+
+
+# Every effect type. Each interpreter (bot/apply.py acts, core/describe.py describes) has one
+# entry per type; tests/unit/test_effects.py fails when one is missing.
+ALL = (Reply, Escalate, SetField, SetLanguage, OptOut, OptIn, ScheduleTimeout, CancelTimeout,
+       EndConversation, RecordEvent, StartFlow)

@@ -75,6 +75,13 @@ def step(definition: Definition, state: dict, message: str, now: datetime, servi
     return run.outcome()
 
 
+def offers(definition: Definition | None, state: dict | None, message: str) -> bool:
+    """The waiting question lists `message` as one of its choices ("talk" when it offers
+    "2 to talk with a peer"): that answer is the person's reply, not a trigger word."""
+    node = definition.nodes.get(state.get("node")) if definition and state and state.get("waiting") else None
+    return bool(node and node.type == "ask" and node.choices and answers.offered(message, node.choices))
+
+
 def timeout(definition: Definition, state: dict | None, now: datetime, services) -> Outcome:
     """The conversation's ScheduleTimeout fired: remind once, then end (outcome timed_out)."""
     if not state or not state.get("waiting") or not state.get("timeout_at"):

@@ -2,13 +2,15 @@
 
 Refusals are absolute (opted out, unusable number, empty or too long). Quiet hours are a
 warning the peer must confirm, waived when the person themselves wrote in the last hour: an
-answer to someone who just texted is welcome at any hour, a cold text at 2am is not.
+answer to someone who just texted is welcome at any hour, a cold text at 2am is not. Channels
+without quiet hours (web chat: nothing buzzes) never warn.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from core import channels
 from core.sms import count_segments
 from core.policy import QuietHours, in_quiet_hours, wrote_first
 
@@ -32,7 +34,8 @@ class ReplyCheck:
 
 def check(body: str, person_opted_out: bool, contact: ContactState | None, tz: str,
           last_inbound_at: datetime | None, now: datetime, quiet: QuietHours = DEFAULT_QUIET) -> ReplyCheck:
-    is_quiet = in_quiet_hours(now, tz, quiet) and not wrote_first(last_inbound_at, now, WROTE_FIRST_WINDOW)
+    is_quiet = (in_quiet_hours(now, tz, quiet) and not wrote_first(last_inbound_at, now, WROTE_FIRST_WINDOW)
+                and (contact is None or channels.get(contact.channel).quiet_hours))   # web chat: no buzz
     if person_opted_out:
         return ReplyCheck("This person opted out (texted STOP). Nothing can be sent until they text "
                           "START themselves.", is_quiet)

@@ -43,11 +43,17 @@ def within_window(last_inbound_at: datetime | None, now: datetime) -> bool:
     return last_inbound_at is not None and now - last_inbound_at < WINDOW
 
 
-def route(channel: str, last_inbound_at: datetime | None, now: datetime, template_sid: str | None,
-          body: str) -> Route:
-    """How one outbound text may go out on this contact's channel."""
-    if channel != "whatsapp" or within_window(last_inbound_at, now):
+def window(last_inbound_at: datetime | None, now: datetime, template_sid: str | None, body: str) -> Route:
+    """The WhatsApp entry's window rule (core/channels.py): how one text may go out now."""
+    if within_window(last_inbound_at, now):
         return SEND
     if template_sid:
         return Route("template", Template(template_sid, {"1": body}))
     return HOLD
+
+
+def route(channel: str, last_inbound_at: datetime | None, now: datetime, template_sid: str | None,
+          body: str) -> Route:
+    """How one outbound text may go out on this contact's channel (by that channel's rule)."""
+    from core import channels    # channels' WhatsApp entry names `window` above
+    return channels.route(channel, last_inbound_at, now, template_sid, body)

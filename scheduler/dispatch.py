@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 import logs
 from bot import contacts
-from core import whatsapp
+from core import channels, whatsapp
 from bot.channels.sender import SendError
 from db.queries import mark_unsubscribed
 from db.models import Contact, Message, Participant, ScheduledMessage, User
@@ -85,7 +85,7 @@ def reachable_contact(s: Session, person: Participant) -> Contact | None:
     """The address the person last wrote from, among those still usable."""
     return s.scalar(select(Contact)
                     .where(Contact.participant_id == person.id, Contact.opted_out_at.is_(None),
-                           Contact.invalid_reason.is_(None), Contact.channel != "webchat")
+                           Contact.invalid_reason.is_(None), Contact.channel.in_(channels.CARRIED))
                     .order_by(Contact.last_inbound_at.desc().nulls_last(), Contact.id.desc()).limit(1))
 
 
@@ -157,6 +157,13 @@ class Dispatcher:
                 return "lost_lease"
             person = s.get(Participant, row.participant_id)
             quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
+            contact = reachable_contact(s, person)
+            chat = None
+            if contact is None and row.kind in ("reply", "peer"):
+                chat = s.scalar(select(Contact).where(Contact.participant_id == person.id,
+                                                      Contact.channel.in_(channels.UNCARRIED)).limit(1))
+            if (contact or chat) is not None and not channels.get((contact or chat).channel).quiet_hours:
+                quiet_ok = True     # web chat: nothing buzzes a phone, the page shows it when opened
             stale = sched.stale_after if row.kind in ("nudge", "closing", "welcome") else None
             status = policy.status_of(person)
             if row.kind in ("reply", "peer") and person.status == "prospect":
@@ -170,16 +177,12 @@ class Dispatcher:
                     return "deferred"
                 _release(row, "skipped", now, reason)
                 return "skipped"
-            contact = reachable_contact(s, person)
-            if contact is None and row.kind in ("reply", "peer"):
-                chat = s.scalar(select(Contact).where(Contact.participant_id == person.id,
-                                                      Contact.channel == "webchat").limit(1))
-                if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
-                    s.add(Message(participant_id=person.id, contact_id=chat.id, direction="out", channel="webchat",
-                                  kind=row.kind, author_id=row.author_id, body=row.body or "", status="sent",
-                                  created_at=now, updated_at=now))
-                    _release(row, "sent", now, None)
-                    return "sent"
+            if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
+                s.add(Message(participant_id=person.id, contact_id=chat.id, direction="out", channel=chat.channel,
+                              kind=row.kind, author_id=row.author_id, body=row.body or "", status="sent",
+                              created_at=now, updated_at=now))
+                _release(row, "sent", now, None)
+                return "sent"
             if contact is None:
                 _release(row, "skipped", now, "no reachable contact")
                 return "skipped"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from werkzeug.security import generate_password_hash
 
@@ -27,12 +28,17 @@ def login(client, email: str, password: str = PASSWORD):
     return resp
 
 
+def _local_today(tz: str) -> date:
+    """Today on the person's calendar, as the app counts "day since release" (not the machine's)."""
+    return datetime.now(ZoneInfo(tz)).date()
+
+
 def make_person(db, phone: str | None = "+13125552671", name: str | None = "Ana", *, peer_id=None,
                 release: date | None = None, status: str = "active", tz: str = "America/New_York",
                 **kw) -> int:
     with db.session() as s:
         person = Participant(first_name=name, status=status, timezone=tz, fields=kw.pop("fields", {}),
-                             release_date=release or date.today() - timedelta(days=3),
+                             release_date=release or _local_today(tz) - timedelta(days=3),
                              assigned_peer_id=peer_id, **kw)
         s.add(person)
         s.flush()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from core import channels
+
 SCOPES = ("participants:read", "participants:write", "escalations:read")
 E164 = r"^\+[1-9][0-9]{7,14}$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -41,7 +43,7 @@ ENROLLMENT = {
                         "description": "Your system's id for this person. Enrolling again with the same id "
                                        "returns the same participant (200) instead of a new one (201)."},
         "phone": {"type": "string", "pattern": E164, "description": "Mobile number in E.164, e.g. +13125552671."},
-        "channel": {"type": "string", "enum": ["sms", "whatsapp"], "default": "sms"},
+        "channel": {"type": "string", "enum": list(channels.PHONE), "default": channels.SMS.name},
         "release_date": _release,
         "consent": {"type": "boolean", "const": True,
                     "description": "You confirm the person agreed to receive texts from the program."},
@@ -93,7 +95,7 @@ PARTICIPANT = {
         "next_nudge_at": {**_dt, "description": "When the next planned nudge is due, if any."},
         "language": {"type": "string"},
         "timezone": {"type": "string"},
-        "channels": {"type": "array", "items": {"type": "string", "enum": ["sms", "whatsapp", "webchat"]}},
+        "channels": {"type": "array", "items": {"type": "string", "enum": list(channels.NAMES)}},
         "merged_into": {"type": ["integer", "null"], "description": "Set when this record was merged into another."},
     },
 }

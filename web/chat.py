@@ -27,7 +27,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import safety
+from core import channels, safety
 from bot.runtime import Inbound
 from db.models import Contact, Message, Participant, User, WebChatSession
 from web import ratelimit
@@ -189,7 +189,7 @@ def _state(after: int = 0):
     """(chat row or None, contact or None, language, messages) for this browser."""
     address_id = _address_id()
     with db().session() as s:
-        row = _chat_row(s, f"webchat:{address_id}") if address_id else None
+        row = _chat_row(s, channels.WEBCHAT.address(address_id)) if address_id else None
         contact = s.scalar(select(Contact).where(Contact.address == row.address)) if row else None
         lang = _lang(s, contact)
         return row, contact, lang, _thread(s, contact, after, lang)
@@ -244,7 +244,7 @@ def index():
 def send():
     at = now()
     address_id = _ensure_cookie()
-    address = f"webchat:{address_id}"
+    address = channels.WEBCHAT.address(address_id)
     body = request.form.get("body", "").replace("\r\n", "\n").strip()
     nonce = request.form.get("nonce", "")
     lang = request.accept_languages.best_match(list(UI)) or "en"
@@ -276,7 +276,7 @@ def send():
     sid = provider_sid(current_app.config["SECRET_KEY"], address,
                        nonce if _NONCE.match(nonce) else secrets.token_hex(16))
     runtime = current_app.extensions["homeward.runtime"]
-    result = runtime.handle(Inbound("webchat", address, body, sid, 0), at)
+    result = runtime.handle(Inbound(channels.WEBCHAT.name, address, body, sid, 0), at)
     if _wants_json():
         after = request.form.get("after", 0, type=int) or 0
         _, _, _, messages = _state(after)

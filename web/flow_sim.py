@@ -12,11 +12,9 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
-from core import conversation, engine
-from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
-                         RecordEvent, Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
+from core import conversation, describe, engine
+from core.effects import OptIn, OptOut, Outcome, ScheduleTimeout, SetField, SetLanguage
 from core.flows.registry import Registry
 from core.services import BoundServices, Context
 
@@ -78,46 +76,28 @@ def wait(sim: dict, registry: Registry, now: datetime, program: str = "Homeward"
         return sim
     at = max(_clock(sim, now), datetime.fromisoformat(state["timeout_at"]))
     services = _services(sim, program, coverage, locator, at, tz)
-    _log(sim, "note", f"… silence until {_local(at, tz)}")
+    _log(sim, "note", f"… silence until {describe.local_time(at, tz)}")
     outcome = engine.follow(engine.timeout(current, state, at, services), registry.get, at, services)
     return _apply(sim, outcome, at, tz)
 
 
-def _local(at: datetime, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%a %H:%M %Z")
-
-
 def _apply(sim: dict, outcome: Outcome, at: datetime, tz: str) -> dict:
-    """Carry out the effects on the simulated person, the way bot/runtime.py does."""
+    """Keep what the runtime keeps on the simulated person (language, fields, opted out); every
+    effect is logged as core/describe.py words it."""
     for effect in outcome.effects:
-        match effect:
-            case Reply(text=text):
-                _log(sim, "bot", text)
-            case SetLanguage(language=lang):
-                sim["lang"] = lang
-                _log(sim, "effect", f"language set to {lang}")
-            case SetField(name=name, value=value):
-                sim["fields"][name] = value
-                _log(sim, "effect", f"field {name} = {value!r}")
-            case Escalate(reason=reason, priority=priority, note=note):
-                _log(sim, "effect", f"ticket for a peer: {reason} ({priority})" + (f": {note}" if note else ""))
-            case RecordEvent(name=name, data=data):
-                detail = ", ".join(f"{k}={v}" for k, v in (data or {}).items())
-                _log(sim, "effect", f"report event {name}" + (f": {detail}" if detail else ""))
-            case EndConversation(outcome=result):
-                _log(sim, "effect", f"conversation ended: {result}")
-            case ScheduleTimeout(at=when):
-                _log(sim, "effect", f"reminder timer set for {_local(when, tz)} (use “Stay silent”)")
-            case OptOut():
-                sim["opted_out"] = True
-                _log(sim, "effect", "opted out: nothing more is sent until START")
-            case OptIn():
-                sim["opted_out"] = False
-                _log(sim, "effect", "opted back in")
-            case StartFlow(flow=name):
-                _log(sim, "effect", f"starts flow {name}")
-            case CancelTimeout():
-                pass
+        if isinstance(effect, SetLanguage):
+            sim["lang"] = effect.language
+        elif isinstance(effect, SetField):
+            sim["fields"][effect.name] = effect.value
+        elif isinstance(effect, (OptOut, OptIn)):
+            sim["opted_out"] = isinstance(effect, OptOut)
+        line = describe.trace(effect, tz)
+        if line is None:
+            _log(sim, "bot", effect.text)
+        elif isinstance(effect, ScheduleTimeout):
+            _log(sim, "effect", f"{line.sentence} (use “Stay silent”)")
+        else:
+            _log(sim, "effect", line.sentence)
     sim["state"] = outcome.state
     sim["clock"] = at.isoformat()
     return sim

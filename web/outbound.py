@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import contacts, tickets
+from bot.channels.registry import sender_for
 from bot.channels.sender import SendError
 from core.sms import count_segments
 from db.models import Contact, Message, Participant
@@ -21,8 +22,6 @@ from db.session import Database
 from web import audit
 from core import reply_policy
 from core.reply_policy import ContactState
-
-NO_CARRIER = ("webchat",)  # the chat page shows stored messages; nothing goes to Twilio
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def send_reply(db: Database, sender, person_id: int, contact_id: int | None, use
             return Sent(False, "Held: outside WhatsApp's 24-hour window, and no approved template is "
                                "configured. It will be sent when they next write.", msg.id)
         msg_id, address, channel = msg.id, contact.address, contact.channel
-    if channel in NO_CARRIER:
+    if sender_for(channel, sender) is None:
         return _record(db, msg_id, now, "sent", None, None, f"Posted to the web chat ({segments.describe()}).")
     try:
         result = (sender.send(address, body, template=route.template) if route.template

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import channels
 from db.models import Contact, Escalation, Message, Note, Participant, ScheduledMessage, User
 
 VIEWS = ("all", "mine", "unassigned")
@@ -143,6 +144,6 @@ def search_people(s: Session, text: str, status: str | None, page: int, per_page
 def person_by_phone(s: Session, address_digits: str) -> int | None:
     """Find a person from any of their numbers (the E.164 part, whatever the channel)."""
     return s.scalar(select(Contact.participant_id)
-                    .where(or_(*[Contact.address == f"{c}:{address_digits}" for c in ("sms", "whatsapp")]))
+                    .where(Contact.address.in_(channels.phone_addresses(address_digits)))
                     .limit(1))
 

@@ -4,7 +4,6 @@ Like every staff page, it never puts a phone number in a URL: the thread is chos
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from bot.channels.addresses import BadAddress, e164
 from bot.runtime import Inbound
 from db.models import Contact, Message
 from web.auth import role_required
+from web.context import now
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 DEFAULT_NUMBER = "+15005550199"
@@ -43,5 +43,5 @@ def send():
         return redirect(url_for("sandbox.phone"))
     runtime = current_app.extensions["homeward.runtime"]
     result = runtime.handle(Inbound("sms", address, request.form.get("body", ""), "SBIN" + uuid.uuid4().hex, 0),
-                            datetime.now(timezone.utc))
+                            now())
     return redirect(url_for("sandbox.phone", person=result.participant_id))

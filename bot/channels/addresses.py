@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from core import channels
+
 
 class BadAddress(ValueError):
     pass
@@ -20,13 +22,14 @@ def e164(raw: str, region: str = "US") -> str:
 
 
 def from_twilio(raw_from: str) -> tuple[str, str]:
-    """Twilio's From ("+1415...", "whatsapp:+1415...") → (channel, qualified address)."""
-    if raw_from.startswith("whatsapp:"):
-        return "whatsapp", "whatsapp:" + e164(raw_from.removeprefix("whatsapp:"))
-    return "sms", "sms:" + e164(raw_from)
+    """Twilio's From ("+1415...", "whatsapp:+1415...") → (channel, qualified address). Twilio
+    writes a WhatsApp number with our own prefix; a bare number is an SMS."""
+    channel = channels.WHATSAPP if raw_from.startswith(channels.WHATSAPP.prefix) else channels.SMS
+    return channel.name, channel.address(e164(raw_from.removeprefix(channels.WHATSAPP.prefix)))
 
 
 def to_twilio(address: str) -> str:
-    """Qualified address → what Twilio's To wants."""
-    channel, _, rest = address.partition(":")
-    return f"whatsapp:{rest}" if channel == "whatsapp" else rest
+    """Qualified address → what Twilio's To wants (WhatsApp keeps its prefix, SMS is bare)."""
+    channel = channels.of(address)
+    rest = address[len(channel.prefix):]
+    return channel.address(rest) if channel is channels.WHATSAPP else rest

@@ -6,7 +6,7 @@ configured nothing is accepted. Replies are TwiML built by twilio's MessagingRes
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
@@ -17,6 +17,7 @@ import logs
 from bot.channels.addresses import BadAddress, from_twilio
 from bot.runtime import Inbound
 from db.models import Message
+from db.types import utcnow
 from db.queries import mark_unsubscribed
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -56,6 +57,10 @@ def _twiml(replies: list[str]) -> Response:
     return Response(str(resp), 200, mimetype="text/xml")
 
 
+def _now() -> datetime:
+    """The app's clock (the `homeward.clock` extension tests pin, as web/context.py reads it)."""
+    return current_app.extensions.get("homeward.clock", utcnow)()
+
 @bp.post("/sms")
 def inbound():
     form = request.form
@@ -75,8 +80,7 @@ def inbound():
     except ValueError:
         num_media = 0
     runtime = current_app.extensions["homeward.runtime"]
-    result = runtime.handle(Inbound(channel, address, form.get("Body", ""), sid, num_media),
-                            datetime.now(timezone.utc))
+    result = runtime.handle(Inbound(channel, address, form.get("Body", ""), sid, num_media), _now())
     logs.event(log, "inbound", sid=sid, address=logs.mask_address(address), channel=channel,
                duplicate=result.duplicate, failed=result.failed, replies=len(result.replies))
     return _twiml(result.replies)
@@ -91,7 +95,7 @@ def status_callback():
         return Response("Malformed status callback: MessageSid and MessageStatus are required.\n", 400)
     error_code = form.get("ErrorCode") or None
     db = current_app.extensions["homeward.db"]
-    now = datetime.now(timezone.utc)
+    now = _now()
     with db.session() as s:
         msg = s.scalar(select(Message).where(Message.provider_sid == sid))
         if msg is None:

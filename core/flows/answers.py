@@ -100,6 +100,12 @@ def _choice_words(choice: Choice) -> list[list[str]]:
     return [t for t in (tokens(w) for w in words) if t]
 
 
+def offered(text: str, choices: tuple[Choice, ...]) -> bool:
+    """The whole text is one of the words a choice lists (not a number, not a phrase in it)."""
+    words = normalize(text).split()
+    return bool(words) and any(words == w for c in choices for w in _choice_words(c))
+
+
 def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
     """Index of the chosen option: by its number (1-based), a number word, or one of its words."""
     norm = normalize(text)

@@ -2,9 +2,11 @@
 
 A script (tests/flows/<flow>.<lang>.yaml) lists what the person does and exactly what
 Homeward does back, in order, so a supervisor can read a whole conversation in one place.
-This module plays scripts with the pure engine and a fake locator (tests/fakes.py): it applies
-effects the way the runtime does (fields and language go into the context, StartFlow starts
-the next flow, ScheduleTimeout arms the timer) but stores nothing.
+This module plays scripts against the pure core with a fake locator (tests/fakes.py): a text
+goes through `core.conversation.decide`, as every inbound message does, so STOP, safety and
+keyword precedence are part of every script; a start or a timer goes through the engine. It
+keeps what the runtime keeps (fields and language in the context, opted out, the timer armed
+by ScheduleTimeout) but stores nothing; effects are written as core/describe.py describes them.
 
 Re-record after changing a flow, then read the diff before committing:
     .venv/bin/python -m tests.flows.golden tests/flows/checkin.en.yaml [...]
@@ -12,13 +14,14 @@ Re-record after changing a flow, then read the diff before committing:
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
+from core import conversation, engine
 from core import effects as fx
-from core import engine
+from core.describe import script_line
 from core.flows.registry import Registry, load_registry
 from core.flows.schema import parse_duration
 from core.services import Context
@@ -34,40 +37,19 @@ class Flow(dict):
 
 
 def describe(effect, now: datetime):
-    """One effect as a script line."""
-    if isinstance(effect, fx.Reply):
-        return {"say": effect.text}
-    if isinstance(effect, fx.Escalate):
-        d = Flow(reason=effect.reason, priority=effect.priority)
-        if effect.note:
-            d["note"] = effect.note
-        return {"escalate": d}
-    if isinstance(effect, fx.SetField):
-        return {"set": Flow({effect.name: _plain(effect.value)})}
-    if isinstance(effect, fx.SetLanguage):
-        return {"language": effect.language}
-    if isinstance(effect, fx.ScheduleTimeout):
-        return {"timeout_in": _span(effect.at - now)}
-    if isinstance(effect, fx.CancelTimeout):
-        return "cancel_timeout"
-    if isinstance(effect, fx.EndConversation):
-        return {"end": effect.outcome}
-    if isinstance(effect, fx.RecordEvent):
-        return {"record": Flow({effect.name: Flow(_plain(effect.data))})}
-    if isinstance(effect, fx.StartFlow):
-        return {"start_flow": Flow({effect.flow: Flow(effect.params)}) if effect.params else effect.flow}
-    return {type(effect).__name__: str(effect)}
+    """One effect as a script line (core/describe.py), mappings written on one line."""
+    return _inline(script_line(effect, now))
 
 
-def _plain(value):
-    return Flow(value) if isinstance(value, dict) else value
+def _inline(line):
+    if isinstance(line, dict) and len(line) == 1:
+        (key, value), = line.items()
+        return {key: _flow(value)}
+    return line
 
 
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    d, rem = divmod(minutes, 1440) if minutes >= 2880 else (0, minutes)
-    h, m = divmod(rem, 60)
-    return "".join(f"{n}{u}" for n, u in ((d, "d"), (h, "h"), (m, "m")) if n) or "0m"
+def _flow(value):
+    return Flow({k: _flow(v) for k, v in value.items()}) if isinstance(value, dict) else value
 
 
 class Player:
@@ -80,6 +62,7 @@ class Player:
         self.registry, self.flow, self.now = registry, flow, now
         self.state: dict | None = None
         self.timer: datetime | None = None
+        self.opted_out = False
 
     def _apply(self, outcome) -> list:
         out = engine.follow(outcome, self.registry.get, self.now, self.services)
@@ -89,8 +72,19 @@ class Player:
                 self.timer = e.at
             elif isinstance(e, (fx.CancelTimeout, fx.EndConversation)):
                 self.timer = None
+            elif isinstance(e, (fx.OptOut, fx.OptIn)):
+                self.opted_out = isinstance(e, fx.OptOut)
         self.state = out.state
+        if self.state is None:
+            self.timer = None      # nothing left to wake (STOP, MENU, the end)
         return [describe(e, self.now) for e in out.effects]
+
+    def _text(self, body: str) -> list:
+        """The person texts `body`: the runtime's whole decision (keywords, safety, flows)."""
+        current = self.registry.get(self.state["flow"]) if self.state else None
+        person = conversation.Person(opted_out=self.opted_out, lang=self.services.context.lang)
+        return self._apply(conversation.decide(body, 0, person, self.state, self.now, self.services,
+                                               flows=conversation.Flows(self.registry, current)))
 
     def play(self, step: dict) -> list:
         if "after" in step:
@@ -99,13 +93,10 @@ class Player:
             params = step["start"] or {}
             return self._apply(engine.start(self.registry.get(self.flow), self.now, self.services, params))
         if "route" in step:
-            route = self.registry.route(str(step["route"]))
-            assert route, f"'{step['route']}' starts no flow"
-            return self._apply(engine.start(self.registry.get(route.flow), self.now, self.services, route.params))
+            assert self.registry.route(str(step["route"])), f"'{step['route']}' starts no flow"
+            return self._text(str(step["route"]))
         if "send" in step:
-            assert self.state, "the conversation has ended; nothing to answer"
-            definition = self.registry.get(self.state["flow"])
-            return self._apply(engine.step(definition, self.state, str(step["send"]), self.now, self.services))
+            return self._text(str(step["send"]))
         if "wait" in step:
             self.now += parse_duration(str(step["wait"]))
             if self.timer is None or self.now < self.timer:

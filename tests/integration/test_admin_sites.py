@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -17,15 +17,18 @@ from tests.twilio_signing import sms
 from web.admin_sites import format_day_hours, parse_day_hours
 
 PHONE = "+13125550199"
+NOW = datetime(2025, 6, 10, 16, 0, tzinfo=timezone.utc)    # the app's clock in these tests
+TODAY = NOW.date()
 NAME = "Lakeview Naloxone Pickup"
 GOOD = {"name": NAME, "kinds": ["naloxone", "syringe_services"], "address": "2500 N Clark St", "city": "Chicago",
         "state": "IL", "zip": "60614", "lat": "", "lon": "", "phone": "312-555-0142",
         "mon": "09:00-17:00", "tue": "9am-5pm", "wed": "closed", "thu": "09:00-12:00, 13:00-17:00",
-        "fri": "24h", "sat": "20:00-02:00", "sun": "", "notes": "No ID needed.", "verified_on": date.today().isoformat()}
+        "fri": "24h", "sat": "20:00-02:00", "sun": "", "notes": "No ID needed.", "verified_on": TODAY.isoformat()}
 
 
 @pytest.fixture
-def sup(db, client):
+def sup(app, db, client):
+    app.extensions["homeward.clock"] = lambda: NOW
     make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
     login(client, "sam@example.org")
     return client
@@ -102,7 +105,7 @@ def test_a_site_added_from_just_a_zip_is_placed_there_and_found_by_text(sup, db)
                           "thu": [["09:00", "12:00"], ["13:00", "17:00"]], "fri": [["00:00", "24:00"]],
                           "sat": [["20:00", "02:00"]]}
     assert site.phone == "(312) 555-0142" and site.active and site.source == "program"
-    assert site.verified_on is not None and abs((site.verified_on - date.today()).days) <= 1
+    assert site.verified_on is not None and abs((site.verified_on - TODAY).days) <= 1
     assert actions(db) == [("site_create", {"site_id": site_id, "kinds": "naloxone syringe_services",
                                             "located": "zip"})]
     page = sup.get(f"/admin/sites/{site_id}").get_data(as_text=True)
@@ -144,7 +147,7 @@ BAD = [
     ({"state": ""}, "state", "Choose a state."),
     ({"phone": "call us"}, "phone", "is not a phone number"),
     ({"verified_on": "15/01/2025"}, "verified_on", "Give the date as YYYY-MM-DD"),
-    ({"verified_on": (date.today() + timedelta(days=3)).isoformat()}, "verified_on", "cannot be in the future"),
+    ({"verified_on": (TODAY + timedelta(days=3)).isoformat()}, "verified_on", "cannot be in the future"),
 ]
 
 

@@ -27,9 +27,11 @@ def test_users_create_prompts_for_the_password_and_refuses_duplicates(app, db):
 def test_enroll_then_preview_shows_the_plan_in_local_time(app, db):
     run(app, "users", "create", "--email", "luis@example.org", "--role", "peer", "--name", "Luis Ortega",
         "--password", "long-enough-pass")
-    release = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()
+    now = datetime(2026, 1, 5, 15, 0, tzinfo=timezone.utc)           # January: Chicago keeps CST
+    release = (now + timedelta(days=2)).date().isoformat()
     out = run(app, "participants", "enroll", "--phone", "(312) 555-2671", "--release-date", release,
-              "--name", "Ana", "--tz", "America/Chicago", "--checkin-time", "18:30", "--peer", "luis@example.org")
+              "--name", "Ana", "--tz", "America/Chicago", "--checkin-time", "18:30", "--peer", "luis@example.org",
+              "--now", now.isoformat())
     assert out.exit_code == 0, out.output
     preview = run(app, "nudges", "preview", "+1 312 555 2671")
     lines = preview.output.splitlines()
@@ -41,7 +43,8 @@ def test_enroll_then_preview_shows_the_plan_in_local_time(app, db):
 
 
 def test_worker_once_with_now_sends_what_is_due_then(app, db):
-    run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana")
+    run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana",
+        "--now", "2027-01-01T15:00:00+00:00")
     out = run(app, "worker", "--now", "2027-01-06T16:00:00+00:00")
     assert "sent 1" in out.output
     assert "sent 0" in run(app, "worker", "--now", "2027-01-06T16:05:00+00:00").output
@@ -55,14 +58,17 @@ def test_worker_once_with_now_sends_what_is_due_then(app, db):
 
 def test_a_reply_to_a_nudge_is_a_checkin_answer(app, client, db):
     from tests.twilio_signing import sms
-    run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana")
+    run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana",
+        "--now", "2027-01-01T15:00:00+00:00")
     run(app, "worker", "--now", "2027-01-06T16:00:00+00:00")
+    app.extensions["homeward.clock"] = lambda: datetime(2027, 1, 6, 16, 5, tzinfo=timezone.utc)
     resp = sms(client, "+13125552671", "4")
     assert b"Every good day counts" in resp.data
 
 
 def test_three_unanswered_nudges_in_the_first_two_weeks_open_a_no_contact_ticket(app, db):
-    run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana")
+    run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana",
+        "--now", "2027-01-01T15:00:00+00:00")
     for day in (6, 7, 8):
         run(app, "worker", "--now", f"2027-01-0{day}T16:00:00+00:00")
     with db.session() as s:
@@ -100,7 +106,7 @@ def test_the_app_refuses_to_start_with_an_invalid_flow(db_url, tmp_path):
 
 
 def test_chat_simulator_shows_replies_and_effects(app, db):
-    out = run(app, "chat", "--lang", "es", input="CHEQUEO\n1\nsi\n")
+    out = run(app, "chat", "--lang", "es", "--now", "2026-01-05T15:00:00+00:00", input="CHEQUEO\n1\nsi\n")
     assert "bot> " in out.output and "¿Cómo estás hoy?" in out.output
     assert "escalation: struggling (high)" in out.output
     assert "Throwaway database" in out.output.splitlines()[0]

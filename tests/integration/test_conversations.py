@@ -16,8 +16,10 @@ def text(client, body, phone=PHONE):
     return replies(sms(client, phone, body))
 
 
-def test_texting_join_self_enrolls_with_consent_release_date_and_nudges(client, db):
+def test_texting_join_self_enrolls_with_consent_release_date_and_nudges(app, client, db):
     from zoneinfo import ZoneInfo
+    now = datetime(2025, 6, 10, 3, 30, tzinfo=timezone.utc)       # 23:30 the day before in New York
+    app.extensions["homeward.clock"] = lambda: now
     assert "STOP" in " ".join(text(client, "JOIN"))
     assert "language" in text(client, "yes")[0]
     assert "call you" in text(client, "1")[0]
@@ -28,9 +30,9 @@ def test_texting_join_self_enrolls_with_consent_release_date_and_nudges(client, 
         person = s.scalar(select(Participant))
         assert person.consent_at is not None and person.consent_channel == "sms" and person.status == "active"
         assert person.first_name == "Dee" and person.checkin_time == "18:00"
-        assert person.release_date == datetime.now(ZoneInfo(person.timezone)).date()
+        assert person.release_date == now.astimezone(ZoneInfo(person.timezone)).date()
         nudges = list(s.scalars(select(ScheduledMessage).where(ScheduledMessage.state == "pending")))
-    assert len(nudges) >= 15 and all(n.due_at > datetime.now(timezone.utc) for n in nudges)
+    assert len(nudges) >= 15 and all(n.due_at > now for n in nudges)
 
 
 def test_checkin_struggling_offers_a_peer_and_opens_a_high_ticket(client, db):

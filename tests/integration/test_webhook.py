@@ -128,15 +128,23 @@ def test_help_names_the_program_and_how_to_stop(client):
 
 
 def test_odd_bodies_get_sensible_replies(client, db):
-    assert replies(sms(client, PHONE, ""))  # empty
-    assert replies(sms(client, PHONE, "x" * 1600))
-    assert replies(sms(client, PHONE, "🙂🙂 hola"))
-    assert replies(sms(client, PHONE, "我很好 谢谢"))
-    media = " ".join(replies(sms(client, PHONE, "", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg")))
-    assert media
+    """Each odd body is processed (a crash would give the fallback, mark it failed and open a
+    ticket): empty and picture-only get their own answers, the rest a real answer."""
+    from core import messages
+    fallback = messages.text("fallback", "en", program="Homeward")
+    assert replies(sms(client, PHONE, "")) == [messages.text("empty", "en", program="Homeward")]
+    for body in ("x" * 1600, "🙂🙂 hola", "我很好 谢谢"):
+        got = replies(sms(client, PHONE, body))
+        assert got and fallback not in got, body
+    media = replies(sms(client, PHONE, "", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg"))
+    assert media == [messages.text("media_only", "en", program="Homeward")]
     with db.session() as s:
-        bodies = list(s.scalars(select(Message.body).where(Message.direction == "in").order_by(Message.id)))
-    assert bodies == ["", "x" * 1600, "🙂🙂 hola", "我很好 谢谢", ""]
+        inbound = s.execute(select(Message.body, Message.status).where(Message.direction == "in")
+                            .order_by(Message.id)).all()
+        assert s.scalar(select(func.count()).select_from(Escalation)
+                        .where(Escalation.reason == "processing_failed")) == 0
+    assert [b for b, _ in inbound] == ["", "x" * 1600, "🙂🙂 hola", "我很好 谢谢", ""]
+    assert {st for _, st in inbound} == {"processed"}
 
 
 def test_malformed_webhook_gets_a_clear_400(client, db):

@@ -36,6 +36,11 @@ def test_quiet_hours_are_local_and_waived_when_the_person_just_wrote():
     assert not check(at=datetime(2026, 3, 10, 6, 59, tzinfo=UTC), tz="Pacific/Honolulu").quiet  # 20:59
 
 
+def test_a_peer_reply_to_web_chat_at_night_needs_no_quiet_hours_confirmation():
+    assert not check(at=NY_2AM, contact=ContactState("webchat", False, None)).quiet   # nothing buzzes
+    assert check(at=NY_2AM, contact=ContactState("whatsapp", False, None)).quiet
+
+
 def test_validate_cleans_a_good_form_and_names_every_bad_field():
     clean, errors = enrollment.validate({"phone": "312 555 2671", "release_date": "2026-03-01", "language": "es",
                                          "timezone": "America/Chicago", "checkin_time": "09:05",

@@ -189,7 +189,9 @@ def test_plan_spanning_november_keeps_local_time():
                                            (time(13, 5), (13, 5), (13, 24))])
 def test_preference_moves_out_of_quiet_hours_on_the_same_day(pref, lo, hi):
     enrolled = utc(2025, 6, 1)
-    for p in plan(date(2025, 6, 10), SCHED, "America/Denver", pref, "abc", enrolled, enrolled):
+    out = plan(date(2025, 6, 10), SCHED, "America/Denver", pref, "abc", enrolled, enrolled)
+    assert [p.day for p in out] == [*SCHED.days, SCHED.window_end_day]    # every text is planned
+    for p in out:
         lt = local(p.due_at, "America/Denver")
         assert lo <= (lt.hour, lt.minute) <= hi and lt.date() == date(2025, 6, 10) + timedelta(days=p.day)
 
