@@ -18,6 +18,7 @@ from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
 from db.session import Database
+from web import params
 from scheduler.nudge_settings import LiveSchedule
 from core.policy import load_schedule
 
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
         # The ZIP/city index and the published flows take a second or two: not on a texter's time.
         threading.Thread(target=_warm, args=(db, flow_store), name="warm", daemon=True).start()
     _request_ids(app)
+    params.register(app)     # before the blueprints: every <int:…> id is bounded
     _blueprints(app)
     _cli(app)
     return app

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 
 from bot.tickets import OUTCOMES
 from db.models import Escalation, Event, Message, Participant
-from web import audit, program_settings
+from web import audit, params, program_settings
 from core import report as core
 from web.auth import role_required
 from web.context import db, me, now
@@ -57,9 +57,9 @@ def period_from(args) -> tuple[core.Period, list[str]]:
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            return params.day(raw)
         except ValueError:
-            problems.append(f"“{raw}” is not a date; showing {default.isoformat()} instead.")
+            problems.append(f"“{raw}” is not a date we can report on; showing {default.isoformat()} instead.")
             return default
 
     end = day("end", today)

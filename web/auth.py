@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
@@ -22,7 +21,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from db.models import AuditEvent, RateHit, User
-from web import ratelimit
+from web import params, ratelimit
 
 bp = Blueprint("auth", __name__, template_folder="templates")  # web/templates, for every page
 login_manager = LoginManager()
@@ -106,9 +105,7 @@ def _account_failed(s, user: User, now: datetime) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
-        return target
-    return url_for("inbox.queue")
+    return params.safe_next(target) or url_for("inbox.queue")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from bot.channels.addresses import BadAddress, e164
 from bot.runtime import Inbound
 from db.models import Contact, Message
 from web.auth import role_required
+from web.params import db_int
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 DEFAULT_NUMBER = "+15005550199"
@@ -22,7 +23,7 @@ DEFAULT_NUMBER = "+15005550199"
 @role_required("peer")
 def phone():
     db = current_app.extensions["homeward.db"]
-    person_id = request.args.get("person", type=int)
+    person_id = request.args.get("person", type=db_int)
     with db.session() as s:
         where = (Contact.participant_id == person_id) if person_id else (Contact.address == f"sms:{DEFAULT_NUMBER}")
         contact = s.scalar(select(Contact).where(where, Contact.channel == "sms").limit(1))
