@@ -109,8 +109,8 @@ def _blueprints(app: Flask) -> None:
     console = (admin, admin_flows, admin_nudges, admin_sites, admin_staff, admin_report, api_tokens)  # /admin
     for part in public + staff + console:
         app.register_blueprint(part.bp)
-    if isinstance(app.extensions["homeward.sender"], SandboxSender):
-        app.register_blueprint(sandbox.bp)   # no Twilio: staff text the bot from the browser
+    if sandbox.enabled(app.config, isinstance(app.extensions["homeward.sender"], SandboxSender)):
+        app.register_blueprint(sandbox.bp)   # no Twilio (or SANDBOX_ENABLED): staff text the bot from the browser
 
 
 def _cli(app: Flask) -> None:
