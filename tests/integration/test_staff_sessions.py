@@ -182,5 +182,10 @@ def test_cli_refuses_weak_and_common_passwords(app, db):
     again = runner.invoke(args=["users", "password", "--email", "luis@example.org", "--password", "qwertyuiop"])
     assert again.exit_code == 2 and "most common passwords" in again.output
     with db.session() as s:
-        assert s.scalar(select(User.session_version)) == 0
+        assert s.scalar(select(User.session_version)) == 0            # a refused change ends nothing
+    reset = runner.invoke(args=["users", "password", "--email", "luis@example.org", "--password",
+                                "amber quarry lantern six"])
+    assert reset.exit_code == 0
+    with db.session() as s:
+        assert s.scalar(select(User.session_version)) == 1            # every old session ends
 
