@@ -3,7 +3,6 @@ worker at the chosen local time, with the same send-time checks as every nudge."
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
