@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import timedelta
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,6 +20,7 @@ from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
 from db.session import Database
+from web import headers, params
 from scheduler.nudge_settings import LiveSchedule
 from core.policy import load_schedule
 
@@ -32,7 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
                                 x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config.get("SESSION_MAX_HOURS", 12)))
 
     db = Database(app.config["DATABASE_URL"])
     program = Program(name=app.config["PROGRAM_NAME"], timezone=app.config["PROGRAM_TIMEZONE"])
@@ -59,6 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
         # The ZIP/city index and the published flows take a second or two: not on a texter's time.
         threading.Thread(target=_warm, args=(db, flow_store), name="warm", daemon=True).start()
     _request_ids(app)
+    params.register(app)     # before the blueprints: every <int:…> id is bounded
+    headers.register(app)
     _blueprints(app)
     _cli(app)
     return app
@@ -93,6 +98,7 @@ def _request_ids(app: Flask) -> None:
 def _blueprints(app: Flask) -> None:
     from bot.channels import twilio_webhook
     from bot.channels.sender import SandboxSender
+    from web import account
     from web import (admin, admin_flows, admin_nudges, admin_report, admin_sites, admin_staff, api,
                      api_tokens, audit, auth, canned, caseload, chat, health, inbox, people, roster,
                      sandbox, scheduled)
@@ -101,12 +107,12 @@ def _blueprints(app: Flask) -> None:
     auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
     auth.csrf.exempt(api.bp)             # bearer tokens, no cookies: nothing for a forged form to ride on
     public = (health, twilio_webhook, api, chat)                      # /healthz, /twilio/*, /api/v1, /chat
-    staff = (auth, inbox, people, roster, caseload, canned, audit, scheduled)
+    staff = (auth, account, inbox, people, roster, caseload, canned, audit, scheduled)
     console = (admin, admin_flows, admin_nudges, admin_sites, admin_staff, admin_report, api_tokens)  # /admin
     for part in public + staff + console:
         app.register_blueprint(part.bp)
-    if isinstance(app.extensions["homeward.sender"], SandboxSender):
-        app.register_blueprint(sandbox.bp)   # no Twilio: staff text the bot from the browser
+    if sandbox.enabled(app.config, isinstance(app.extensions["homeward.sender"], SandboxSender)):
+        app.register_blueprint(sandbox.bp)   # no Twilio (or SANDBOX_ENABLED): staff text the bot from the browser
 
 
 def _cli(app: Flask) -> None:

@@ -30,6 +30,11 @@ def from_env() -> dict:
         "PROGRAM_NAME": env("PROGRAM_NAME") or "Homeward",
         "PROGRAM_TIMEZONE": env("PROGRAM_TIMEZONE") or "America/New_York",
         "PROXY_HOPS": int(env("PROXY_HOPS") or 0),
+        # Staff sessions end after this long without a page view, and this long after sign-in.
+        "SESSION_IDLE_MINUTES": float(env("SESSION_IDLE_MINUTES") or 30),
+        "SESSION_MAX_HOURS": float(env("SESSION_MAX_HOURS") or 12),
+        # The sandbox phone (/sandbox) is on without Twilio credentials; with them, only when set.
+        "SANDBOX_ENABLED": (env("SANDBOX_ENABLED") or "").lower() in ("1", "true", "yes"),
         "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
         "INSTANCE_PATH": str(instance),
         "FLOWS_DIR": env("FLOWS_DIR") or str(ROOT / "bot" / "content" / "flows"),

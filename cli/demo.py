@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -19,7 +19,8 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from cli.sites import load_default_sites
-from db.models import Contact, Message, User
+from db.models import Contact, Message, Participant, User
+from web import passwords
 
 DEMO_USERS = (("supervisor@homeward.example", "Sam Rivera", "supervisor"),
               ("peer@homeward.example", "Luis Ortega", "peer"))
@@ -39,7 +40,7 @@ def load():
     with db.session() as s:
         for email, name, role in DEMO_USERS:
             if s.scalar(select(User).where(User.email == email)) is None:
-                password = secrets.token_urlsafe(12)
+                password = passwords.generate()
                 s.add(User(email=email, name=name, role=role, password_hash=generate_password_hash(password)))
                 created.append((role, email, password))
     if created:

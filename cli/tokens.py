@@ -1,4 +1,4 @@
-"""`flask --app app tokens create|list|revoke`: bearer tokens for the integration API (/api/v1).
+"""`flask --app app tokens create|list|revoke|assign|unassign`: bearer tokens for the integration API (/api/v1).
 
 The token is printed once, by `create`; only its SHA-256 is stored. Every create and revoke is
 in the audit log (with --by, under that admin's name).
@@ -75,3 +75,33 @@ def revoke(token_id: int, by_email: str | None):
             raise click.ClickException(str(exc)) from None
         name = row.name
     click.echo(f"revoked token #{token_id} \"{name}\"; requests with it now get 401")
+
+
+def _link(command, token_id: int, participant_id: int, by_email: str | None) -> str:
+    db = current_app.extensions["homeward.db"]
+    with db.session() as s:
+        try:
+            row = command(s, token_id, participant_id, _admin_id(s, by_email), datetime.now(timezone.utc))
+        except api_tokens.TokenError as exc:
+            raise click.ClickException(str(exc)) from None
+        return row.name
+
+
+@tokens_group.command("assign", help="Let a token see a participant it did not enroll (its integration's person).")
+@click.argument("token_id", type=int)
+@click.argument("participant_id", type=int)
+@click.option("--by", "by_email", default=None, help="The admin assigning it (for the audit log).")
+@with_appcontext
+def assign(token_id: int, participant_id: int, by_email: str | None):
+    name = _link(api_tokens.assign, token_id, participant_id, by_email)
+    click.echo(f"token #{token_id} \"{name}\" now sees participant #{participant_id}")
+
+
+@tokens_group.command("unassign", help="Stop a token seeing a participant.")
+@click.argument("token_id", type=int)
+@click.argument("participant_id", type=int)
+@click.option("--by", "by_email", default=None, help="The admin removing it (for the audit log).")
+@with_appcontext
+def unassign(token_id: int, participant_id: int, by_email: str | None):
+    name = _link(api_tokens.unassign, token_id, participant_id, by_email)
+    click.echo(f"token #{token_id} \"{name}\" no longer sees participant #{participant_id}")

@@ -8,14 +8,16 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from db.models import User
+from web import passwords
+from web.auth import end_all_sessions
 
 ROLES = ("peer", "supervisor", "admin")
-MIN_PASSWORD = 10
 
 
-def _check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise click.BadParameter(f"at least {MIN_PASSWORD} characters, please")
+def _check_password(password: str, *known: str) -> str:
+    problem = passwords.problem(password, *known)
+    if problem:
+        raise click.BadParameter(problem, param_hint="password")
     return password
 
 
@@ -33,12 +35,12 @@ def users_group():
 def create(email: str, role: str, name: str | None, password: str | None):
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _check_password(password)
     email = email.strip().lower()
     db = current_app.extensions["homeward.db"]
     with db.session() as s:
         if s.scalar(select(User).where(User.email == email)):
             raise click.ClickException(f"an account for {email} already exists")
+        _check_password(password, email, name or "")
         s.add(User(email=email, role=role, name=name or email.split("@")[0].title(),
                    password_hash=generate_password_hash(password)))
     click.echo(f"created {role} {email}")
@@ -51,13 +53,14 @@ def create(email: str, role: str, name: str | None, password: str | None):
 def set_password(email: str, password: str | None):
     if password is None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    _check_password(password)
     db = current_app.extensions["homeward.db"]
     with db.session() as s:
         user = s.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise click.ClickException(f"no account for {email}")
+        _check_password(password, user.email, user.name)
         user.password_hash, user.failed_logins, user.locked_until = generate_password_hash(password), 0, None
+        end_all_sessions(s, user.id)                   # every session on the old password ends
     click.echo(f"password changed for {email}")
 
 

@@ -42,6 +42,9 @@ class User(Base):
     shift: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)  # {"mon": [["09:00","17:00"]], ...}
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]] = mapped_column(default=None)
+    # Part of every signed-in session's id: one more ends all of the account's sessions
+    # (sign-out, a password change).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -285,6 +288,16 @@ class ApiToken(Base):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+
+class TokenParticipant(Base):
+    """A participant an API token may see: enrolled through it, or assigned to it by an admin.
+    A token with a program-wide scope (participants:read:all) needs no rows here."""
+    __tablename__ = "token_participants"
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True, index=True)
+    how: Mapped[str] = mapped_column(String(10))         # enrolled | assigned
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WebChatSession(Base):

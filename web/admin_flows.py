@@ -25,6 +25,7 @@ from db.models import FlowVersion, User
 from web import audit, flow_sim, program_settings
 from web.auth import role_required
 from web.context import db, me, now
+from web.params import db_int
 
 bp = Blueprint("admin_flows", __name__, url_prefix="/admin/flows")
 NEW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -175,7 +176,7 @@ def act(name: str):
     it as the draft), publish, discard the draft, or one move of the simulator."""
     action = request.form.get("action", "check")
     source = _posted_source()
-    base = request.form.get("base", type=int)
+    base = request.form.get("base", type=db_int)
     sim = _sim_from_form()
     if action == "discard":
         return _discard(name)
@@ -288,7 +289,7 @@ def version(name: str, version: int):
 @bp.post("/<name>/rollback")
 @role_required("supervisor")
 def rollback(name: str):
-    target = request.form.get("version", type=int)
+    target = request.form.get("version", type=db_int)
     with db().session() as s:
         source = _source(s, name, target) if target else None
         if source is None:
@@ -336,7 +337,7 @@ def diff(name: str):
                 key = _draft_key(name)
                 draft = program_settings.get(s, key) if key else None
                 texts[arg] = (draft or {}).get("source")
-            elif arg.isdigit():
+            elif arg.isdigit() and len(arg) < 10:
                 texts[arg] = _source(s, name, int(arg))
             if texts.get(arg) is None:
                 abort(404)

@@ -8,7 +8,7 @@ for a release date in a chosen time zone, exactly as scheduler/policy.py would p
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -17,7 +17,7 @@ from bot import enrollment
 from core.sms import count_segments
 from core import policy
 from scheduler import nudge_settings
-from web import audit, program_settings
+from web import audit, params, program_settings
 from web.auth import role_required
 from web.context import db, me, now
 
@@ -42,7 +42,7 @@ def _zone(name: str | None) -> str:
 def _preview_args(source) -> dict:
     tz = _zone(source.get("tz"))
     try:
-        release = date.fromisoformat(source.get("release", ""))
+        release = params.day(source.get("release", ""))
     except ValueError:
         release = now().astimezone(ZoneInfo(tz)).date()
     checkin = source.get("checkin_time", "").strip()

@@ -22,10 +22,11 @@ from sqlalchemy import or_, select
 
 from bot.tickets import OUTCOMES
 from db.models import Escalation, Event, Message, Participant
-from web import audit, program_settings
+from web import audit, params, program_settings
 from core import report as core
 from web.auth import role_required
 from web.context import db, me, now
+from web.headers import csp_nonce
 
 bp = Blueprint("admin_report", __name__, url_prefix="/admin/report")
 DEFAULT_DAYS = 30
@@ -57,9 +58,9 @@ def period_from(args) -> tuple[core.Period, list[str]]:
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            return params.day(raw)
         except ValueError:
-            problems.append(f"“{raw}” is not a date; showing {default.isoformat()} instead.")
+            problems.append(f"“{raw}” is not a date we can report on; showing {default.isoformat()} instead.")
             return default
 
     end = day("end", today)
@@ -124,10 +125,11 @@ def _chart(kind, title: str, colors=None, top: float | None = None, **config):
 
 
 def svg(chart) -> Markup:
-    """The chart as inline SVG, without pygal's config script (no JavaScript runs on this page)
-    and its comments."""
+    """The chart as inline SVG, without pygal's config script (no JavaScript runs on this page),
+    its comments and its tooltip's style attribute; its stylesheet carries the CSP nonce."""
     out = chart.render(is_unicode=True)
-    out = re.sub(r"<script\b[^>]*>.*?</script>|<!--.*?-->", "", out, flags=re.S)
+    out = re.sub(r"<script\b[^>]*>.*?</script>|<!--.*?-->| style=\"[^\"]*\"", "", out, flags=re.S)
+    out = out.replace("<style", f'<style nonce="{csp_nonce()}"')
     return Markup(out)
 
 

@@ -44,6 +44,7 @@ from db.models import Site
 from web import audit
 from web.auth import role_required
 from web.context import db, me, now
+from web.params import db_int
 
 bp = Blueprint("admin_sites", __name__, url_prefix="/admin/sites")
 PER_PAGE = 50
@@ -492,7 +493,7 @@ def index():
     q = request.args.get("q", "").strip()[:100]
     show = request.args.get("show", "local")
     show = show if show in ("local", "all", "hidden") else "local"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=db_int) or 1, 1)
     local = or_(*[Site.source_key.startswith(p) for p in LOCAL_PREFIXES])
     stmt = select(Site)
     if show == "local":

@@ -10,7 +10,6 @@ Every change is audited.
 from __future__ import annotations
 
 import re
-import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -23,8 +22,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from bot.escalations import DEFAULT_SLA_MINUTES
 from core.sms import count_segments
 from db.models import Escalation, User
-from web import audit, program_settings
-from web.auth import ROLE_LEVEL, role_required
+from web import audit, passwords, program_settings
+from web.auth import ROLE_LEVEL, end_all_sessions, role_required
 from web.context import db, me, now
 
 bp = Blueprint("admin_staff", __name__, url_prefix="/admin")
@@ -161,7 +160,7 @@ def create():
     if not _may_manage(form.role.data):
         abort(403)
     email = form.email.data.strip().lower()
-    password = secrets.token_urlsafe(12)
+    password = passwords.generate()
     with db().session() as s:
         if s.scalar(select(User.id).where(func.lower(User.email) == email)):
             form.email.errors.append("There is already an account with this email.")
@@ -248,11 +247,13 @@ def reset_password(user_id: int):
     form = PasswordForm()
     if not form.validate_on_submit():
         abort(400)
-    password = secrets.token_urlsafe(12)
+    password = passwords.generate()
     with db().session() as s:
         user = _editable(s, user_id)
         user.password_hash = generate_password_hash(password)
         user.failed_logins, user.locked_until = 0, None
+        end_all_sessions(s, user.id)                  # the old password's sessions end too
+        s.refresh(user)
         audit.record(s, me(), "staff_password_reset", now(), None, staff_id=user.id)
         form = StaffForm(obj=user)
         for d in DAYS:

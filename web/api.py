@@ -126,6 +126,11 @@ def route(rule: str, endpoint: str, query: tuple[str, ...] = (), **handlers):
 class Caller:
     token_id: int
     name: str
+    scopes: frozenset[str] = frozenset()
+
+    def program_wide(self, scope: str) -> bool:
+        """Granted explicitly (participants:read:all …); otherwise the token sees only its own."""
+        return api_tokens.PROGRAM_WIDE[scope] in self.scopes
 
 
 def _unauthorized(code: str, message: str) -> ApiError:
@@ -160,7 +165,7 @@ def _authenticate(scope: str, at: datetime) -> Caller:
                                                         f"Wait {wait} seconds.", headers={"Retry-After": str(wait)})
             else:
                 row.last_used_at = at
-                caller = Caller(row.id, row.name)
+                caller = Caller(row.id, row.name, row.scope_set)
     if refusal is not None:
         raise refusal
     return caller
@@ -197,8 +202,15 @@ def _json_body(schema: dict) -> dict:
     return body
 
 
-def _person(s, participant_id: int) -> Participant:
+def _person(s, participant_id: int, caller: Caller, scope: str, at: datetime) -> Participant:
+    """The participant, if this token may see them: someone else's is answered exactly like one
+    that does not exist (404), so ids cannot be probed; the refusal is audited."""
     person = s.get(Participant, participant_id) if 0 < participant_id <= MAX_ID else None
+    if person is not None and not caller.program_wide(scope) and not api_tokens.sees(s, caller.token_id, person.id):
+        _audit(s, caller, "api_denied", at, person.id, why="not_its_participant", scope=scope,
+               path=request.path[:120])
+        s.commit()
+        person = None
     if person is None:
         raise ApiError(404, "not_found", f"There is no participant #{participant_id}.")
     return person
@@ -261,8 +273,7 @@ def enroll(caller: Caller, at: datetime):
     with db().session() as s:
         existing = s.scalar(select(Participant).where(Participant.external_id == external_id))
         if existing is not None:
-            _audit(s, caller, "api_enroll_repeat", at, existing.id)
-            return jsonify(participant_json(s, existing)), 200
+            return _repeat(s, caller, existing, at)
         peer_id = None
         if body.get("peer_email"):
             peer_id = s.scalar(select(User.id).where(User.email == body["peer_email"].strip().lower()))
@@ -282,6 +293,7 @@ def enroll(caller: Caller, at: datetime):
     try:
         with db().session() as s:
             done = participants.enroll(s, clean, at, _schedule())
+            api_tokens.link(s, caller.token_id, done.person.id, "enrolled", at)
             _audit(s, caller, "api_enroll", at, done.person.id, planned_nudges=done.planned, **done.detail)
             return jsonify(participant_json(s, done.person)), 201
     except enrollment.EnrollmentError as exc:
@@ -293,14 +305,26 @@ def enroll(caller: Caller, at: datetime):
             if existing is None:
                 raise ApiError(409, "conflict", "Another request changed this number at the same time; "
                                                 "try again.") from None
-            _audit(s, caller, "api_enroll_repeat", at, existing.id)
-            return jsonify(participant_json(s, existing)), 200
+            return _repeat(s, caller, existing, at)
+
+
+def _repeat(s, caller: Caller, existing: Participant, at: datetime):
+    """The same external_id again: the participant, if they are this token's; another
+    integration's external_id is a conflict that shows nothing about them."""
+    if not (caller.program_wide("participants:write") or api_tokens.sees(s, caller.token_id, existing.id)):
+        _audit(s, caller, "api_denied", at, existing.id, why="not_its_participant", scope="participants:write",
+               path=request.path[:120])
+        s.commit()
+        raise ApiError(409, "external_id_taken", "That external_id belongs to a participant of another "
+                                                 "integration.")
+    _audit(s, caller, "api_enroll_repeat", at, existing.id)
+    return jsonify(participant_json(s, existing)), 200
 
 
 @scoped("participants:read")
 def show(caller: Caller, at: datetime, participant_id: int):
     with db().session() as s:
-        person = _person(s, participant_id)
+        person = _person(s, participant_id, caller, "participants:read", at)
         _audit(s, caller, "api_view_person", at, person.id)
         return jsonify(participant_json(s, person))
 
@@ -309,7 +333,7 @@ def show(caller: Caller, at: datetime, participant_id: int):
 def change(caller: Caller, at: datetime, participant_id: int):
     body = _json_body(api_spec.CHANGE)
     with db().session() as s:
-        person = _person(s, participant_id)
+        person = _person(s, participant_id, caller, "participants:write", at)
         _writable(person)
         current = {"first_name": person.first_name or "", "language": person.language,
                    "timezone": person.timezone, "checkin_time": person.checkin_time or "",
@@ -329,7 +353,7 @@ def change(caller: Caller, at: datetime, participant_id: int):
 
 def _transition(caller: Caller, at: datetime, participant_id: int, action: str):
     with db().session() as s:
-        person = _person(s, participant_id)
+        person = _person(s, participant_id, caller, "participants:write", at)
         _writable(person)
         try:
             if action == "stop":
@@ -390,6 +414,8 @@ def parse_since(text: str) -> datetime:
 def escalations(caller: Caller, at: datetime):
     args = request.args
     stmt = select(Escalation, Participant.external_id).join(Participant, Participant.id == Escalation.participant_id)
+    if not caller.program_wide("escalations:read"):
+        stmt = stmt.where(Escalation.participant_id.in_(api_tokens.own_participants(caller.token_id)))
     if "status" in args:
         if args["status"] not in ("open", "resolved"):
             raise _query_error("status", "must be open or resolved.")
@@ -426,6 +452,7 @@ def escalations(caller: Caller, at: datetime):
                  "first_response_at": _iso(e.first_response_at), "resolved_at": _iso(e.resolved_at),
                  "outcome": e.outcome} for e, ext in page]
         _audit(s, caller, "api_list_escalations", at, count=len(data),
+               program_wide=caller.program_wide("escalations:read"),
                filters={k: args[k][:40] for k in ("status", "priority", "reason", "since", "cursor") if k in args})
     next_cursor = str(page[-1][0].id) if len(rows) > limit else None
     return jsonify(data=data, next_cursor=next_cursor)

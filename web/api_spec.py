@@ -11,7 +11,8 @@ from datetime import date
 
 from core import channels
 
-SCOPES = ("participants:read", "participants:write", "escalations:read")
+SCOPES = ("participants:read", "participants:write", "escalations:read",   # the token's own participants
+          "participants:read:all", "participants:write:all", "escalations:read:all")   # program-wide, explicit
 E164 = r"^\+[1-9][0-9]{7,14}$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -187,7 +188,12 @@ SPEC = {
         "description": "Enroll people at release from a case-management system, keep their release date "
                        "right, pause or stop outreach, read their status and list escalations. Send "
                        "`Authorization: Bearer <token>`; an admin makes tokens (admin page or "
-                       "`flask --app app tokens create`). Every call is audited. Errors are "
+                       "`flask --app app tokens create`). Every call is audited. A token sees only its "
+                       "integration's own participants (enrolled through it, or assigned to it with "
+                       "`flask --app app tokens assign`) and their escalations; another participant's id "
+                       "answers 404 and another integration's external_id 409. The program-wide scopes "
+                       "participants:read:all, participants:write:all and escalations:read:all lift that "
+                       "limit, and are granted only explicitly. Errors are "
                        "`{\"error\": {\"code\", \"message\"}}`. No message bodies are ever returned.",
     },
     "paths": {
@@ -239,7 +245,8 @@ SPEC = {
         "/api/v1/escalations": {
             "get": {
                 "operationId": "listEscalations",
-                "summary": "Escalations (tickets), newest first",
+                "summary": "Escalations (tickets) of the token's own participants (all of them with "
+                           "escalations:read:all), newest first",
                 "tags": ["escalations"],
                 "security": [{"bearer": ["escalations:read"]}],
                 "parameters": [

@@ -12,19 +12,26 @@ import secrets
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from db.models import ApiToken, User
+from db.models import ApiToken, Participant, TokenParticipant, User
 from web import audit
 from web.auth import role_required
 from web.context import db, me, now
 
 SCOPES = {
-    "participants:read": "Read a participant's status (no message bodies)",
-    "participants:write": "Enroll participants, change release dates, pause, resume or stop outreach",
-    "escalations:read": "List escalations (tickets), without notes or messages",
+    "participants:read": "Read the status of its own participants (no message bodies)",
+    "participants:write": "Enroll participants; change release dates, pause, resume or stop outreach for its own",
+    "escalations:read": "List its own participants' escalations (tickets), without notes or messages",
+    "participants:read:all": "Program-wide: read any participant, including people who only texted in",
+    "participants:write:all": "Program-wide: change, pause, resume or stop any participant",
+    "escalations:read:all": "Program-wide: list every escalation",
 }
+# A token's "own" participants: those enrolled through it, or assigned to it (`tokens assign`).
+# A program-wide scope lifts that limit; it is only ever granted by name, never implied.
+PROGRAM_WIDE = {"participants:read": "participants:read:all", "participants:write": "participants:write:all",
+                "escalations:read": "escalations:read:all"}
 PREFIX = "hw_"
 SHOWN_CHARS = 10
 
@@ -71,6 +78,54 @@ def revoke(s: Session, token_id: int, by: int | None, at: datetime) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = at
         audit.record(s, by, "token_revoke", at, token_id=row.id, name=row.name)
+    return row
+
+
+def sees(s: Session, token_id: int, participant_id: int) -> bool:
+    """Whether the participant is one of the token's own (or absorbed one of them in a merge)."""
+    return s.scalar(select(TokenParticipant.participant_id).join(
+        Participant, Participant.id == TokenParticipant.participant_id).where(
+        TokenParticipant.token_id == token_id,
+        or_(Participant.id == participant_id, Participant.merged_into_id == participant_id)).limit(1)) is not None
+
+
+def own_participants(token_id: int):
+    """The ids a token may see, as a subquery (its rows, and the records they were merged into)."""
+    rows = select(TokenParticipant.participant_id).where(TokenParticipant.token_id == token_id)
+    merged = select(Participant.merged_into_id).where(Participant.id.in_(rows), Participant.merged_into_id.is_not(None))
+    return rows.union(merged)
+
+
+def link(s: Session, token_id: int, participant_id: int, how: str, at: datetime) -> bool:
+    """Make the participant one of the token's own; False when it already was."""
+    if s.get(TokenParticipant, (token_id, participant_id)) is not None:
+        return False
+    s.add(TokenParticipant(token_id=token_id, participant_id=participant_id, how=how, created_at=at))
+    s.flush()
+    return True
+
+
+def assign(s: Session, token_id: int, participant_id: int, by: int | None, at: datetime) -> ApiToken:
+    """An admin gives a token one more participant (someone enrolled another way)."""
+    row = s.get(ApiToken, token_id)
+    if row is None:
+        raise TokenError(f"There is no token #{token_id}.")
+    if s.get(Participant, participant_id) is None:
+        raise TokenError(f"There is no participant #{participant_id}.")
+    if link(s, token_id, participant_id, "assigned", at):
+        audit.record(s, by, "token_assign", at, participant_id, token_id=row.id, name=row.name)
+    return row
+
+
+def unassign(s: Session, token_id: int, participant_id: int, by: int | None, at: datetime) -> ApiToken:
+    row = s.get(ApiToken, token_id)
+    if row is None:
+        raise TokenError(f"There is no token #{token_id}.")
+    link_row = s.get(TokenParticipant, (token_id, participant_id))
+    if link_row is None:
+        raise TokenError(f"Participant #{participant_id} is not one of token #{token_id}'s.")
+    s.delete(link_row)
+    audit.record(s, by, "token_unassign", at, participant_id, token_id=row.id, name=row.name)
     return row
 
 

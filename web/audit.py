@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from db.models import AuditEvent, User
 from web.auth import role_required
+from web.params import db_int
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 PAGE = 100
@@ -30,12 +31,12 @@ def record(s: Session, user_id: int | None, action: str, now: datetime,
 @role_required("supervisor")
 def log():
     args = request.args
-    page = max(args.get("page", 1, type=int) or 1, 1)
+    page = max(args.get("page", 1, type=db_int) or 1, 1)
     stmt = select(AuditEvent)
-    if args.get("person", type=int):
-        stmt = stmt.where(AuditEvent.participant_id == args.get("person", type=int))
-    if args.get("user", type=int):
-        stmt = stmt.where(AuditEvent.user_id == args.get("user", type=int))
+    if args.get("person", type=db_int):
+        stmt = stmt.where(AuditEvent.participant_id == args.get("person", type=db_int))
+    if args.get("user", type=db_int):
+        stmt = stmt.where(AuditEvent.user_id == args.get("user", type=db_int))
     if args.get("action"):
         stmt = stmt.where(AuditEvent.action == args["action"])
     with current_app.extensions["homeward.db"].session() as s:

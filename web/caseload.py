@@ -13,6 +13,7 @@ from db.models import User
 from web import audit, present, queries
 from web.auth import role_required
 from web.context import db, is_supervisor, me, now
+from web.params import db_int
 
 bp = Blueprint("caseload", __name__)
 
@@ -20,7 +21,7 @@ bp = Blueprint("caseload", __name__)
 @bp.get("/caseload")
 @role_required("peer")
 def mine():
-    peer_id = request.args.get("peer", type=int) or me()
+    peer_id = request.args.get("peer", type=db_int) or me()
     if peer_id != me() and not is_supervisor():
         abort(403)
     at = now()
@@ -42,8 +43,8 @@ def mine():
 @bp.post("/caseload/handoff")
 @role_required("peer")
 def handoff():
-    from_id = request.form.get("from_peer", type=int) or me()
-    to_id = request.form.get("to_peer", type=int)
+    from_id = request.form.get("from_peer", type=db_int) or me()
+    to_id = request.form.get("to_peer", type=db_int)
     if from_id != me() and not is_supervisor():
         abort(403)
     at = now()

@@ -32,6 +32,7 @@ from bot.runtime import Inbound
 from db.models import Contact, Message, Participant, User, WebChatSession
 from web import ratelimit
 from web.context import db, now
+from web.params import db_int
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
 
@@ -278,7 +279,7 @@ def send():
     runtime = current_app.extensions["homeward.runtime"]
     result = runtime.handle(Inbound(channels.WEBCHAT.name, address, body, sid, 0), at)
     if _wants_json():
-        after = request.form.get("after", 0, type=int) or 0
+        after = request.form.get("after", 0, type=db_int) or 0
         _, _, _, messages = _state(after)
         return jsonify(messages=messages, nonce=secrets.token_hex(16), csrf_token=generate_csrf(),
                        code=show_code(row.code), duplicate=result.duplicate)
@@ -290,7 +291,7 @@ def messages():
     """New messages after ?after=<id>, for the page's polling (JSON; bodies are text, never HTML)."""
     if _address_id() is None:
         return jsonify(messages=[])
-    _, _, _, items = _state(request.args.get("after", 0, type=int) or 0)
+    _, _, _, items = _state(request.args.get("after", 0, type=db_int) or 0)
     return jsonify(messages=items)
 
 

@@ -6,7 +6,6 @@ and one escaping rule for both. Claims are conditional (see bot/tickets.py).
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -17,6 +16,7 @@ from db.models import Escalation
 from web import audit, present, queries
 from web.auth import role_required
 from web.context import db, is_supervisor, me, now
+from web.params import db_int, safe_next
 
 bp = Blueprint("inbox", __name__)
 
@@ -68,7 +68,7 @@ def _csrf(_):
 
 def _args() -> tuple[str, int]:
     view = request.args.get("view", "all")
-    return (view if view in queries.VIEWS else "all"), max(request.args.get("page", 1, type=int) or 1, 1)
+    return (view if view in queries.VIEWS else "all"), max(request.args.get("page", 1, type=db_int) or 1, 1)
 
 
 def _page_data(view: str, page: int) -> dict:
@@ -96,15 +96,14 @@ def rows():
 
 
 def _back():
-    target = request.form.get("next", "")
-    ok = target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc
-    return redirect(target if ok else url_for("inbox.queue"))
+    return redirect(safe_next(request.form.get("next", "")) or url_for("inbox.queue"))
 
 
 @bp.post("/inbox/<int:ticket_id>/claim")
 @role_required("peer")
 def claim(ticket_id: int):
     expected = request.form.get("expected", "")
+    expected = expected if expected.isdigit() and len(expected) < 10 else ""
     try:
         with db().session() as s:
             tickets.claim(s, ticket_id, me(), int(expected) if expected.isdigit() else None)

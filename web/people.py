@@ -15,6 +15,7 @@ from web import audit, outbound, present, queries, scheduled
 from core import reply_policy
 from web.auth import role_required
 from web.context import db, me, now, quiet
+from web.params import db_int
 
 bp = Blueprint("people", __name__)
 THREAD_LIMIT = 200
@@ -40,8 +41,8 @@ def render_person(person_id: int, draft: str = "", status: int = 200, quiet_conf
         canned = list(s.scalars(select(CannedReply).order_by(CannedReply.title)))
         later = scheduled.upcoming(s, person.id)
         authors = dict(s.execute(select(User.id, User.name)).all())
-        if not draft and request.args.get("canned", type=int):
-            chosen = s.get(CannedReply, request.args.get("canned", type=int))
+        if not draft and request.args.get("canned", type=db_int):
+            chosen = s.get(CannedReply, request.args.get("canned", type=db_int))
             draft = (chosen.body_es if person.language == "es" else chosen.body_en) if chosen else ""
         page = render_template(
             "person.html", person=person, items=items, truncated=truncated, contacts=contacts, ticket=ticket,
@@ -66,7 +67,7 @@ def reply(person_id: int):
         if s.get(Participant, person_id) is None:
             abort(404)
     body = request.form.get("body", "")
-    contact_id = request.form.get("contact_id", type=int)
+    contact_id = request.form.get("contact_id", type=db_int)
     result = outbound.send_reply(db(), current_app.extensions["homeward.sender"], person_id, contact_id, me(),
                                  body, request.form.get("quiet_ok") == "1", now(), quiet())
     if result.ok:
@@ -110,7 +111,7 @@ def resolve(person_id: int):
     at = now()
     try:
         with db().session() as s:
-            ticket = tickets.resolve(s, request.form.get("ticket_id", type=int) or 0, me(), outcome,
+            ticket = tickets.resolve(s, request.form.get("ticket_id", type=db_int) or 0, me(), outcome,
                                      request.form.get("note", "").replace("\r\n", "\n")[:5000], at)
             if ticket.participant_id != person_id:
                 abort(400)

@@ -14,6 +14,7 @@ from db.models import Participant
 from web import audit, present, queries
 from web.auth import role_required
 from web.context import db, me, now, schedule
+from web.params import db_int
 
 bp = Blueprint("roster", __name__)
 STATUSES = ("prospect", "active", "paused", "completed", "merged")
@@ -34,7 +35,7 @@ def suggested_zones() -> list[str]:
 @role_required("peer")
 def index():
     q, status = request.args.get("q", ""), request.args.get("status", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=db_int) or 1, 1)
     with db().session() as s:
         rows = queries.search_people(s, q, status if status in STATUSES else None, page)
     return render_template("people.html", rows=rows, q=q, status=status, statuses=STATUSES, page=page,

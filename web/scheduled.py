@@ -3,7 +3,6 @@ worker at the chosen local time, with the same send-time checks as every nudge."
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from core.sms import count_segments
 from db.models import Participant, ScheduledMessage
 from core.policy import in_quiet_hours
-from web import audit
+from web import audit, params
 from web.auth import role_required
 from web.context import db, me, now, quiet
 
@@ -48,7 +47,7 @@ def schedule(person_id: int):
             flash(f"That is {count_segments(body).describe()}; keep it to two segments.", "error")
             return _back(person_id)
         try:
-            local = datetime.fromisoformat(at_text).replace(tzinfo=ZoneInfo(person.timezone))
+            local = params.local_datetime(at_text).replace(tzinfo=ZoneInfo(person.timezone))
         except ValueError:
             flash("Choose a date and time to send it.", "error")
             return _back(person_id)

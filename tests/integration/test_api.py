@@ -11,7 +11,8 @@ from db.models import ApiToken, AuditEvent, ScheduledMessage
 from tests.staff import inbound, login, make_person, make_ticket, make_user
 from web import api_tokens
 
-ALL = ("participants:read", "participants:write", "escalations:read")
+ALL = ("participants:read", "participants:write", "escalations:read",
+       "participants:read:all", "participants:write:all", "escalations:read:all")   # program-wide: see test_api_scoping
 
 
 def token(db, *scopes, name="County jail") -> str:
