@@ -5,6 +5,7 @@ note instead of cluttering the queue, the way Chatwoot keeps one conversation pe
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -42,6 +43,38 @@ def open_escalation(s: Session, participant: Participant, reason: str, priority:
                         assignee_id=auto_assignee(s, participant, now, tz))
     s.add(ticket)
     s.flush()
+    return ticket
+
+
+FLOOD_FLAG = "Possible flooding: {n} more safety message(s) from one web chat address or chat joined this ticket."
+_FLOOD = re.compile(r"^Possible flooding: (\d+) more", re.M)
+FOLD_NOTE_CHARS = 4000      # past this the count still rises, but no more lines are added
+
+
+def fold_escalation(s: Session, ticket_id: int, participant: Participant, reason: str, priority: str,
+                    note: str, now: datetime, message_id: int | None = None, *, tz: str) -> Escalation:
+    """A safety hit that is one of many from one web chat address (or chat) in a short window
+    joins that window's open ticket, flagged as possible flooding, so the urgent queue cannot be
+    flooded; the person still got the 911 or 988 answer. A ticket resolved meanwhile is not
+    reopened: the hit opens (or raises) the person's own ticket instead."""
+    ticket = s.scalar(select(Escalation).where(Escalation.id == ticket_id, Escalation.status == "open")
+                      .with_for_update())
+    if ticket is None:
+        return open_escalation(s, participant, reason, priority, note, now, message_id, tz=tz)
+    priority = priority if priority in PRIORITY_RANK else "normal"
+    if PRIORITY_RANK[priority] < ticket.priority_rank:
+        ticket.priority, ticket.priority_rank, ticket.reason = priority, PRIORITY_RANK[priority], reason
+        ticket.sla_due_at = min(ticket.sla_due_at, now + timedelta(minutes=sla_minutes(s)[priority]))
+    text = ticket.note or ""
+    found = _FLOOD.search(text)
+    if found:
+        text = _FLOOD.sub(f"Possible flooding: {int(found.group(1)) + 1} more", text, count=1)
+    else:
+        text = "\n".join(x for x in (FLOOD_FLAG.format(n=1), text) if x)
+    if len(text) < FOLD_NOTE_CHARS:
+        who = f"person #{participant.id}" + (f", message #{message_id}" if message_id else "")
+        text += f"\n{now:%Y-%m-%d %H:%M} UTC {reason} ({who})"
+    ticket.note = text
     return ticket
 
 
