@@ -78,7 +78,7 @@ class Inbound:
     body: str
     provider_sid: str | None = None
     num_media: int = 0
-    flood_ticket: int | None = None   # web chat flooding: the open ticket this message's escalation joins
+    flood_keys: tuple[str, ...] = ()  # web chat: where a safety hit came from, to fold a flood (bot/escalations.py)
     cut: int = 0                      # characters beyond MAX_BODY that were not kept
 
     def __post_init__(self):
@@ -265,7 +265,7 @@ class Runtime:
                 conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored,
-                                 via_outbox=via_outbox, fold_into=inbound.flood_ticket)
+                                 via_outbox=via_outbox, fold_by=inbound.flood_keys)
             logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
@@ -342,13 +342,13 @@ class Runtime:
 
     def apply(self, s: Session, person: PersonRecord, contact_id: int | None, convo: Record | None,
               outcome: Outcome, now: datetime, reply_to: Stored | None = None,
-              via_outbox: bool = False, fold_into: int | None = None) -> list[str]:
+              via_outbox: bool = False, fold_by: tuple[str, ...] = ()) -> list[str]:
         """Carry out the core's effects. Replies to an inbound message are returned (TwiML, the
         chat page) and stored so the thread shows them; replies with no inbound message (a
         timed-out wait) go to the outbox, where quiet hours and opt-out are checked again.
         `via_outbox`: a late reply to an inbound message (the unprocessed sweep), stored in the
-        thread and sent through the outbox. `fold_into`: an open ticket that takes this message's
-        escalation instead of a new one (web chat flooding)."""
+        thread and sent through the outbox. `fold_by`: where a web chat safety hit came from; repeated
+        hits from there within a short window join one ticket (bot/escalations.py)."""
         replies: list[str] = []
         stored_replies: list[dict] = []
         channel = reply_to.channel if reply_to else "sms"
@@ -365,8 +365,8 @@ class Runtime:
                     stored_replies.append(dict(participant_id=person.id, contact_id=contact_id, direction="out",
                                                channel=channel, kind="bot", body=text, status="replied",
                                                reply_to_id=reply_to.message_id, created_at=now, updated_at=now))
-                case Escalate(reason=reason, priority=priority, note=note) if fold_into is not None:
-                    fold_escalation(s, fold_into, person, reason, priority, note, now,
+                case Escalate(reason=reason, priority=priority, note=note) if fold_by:
+                    fold_escalation(s, fold_by, person, reason, priority, note, now,
                                     reply_to.message_id if reply_to else None, tz=self.program.timezone)
                 case Escalate(reason=reason, priority=priority, note=note):
                     open_escalation(s, person, reason, priority, note, now,
