@@ -57,13 +57,18 @@ def no_contact(db: Database, schedule: policy.Schedule, now: datetime, tz: str) 
     return opened
 
 
+UNPROCESSED_LOOKBACK = timedelta(days=1)     # the created_at index bounds the scan
+
+
 def unprocessed(db: Database, runtime, now: datetime, older_than: timedelta, limit: int = 200) -> int:
     """Process inbound messages still `received` after `older_than` (a web worker killed between
     storing and processing; Twilio may never redeliver). The runtime's claim on the message makes
-    this safe beside a concurrent redelivery; the age leaves a live webhook its own message."""
+    this safe beside a concurrent redelivery; the age leaves a live webhook its own message.
+    Messages older than a day are left to the peers (the sweep would answer them too late)."""
     with db.session() as s:
         ids = list(s.scalars(select(Message.id).where(
-            Message.direction == "in", Message.status == "received", Message.created_at < now - older_than)
+            Message.created_at < now - older_than, Message.created_at > now - UNPROCESSED_LOOKBACK,
+            Message.direction == "in", Message.status == "received")
             .order_by(Message.id).limit(limit)))
     done = 0
     for message_id in ids:

@@ -42,7 +42,7 @@ class Prism:
                 requests.get(self.url + "/2010-04-01/Accounts.json", timeout=1,
                              auth=("AC" + "0" * 32, "x"))
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):   # a loaded machine: still booting
                 time.sleep(0.2)  # waiting for a child process to listen, not timing a test
         self.stop()
         raise RuntimeError("Prism did not start within 60 s")
