@@ -247,3 +247,14 @@ def test_request_bodies_are_bounded_before_they_are_parsed(app, db):
     assert app.config["MAX_CONTENT_LENGTH"] <= 8 * 1024 * 1024
     assert client.post("/login", data={"email": "a@b.c", "password": "x" * (9 * 1024 * 1024)}).status_code == 413
     assert count(db, Message) == 0
+
+
+def test_the_worker_command_runs_the_unprocessed_sweep_and_sends_the_answer(app, db):
+    message_id = stored_then_died(app, new_sid())
+    later = (T + timedelta(minutes=2)).isoformat()
+    result = app.test_cli_runner().invoke(args=["worker", "--now", later])
+    assert result.exit_code == 0, result.output
+    answers = bot_replies(db, message_id)
+    assert answers and "911" in " ".join(m.body for m in answers)
+    assert all(m.provider_sid for m in answers)                   # sent (sandbox) in the same pass
+    assert count(db, Escalation, Escalation.priority == "urgent") == 1
