@@ -24,7 +24,7 @@ Checks
    does -> every message stored once and processed once (those the kill left stored but
    unprocessed are processed by the redelivery), each with the replies of one processing.
 6. slow provider, short lease (issue 16): 2 workers, a 2 s lease and a provider that takes
-   0.4 s a message (a 50-row batch outlasts the lease many times over) -> each row accepted by
+   0.3 s a message (a 50-row batch outlasts the lease many times over) -> each row accepted by
    Prism exactly once (the lease is renewed while the batch is sent; no row is sent by a
    worker that no longer holds it).
 7. emergency flood (issue 16): new web chats from one address, each saying someone is not
@@ -392,7 +392,7 @@ def check_web_kill(label: str, server: Gunicorn, db: Database, n: int, seconds: 
 def check_slow_lease(db: Database, url: str, prism_url: str, n: int, tmp: Path, deadline: float) -> None:
     dbs.wipe(db.engine)
     numbers = [a.split(":", 1)[1] for a in seed_due(db, n)]
-    delay, lease = 0.4, 2.0
+    delay, lease = 0.3, 2.0
     proxy = FaultProxy(prism_url, delay=delay)
     env = twilio_env(url, proxy, WORKER_LEASE_SECONDS=str(lease))
     workers = [Worker(url, env=env, args=("--twilio-timeout", "1.5", "--deadline", str(deadline)), wait_go=True,
@@ -468,8 +468,8 @@ def main() -> int:
                     help="hostile bodies on SQLite (fewer, to stay inside the ten minutes)")
     ap.add_argument("--nudges", type=int, default=150, help="nudges through the fault proxy")
     ap.add_argument("--kill-rows", type=int, default=1500)
-    ap.add_argument("--web-kill", type=int, default=600, help="texts in the web worker SIGKILL check")
-    ap.add_argument("--slow-rows", type=int, default=40)
+    ap.add_argument("--web-kill", type=int, default=300, help="texts in the web worker SIGKILL check")
+    ap.add_argument("--slow-rows", type=int, default=30)
     ap.add_argument("--flood", type=int, default=30, help="new web chats in the emergency flood")
     ap.add_argument("--checks", nargs="+", default=list(CHECKS), choices=list(CHECKS))
     ap.add_argument("--budget", type=float, default=540.0,

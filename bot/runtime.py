@@ -144,7 +144,8 @@ class Runtime:
                     participant_id=participant_id, contact_id=contact_id, direction="in",
                     channel=inbound.channel, kind="person", body=inbound.body,
                     num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
-                    error_code=TRUNCATED if inbound.cut else None, reply_to_id=None, author_id=None, created_at=now, updated_at=now)).scalar()
+                    error_code=TRUNCATED if inbound.cut else None, reply_to_id=None, author_id=None,
+                    created_at=now, updated_at=now)).scalar()
                 if message_id is None:
                     s.rollback()    # a redelivery: leave the contact as it was
                     return self._stored_as(inbound)
