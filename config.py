@@ -44,4 +44,10 @@ def from_env() -> dict:
         "WORKER_LEASE_SECONDS": float(env("WORKER_LEASE_SECONDS") or 120),
         "RETRY_BASE_SECONDS": float(env("RETRY_BASE_SECONDS") or 30),
         "RETRY_CAP_SECONDS": float(env("RETRY_CAP_SECONDS") or 1800),
+        # An inbound message still unprocessed this long after it was stored is processed by the
+        # worker's sweep, once a minute (the web process that stored it died).
+        # No request body is read past this (the sites CSV upload, 5 MB, is the largest); the
+        # Twilio webhook allows far less (bot/channels/twilio_webhook.py).
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH") or 6 * 1024 * 1024),
+        "UNPROCESSED_AFTER_SECONDS": float(env("UNPROCESSED_AFTER_SECONDS") or 30),
     }

@@ -27,13 +27,14 @@ FAULTS = ("429", "500", "502", "timeout")
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, plan=lambda to: (), hold: float = 2.0):
-        """`plan(to)` -> the faults for that number's first attempts, e.g. ("429", "timeout")."""
+    def __init__(self, upstream: str, plan=lambda to: (), hold: float = 2.0, delay: float = 0.0):
+        """`plan(to)` -> the faults for that number's first attempts, e.g. ("429", "timeout");
+        `delay`: seconds every message waits before it is forwarded (a slow provider)."""
         up = urlsplit(upstream)
         if up.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the fault proxy forwards to loopback only")
         self.upstream = (up.hostname, up.port)
-        self.plan, self.hold = plan, hold
+        self.plan, self.hold, self.delay = plan, hold, delay
         self.lock = threading.Lock()
         self.attempts: Counter = Counter()
         self.accepted: Counter = Counter()
@@ -59,6 +60,8 @@ class FaultProxy:
                 faults = tuple(proxy.plan(to))
                 fault = faults[n] if n < len(faults) else None
                 if fault is None:
+                    if proxy.delay:
+                        time.sleep(proxy.delay)       # a slow provider, by design of the check
                     return self._forward(body, to)
                 with proxy.lock:
                     proxy.injected[fault] += 1

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import logs
 from bot import participants
-from bot.escalations import open_escalation
+from bot.escalations import fold_escalation, open_escalation
 from core import channels
 from core.effects import (ALL, CancelTimeout, EndConversation, Escalate, OptIn, OptOut, RecordEvent,
                           Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
@@ -52,6 +52,8 @@ class Turn:
     replan: bool = False
     timer: Any = KEEP           # datetime | None once ScheduleTimeout/CancelTimeout/EndConversation ran
     schedule: Callable[[], Any] | None = None   # the nudge schedule in force, read only when needed
+    via_outbox: bool = False    # a late answer (the unprocessed sweep): replies go out through the outbox
+    fold_by: tuple[str, ...] = ()   # where a web chat safety hit came from (flood folding)
 
     def nudges(self):
         return self.schedule() if self.schedule is not None else None
@@ -79,9 +81,22 @@ def run(turn: Turn, effects) -> Turn:
         if handler is None:
             raise ValueError(f"unknown effect {type(effect).__name__}")
         handler(turn, effect)
-    if turn.stored_replies:
+    if turn.stored_replies and turn.via_outbox:
+        _queue_replies(turn)
+    elif turn.stored_replies:
         turn.s.connection().execute(insert(MESSAGES), turn.stored_replies)
     return turn
+
+
+def _queue_replies(turn: Turn) -> None:
+    """Replies stored in the thread as "queued" and handed to the outbox, which sends that very
+    row (quiet hours do not hold them back: the person wrote first)."""
+    conn = turn.s.connection()
+    for i, row in enumerate(turn.stored_replies):
+        message_id = conn.execute(insert(MESSAGES).returning(MESSAGES.c.id), {**row, "status": "queued"}).scalar()
+        turn.s.add(ScheduledMessage(participant_id=turn.person.id, kind="reply", body=row["body"], due_at=turn.now,
+                                    dedupe_key=f"reply:{row['reply_to_id']}:{i}", message_id=message_id,
+                                    quiet_ok=True, created_at=turn.now, updated_at=turn.now))
 
 
 @handles(Reply)
@@ -103,6 +118,10 @@ def _reply(turn: Turn, e: Reply) -> None:
 
 @handles(Escalate)
 def _escalate(turn: Turn, e: Escalate) -> None:
+    if turn.fold_by:
+        fold_escalation(turn.s, turn.fold_by, turn.person, e.reason, e.priority, e.note, turn.now,
+                        turn.reply_to.message_id if turn.reply_to is not None else None, tz=turn.tz)
+        return
     open_escalation(turn.s, turn.person, e.reason, e.priority, e.note, turn.now,
                     turn.reply_to.message_id if turn.reply_to is not None else None, tz=turn.tz)
 

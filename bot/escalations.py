@@ -5,12 +5,14 @@ note instead of cluttering the queue, the way Chatwoot keeps one conversation pe
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Escalation, Participant, Setting, User
+from db.models import Escalation, Participant, RateHit, Setting, User
+from db.queries import serialise
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 DEFAULT_SLA_MINUTES = {"urgent": 5, "high": 30, "normal": 240}
@@ -42,6 +44,52 @@ def open_escalation(s: Session, participant: Participant, reason: str, priority:
                         assignee_id=auto_assignee(s, participant, now, tz))
     s.add(ticket)
     s.flush()
+    return ticket
+
+
+FLOOD_WINDOW = timedelta(minutes=10)
+FLOOD_FLAG = "Possible flooding: {n} more safety message(s) from one web chat address or chat joined this ticket."
+_FLOOD = re.compile(r"^Possible flooding: (\d+) more", re.M)
+FOLD_NOTE_CHARS = 4000      # past this the count still rises, but no more lines are added
+
+
+def fold_escalation(s: Session, sources: tuple[str, ...], participant: Participant, reason: str,
+                    priority: str, note: str, now: datetime, message_id: int | None = None, *,
+                    tz: str) -> Escalation:
+    """A web chat safety hit from `sources` (the client address, the chat): the first in a
+    FLOOD_WINDOW opens (or raises) a ticket as usual; the rest from any of those sources join
+    that ticket, flagged as possible flooding, so the urgent queue cannot be flooded. Each person
+    still got the 911 or 988 answer. Serialised per source, so parallel hits agree on one ticket.
+    A ticket resolved meanwhile is not reopened: the next hit starts a new window."""
+    serialise(s, *(f"fold:{src}" for src in sources))
+    markers = [f"fold:{src}:" for src in sources]
+    found = s.execute(select(RateHit.key).where(or_(*(RateHit.key.startswith(m) for m in markers)),
+                                                RateHit.at > now - FLOOD_WINDOW)
+                      .order_by(RateHit.at.desc(), RateHit.id.desc())).scalars().all()
+    ticket = None
+    for key in found:
+        ticket = s.scalar(select(Escalation).where(Escalation.id == int(key.rsplit(":", 1)[1]),
+                                                   Escalation.status == "open").with_for_update())
+        if ticket is not None:
+            break
+    if ticket is None:
+        ticket = open_escalation(s, participant, reason, priority, note, now, message_id, tz=tz)
+        s.execute(insert(RateHit), [{"key": f"{m}{ticket.id}", "at": now} for m in markers])
+        return ticket
+    priority = priority if priority in PRIORITY_RANK else "normal"
+    if PRIORITY_RANK[priority] < ticket.priority_rank:
+        ticket.priority, ticket.priority_rank, ticket.reason = priority, PRIORITY_RANK[priority], reason
+        ticket.sla_due_at = min(ticket.sla_due_at, now + timedelta(minutes=sla_minutes(s)[priority]))
+    text = ticket.note or ""
+    seen = _FLOOD.search(text)
+    if seen:
+        text = _FLOOD.sub(f"Possible flooding: {int(seen.group(1)) + 1} more", text, count=1)
+    else:
+        text = "\n".join(x for x in (FLOOD_FLAG.format(n=1), text) if x)
+    if len(text) < FOLD_NOTE_CHARS:
+        who = f"person #{participant.id}" + (f", message #{message_id}" if message_id else "")
+        text += f"\n{now:%Y-%m-%d %H:%M} UTC {reason} ({who})"
+    ticket.note = text
     return ticket
 
 

@@ -24,7 +24,7 @@ from bot import participants, tickets
 from core import channels, conversation, messages
 from core.effects import Outcome
 from bot.contacts import link_contact, release_held
-from bot.escalations import on_shift, open_escalation
+from bot.escalations import fold_escalation, on_shift, open_escalation
 from core.services import BoundServices, Context
 from db.models import Contact, Conversation, Message, Participant, Setting, User
 from db import records
@@ -45,8 +45,13 @@ ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_i
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
 TOUCH_CONTACT = (update(CONTACTS).where(CONTACTS.c.address == bindparam("b_address"))
                  .values(last_inbound_at=bindparam("at")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
-MARK_PROCESSED = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"))
-                  .values(status="processed", updated_at=bindparam("at")))
+# The claim on a stored message: it commits with everything processing it did, so a webhook
+# redelivery and the unprocessed sweep can never both process one message (on PostgreSQL the
+# second waits for the row, then finds it processed; SQLite writers take turns).
+CLAIM_MESSAGE = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.status == "received")
+                 .values(status="processed", updated_at=bindparam("at")).returning(MESSAGES.c.id))
+MAX_BODY = 1600   # Twilio's own maximum for one message; longer bodies are kept cut, with a note
+TRUNCATED = "truncated"
 
 
 def _first_word(name: str | None) -> str | None:
@@ -70,12 +75,18 @@ class Inbound:
     body: str
     provider_sid: str | None = None
     num_media: int = 0
+    flood_keys: tuple[str, ...] = ()  # web chat: where a safety hit came from, to fold a flood (bot/escalations.py)
+    cut: int = 0                      # characters beyond MAX_BODY that were not kept
 
     def __post_init__(self):
         channels.get(self.channel)      # an unknown channel is a bug in its adapter: say so at once
         # A NUL character, which PostgreSQL text cannot hold (the insert would fail and the words
         # be lost), is kept as U+FFFD on both databases.
-        object.__setattr__(self, "body", self.body.replace("\x00", "\ufffd"))
+        body = self.body.replace("\x00", "\ufffd")
+        if len(body) > MAX_BODY:
+            object.__setattr__(self, "cut", self.cut + len(body) - MAX_BODY)
+            body = body[:MAX_BODY]
+        object.__setattr__(self, "body", body)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Stored:
     channel: str
     first_contact: bool
     duplicate: bool = False
+    status: str = "received"
 
 
 @dataclass
@@ -130,10 +142,14 @@ class Runtime:
                     participant_id=participant_id, contact_id=contact_id, direction="in",
                     channel=inbound.channel, kind="person", body=inbound.body,
                     num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
-                    error_code=None, reply_to_id=None, author_id=None, created_at=now, updated_at=now)).scalar()
+                    error_code=TRUNCATED if inbound.cut else None, reply_to_id=None, author_id=None,
+                    created_at=now, updated_at=now)).scalar()
                 if message_id is None:
                     s.rollback()    # a redelivery: leave the contact as it was
                     return self._stored_as(inbound)
+                if inbound.cut:
+                    logs.event(log, "inbound body truncated", logging.WARNING, message_id=message_id,
+                               kept=MAX_BODY, dropped=inbound.cut)
                 return Stored(message_id, participant_id, contact_id, inbound.channel, first)
         except IntegrityError:
             # A concurrent first message from the same new address created the contact first.
@@ -144,9 +160,11 @@ class Runtime:
     def _stored_as(self, inbound: Inbound) -> Stored | None:
         with self.db.session() as s:
             row = s.connection().execute(
-                select(MESSAGES.c.id, MESSAGES.c.participant_id, MESSAGES.c.contact_id, MESSAGES.c.channel)
+                select(MESSAGES.c.id, MESSAGES.c.participant_id, MESSAGES.c.contact_id, MESSAGES.c.channel,
+                       MESSAGES.c.status)
                 .where(MESSAGES.c.provider_sid == inbound.provider_sid)).first()
-        return Stored(row.id, row.participant_id, row.contact_id, row.channel, False, duplicate=True) if row else None
+        return (Stored(row.id, row.participant_id, row.contact_id, row.channel, False, duplicate=True,
+                       status=row.status) if row else None)
 
     def _new_contact(self, s: Session, inbound: Inbound, now: datetime) -> tuple[Contact, bool]:
         """First message from this address: the same number on another channel is the same
@@ -168,29 +186,69 @@ class Runtime:
     def handle(self, inbound: Inbound, now: datetime) -> InboundResult:
         with self.db.pinned():      # one pooled connection (one liveness check) for the whole path
             stored = self.store(inbound, now)
-            if stored.duplicate:
+            if stored.duplicate and stored.status != "received":
                 return InboundResult(self.replies_to(stored.message_id), stored.message_id,
                                      stored.participant_id, duplicate=True)
-            try:
-                replies, effects = self.process(inbound, stored, now)
-                return InboundResult(replies, stored.message_id, stored.participant_id, effects=effects)
-            except Exception:
-                logs.event(log, "processing failed", logging.ERROR, message_id=stored.message_id,
-                           participant_id=stored.participant_id, exc_info=True)
-                return InboundResult(self.mark_failed(stored.message_id, now), stored.message_id,
-                                     stored.participant_id, failed=True)
+            if stored.duplicate:
+                # Stored but never processed (the process that stored it died): this redelivery
+                # processes it, from the words as stored.
+                inbound, stored = self._unprocessed(stored.message_id)
+                logs.event(log, "redelivery of an unprocessed message", message_id=stored.message_id)
+            return self._run(inbound, stored, now)
+
+    def _run(self, inbound: Inbound, stored: Stored, now: datetime, via_outbox: bool = False) -> InboundResult:
+        try:
+            done = self.process(inbound, stored, now, via_outbox=via_outbox)
+        except Exception:
+            logs.event(log, "processing failed", logging.ERROR, message_id=stored.message_id,
+                       participant_id=stored.participant_id, exc_info=True)
+            return InboundResult(self.mark_failed(stored.message_id, now, via_outbox), stored.message_id,
+                                 stored.participant_id, failed=True)
+        if done is None:    # processed meanwhile by a concurrent delivery or the sweep
+            return InboundResult(self.replies_to(stored.message_id), stored.message_id,
+                                 stored.participant_id, duplicate=True)
+        replies, effects = done
+        return InboundResult(replies, stored.message_id, stored.participant_id, effects=effects)
+
+    def process_stored(self, message_id: int, now: datetime) -> InboundResult:
+        """Process a message that was stored but never processed (the unprocessed sweep). There is
+        no webhook answer to carry the replies, so they go out through the outbox (SMS, WhatsApp)
+        or wait on the chat page (web chat)."""
+        with self.db.pinned():
+            inbound, stored = self._unprocessed(message_id)
+            return self._run(inbound, stored, now, via_outbox=stored.channel != "webchat")
+
+    def _unprocessed(self, message_id: int) -> tuple[Inbound, Stored]:
+        """The stored message as the core sees it. First contact: the person has no earlier message."""
+        with self.db.session() as s:
+            conn = s.connection()
+            row = conn.execute(select(MESSAGES, CONTACTS.c.address)
+                               .join(CONTACTS, CONTACTS.c.id == MESSAGES.c.contact_id, isouter=True)
+                               .where(MESSAGES.c.id == message_id)).one()
+            earlier = conn.execute(select(MESSAGES.c.id).where(
+                MESSAGES.c.participant_id == row.participant_id, MESSAGES.c.direction == "in",
+                MESSAGES.c.id < message_id).limit(1)).first()
+        inbound = Inbound(row.channel, row.address or "", row.body, row.provider_sid, row.num_media)
+        return inbound, Stored(row.id, row.participant_id, row.contact_id, row.channel, earlier is None,
+                               status=row.status)
 
     def replies_to(self, message_id: int) -> list[str]:
+        """The replies a webhook answered with; replies that went out through the outbox are not
+        repeated (a redelivery after the sweep must not text them twice)."""
         with self.db.session() as s:
             return list(s.scalars(select(Message.body).where(Message.reply_to_id == message_id,
-                                                             Message.kind == "bot").order_by(Message.id)))
+                                                             Message.kind == "bot", Message.status == "replied")
+                                  .order_by(Message.id)))
 
-    def process(self, inbound: Inbound, stored: Stored, now: datetime) -> tuple[list[str], tuple]:
-        """Lock the person, decide, apply. The words come from `inbound` (already stored as
-        `stored`), so nothing is read back; the person and the conversation are Records, each
-        written back as one UPDATE of what changed."""
+    def process(self, inbound: Inbound, stored: Stored, now: datetime,
+                via_outbox: bool = False) -> tuple[list[str], tuple] | None:
+        """Lock the person, claim the message, decide, apply; None when it was already processed.
+        The words come from `inbound` (already stored as `stored`), so nothing is read back; the
+        person and the conversation are Records, each written back as one UPDATE of what changed."""
         with self.db.session(write=True) as s, s.no_autoflush:
             person = self._lock_person(s, stored.participant_id)
+            if s.connection().execute(CLAIM_MESSAGE, {"b_id": stored.message_id, "at": now}).first() is None:
+                return None
             seen = {person.id}
             while person.status == "merged" and person.merged_into_id not in (None, *seen):
                 seen.add(person.merged_into_id)                  # merged since the store
@@ -205,24 +263,31 @@ class Runtime:
                 inbound.body, inbound.num_media,
                 conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
-            replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored)
-            s.connection().execute(MARK_PROCESSED, {"b_id": stored.message_id, "at": now})
+            replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored,
+                                 via_outbox=via_outbox, fold_by=inbound.flood_keys)
             logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
 
-    def mark_failed(self, message_id: int, now: datetime) -> list[str]:
+    def mark_failed(self, message_id: int, now: datetime, via_outbox: bool = False) -> list[str]:
         with self.db.session(write=True) as s:
+            claimed = s.execute(update(Message).where(Message.id == message_id, Message.status == "received")
+                                .values(status="failed", updated_at=now).returning(Message.id)).first()
+            if claimed is None:     # processed (or failed) meanwhile by another delivery
+                return self.replies_to(message_id)
             msg = s.get(Message, message_id)
-            msg.status, msg.updated_at = "failed", now
             person = s.get(Participant, msg.participant_id)
             open_escalation(s, person, "processing_failed", "high",
                             "A message could not be processed automatically; please read it.", now, msg.id,
                             tz=self.program.timezone)
             text = messages.text("fallback", person.language, program=self.program.name)
-            s.add(Message(participant_id=person.id, contact_id=msg.contact_id, direction="out",
-                          channel=msg.channel, kind="bot", body=text, status="replied",
-                          reply_to_id=msg.id, created_at=now, updated_at=now))
+            reply = dict(participant_id=person.id, contact_id=msg.contact_id, direction="out",
+                         channel=msg.channel, kind="bot", body=text, status="replied",
+                         reply_to_id=msg.id, created_at=now, updated_at=now)
+            if via_outbox:
+                self._queue_replies(s, person.id, [reply], now)
+            else:
+                s.add(Message(**reply))
             return [text]
 
     # -- helpers ---------------------------------------------------------------------------
@@ -276,11 +341,16 @@ class Runtime:
         return BoundServices(ctx, self.locator, now)
 
     def apply(self, s: Session, person: PersonRecord, contact_id: int | None, convo: Record | None,
-              outcome: Outcome, now: datetime, reply_to: Stored | None = None) -> list[str]:
+              outcome: Outcome, now: datetime, reply_to: Stored | None = None,
+              via_outbox: bool = False, fold_by: tuple[str, ...] = ()) -> list[str]:
         """Carry out the core's effects (bot/apply.py, one handler per effect type), then write
-        the state the core returned, the person and the conversation. Returns the replies."""
+        the state the core returned, the person and the conversation. Returns the replies.
+        `via_outbox`: a late reply to an inbound message (the unprocessed sweep), stored in the
+        thread and sent through the outbox. `fold_by`: where a web chat safety hit came from; repeated
+        hits from there within a short window join one ticket (bot/escalations.py)."""
         turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
-                                                    contact_id, reply_to, schedule=self.schedule),
+                                                    contact_id, reply_to, schedule=self.schedule,
+                                                    via_outbox=via_outbox, fold_by=fold_by),
                                  outcome.effects)
         self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
         conn = s.connection()

@@ -43,7 +43,10 @@ def make_sweeps(app):
     db, runtime = app.extensions["homeward.db"], app.extensions["homeward.runtime"]
     schedule = app.extensions["homeward.schedule"]
 
+    older = timedelta(seconds=float(app.config.get("UNPROCESSED_AFTER_SECONDS", 30)))
+
     def run(now: datetime) -> None:
+        sweeps.unprocessed(db, runtime, now, older)   # first: an emergency may be among them
         runtime.run_timeouts(now)
         sweeps.no_contact(db, schedule(), now, app.config["PROGRAM_TIMEZONE"])
         sweeps.expire_conversations(db, now)

@@ -1,9 +1,10 @@
 """Named statements shared by the runtime, the worker and the web pages."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,3 +37,15 @@ def insert_unless_exists(dialect: str, table: Table, unique: str, returning):
     there). Both databases speak it; SQLAlchemy spells it per dialect."""
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return make(table).on_conflict_do_nothing(index_elements=[unique]).returning(returning)
+
+
+def serialise(s: Session, *keys: str) -> None:
+    """Make check-then-write on these names atomic until the transaction ends. PostgreSQL: one
+    transaction-level advisory lock per name, taken in sorted order (no deadlock between two
+    callers). SQLite: nothing to take, provided the caller's session is `write=True`, where
+    writers already take turns (BEGIN IMMEDIATE)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        s.execute(select(func.pg_advisory_xact_lock(lock_id)))

@@ -2,11 +2,15 @@
 
 Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
 (PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
-with a lease. Before sending, the outbound Message is committed as "sending"; after the provider
-answers, its sid and status are committed and the row marked sent. A worker that dies between
-the provider accepting and that commit leaves a "sending" message whose lease expires; the next
-claim sends again. That window (one HTTP round trip) is the only way a duplicate can occur, and
-nothing is ever lost: a row is finished only after the provider's answer is recorded.
+with a lease. Right before each send a conditional UPDATE proves the worker still holds the row
+(claimed by it, still claimed) and renews its lease, in the transaction that commits the
+outbound Message as "sending": a worker never sends a row another worker took back. The rest of
+the batch is renewed too once half a lease has gone by, so a slow batch keeps its rows. After
+the provider answers, its sid and status are committed and the row marked sent. A duplicate
+needs one of: a worker that dies between the provider accepting and that commit (its lease
+expires and the next claim sends again), or a single send that outlasts a whole lease (keep the
+sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
+provider's answer is recorded.
 """
 from __future__ import annotations
 
@@ -73,6 +77,18 @@ def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timede
     return [r.id for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
+def renew(s: Session, worker_id: str, ids: list[int], now: datetime, lease: timedelta) -> list[int]:
+    """Extend this worker's lease on the rows it still holds; returns those ids. One UPDATE whose
+    WHERE is the proof of holding, so another worker's claim and this renewal cannot both win."""
+    SM = ScheduledMessage
+    if not ids:
+        return []
+    rows = s.execute(update(SM).where(SM.id.in_(ids), SM.state == "claimed", SM.claimed_by == worker_id)
+                     .values(claimed_until=now + lease).returning(SM.id),
+                     execution_options={"synchronize_session": False}).all()
+    return [r.id for r in rows]
+
+
 def sent_today(db: Database, now: datetime) -> int:
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with db.session() as s:
@@ -128,10 +144,15 @@ class Dispatcher:
             return result
         ids = claim(self.db, self.cfg.worker_id, start, limit, self.cfg.lease)
         result.claimed = len(ids)
-        for row_id in ids:
+        renewed_at = start
+        for i, row_id in enumerate(ids):
             if not fixed:
                 self._pace()
             at = start if fixed else self.clock()
+            if at - renewed_at >= self.cfg.lease / 2:      # a slow batch keeps the rows it has left
+                with self.db.session(write=True) as s:
+                    renew(s, self.cfg.worker_id, ids[i:], at, self.cfg.lease)
+                renewed_at = at
             try:
                 outcome = self.deliver(row_id, at)
             except Exception:   # one bad row must not stall the rest of the pass
@@ -151,7 +172,7 @@ class Dispatcher:
     def deliver(self, row_id: int, now: datetime) -> str:
         """One row: re-check, write the intent, send, record. Returns the PassResult field."""
         sched = self._schedule or self.schedule()
-        with self.db.session() as s:
+        with self.db.session(write=True) as s:
             row = s.get(ScheduledMessage, row_id)
             if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
                 return "lost_lease"
@@ -168,6 +189,8 @@ class Dispatcher:
             status = policy.status_of(person)
             if row.kind in ("reply", "peer") and person.status == "prospect":
                 status = {**status, "active": True}   # not enrolled, but in a conversation they began
+            if row.kind == "reply" and row.message_id is not None:
+                status = {**status, "active": True, "paused": False}   # a late answer to their own message
             ok, reason = policy.may_send(now, status, person.timezone,
                                          sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
             if not ok:
@@ -205,6 +228,10 @@ class Dispatcher:
                 msg.error_code = None
             row.attempts += 1
             address, body, attempts, seed = contact.address, msg.body, row.attempts, row.id
+            if not renew(s, self.cfg.worker_id, [row_id], now, self.cfg.lease):
+                s.rollback()        # taken back by another worker since the claim: never send it
+                logs.event(log, "lease lost before sending", logging.WARNING, row=row_id)
+                return "lost_lease"
         try:
             sent = (self.sender.send(address, body, template=route.template) if route.template
                     else self.sender.send(address, body))

@@ -1,5 +1,6 @@
 """Periodic sweeps (shell): people who went quiet come back to their peer; conversations whose
-wait timed out are resumed; conversations past their expiry are closed."""
+wait timed out are resumed; conversations past their expiry are closed; messages stored but
+never processed (the web process died in between) are processed late."""
 from __future__ import annotations
 
 import logging
@@ -54,6 +55,28 @@ def no_contact(db: Database, schedule: policy.Schedule, now: datetime, tz: str) 
     if opened:
         logs.event(log, "no-contact tickets opened", count=opened)
     return opened
+
+
+UNPROCESSED_LOOKBACK = timedelta(days=1)     # the created_at index bounds the scan
+
+
+def unprocessed(db: Database, runtime, now: datetime, older_than: timedelta, limit: int = 200) -> int:
+    """Process inbound messages still `received` after `older_than` (a web worker killed between
+    storing and processing; Twilio may never redeliver). The runtime's claim on the message makes
+    this safe beside a concurrent redelivery; the age leaves a live webhook its own message.
+    Messages older than a day are left to the peers (the sweep would answer them too late)."""
+    with db.session() as s:
+        ids = list(s.scalars(select(Message.id).where(
+            Message.created_at < now - older_than, Message.created_at > now - UNPROCESSED_LOOKBACK,
+            Message.direction == "in", Message.status == "received")
+            .order_by(Message.id).limit(limit)))
+    done = 0
+    for message_id in ids:
+        result = runtime.process_stored(message_id, now)
+        done += not result.duplicate
+    if ids:
+        logs.event(log, "unprocessed messages swept", logging.WARNING, found=len(ids), processed=done)
+    return done
 
 
 def expire_conversations(db: Database, now: datetime) -> int:

@@ -144,7 +144,8 @@ def _authenticate(scope: str, at: datetime) -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("missing_token", "Send a token: Authorization: Bearer <token>.")
     refusal: ApiError | None = None
-    with db().session() as s:   # refusals are audited and committed before they are raised
+    # write=True: on SQLite the rate limit's check and count must not interleave (web/ratelimit.py)
+    with db().session(write=True) as s:   # refusals are audited and committed before they are raised
         row = api_tokens.find(s, token.strip())
         if row is None:
             logs.event(log, "api token unknown", logging.WARNING, path=request.path)

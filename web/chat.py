@@ -8,8 +8,10 @@ someone without a working phone plan (a library, a shelter, a reentry center).
   double click or a refresh never processes a message twice (it becomes the message's
   provider id, which the runtime dedupes on). With JavaScript, a few lines (static/chat.js) send
   without reloading and poll /chat/messages for a peer's replies into an aria-live log.
-- Rate-limited per chat and per client address (web/ratelimit.py); a message the safety check
-  flags (an emergency, a crisis) is always let through.
+- Rate-limited per chat and per client address (web/ratelimit.py, check and count atomic); a
+  message the safety check flags (an emergency, a crisis) is always let through and always gets
+  the 911 or 988 answer, but repeated ones from one address or one chat within ten minutes join
+  one urgent ticket flagged as possible flooding, so the urgent queue cannot be flooded.
 - Peers answer from the inbox as for any text: web/outbound.py stores a web chat reply as
   "sent" without a carrier, and this page shows it.
 """
@@ -255,29 +257,28 @@ def send():
         return _refuse(UI[lang]["too_long"].format(n=MAX_BODY), 422, body[:MAX_BODY * 2])
     limits, client = _limits(), _client()
     urgent = bool(safety.classify(body))
-    with db().session() as s:
+    with db().session(write=True) as s:     # check and count in one step (web/ratelimit.py)
         row = _chat_row(s, address)
         checks = [(f"chat:ip:{client}", limits["message_per_address"])]
         if row is None:
             checks.append((f"chat:new:{client}", limits["new_chat_per_address"]))
         else:
             checks.append((f"chat:session:{row.id}", limits["message_per_chat"]))
-        waits = [ratelimit.hit(s, key, limit, at, count=False) for key, limit in checks]
-        wait = max((w for w in waits if w), default=None)
-        if wait and not urgent:   # an emergency is never turned away
-            return _refuse(UI[lang]["limited"].format(seconds=wait), 429, body, wait)
-    row, created = _open_chat(address, at)
-    with db().session() as s:
-        for key, limit in ((f"chat:ip:{client}", limits["message_per_address"]),
-                           (f"chat:session:{row.id}", limits["message_per_chat"])):
-            ratelimit.record(s, key, at, limit.window)
-        if created:
-            ratelimit.record(s, f"chat:new:{client}", at, limits["new_chat_per_address"].window)
+        wait = ratelimit.take(s, checks, at, force=urgent)   # an emergency is never turned away
+    if wait and not urgent:
+        return _refuse(UI[lang]["limited"].format(seconds=wait), 429, body, wait)
+    counted_chat = row is not None
+    row, _ = _open_chat(address, at)
+    with db().session(write=True) as s:
+        if not counted_chat:
+            ratelimit.record(s, f"chat:session:{row.id}", at, limits["message_per_chat"].window)
         s.get(WebChatSession, row.id).last_active_at = at
     sid = provider_sid(current_app.config["SECRET_KEY"], address,
                        nonce if _NONCE.match(nonce) else secrets.token_hex(16))
     runtime = current_app.extensions["homeward.runtime"]
-    result = runtime.handle(Inbound(channels.WEBCHAT.name, address, body, sid, 0), at)
+    # Safety hits from one client address or one chat fold into one ticket (bot/escalations.py).
+    sources = (f"chat:ip:{client}", f"chat:{row.id}") if urgent else ()
+    result = runtime.handle(Inbound(channels.WEBCHAT.name, address, body, sid, 0, flood_keys=sources), at)
     if _wants_json():
         after = request.form.get("after", 0, type=db_int) or 0
         _, _, _, messages = _state(after)

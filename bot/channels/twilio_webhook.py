@@ -2,11 +2,17 @@
 
 Every request must carry a valid X-Twilio-Signature for the public URL; with no auth token
 configured nothing is accepted. Replies are TwiML built by twilio's MessagingResponse.
+
+Bounds: a request body over MAX_REQUEST is refused (413) before it is parsed, so an unsigned flood
+costs nothing; a MessageSid that is not a short printable token is refused (400, never a 5xx
+from the database); NumMedia is kept within Twilio's 0-10; a body over Twilio's 1,600
+characters is stored cut, with a note (bot/runtime.py), never rejected.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
@@ -28,6 +34,13 @@ STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent":
                "receiving": 3, "received": 4, "delivered": 5, "read": 6,
                "undelivered": 7, "failed": 7, "canceled": 7}
 UNSUBSCRIBED = "21610"
+MAX_REQUEST = 64 * 1024      # Twilio's largest: 1,600 characters of body and ten media URLs, signed
+MAX_MEDIA = 10               # Twilio's own limit per message
+SID = re.compile(r"[A-Za-z0-9_-]{1,64}")   # Twilio's are 34 characters (SM/MM + 32 hex)
+
+
+def _now() -> datetime:
+    return current_app.extensions.get("homeward.clock", lambda: datetime.now(timezone.utc))()
 
 
 def _public_url() -> str:
@@ -38,6 +51,10 @@ def _public_url() -> str:
 
 @bp.before_request
 def verify_signature():
+    if (request.content_length or 0) > MAX_REQUEST:
+        logs.event(log, "twilio webhook refused: body too large", logging.WARNING, length=request.content_length)
+        return Response(f"Request body over {MAX_REQUEST} bytes.\n", 413)
+    request.max_content_length = MAX_REQUEST     # a chunked body is cut off while it is read
     token = current_app.config["TWILIO_AUTH_TOKEN"]
     if not token:
         logs.event(log, "twilio webhook refused: no auth token configured", logging.WARNING)
@@ -70,15 +87,16 @@ def inbound():
         logs.event(log, "malformed inbound webhook", logging.WARNING,
                    missing=[k for k, v in (("MessageSid", sid), ("From", raw_from)) if not v])
         return Response("Malformed webhook: MessageSid and From are required.\n", 400)
+    if not SID.fullmatch(sid):
+        logs.event(log, "malformed inbound webhook", logging.WARNING, bad="MessageSid", length=len(sid))
+        return Response("Malformed webhook: MessageSid must be 1-64 letters, digits, _ or -.\n", 400)
     try:
         channel, address = from_twilio(raw_from)
     except BadAddress as exc:
         logs.event(log, "inbound from an unusable address", logging.WARNING, reason=str(exc), sid=sid)
         return _twiml([])
-    try:
-        num_media = int(form.get("NumMedia", "0") or 0)
-    except ValueError:
-        num_media = 0
+    text = form.get("NumMedia", "0") or "0"
+    num_media = min(int(text), MAX_MEDIA) if text.isascii() and text.isdigit() else 0
     runtime = current_app.extensions["homeward.runtime"]
     result = runtime.handle(Inbound(channel, address, form.get("Body", ""), sid, num_media), _now())
     logs.event(log, "inbound", sid=sid, address=logs.mask_address(address), channel=channel,
@@ -93,7 +111,9 @@ def status_callback():
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     if not sid or not status:
         return Response("Malformed status callback: MessageSid and MessageStatus are required.\n", 400)
-    error_code = form.get("ErrorCode") or None
+    if not SID.fullmatch(sid) or len(status) > 20:
+        return Response("Malformed status callback: MessageSid or MessageStatus is not valid.\n", 400)
+    error_code = (form.get("ErrorCode") or "")[:20] or None
     db = current_app.extensions["homeward.db"]
     now = _now()
     with db.session() as s:

@@ -192,10 +192,10 @@ def test_a_text_arriving_while_stop_is_processed_is_stored_and_both_take_effect(
             assert go_on.wait(30)
         return real_decide(*args, **kwargs)
 
-    def process(self, inbound, stored, at):
+    def process(self, inbound, stored, at, **kw):
         if threading.current_thread().name == "second":
             second_stored.set()          # the store committed; processing waits for STOP's lock
-        return real_process(self, inbound, stored, at)
+        return real_process(self, inbound, stored, at, **kw)
     monkeypatch.setattr(conversation, "decide", paused_decide)
     monkeypatch.setattr(Runtime, "process", process)
     results = {}
