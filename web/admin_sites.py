@@ -37,7 +37,7 @@ except ImportError:                     # pragma: no cover - older WTForms
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
 from core import hours, locator, places
-from bot.site_store import import_file, record
+from bot.site_store import import_file, record, sites_status
 from core.sites_import import PRESETS, format_phone, in_us, parse_map
 from core.sms import count_segments
 from db.models import Site
@@ -433,8 +433,9 @@ def index():
         counts = {"local": s.scalar(select(func.count()).select_from(Site).where(local)),
                   "all": s.scalar(select(func.count()).select_from(Site)),
                   "hidden": s.scalar(select(func.count()).select_from(Site).where(Site.active.is_(False)))}
+        status = sites_status(s)
     return render_template("admin/sites.html", sites=sites, q=q, show=show, page=page, pages=pages, total=total,
-                           counts=counts, is_local=is_local, labels=locator.KIND_LABELS["en"])
+                           counts=counts, is_local=is_local, labels=KIND_CHOICES, status=status)
 
 
 @bp.route("/new", methods=["GET", "POST"])

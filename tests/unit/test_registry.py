@@ -38,7 +38,8 @@ def test_menu_numbers():
 
 
 def test_registry_holds_every_shipped_flow():
-    assert sorted(REG.flows) == ["checkin", "medications", "naloxone", "naloxone_steps", "peer", "risk", "screening",
+    assert sorted(REG.flows) == ["buprenorphine", "checkin", "medications", "methadone", "naloxone", "naloxone_steps",
+                                 "peer", "risk", "screening", "syringes",
                                  "treatment", "welcome"]
 
 
