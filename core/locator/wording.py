@@ -167,10 +167,17 @@ def listing(n: int, site: SiteRecord, miles: float, lang: str, now: datetime, tz
     return f"{n}) " + ", ".join(parts)
 
 
+_KIND_NEED = {"otp": "methadone", "jobs": "job", "id_docs": "id"}
+
+
 def format_site(site: SiteRecord, miles: float, lang: str, now: datetime, tz: str | None = None,
                 **_ignored) -> str:
-    """One site's line exactly as a person would get it (the admin preview shows this)."""
-    return fit(listing(1, site, miles, lang, now, tz), lang)
+    """One site as a person would get it in an answer (the admin preview shows this): the
+    header for its first kind, then its line."""
+    kind = site.kinds[0] if site.kinds else "any"
+    place = ", ".join(x for x in (site.city, f"{site.state} {site.zip}".strip()) if x) or "?"
+    head = say("header", lang, need=need_title(_KIND_NEED.get(kind, kind), lang), place=place)
+    return fit(head + "\n" + listing(1, site, miles, lang, now, tz), lang)
 
 
 # (name length, address) from the most to the least said; the first that fits two segments wins
