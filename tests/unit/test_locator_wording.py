@@ -107,7 +107,7 @@ def test_today_hours_when_closed_now_and_closed_today():
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-@pytest.mark.parametrize("text", ["00000", "99999", "xyzzyville, ZZ", "zzqx wwv"])
+@pytest.mark.parametrize("text", ["00000", "99999", "xyzzyville, ZZ", "zzqx wwv", "Atlantis, OH", "Gotham City, NY"])
 def test_bad_places_get_one_text_with_the_national_options(text, lang):
     for need, national in (("naloxone", "nextdistro.org"), ("treatment", "1-800-662-4357"),
                            ("housing", "211")):
