@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import zipcodes  # noqa: E402
 
 from core import locator as L  # noqa: E402
+from core.locator.ranking import widening  # noqa: E402
 from core import sites_import as si  # noqa: E402
 
 REAL = (("opioid_treatment_programs.csv", "otp"), ("substance_use_treatment.csv", "treatment"),
@@ -95,15 +96,9 @@ def _kinds_sql(kinds) -> str:
 
 
 def grid_query(fetch, origin, need) -> list[tuple[float, L.SiteRecord]]:
-    """locator.answer's search loop: widen until a page and one more are found."""
-    found: list[tuple[float, L.SiteRecord]] = []
-    kinds = tuple(sorted(L.NEEDS[need]))
-    for radius in (5, 15, 30, 50, 100):
-        cells = L.replace(L.cells_around(*origin, radius), kinds=kinds)
-        found = L.nearest(fetch(cells), origin, need, N, max_miles=radius)
-        if len(found) >= N:
-            break
-    return found
+    """locator.answer's own search (core.locator.ranking.widening): ring after ring until a page
+    and one more are found."""
+    return widening(fetch, origin, L.NEEDS[need], N, 100)[0]
 
 
 def scan_query(db, origin, need) -> list[tuple[float, L.SiteRecord]]:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from core import hours
 from db.models import Escalation, Participant, RateHit, Setting, User
 from db.queries import serialise
 
@@ -94,15 +95,9 @@ def fold_escalation(s: Session, sources: tuple[str, ...], participant: Participa
 
 
 def on_shift(user: User, now: datetime, tz: str) -> bool:
-    """{"mon": [["09:00","17:00"]], ...} in program time. No shift set means never on shift: a
-    peer nobody scheduled is not "working now" at 3 a.m."""
-    if not user.shift:
-        return False
-    from zoneinfo import ZoneInfo
-    local = now.astimezone(ZoneInfo(tz))
-    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
-    hhmm = local.strftime("%H:%M")
-    return any(start <= hhmm < end for start, end in user.shift.get(day, []))
+    """On shift now, in program time (core/hours.py reads the shift, overnight spans included).
+    No shift set means never on shift: a peer nobody scheduled is not "working now" at 3 a.m."""
+    return bool(user.shift) and hours.is_open(user.shift, now, tz)
 
 
 def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str) -> int | None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import logs
 from bot import apply as effects_apply
 from bot import participants, tickets
-from core import channels, conversation, messages
+from core import channels, conversation, hours, messages
 from core.effects import Outcome
 from bot.contacts import link_contact, release_held
 from bot.escalations import fold_escalation, on_shift, open_escalation
@@ -321,6 +321,9 @@ class Runtime:
         peers = list(s.scalars(select(User).where(User.active.is_(True), User.role == "peer")))
         on_duty = any(on_shift(u, now, self.program.timezone) for u in peers)
         names = {u.id: _first_word(u.name) for u in peers}
+        from_shifts = hours.coverage(u.shift for u in peers)
+        if from_shifts:    # what people are told is when peers really work, not a second setting
+            settings["coverage_hours"] = from_shifts
         self._facts = (time.monotonic(), settings, on_duty, names)
         return settings, on_duty, names
 

@@ -50,7 +50,8 @@ def load_default_sites(db) -> None:
     import_defaults(db, click.echo, lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False))
 
 
-@sites_group.command("load-defaults", help="Import the shipped site data (skips files already imported).")
+@sites_group.command("load-defaults", help="Import the shipped site data (skips files whose checksum is unchanged); "
+                                           "the Procfile's release runs it on every deploy.")
 @with_appcontext
 def load_defaults():
     load_default_sites(current_app.extensions["homeward.db"])

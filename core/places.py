@@ -296,6 +296,9 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
     # 3. A city with no state, or the state elsewhere ("charlotte, carolina del norte"), or a
     #    city named like its state ("new york"): one answer, the obvious one, or a question.
     state_words = {w for s, e, _ in spans for w in words[s:e]}
+    tail = re.search(r",\s*([A-Za-z]{2})\s*$", query)            # "Atlantis, OH": OH is meant
+    strong = {st for s, e, st in spans if e - s > 1 or words[s] not in _WEAK_CODES or
+              (tail and e == len(words) and words[s] == tail.group(1).lower())}
     for size in range(_MAX_CITY_WORDS, 0, -1):
         for start in range(0, len(words) - size + 1):
             end = start + size
@@ -316,6 +319,8 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
                 states = {k: v for k, v in states.items() if k in same}
             elif mentioned & states.keys():
                 states = {k: v for k, v in states.items() if k in mentioned}
+            elif mentioned & strong:                       # "Atlantis, Ohio": no such city there,
+                continue                                   # not Atlantis, FL
             if states:
                 return _pick(states, query)
     content = [w for w in words if w not in skip and w not in state_words]

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 from core.services import Context, LocateResult
 
-_FOUND = {
-    "en": "{need} near {place}: Main St Health, 12 Main St, open 9-5, (555) 010-0100. Reply MORE for more.",
-    "es": "{need} cerca de {place}: Main St Health, 12 Main St, abre 9-5, (555) 010-0100. Responde MAS para más.",
+_FOUND = {   # the real answer's shape: the places, then one next step
+    "en": ("{need} near {place}:\n1) Main St Health, 12 Main St, 0.4 mi, 555-010-0100, open now til 5pm",
+           "Reply MORE for more places."),
+    "es": ("{need} cerca de {place}:\n1) Main St Health, 12 Main St, 0.4 mi, 555-010-0100, abierto hasta 5pm",
+           "Responde MAS para ver más lugares."),
 }
 _NEED_PLACE = {"en": "What's your ZIP code or town? I'll look for places near you.",
                "es": "¿Cuál es tu código postal o pueblo? Busco lugares cerca de ti."}
@@ -34,4 +36,4 @@ class FakeServices:
             return LocateResult("ambiguous", (_AMBIGUOUS[lang].format(place=place),))
         if place.strip() == "00000":
             return LocateResult("not_found", (_NOT_FOUND[lang].format(need=need, place=place),))
-        return LocateResult("found", (_FOUND[lang].format(need=need, place=place),), {"text": place})
+        return LocateResult("found", tuple(t.format(need=need, place=place) for t in _FOUND[lang]), {"text": place})

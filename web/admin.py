@@ -58,4 +58,7 @@ def _tabs():
 @bp.get("")
 @role_required("supervisor")
 def index():
-    return render_template("admin/index.html", pages=_visible())
+    from bot.site_store import sites_status
+    with current_app.extensions["homeward.db"].session() as s:
+        sites = sites_status(s)
+    return render_template("admin/index.html", pages=_visible(), sites=sites)

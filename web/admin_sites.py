@@ -36,8 +36,8 @@ except ImportError:                     # pragma: no cover - older WTForms
         return (value, label)
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
-from core import locator, places
-from bot.site_store import import_file, record
+from core import hours, locator, places
+from bot.site_store import import_file, record, sites_status
 from core.sites_import import PRESETS, format_phone, in_us, parse_map
 from core.sms import count_segments
 from db.models import Site
@@ -57,12 +57,18 @@ DAY_LABELS = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Frid
 KIND_CHOICES = {
     "naloxone": "Naloxone (Narcan) handed out",
     "syringe_services": "Syringe services / harm reduction",
+    "test_strips": "Fentanyl test strips",
     "treatment": "Treatment",
     "otp": "Methadone (opioid treatment program)",
     "buprenorphine": "Buprenorphine (Suboxone)",
     "health_center": "Health center",
     "vending_machine": "Naloxone vending machine",
     "mail_order": "Naloxone by mail",
+    "housing": "Reentry: housing",
+    "food": "Reentry: food",
+    "jobs": "Reentry: jobs",
+    "id_docs": "Reentry: ID documents",
+    "benefits": "Reentry: benefits",
 }
 assert tuple(KIND_CHOICES) == locator.KINDS, "a kind without a label (or a label without a kind)"
 
@@ -77,95 +83,13 @@ def is_local(source_key: str) -> bool:
     return source_key.startswith(LOCAL_PREFIXES)
 
 
-# -- hours (pure) ----------------------------------------------------------------------------------
+# -- hours (pure: core.hours, shared with peers' shifts) ------------------------------------------
 
-_CLOSED = frozenset({"closed", "cerrado", "none", "no", "-", "x"})
-_ALL_DAY = frozenset({"24h", "24 h", "24hr", "24hrs", "24 hr", "24 hrs", "24 hours", "open 24 hours",
-                      "24/7", "all day", "00:00-24:00", "0:00-24:00"})
-_TIME = re.compile(r"(\d{1,2})(?::?([0-5]\d))?\s*(?:([ap])\.?\s*m?\.?)?", re.I)
-_SPAN_SPLIT = re.compile(r"(.+?)\s*(?:-|–|—|\bto\b|\buntil\b|\btill\b)\s*(.+)", re.I)
-
-
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
-
-
-def parse_time(token: str, end: bool) -> int:
-    """'09:00', '9am', '9:30 pm', '1730', 'noon', 'midnight' -> minutes after midnight.
-    An end at midnight is 1440 (24:00); a bare hour ('9') is refused: 9 what?"""
-    t = token.strip().lower()
-    if t == "noon":
-        return 720
-    if t == "midnight":
-        return 1440 if end else 0
-    m = _TIME.fullmatch(t)
-    if not m:
-        raise ValueError(f"'{token.strip()}' is not a time like 09:00 or 9am")
-    h, mins, half = int(m[1]), int(m[2] or 0), (m[3] or "").lower()
-    if half:
-        if not 1 <= h <= 12:
-            raise ValueError(f"'{token.strip()}': with am/pm the hour is 1 to 12")
-        h = h % 12 + (12 if half == "p" else 0)
-    elif m[2] is None:
-        raise ValueError(f"'{token.strip()}' needs minutes or am/pm: write {h:02d}:00 or {h}am")
-    elif h > 24 or (h == 24 and mins):
-        raise ValueError(f"'{token.strip()}' is not a time of day")
-    value = h * 60 + mins
-    if end and value == 0:
-        return 1440
-    if not end and value == 1440:
-        raise ValueError("nothing opens at 24:00: write 00:00")
-    return value
-
-
-def parse_day_hours(text: str | None) -> list[list[str]] | None:
-    """One weekday's line -> [["09:00","17:00"], ...]; 'closed' -> []; '24h' -> the whole day;
-    blank -> None. A span that closes before it opens runs past midnight (20:00-02:00)."""
-    low = " ".join((text or "").lower().split())
-    if not low:
-        return None
-    if low in _CLOSED:
-        return []
-    if low in _ALL_DAY:
-        return [["00:00", "24:00"]]
-    spans = []
-    for part in filter(None, (p.strip() for p in re.split(r"\s*(?:,|;|&|\band\b)\s*", low))):
-        m = _SPAN_SPLIT.fullmatch(part)
-        if not m:
-            raise ValueError(f"'{part}' is not a span like 09:00-17:00 (or write closed or 24h)")
-        a, b = parse_time(m[1], end=False), parse_time(m[2], end=True)
-        if a == b:
-            raise ValueError(f"'{part}' starts and ends at the same time: for all day write 24h")
-        spans.append((a, b if b > a else b + 1440, part))
-    spans.sort()
-    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
-        if start < end:
-            raise ValueError(f"'{first}' and '{second}' overlap")
-    return [[_clock(a), _clock(b if b <= 1440 else b - 1440)] for a, b, _ in spans]
-
-
-def format_day_hours(spans) -> str:
-    if spans is None:
-        return ""
-    if not spans:
-        return "closed"
-    if [list(x) for x in spans] == [["00:00", "24:00"]]:
-        return "24h"
-    return ", ".join(f"{a}-{b}" for a, b in spans)
-
-
-def spill_past_midnight(spans) -> int:
-    """Minutes into the next day that an overnight span (20:00-02:00) reaches; 0 if none."""
-    out = 0
-    for a, b in spans or ():
-        if _minutes(b) <= _minutes(a):
-            out = max(out, _minutes(b))
-    return out
+parse_time = hours.parse_time
+parse_day_hours = hours.parse_day
+format_day_hours = hours.format_day
+spill_past_midnight = hours.spill_past_midnight
+_clock, _minutes = hours.hhmm, hours.minutes
 
 
 def normal_phone(value: str) -> str:
@@ -438,17 +362,17 @@ def _get(s, site_id: int) -> Site:
 
 
 def preview(rec: locator.SiteRecord) -> list[dict]:
-    """How the site reads in a reply, in English and Spanish (1.0 mi as the example distance),
-    with the MORE footer: the longest form a site's text takes."""
+    """How the site's line reads in a reply, in English and Spanish (1.0 mi as the example
+    distance), and what a reply leaves out (the line carries name, street, distance, phone and
+    open now or today's hours)."""
     out = []
     for lang, label in (("en", "English"), ("es", "Spanish")):
-        text = locator.format_site(rec, 1.0, lang, now(), footer=True)
-        seg, folded = count_segments(text), locator.gsm_fold(text)
+        text = locator.format_site(rec, 1.0, lang, now())
+        seg = count_segments(text)
         dropped = []
-        hours = locator.hours_text(rec.hours, lang)
-        if hours and hours != "24/7" and locator.gsm_fold(hours) not in folded:
-            dropped.append("hours")
-        if rec.notes and locator.gsm_fold(rec.notes) not in folded:
+        if rec.phone and not locator.phone_text(rec.phone):
+            dropped.append("phone (not a US number)")
+        if rec.notes:
             dropped.append("notes")
         out.append({"lang": label, "text": text, "segments": seg.segments, "encoding": seg.encoding,
                     "units": seg.units, "dropped": dropped})
@@ -510,8 +434,9 @@ def index():
         counts = {"local": s.scalar(select(func.count()).select_from(Site).where(local)),
                   "all": s.scalar(select(func.count()).select_from(Site)),
                   "hidden": s.scalar(select(func.count()).select_from(Site).where(Site.active.is_(False)))}
+        status = sites_status(s)
     return render_template("admin/sites.html", sites=sites, q=q, show=show, page=page, pages=pages, total=total,
-                           counts=counts, is_local=is_local, labels=locator.KIND_LABELS["en"])
+                           counts=counts, is_local=is_local, labels=KIND_CHOICES, status=status)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ Every change is audited.
 from __future__ import annotations
 
 import re
+import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -20,6 +21,7 @@ from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from bot.escalations import DEFAULT_SLA_MINUTES
+from core import hours
 from core.sms import count_segments
 from db.models import Escalation, User
 from web import audit, passwords, program_settings
@@ -29,7 +31,6 @@ from web.context import db, me, now
 bp = Blueprint("admin_staff", __name__, url_prefix="/admin")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROLES = (("peer", "Peer"), ("supervisor", "Supervisor"), ("admin", "Admin"))
-_SPAN = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*(?:-|–|to)\s*([01]?\d|2[0-4]):([0-5]\d)\s*$")
 
 
 @bp.after_request
@@ -41,26 +42,10 @@ def _no_store(response):
 # -- shifts (pure) -------------------------------------------------------------------------------
 
 def parse_day(text: str) -> list[list[str]]:
-    """'09:00-13:00, 14:00-17:30' -> [["09:00","13:00"], ["14:00","17:30"]]; '' -> [].
-    Times are the program's local time; a shift past midnight is two: '22:00-24:00' and the next
-    day's '00:00-06:00' (bot/escalations.py compares "HH:MM" strings)."""
-    spans = []
-    for part in filter(None, (p.strip() for p in re.split(r"[,;]", text or ""))):
-        m = _SPAN.match(part)
-        if not m:
-            raise ValueError(f"'{part}' is not a time span like 09:00-17:00")
-        start, end = f"{int(m[1]):02d}:{m[2]}", f"{int(m[3]):02d}:{m[4]}"
-        if end > "24:00":
-            raise ValueError(f"'{part}': a day ends at 24:00")
-        if start >= end:
-            raise ValueError(f"'{part}' ends before it starts: split a night shift into "
-                             "22:00-24:00 and the next day's 00:00-06:00")
-        spans.append([start, end])
-    spans.sort()
-    for (_, end), (start, _) in zip(spans, spans[1:]):
-        if start < end:
-            raise ValueError("two spans overlap")
-    return spans
+    """'09:00-13:00, 2pm-5:30pm' -> [["09:00","13:00"], ["14:00","17:30"]]; '' -> []. In the
+    program's local time (core.hours, the sites' parser); a shift past midnight is two:
+    '22:00-24:00' and the next day's '00:00-06:00'."""
+    return hours.parse_day(text, overnight=False) or []
 
 
 def format_day(spans) -> str:

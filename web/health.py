@@ -1,9 +1,11 @@
-"""GET /healthz: 200 when the database answers and migrations are current, 503 otherwise."""
+"""GET /healthz: 200 when the database answers and migrations are current, 503 otherwise; with how
+many sites the locator can reach and when the shipped files were last checked."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from bot.site_store import sites_status
 from db import migrate
 
 bp = Blueprint("health", __name__)
@@ -22,4 +24,9 @@ def healthz():
     if current != head:
         return jsonify(status="unavailable", database="ok", migrations="behind",
                        current=current, head=head), 503
-    return jsonify(status="ok", database="ok", migrations="current", revision=current)
+    with db.session() as s:
+        sites = sites_status(s)
+    return jsonify(status="ok", database="ok", migrations="current", revision=current,
+                   sites={"active": sites.active, "program": sites.program, "checked_at": sites.checked_at,
+                          "newest_verified": sites.newest_verified.isoformat() if sites.newest_verified else None,
+                          "warning": None if sites.active else "no sites loaded: every locator answer is national"})

@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.escalations import DEFAULT_SLA_MINUTES, sla_minutes  # noqa: F401  (re-exported)
+from core import hours
 from core.services import Context
-from db.models import Setting
+from db.models import Setting, User
 
 DEFAULT_COVERAGE = dict(Context().coverage)
 
@@ -59,6 +60,12 @@ def program_name(s: Session) -> str:
 
 
 def coverage_hours(s: Session) -> dict[str, str]:
+    """When peers answer, as people are told: from the active peers' shifts when any has one
+    (the same rule as the runtime's), else the supervisors' setting."""
+    shifts = s.scalars(select(User.shift).where(User.active.is_(True), User.role == "peer"))
+    from_shifts = hours.coverage(shifts)
+    if from_shifts:
+        return from_shifts
     return {**DEFAULT_COVERAGE, **{k: v for k, v in (get(s, "coverage_hours") or {}).items() if v}}
 
 

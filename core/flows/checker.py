@@ -22,7 +22,7 @@ import yaml
 from core import CONTENT, keywords
 from core.sms import count_segments
 
-from . import conditions
+from . import conditions, turns
 from .loader import load_file
 from .schema import LANGS, Definition, Node, Problem, Text
 from .templates import VAR, syntax_error, variables
@@ -113,7 +113,15 @@ def check_definition(d: Definition, world: list[Definition] = ()) -> list[Proble
         _text(d, what, node, text, err, warn)
     _keywords(d, world, err, warn)
     _choices(d, err, warn)
+    _turns(d, world, err)
     return out
+
+
+def _turns(d: Definition, world: list[Definition], err) -> None:
+    """A whole reply turn (every text a person gets for one message) stays within two texts."""
+    for t in turns.too_long(d, {w.name: w for w in world}):
+        err(t.line, f"the turn {t.entry} can send {t.texts} texts ({' -> '.join(t.path)}); keep a turn "
+                    f"to {turns.MAX_TEXTS}, or mark a node long_turn: true if it must be longer")
 
 
 def _where(node: Node | None, what: str) -> str:

@@ -208,6 +208,10 @@ def _node(r: _Reader, node_id, node, line: int) -> Node | None:
     if "text" in node:
         kw["texts"] = r.texts(node["text"], L("text"), where)
     kw["next"] = r.ref(node.get("next"), L("next"), where)
+    if "long_turn" in node:
+        if not isinstance(node["long_turn"], bool):
+            r.error(L("long_turn"), f"{where}: long_turn is true or false")
+        kw["long_turn"] = node["long_turn"] is True
     if "give_up" in node:
         kw["give_up"] = r.text(node["give_up"], L("give_up"), where + " give_up")
     kw["fallback"] = r.ref(node.get("fallback"), L("fallback"), where)

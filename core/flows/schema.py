@@ -20,7 +20,7 @@ EXPECTS = ("choice", "yesno", "number", "zip", "place", "date", "time", "name", 
 PRIORITIES = ("normal", "high", "urgent")
 DEFAULT_EXPIRES = timedelta(hours=24)
 
-_COMMON = {"type", "comment"}
+_COMMON = {"type", "comment", "long_turn"}
 _KEYS = {
     "say": {"text", "next"},
     "ask": {"text", "expect", "choices", "min", "max", "save", "field", "optional", "reask",
@@ -129,6 +129,8 @@ class Node:
     params: Mapping[str, Any] = _field(default_factory=dict)
     # end
     outcome: str = "completed"
+    # any node: the author means the turn it is in to run over two texts (flows check allows it)
+    long_turn: bool = False
     # record
     event: str | None = None
     data: Mapping[str, Any] = _field(default_factory=dict)

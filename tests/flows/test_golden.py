@@ -22,6 +22,9 @@ def test_conversations_play_as_written(path):
     for name, i, step, actual in play_script(script, REGISTRY):
         assert "expect" in step, f"{name} step {i + 1}: no expect (record the script)"
         assert actual == (step["expect"] or []), f"{path.name}: '{name}', step {i + 1}: {step}"
+        texts = sum(1 for line in actual if isinstance(line, dict) and "say" in line)
+        assert texts <= 2 or step.get("long_turn"), \
+            f"{path.name}: '{name}', step {i + 1} sends {texts} texts in one turn (at most 2, or mark the step long_turn)"
 
 
 @pytest.mark.parametrize("flow", sorted(REGISTRY.flows))

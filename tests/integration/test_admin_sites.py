@@ -113,13 +113,13 @@ def test_a_site_added_from_just_a_zip_is_placed_there_and_found_by_text(sup, db)
     assert "Naloxona" in page or "naloxona" in page
     assert NAME in sup.get("/admin/sites").get_data(as_text=True)          # the program filter, by default
     out = lookup(sup, "NALOXONE 60614")
-    assert NAME in out and "(312) 555-0142" in out
+    assert NAME in out and "312-555-0142" in out
 
 
 def test_the_preview_button_shows_the_text_and_writes_nothing(sup, db):
     resp = sup.post("/admin/sites/new", data={**GOOD, "action": "preview", "notes": "x" * 400})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and NAME in html and "left out to fit: notes" in html
+    assert resp.status_code == 200 and NAME in html and "not in the reply: notes" in html
     assert sites(db) == [] and actions(db) == []
 
 
@@ -214,7 +214,7 @@ def test_hiding_a_site_takes_it_out_of_texts_and_showing_brings_it_back(sup, db)
 def test_a_public_directory_row_is_read_only_but_can_be_hidden(sup, db):
     site_id = public_site(db)
     page = sup.get(f"/admin/sites/{site_id}").get_data(as_text=True)
-    assert "public directory" in page and 'id="site-form"' not in page and "metadona" in page
+    assert "public directory" in page and 'id="site-form"' not in page and "metadona" in page.lower()
     assert "Lakeview Methadone Clinic" not in sup.get("/admin/sites").get_data(as_text=True)     # program only
     assert "Lakeview Methadone Clinic" in sup.get("/admin/sites?show=all").get_data(as_text=True)
     assert sup.post(f"/admin/sites/{site_id}", data=GOOD).status_code == 403

@@ -91,15 +91,16 @@ def test_the_transcript_is_bounded_and_a_mangled_sim_is_refused(published):
     ("", []), ("9:00-17:00", [["09:00", "17:00"]]),
     ("14:00-18:00, 09:00-13:00", [["09:00", "13:00"], ["14:00", "18:00"]]),
     ("22:00-24:00", [["22:00", "24:00"]]), ("08:30 to 12:15; 13:00–17:00", [["08:30", "12:15"], ["13:00", "17:00"]]),
+    ("9am-1pm, 2pm-5:30pm", [["09:00", "13:00"], ["14:00", "17:30"]]),   # the sites' parser: am/pm too
 ])
 def test_shift_spans(text, spans):
     assert parse_day(text) == spans
     assert parse_day(format_day(spans)) == spans
 
 
-@pytest.mark.parametrize("text, why", [("22:00-06:00", "night shift"), ("9-5", "not a time span"),
-                                       ("09:00-12:00, 11:00-13:00", "overlap"), ("25:00-26:00", "not a time span"),
-                                       ("10:00-10:00", "ends before")])
+@pytest.mark.parametrize("text, why", [("22:00-06:00", "night shift"), ("9-5", "needs minutes or am/pm"),
+                                       ("09:00-12:00, 11:00-13:00", "overlap"), ("25:00-26:00", "not a time of day"),
+                                       ("10:00-10:00", "same time"), ("lunch", "not a span")])
 def test_bad_shift_spans(text, why):
     with pytest.raises(ValueError, match=why):
         parse_day(text)

@@ -82,3 +82,53 @@ def test_missing_path_is_an_error():
 def test_reserved_words_cover_carrier_opt_out_and_help():
     for word in ("stop", "unsubscribe", "cancel", "end", "quit", "start", "yes", "help", "menu"):
         assert word in checker.RESERVED_WORDS
+
+
+# -- whole turns ---------------------------------------------------------------------------------
+_TURNS = """schema: 1
+name: turns
+nodes:
+  a:
+    type: say
+    text: {{en: "One.", es: "Uno."}}
+    next: find
+  find:
+    type: locate
+    need: naloxone{mark}
+    next: ask
+  ask:
+    type: ask
+    expect: yesno
+    text: {{en: "Steps? YES or NO.", es: "¿Pasos? SÍ o NO."}}
+    next: bye
+  bye:
+    type: end
+"""
+
+
+def _turn_problems(mark: str = ""):
+    from core.flows.loader import load_text
+    d, problems = load_text(_TURNS.format(mark=mark), "turns.yaml")
+    assert d is not None and not problems
+    return [p for p in checker.check_definition(d) if "turn" in p.message]
+
+
+def test_a_turn_with_a_locator_answer_and_more_is_flagged_with_its_path():
+    found = _turn_problems()
+    assert [p.line for p in found] == [5, 9]
+    assert "the turn start can send 4 texts (turns.a -> turns.find -> turns.ask)" in found[0].message
+    assert "the turn after 'find' can send 3 texts" in found[1].message
+
+
+def test_a_turn_marked_long_turn_is_allowed():
+    assert _turn_problems("\n    long_turn: true") == []
+
+
+def test_shipped_flows_keep_every_turn_within_two_texts_or_marked():
+    from core.flows import turns
+    from core.flows.registry import load_registry
+    reg = load_registry(SHIPPED)
+    for d in reg.flows.values():
+        assert turns.too_long(d, reg.flows) == [], d.name
+    naloxone = {t.entry: t.texts for t in turns.turns(reg.flows["naloxone"], reg.flows)}
+    assert naloxone == {"start": 2, "after 'find'": 2}

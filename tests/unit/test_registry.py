@@ -38,7 +38,9 @@ def test_menu_numbers():
 
 
 def test_registry_holds_every_shipped_flow():
-    assert sorted(REG.flows) == ["checkin", "naloxone", "peer", "risk", "screening", "treatment", "welcome"]
+    assert sorted(REG.flows) == ["buprenorphine", "checkin", "medications", "methadone", "naloxone", "naloxone_steps",
+                                 "peer", "risk", "screening", "syringes",
+                                 "treatment", "welcome"]
 
 
 def test_loading_a_folder_with_a_broken_flow_refuses(tmp_path):
