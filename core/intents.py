@@ -322,9 +322,9 @@ def load(intents_dir: Path = INTENTS_DIR, entities: Path = ENTITIES_FILE, answer
                    ents["languages"], ents["fuzzy"], answers), problems
 
 
-def main() -> int:
-    """Print every problem in the shipped intent, entity and answer files; 1 on any error."""
-    _, problems = load()
+def main(intents_dir: Path = INTENTS_DIR) -> int:
+    """Print every problem in the intent files and the shipped entity and answer files; 1 on any error."""
+    _, problems = load(intents_dir)
     for p in problems:
         print(p)
     errors = sum(p.severity == "error" for p in problems)
