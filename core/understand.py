@@ -55,6 +55,7 @@ class Understanding:
     mood: str | None = None
     target_lang: str | None = None
     alternatives: tuple[str, ...] = ()
+    answer: bool = False   # sent while a question waits, it reads as that question's answer
 
 
 _NEGATIONS = frozenset("dont not no cant never nunca ni".split())
@@ -142,11 +143,16 @@ class Model:
             return max(hits, key=lambda h: h[2])[1]
         rest = " ".join(w for w in words if w not in self.need_words)
         found = places.resolve(rest, ignore=_REQUEST_WORDS) if rest.strip() else None
-        if isinstance(found, places.Place):
+        if isinstance(found, places.Place) and _said(found.label, found.state, rest):
             return found.label
-        if isinstance(found, places.Ambiguous) and found.options:
+        if isinstance(found, places.Ambiguous) and found.options and _said(found.options[0].label, None, rest):
             return found.options[0].label.split(",")[0]
-        return "near me" if self.near_me.find(words) else None
+        last = max((i for i, w in enumerate(words) if w in _LOCATIVES), default=None)
+        if self.near_me.find(words):
+            return "near me"
+        if found is not None and last is not None and 0 < last + 1 < len(words):   # "... a script in louisville"
+            return self.place_in(" ".join(words[last + 1:]), words[last + 1:])
+        return None
 
     def target_in(self, words: list[str]) -> str | None:
         """The language asked for; "i dont speak spanish" / "no hablo ingles" ask for the other."""
@@ -164,8 +170,8 @@ class Model:
         p_es = dict(self.lang_model.rank(norm)).get("es", 0.5)
         values = {v.language.name: v.value
                   for v in self.detector.compute_language_confidence_values(text[:LANG_CHARS])}
-        if values.get("SPANISH", 0) + values.get("ENGLISH", 0) > 0:
-            p_es = (p_es + values.get("SPANISH", 0)) / 2
+        if values.get("SPANISH", 0) + values.get("ENGLISH", 0) > 0:   # ours knows texting words: it weighs more
+            p_es = 0.7 * p_es + 0.3 * values.get("SPANISH", 0)
         if abs(p_es - 0.5) < LANG_MIN_CONFIDENCE - 0.5:
             return None
         return "es" if p_es > 0.5 else "en"
@@ -213,6 +219,55 @@ class _Linear:
         e = self.np.exp(s - s.max())
         p = (e / e.sum()).tolist()
         return sorted(zip(self.classes, p), key=lambda kv: -kv[1])
+
+
+_QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
+                            "cuando por porque es puedo".split())
+_LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
+
+
+def _said(label: str, state: str | None, text: str) -> bool:
+    """Was the place core.places found really named? A one-word town ("Como", "Spray", "Many")
+    counts only after "in"/"en"/"near", next to its state, or as the whole text: in a sentence
+    such words are usually just words."""
+    words = places.normalize(text).split()
+    city = places.normalize(label.split(",")[0]).split()
+    at = next((i for i in range(len(words) - len(city) + 1) if words[i:i + len(city)] == city), None)
+    if at is None:
+        return False
+    if len(city) >= 2 or (at > 0 and words[at - 1] in _LOCATIVES):
+        return True
+    after = words[at + 1:at + 4]
+    if state and (state.lower() in after and state.lower() not in ("in", "me", "oh", "ok", "la", "or")
+                  or any(" ".join(after[:n]) == places.STATES[state] for n in (1, 2, 3))):
+        return True
+    content = [w for w in words if w not in _REQUEST_WORDS and w not in places.FILLER]
+    return content == city
+
+
+_INTERRUPTING = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
+
+
+def reads_as_answer(text: str, waiting: str) -> bool:
+    """Does `text` read as an answer to a question of this kind? (The flow engine reads it for
+    real with the node's own choices; this is what can be said from the kind alone.)"""
+    from core.flows import answers
+    if waiting == "yes_no":
+        return answers.yes_no(text) is not None or answers.is_skip(text)
+    if waiting == "choice":
+        return bool(re.fullmatch(r"\s*#?\d{1,2}\W*", text)) or len(clean(text).split()) <= 3
+    if waiting == "number":
+        return answers.number(text) is not None
+    if waiting == "time":
+        return answers.time_of_day(text) is not None
+    if waiting == "date":
+        return answers.calendar_date(text, "en", _REFERENCE_DAY) is not None
+    if waiting == "place":
+        return isinstance(places.resolve(text), (places.Place, places.Ambiguous))
+    return bool(clean(text))
+
+
+_REFERENCE_DAY = __import__("datetime").date(2025, 1, 1)   # only "is it a date?" is asked, never which
 
 
 class _Phrases:
@@ -270,12 +325,19 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     confidence *= 0.5 + 0.5 * known
     need = model.need_in(words)
     place = model.place_in(raw, words) if need or intent == "find_place" else None
-    if need and place and intent != "find_place" and not (intent == "question" and place == "near me"):
+    asks = "?" in raw or bool(set(words[:2]) & _QUESTION_WORDS)
+    if need and place and place != "near me" and (intent in ("find_place", "unclear", "greeting", "thanks",
+                                                            "checkin") or known < 0.5
+                                                  or (intent == "question" and not asks)):
         # A need and a place ("methadone 45402", "narcan in dayton") is a request for places.
         ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
         intent, confidence = ranked[0]
     if waiting and len(words) <= 2 and intent in ("greeting", "thanks", "checkin"):
         confidence *= 0.8
+    strong = intent in _INTERRUPTING - ({"checkin"} if waiting == "choice" else set()) and confidence >= STRONG
+    if waiting and reads_as_answer(raw, waiting) and (waiting == "yes_no" or not strong):
+        return Understanding("unclear", round(confidence, 4), lang, answer=True,
+                             alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])
     requests = [name for name, _ in ranked if name != "unclear"]
     if confidence < THRESHOLD or intent == "unclear":
         return Understanding("unclear", round(confidence, 4), lang, alternatives=tuple(requests[:2]))
@@ -289,4 +351,5 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         u["mood"] = model._proba(model.slot_models["mood"], norm)[0][0]
     elif intent == "language":
         u["target_lang"] = model.target_in(words) or lang
+        u["lang"] = u["target_lang"] or lang      # the answer goes out in the language asked for
     return Understanding(**u)
