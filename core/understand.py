@@ -334,7 +334,8 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         intent, confidence = ranked[0]
     if waiting and len(words) <= 2 and intent in ("greeting", "thanks", "checkin"):
         confidence *= 0.8
-    strong = intent in _INTERRUPTING - ({"checkin"} if waiting == "choice" else set()) and confidence >= STRONG
+    # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
+    strong = intent in _INTERRUPTING - {"checkin"} and confidence >= STRONG and len(words) >= 3
     if waiting and reads_as_answer(raw, waiting) and (waiting == "yes_no" or not strong):
         return Understanding("unclear", round(confidence, 4), lang, answer=True,
                              alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])
