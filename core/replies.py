@@ -63,8 +63,7 @@ def interrupts(u: Understanding, definition, state: dict, body: str, today) -> b
     if got.status not in ("ok", "skip"):
         return not (definition.name == "checkin" and u.intent == "checkin")
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
-    return (node.expect not in ("yesno", "choice") and u.intent != "checkin" and u.confidence >= STRONG
-            and len(body.split()) >= 3)
+    return u.intent != "checkin" and u.confidence >= STRONG and len(body.split()) >= 3
 
 
 def mood_text(u: Understanding, node, body: str, lang: str, today) -> str:

@@ -97,16 +97,21 @@ class Model:
         self.near_me = _Phrases([(p, "near me") for p in content.near_me])
         self.language_words = _Phrases(list(content.languages.items()))
 
-        def fit(rows):
-            vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
-            x = vec.fit_transform([self.normalise(t) for t, _ in rows])
-            return _Linear(vec, LinearSVC(C=0.5, random_state=0).fit(x, [label for _, label in rows]))
+        # One n-gram space for every model: a text's features are computed once per message.
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
+        x_all = vec.fit_transform([self.normalise(ex.text) for ex in content.examples])
+        self.space = _Space(vec)
 
-        self.intent_model = fit([(ex.text, ex.intent) for ex in content.examples])
-        self.lang_model = fit([(ex.text, ex.lang) for ex in content.examples])
-        self.slot_models = {
-            slot: fit([(ex.text, ex.slot) for ex in content.examples if ex.slot in values])
-            for slot, values in content_files.SLOTS.items()}
+        def fit(rows: list[int], labels: list[str]) -> _Linear:
+            return _Linear(self.space, LinearSVC(C=0.5, random_state=0).fit(x_all[rows], labels))
+
+        everyone = list(range(len(content.examples)))
+        self.intent_model = fit(everyone, [ex.intent for ex in content.examples])
+        self.lang_model = fit(everyone, [ex.lang for ex in content.examples])
+        self.slot_models = {}
+        for slot, values in content_files.SLOTS.items():
+            rows = [i for i, ex in enumerate(content.examples) if ex.slot in values]
+            self.slot_models[slot] = fit(rows, [content.examples[i].slot for i in rows])
         self.labels = content.labels
         self.answers = content.answers
         self.detector = _detector()
@@ -142,16 +147,40 @@ class Model:
         if hits:
             return max(hits, key=lambda h: h[2])[1]
         rest = " ".join(w for w in words if w not in self.need_words)
-        found = places.resolve(rest, ignore=_REQUEST_WORDS) if rest.strip() else None
-        if isinstance(found, places.Place) and _said(found.label, found.state, rest):
+        found = self._resolve(rest) if rest.strip() else None
+        if isinstance(found, places.Place) and _said(found.label, found.state, rest, text):
             return found.label
-        if isinstance(found, places.Ambiguous) and found.options and _said(found.options[0].label, None, rest):
+        if isinstance(found, places.Ambiguous) and found.options and _said(found.options[0].label, None, rest, text):
             return found.options[0].label.split(",")[0]
         last = max((i for i, w in enumerate(words) if w in _LOCATIVES), default=None)
         if self.near_me.find(words):
             return "near me"
         if found is not None and last is not None and 0 < last + 1 < len(words):   # "... a script in louisville"
             return self.place_in(" ".join(words[last + 1:]), words[last + 1:])
+        return None
+
+    def _resolve(self, rest: str):
+        """core.places.resolve, when the text names a city core.places knows; a misspelt city
+        next to its state ("dayten ohio") is matched with rapidfuzz among that state's cities.
+        (core.places' own typo search is difflib over a state's list: milliseconds, too slow
+        for every message.)"""
+        index = places._index()
+        words = places.normalize(rest).split()
+        grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+        if any(g in index.cities or g in places._CITY_ALIASES for g in grams):
+            # A weak state code ("in", "me", "oh") counts only right after a city: "im in toledo"
+            # must not send core.places looking for a misspelt Indiana town called "im".
+            kept = [w for i, w in enumerate(words) if w not in _WEAK_CODES or (i > 0 and any(
+                " ".join(words[j:i]) in index.cities for j in range(max(0, i - 3), i)))]
+            return places.resolve(" ".join(kept), ignore=_REQUEST_WORDS)
+        for i, w in enumerate(words):
+            state = places._STATE_WORDS.get(w) or (w.upper() if w.upper() in places.STATES
+                                                   and w not in _WEAK_CODES else None)
+            if state and i > 0 and words[i - 1] not in _REQUEST_WORDS:
+                hit = self._process.extractOne(words[i - 1], index.by_state[state], scorer=self._fuzz.ratio,
+                                               score_cutoff=80)
+                if hit:
+                    return index.cities[hit[0]][state].place()
         return None
 
     def target_in(self, words: list[str]) -> str | None:
@@ -177,19 +206,46 @@ class Model:
         return "es" if p_es > 0.5 else "en"
 
 
-class _Linear:
-    """A linear model scikit-learn trained, applied by hand: for one short text, looking up its
-    n-grams' weights costs tens of microseconds where the library's per-call checks cost a
-    millisecond. The numbers are the library's own (vocabulary, idf, coefficients), so the scores
-    are the ones `decision_function` gives; a softmax turns them into a 0..1 confidence."""
-    TEMPERATURE = 4.0
+class _Space:
+    """The shared TF-IDF space, applied by hand: for one short text, looking up its n-grams costs
+    tens of microseconds where the library's per-call checks cost a millisecond. The numbers are
+    the library's own (vocabulary, idf, sublinear tf, l2 norm), so the vector is the one
+    `transform` gives. The last text's vector is kept: several models read the same message."""
 
-    def __init__(self, vec, clf):
+    def __init__(self, vec):
         import numpy as np
         self.np = np
         self.analyzer = vec.build_analyzer()
         self.vocab = vec.vocabulary_
         self.idf = vec.idf_
+        self._last: tuple = (None, None)
+
+    def features(self, text: str):
+        if self._last[0] == text:
+            return self._last[1]
+        counts: dict[int, int] = {}
+        for gram in self.analyzer(text):
+            j = self.vocab.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        feats = None
+        if counts:
+            np = self.np
+            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[idx]
+            feats = (idx, vals / np.sqrt(vals @ vals))
+        self._last = (text, feats)
+        return feats
+
+
+class _Linear:
+    """A linear model scikit-learn trained (LinearSVC) over the shared space: the scores are the
+    ones `decision_function` gives; a softmax turns them into a 0..1 confidence."""
+    TEMPERATURE = 4.0
+
+    def __init__(self, space: _Space, clf):
+        import numpy as np
+        self.np, self.space = np, space
         coef = clf.coef_.toarray() if hasattr(clf.coef_, "toarray") else clf.coef_
         if coef.shape[0] == 1:                        # two classes: one score, for classes_[1]
             coef = np.vstack([-coef, coef])
@@ -201,17 +257,10 @@ class _Linear:
         self.classes = [str(c) for c in clf.classes_]
 
     def scores(self, text: str):
-        counts: dict[int, int] = {}
-        for gram in self.analyzer(text):
-            j = self.vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
+        feats = self.space.features(text)
+        if feats is None:
             return self.intercept
-        idx = self.np.fromiter(counts, dtype=self.np.int64, count=len(counts))
-        tf = self.np.fromiter(counts.values(), dtype=self.np.float64, count=len(counts))
-        vals = (1.0 + self.np.log(tf)) * self.idf[idx]
-        vals /= self.np.sqrt(vals @ vals)
+        idx, vals = feats
         return vals @ self.coef_t[idx] + self.intercept
 
     def rank(self, text: str) -> list[tuple[str, float]]:
@@ -221,16 +270,18 @@ class _Linear:
         return sorted(zip(self.classes, p), key=lambda kv: -kv[1])
 
 
+_WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())
 _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
                             "cuando por porque es puedo".split())
 _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
 
 
-def _said(label: str, state: str | None, text: str) -> bool:
+def _said(label: str, state: str | None, text: str, whole: str) -> bool:
     """Was the place core.places found really named? A one-word town ("Como", "Spray", "Many")
-    counts only after "in"/"en"/"near", next to its state, or as the whole text: in a sentence
-    such words are usually just words."""
+    counts only after "in"/"en"/"near", next to its state, or as all the text says besides the
+    need, at its start or end ("narcan dayton"): in a sentence such words are usually just words."""
     words = places.normalize(text).split()
+    full = places.normalize(whole).split()
     city = places.normalize(label.split(",")[0]).split()
     at = next((i for i in range(len(words) - len(city) + 1) if words[i:i + len(city)] == city), None)
     if at is None:
@@ -242,7 +293,7 @@ def _said(label: str, state: str | None, text: str) -> bool:
                   or any(" ".join(after[:n]) == places.STATES[state] for n in (1, 2, 3))):
         return True
     content = [w for w in words if w not in _REQUEST_WORDS and w not in places.FILLER]
-    return content == city
+    return content == city and (full[:len(city)] == city or full[-len(city):] == city)
 
 
 _INTERRUPTING = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
@@ -336,7 +387,7 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         confidence *= 0.8
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
     strong = intent in _INTERRUPTING - {"checkin"} and confidence >= STRONG and len(words) >= 3
-    if waiting and reads_as_answer(raw, waiting) and (waiting == "yes_no" or not strong):
+    if waiting and reads_as_answer(raw, waiting) and not strong:
         return Understanding("unclear", round(confidence, 4), lang, answer=True,
                              alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])
     requests = [name for name, _ in ranked if name != "unclear"]
