@@ -130,8 +130,8 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
     u = understand.understand(body, model, replies.waiting_kind(flows.current, state) if waiting else None)
 
-    def begin(name, params, pre, svc):
-        return _begin(registry, name, params, prefix + pre, now, svc)
+    def begin(name, params, pre, svc):     # the caller adds `prefix` in front
+        return _begin(registry, name, params, pre, now, svc)
 
     if waiting and not replies.interrupts(u, flows.current, state, body, now.date()):
         lang, keep = replies.reply_lang(u, services, len(body.split()))

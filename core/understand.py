@@ -89,9 +89,8 @@ class Model:
             w for phrases in content.needs.values() for p in phrases for w in p.split()) | frozenset(
             w for p in (*content.places, *content.near_me, *content.languages) for w in p.split())
         self.fuzzy = tuple(dict.fromkeys(content.fuzzy))
-        order = {need: i for i, need in enumerate(content.needs)}
-        self.needs = _Phrases([(p, need) for need, phrases in content.needs.items() for p in phrases],
-                              rank=lambda need: order[need])
+        self.need_order = {need: i for i, need in enumerate(content.needs)}
+        self.needs = _Phrases([(p, need) for need, phrases in content.needs.items() for p in phrases])
         self.need_words = frozenset(w for phrases in content.needs.values() for p in phrases for w in p.split())
         self.nicknames = _Phrases(list(content.places.items()))
         self.near_me = _Phrases([(p, "near me") for p in content.near_me])
@@ -134,9 +133,9 @@ class Model:
 
     # -- entities ---------------------------------------------------------------------------
     def need_in(self, words: list[str]) -> str | None:
-        """The first need (in entities.yaml order) one of whose phrases the text contains."""
+        """The need of the longest phrase the text contains; as long: the one entities.yaml lists first."""
         hits = self.needs.find(words)
-        return min(hits, key=lambda h: h[2])[1] if hits else None
+        return min(hits, key=lambda h: (-h[2], self.need_order[h[1]]))[1] if hits else None
 
     def place_in(self, text: str, words: list[str]) -> str | None:
         """A ZIP, a nickname's place, a city core.places finds, or "near me"; else None."""
@@ -367,7 +366,12 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     norm = model.normalise(raw)
     words = norm.split()
     lang = model.language_of(raw, norm)
-    if not words or not _LETTER.search(raw):
+    if not _LETTER.search(raw):
+        if waiting and reads_as_answer(raw, waiting):
+            return Understanding("unclear", 0.0, lang, answer=True)
+        zip5 = _ZIP.search(raw)
+        if zip5 and len(clean(raw).split()) == 1:       # a ZIP alone: places there, for the last need
+            return Understanding("find_place", 0.9, lang, place=zip5.group(1))
         return Understanding("unclear", 0.0, lang)
     ranked = model._proba(model.intent_model, norm)
     intent, confidence = ranked[0]

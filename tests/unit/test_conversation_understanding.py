@@ -49,6 +49,8 @@ class Player:
                                       conversation.Flows(self.registry, current), understand.default_model())
         self.new = False
         self.now += timedelta(minutes=1)
+        ends = [e for e in outcome.effects if isinstance(e, fx.EndConversation)]
+        assert len(ends) == len(set(map(id, ends))) and sum(e.outcome == "interrupted" for e in ends) <= 1, ends
         seen: dict = {"replies": outcome.replies()}
         for e in outcome.effects:
             if isinstance(e, fx.SetField):
