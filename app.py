@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 import logs
-from core import messages, places, safety
+from core import messages, places, safety, understand
 from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
 from core.flows import answers
@@ -58,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
     safety.warm()
     messages.catalogue()
     answers.warm()          # dateparser's en/es data (~0.3 s once), not in a texter's first answer
+    # The understanding model (intents, entities, Q&A answers): trained once per process here,
+    # never in a webhook; a broken intent or answer file stops the start with file:line problems.
+    understand.default_model()
     if not app.config.get("TESTING"):
         # The ZIP/city index and the published flows take a second or two: not on a texter's time.
         threading.Thread(target=_warm, args=(db, flow_store), name="warm", daemon=True).start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import engine, keywords, messages, safety
+from core import engine, keywords, messages, replies, safety, understand
 from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, SetField, SetLanguage)
 from core.services import Services
@@ -42,8 +42,9 @@ def _say(key: str, lang: str, services: Services, **extra) -> Reply:
 
 
 def decide(text: str, num_media: int, person: Person, state: dict | None, now: datetime,
-           services: Services, flows: Flows | None = None) -> Outcome:
+           services: Services, flows: Flows | None = None, model: understand.Model | None = None) -> Outcome:
     body = (text or "").strip()
+    model = model or understand.default_model()
     lang = person.lang
     kw = keywords.match(body) if body else None
 
@@ -53,7 +54,8 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
 
     verdict = safety.classify(body) if body else None
     if verdict and verdict.kind:
-        reply_lang = verdict.lang_hint or lang
+        # The language the text is written in: a Spanish crisis text is answered in Spanish.
+        reply_lang = model.language_of(body, model.normalise(body)) or verdict.lang_hint or lang
         if verdict.kind == "emergency":
             effects = [_say("emergency", reply_lang, services)]
             if messages.has("emergency_2"):
@@ -75,7 +77,8 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
         return Outcome(state, ())
 
     if kw and kw.kind == "language":
-        effects = [SetLanguage(kw.value), _say("language_set", kw.value, services)]
+        effects = [SetLanguage(kw.value), SetField("lang_chosen", kw.value),
+                   _say("language_set", kw.value, services)]
         if state and flows is not None and flows.current is not None:
             state = dict(state, lang=kw.value)
             effects += engine.repeat(flows.current, state, services).effects
@@ -86,14 +89,18 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
 
     if flows is None:
         return Outcome(state, (_say("menu", lang, services),))
-    return converse(body, state, flows, now, services, first_contact=person.new)
+    return converse(body, state, flows, now, services, first_contact=person.new, model=model)
 
 
 def converse(body: str, state: dict | None, flows: Flows, now: datetime, services: Services,
-             first_contact: bool = False) -> Outcome:
+             first_contact: bool = False, model: understand.Model | None = None) -> Outcome:
     """Trigger words start their flow from any state (unless the waiting question offers that
-    very word as a choice); otherwise the message answers the waiting question; otherwise a menu number starts a flow; a first text from someone new starts the
-    welcome; anything else gets the menu (never an "invalid input")."""
+    very word as a choice); then the understanding step reads the text: a confident request
+    that is not an answer to the waiting question interrupts it; otherwise the message answers
+    the waiting question; a menu number starts a flow; a first text that is a request is
+    answered (the welcome follows); any other first text starts the welcome; anything else is
+    answered as understood, or gets one clarifying question."""
+    model = model or understand.default_model()
     registry, prefix = flows.registry, ()
     if state is not None and engine.expired(state, now):
         prefix, state = engine.step(flows.current, state, body, now, services).effects, None
@@ -117,20 +124,80 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     if route is not None:
         if state is not None:
             prefix += (CancelTimeout(), EndConversation("interrupted"))
-        if route.lang and route.lang != services.context.lang:
+        if route.lang and route.lang != services.context.lang and not replies.chosen_lang(services):
             prefix += (SetLanguage(route.lang),)   # "NALOXONA 60614": answer in Spanish from now on
         return _begin(registry, route.flow, route.params, prefix, now, services)
 
-    if state is not None and flows.current is not None and state.get("waiting"):
-        outcome = engine.step(flows.current, state, body, now, services)
-        return _with_prefix(prefix, engine.follow(outcome, registry.get, now, services))
+    waiting = state is not None and flows.current is not None and bool(state.get("waiting"))
+    if not waiting and registry.menu_choice(body) is not None:
+        return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
+    u = understand.understand(body, model, replies.waiting_kind(flows.current, state) if waiting else None)
 
-    choice = registry.menu_choice(body)
-    if choice is not None:
-        return _begin(registry, choice, {}, prefix, now, services)
-    if first_contact and registry.get(WELCOME_FLOW) is not None:
-        return _begin(registry, WELCOME_FLOW, {}, prefix, now, services)
-    return Outcome(state, prefix + (_say("menu", services.context.lang, services),))
+    def begin(name, params, pre, svc):     # the caller adds `prefix` in front
+        return _begin(registry, name, params, pre, now, svc)
+
+    if waiting and not replies.interrupts(u, flows.current, state, body, now.date()):
+        lang, keep = replies.reply_lang(u, services, len(body.split()))
+        if keep:                                   # written in the other language: follow it
+            state, prefix = dict(state, lang=lang), prefix + keep
+        if u.intent == "checkin" and flows.current.name == "checkin":
+            node = flows.current.nodes.get(state.get("node"))
+            body = replies.mood_text(u, node, body, state.get("lang") or lang, now.date())
+        outcome = engine.step(flows.current, state, body, now, replies.in_lang(services, state.get("lang") or lang))
+        return _with_prefix(prefix, _chosen(engine.follow(outcome, registry.get, now, services)))
+    if waiting:
+        prefix += (CancelTimeout(), EndConversation("interrupted"))
+        state = None
+
+    pending = replies.pending_place(services, now)
+    if pending and not (replies.is_request(u) and u.intent != "find_place") and replies.answers_pending(body, pending):
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        return Outcome(state, prefix + replies.locate(u.need if u.intent == "find_place" else None, body,
+                                                      lang, replies.in_lang(services, lang), now, pending))
+
+    fields = services.context.fields
+    welcome = registry.get(WELCOME_FLOW) is not None and fields.get("consent") is None
+    if first_contact and replies.is_request(u) and u.intent != "language":
+        # Their request first; the welcome (and consent) follows on their next text.
+        outcome = _with_prefix(prefix, replies.answer(u, body, model, registry, now, services, begin))
+        if u.intent == "stop_request" or not welcome:
+            return outcome
+        extra = (SetField("welcome_offered", True),)
+        lang = outcome_lang(outcome, services)
+        if len(outcome.replies()) == 1:
+            extra += (_say("join_invite", lang, services),)
+        return Outcome(outcome.state, outcome.effects + extra)
+    if welcome and (first_contact or fields.get("welcome_offered")) and (
+            not replies.is_request(u) or (u.intent == "checkin" and not first_contact)):
+        if u.lang and u.lang != services.context.lang and not replies.chosen_lang(services):
+            prefix += (SetLanguage(u.lang),)
+        if fields.get("welcome_offered"):
+            prefix += (SetField("welcome_offered", None),)
+        return _begin(registry, WELCOME_FLOW, {}, prefix, now, engine.with_effects(services, prefix))
+    if first_contact and u.intent == "language" and welcome:
+        target = u.target_lang or u.lang or services.context.lang
+        prefix += (SetLanguage(target), SetField("lang_chosen", target))
+        return _begin(registry, WELCOME_FLOW, {}, prefix, now, engine.with_effects(services, prefix))
+    return _with_prefix(prefix, _follow(replies.answer(u, body, model, registry, now, services, begin),
+                                        registry, now, services))
+
+
+def outcome_lang(outcome: Outcome, services: Services) -> str:
+    langs = [e.language for e in outcome.effects if isinstance(e, SetLanguage)]
+    state_lang = (outcome.state or {}).get("lang")
+    return langs[-1] if langs else state_lang or services.context.lang
+
+
+def _follow(outcome: Outcome, registry, now: datetime, services: Services) -> Outcome:
+    return engine.follow(outcome, registry.get, now, services)
+
+
+def _chosen(outcome: Outcome) -> Outcome:
+    """A language a flow set (the welcome's "which language?") is the person's own choice."""
+    langs = [e.language for e in outcome.effects if isinstance(e, SetLanguage)]
+    if not langs:
+        return outcome
+    return Outcome(outcome.state, tuple(outcome.effects) + (SetField("lang_chosen", langs[-1]),))
 
 
 def _begin(registry, name: str, params: dict, prefix: tuple, now: datetime, services: Services) -> Outcome:

@@ -113,7 +113,8 @@ def understanding_reader(understand: Callable, model) -> Callable[[str, str | No
         if first:
             return first
         u = understand(text, model, waiting=waiting)
-        return Reading(u.intent, u.lang or lang, need=u.need, place=_as_text(u.place), topic=u.topic,
+        intent = "none" if u.intent == "unclear" else u.intent   # the step's word for "asks for nothing"
+        return Reading(intent, u.lang or lang, need=u.need, place=_as_text(u.place), topic=u.topic,
                        mood=u.mood, target_lang=u.target_lang, answer=getattr(u, "answer", None))
     return read
 

@@ -1,0 +1,202 @@
+"""What to answer a text the understanding step read (core/understand.py), pure.
+
+conversation.converse() decides *whether* an understood request is answered (it may be the
+answer to a waiting question instead); this module says *what* the answer is: places from the
+locator, the peer flow, how to stop, a shipped Q&A answer, a check-in, a language switch, a
+short warm reply, or one clarifying question naming the two likeliest things (never the menu).
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from core import engine, messages, places
+from core.effects import Outcome, RecordEvent, Reply, SetField, SetLanguage
+from core.flows import answers
+from core.understand import THRESHOLD, STRONG, Model, Understanding
+
+# Intents that ask for something: answered even when a question waits, if the text is not its answer.
+REQUESTS = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
+PENDING_FOR = timedelta(hours=2)      # "what ZIP are you in?" is answered by the next text or two
+MOOD_ANSWER = {"good": "4", "okay": "3", "bad": "2"}   # the check-in's 1-5 scale
+WAITING_KINDS = {"yesno": "yes_no", "choice": "choice", "number": "number", "date": "date",
+                 "time": "time", "name": "free_text", "free_text": "free_text", "zip": "place",
+                 "place": "place"}
+CLARIFY_DEFAULTS = ("find_place", "talk_to_person")
+
+
+def chosen_lang(services) -> str | None:
+    """The language the person picked themselves (ESPAÑOL, ENGLISH, the welcome's question)."""
+    return services.context.fields.get("lang_chosen")
+
+
+def is_request(u: Understanding) -> bool:
+    return u.intent in REQUESTS and u.confidence >= THRESHOLD
+
+
+def waiting_kind(definition, state: dict | None) -> str | None:
+    """The kind of question a conversation waits on, in understand()'s words."""
+    if not state or not state.get("waiting") or definition is None:
+        return None
+    node = definition.nodes.get(state.get("node"))
+    if node is None:
+        return None
+    if node.type == "locate" or state.get("waiting") == "place":
+        return "place"
+    return WAITING_KINDS.get(node.expect, "free_text")
+
+
+def interrupts(u: Understanding, definition, state: dict, body: str, today) -> bool:
+    """A confident request that is not an answer to the waiting question ends the conversation
+    (RapidPro's interrupt). Questions anything reads as an answer to (a name, free text, a
+    number) give way only to a very confident request."""
+    if not is_request(u):
+        return False
+    node = definition.nodes.get(state.get("node"))
+    if node is None:
+        return True
+    if node.type == "locate":
+        if u.intent == "find_place" and not u.need:
+            return False          # a place (even one that does not exist) answers "where are you?"
+        found = places.resolve(body)
+        return not (isinstance(found, (places.Place, places.Ambiguous)) or answers.is_skip(body)
+                    or answers.yes_no(body) is False)
+    got = answers.read(node, body, state.get("lang") or "en", today)
+    if got.status not in ("ok", "skip"):
+        return not (definition.name == "checkin" and u.intent == "checkin")
+    # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
+    return u.intent != "checkin" and u.confidence >= STRONG and len(body.split()) >= 3
+
+
+def mood_text(u: Understanding, node, body: str, lang: str, today) -> str:
+    """The text to feed the check-in's mood question: the person's own words when it reads
+    them ("not great" is 2), else the mood the model heard, on the 1-5 scale."""
+    if node is not None and answers.read(node, body, lang, today).status == "ok":
+        return body
+    return MOOD_ANSWER.get(u.mood or "okay", "3")
+
+
+def in_lang(services, lang: str):
+    """`services` as seen when answering in `lang` (this reply only, unless persisted)."""
+    if lang == services.context.lang:
+        return services
+    return _Lang(dataclasses.replace(services.context, lang=lang), services)
+
+
+class _Lang:
+    def __init__(self, context, inner):
+        self.context, self._inner = context, inner
+
+    def locate(self, *args, **kwargs):
+        return self._inner.locate(*args, **kwargs)
+
+    def more(self, *args, **kwargs):
+        return self._inner.more(*args, **kwargs)
+
+
+def reply_lang(u: Understanding, services, words: int) -> tuple[str, tuple]:
+    """The language to answer in, and the effect that keeps it: a text clearly in a language is
+    answered in it; it sticks unless the person chose their language explicitly."""
+    current = services.context.lang
+    if not u.lang or u.lang == current:
+        return current, ()
+    if chosen_lang(services) is None and words >= 3:
+        return u.lang, (SetLanguage(u.lang),)
+    return u.lang, ()
+
+
+def say(key: str, lang: str, services, **extra) -> Reply:
+    return Reply(messages.text(key, lang, program=services.context.program_name, **extra))
+
+
+def clarify(u: Understanding, model: Model, lang: str, services) -> Reply:
+    """One short question naming the two likeliest things; a text with no words gets a short
+    note of what we can do instead."""
+    if not u.alternatives:
+        return say("unreadable", lang, services)
+    picks = [a for a in u.alternatives if a in REQUESTS - {"checkin", "stop_request", "language"}]
+    picks += [d for d in CLARIFY_DEFAULTS if d not in picks]
+    a, b = (model.labels[p][lang] for p in picks[:2])
+    return say("clarify", lang, services, a=a, b=b)
+
+
+def locate(need: str | None, place_text: str | None, lang: str, services, now: datetime,
+           pending: dict | None = None) -> tuple:
+    """Ask the locator; remember the place it found, or that it asked where (for the next text)."""
+    fields = services.context.fields
+    last = dict(fields.get("last_place") or {})
+    if pending:
+        last.update({k: v for k, v in pending.items() if k != "asked_at"})
+    need = need or last.get("need") or "any"
+    result = services.locate(need, place_text, lang, last or None)
+    effects: list = [Reply(t) for t in result.texts]
+    if result.status in ("need_place", "ambiguous"):
+        effects.append(SetField("locator_pending", {**dict(result.place or {}), "need": need,
+                                                    "asked_at": now.isoformat()}))
+    else:
+        if result.place:
+            effects.append(SetField("last_place", dict(result.place)))
+        if fields.get("locator_pending"):
+            effects.append(SetField("locator_pending", None))
+    effects.append(RecordEvent("locator", {"need": need, "status": result.status, "via": "understanding"}))
+    return tuple(effects)
+
+
+def pending_place(services, now: datetime) -> dict | None:
+    """The locator's unanswered "where are you?" question, while it is fresh."""
+    pending = services.context.fields.get("locator_pending")
+    if not isinstance(pending, dict) or not pending.get("asked_at"):
+        return None
+    try:
+        asked = datetime.fromisoformat(pending["asked_at"])
+        return pending if timedelta(0) <= now - asked <= PENDING_FOR else None
+    except (TypeError, ValueError):
+        return None
+
+
+def answers_pending(body: str, pending: dict) -> bool:
+    """Does this text answer the locator's question: a place, or one of the offered options?"""
+    if pending.get("options"):
+        opts = [places.Place.from_dict(o) for o in pending["options"]]
+        if places.choose(opts, body):
+            return True
+    return isinstance(places.resolve(body), (places.Place, places.Ambiguous))
+
+
+def answer(u: Understanding, body: str, model: Model, registry, now: datetime, services, begin) -> Outcome:
+    """The reply to an understood text with no conversation waiting for it. `begin(name,
+    params, prefix, services)` starts a flow the way converse() does."""
+    lang, keep = reply_lang(u, services, len(body.split()))
+    if u.intent == "language":
+        target = u.target_lang or u.lang or services.context.lang
+        return Outcome(None, (SetLanguage(target), SetField("lang_chosen", target),
+                              say("language_set", target, services)))
+    svc = in_lang(services, lang)
+    if u.intent == "find_place":
+        place_text = None if u.place in (None, "near me") else u.place
+        return Outcome(None, keep + locate(u.need, place_text, lang, svc, now))
+    if u.intent == "talk_to_person" and registry.get("peer") is not None:
+        return begin("peer", {"reason": "peer_request"}, keep, svc)
+    if u.intent == "stop_request":
+        return Outcome(None, keep + (say("stop_how", lang, services),
+                                     RecordEvent("understood", {"intent": "stop_request"})))
+    if u.intent == "question" and u.topic in model.answers:
+        text = model.answers[u.topic][lang].format(program=services.context.program_name)
+        return Outcome(None, keep + (Reply(text), RecordEvent("question", {"topic": u.topic})))
+    if u.intent == "checkin" and registry.get("checkin") is not None:
+        return checkin(u, body, registry.get("checkin"), now, svc, keep)
+    if u.intent in ("greeting", "thanks"):
+        return Outcome(None, keep + (say(u.intent, lang, services),))
+    return Outcome(None, keep + (clarify(u, model, lang, services),))
+
+
+def checkin(u: Understanding, body: str, definition, now: datetime, services, prefix: tuple = ()) -> Outcome:
+    """"not great today" with no check-in running: start the check-in at its mood question,
+    silently (the text already answered it), and read the text as the answer."""
+    started = engine.start(definition, now, services).state
+    if not started or not started.get("waiting"):
+        return Outcome(None, prefix)
+    state = {**started, "timeout_at": None}
+    node = definition.nodes.get(state["node"])
+    outcome = engine.step(definition, state, mood_text(u, node, body, state["lang"], now.date()), now, services)
+    return Outcome(outcome.state, prefix + tuple(outcome.effects))

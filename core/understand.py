@@ -1,0 +1,411 @@
+"""What a free text asks for: an intent, its entities and a confidence, in English or Spanish.
+
+People text the way they text a friend ("can i get narcan in dayton", "llamame porfa", "quit
+texting me"), so keywords alone leave most of them at a dead end. This step runs after STOP
+and the safety check and before the flows (core/conversation.py). It is pure and deterministic:
+the model is trained from the shipped examples (bot/content/intents/*.yaml) with fixed
+settings, so the same files always give the same answers.
+
+- intent: a character n-gram TF-IDF + logistic regression (scikit-learn), robust to typos and
+  missing accents; misspelt key words (narcan, suboxone, methadone) are first corrected with
+  rapidfuzz against bot/content/entities.yaml;
+- need and place: phrases from entities.yaml, a ZIP code, a city nickname, "near me", or a
+  city found by core.places (offline);
+- topic (question) and mood (checkin): a second model per slot, trained on the grouped examples;
+- language: lingua, built for English and Spanish only (its models ship with the package).
+Below THRESHOLD the intent is "unclear" and `alternatives` names the two likeliest, for one
+short clarifying question.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core import intents as content_files
+from core import places
+
+THRESHOLD = 0.45          # below it: one clarifying question (tuned on the examples and dev corpus)
+STRONG = 0.75             # a request this sure interrupts even a free-text question
+MAX_CHARS = 480           # the words past three SMS segments do not change what was asked
+LANG_CHARS = 200          # the first sentence or two tell the language
+LANG_MIN_LETTERS = 4      # fewer letters than this: too short to tell the language
+LANG_MIN_CONFIDENCE = 0.65     # the likelier language's share, lingua and our model averaged
+
+# Words around a request that are never part of a place name.
+_REQUEST_WORDS = frozenset("""
+where wher whr can could i we u you get find some any is there theres a an the near nearby
+around close to for me my in at of on by please pls plz need needs want looking look got gotta
+anywhere place places spot spots somewhere go give free kit kits how do does get
+donde puedo consigo conseguir hay algun alguna un una en el la los las por favor necesito
+quiero busco buscar cerca de mi aqui para lugar lugares sitio gratis me dan dar
+""".split())
+
+
+@dataclass(frozen=True)
+class Understanding:
+    intent: str            # find_place | talk_to_person | stop_request | question | checkin
+                           # | greeting | thanks | language | unclear
+    confidence: float      # 0..1
+    lang: str | None       # the text's language: "en" | "es" | None when too short to tell
+    need: str | None = None
+    place: str | None = None
+    topic: str | None = None
+    mood: str | None = None
+    target_lang: str | None = None
+    alternatives: tuple[str, ...] = ()
+    answer: bool = False   # sent while a question waits, it reads as that question's answer
+
+
+_NEGATIONS = frozenset("dont not no cant never nunca ni".split())
+_APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+_ZIP = re.compile(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def clean(text: str) -> str:
+    """Lowercase ASCII words: accents folded, apostrophes dropped, "pleeease" -> "please"."""
+    t = unicodedata.normalize("NFKD", text or "")
+    t = "".join(c for c in t if not unicodedata.combining(c)).casefold()
+    t = _APOSTROPHES.sub("", t)
+    t = _NON_WORD.sub(" ", t)
+    return _REPEATS.sub(r"\1\1", t).strip()
+
+
+class Model:
+    """The trained step: built once per process (default_model()), read-only afterwards."""
+
+    def __init__(self, content: content_files.Content):
+        from rapidfuzz import fuzz, process
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
+
+        self.content = content
+        self._fuzz, self._process = fuzz, process
+        self.known = frozenset(w for ex in content.examples for w in clean(ex.text).split()) | frozenset(
+            w for phrases in content.needs.values() for p in phrases for w in p.split()) | frozenset(
+            w for p in (*content.places, *content.near_me, *content.languages) for w in p.split())
+        self.fuzzy = tuple(dict.fromkeys(content.fuzzy))
+        self.need_order = {need: i for i, need in enumerate(content.needs)}
+        self.needs = _Phrases([(p, need) for need, phrases in content.needs.items() for p in phrases])
+        self.need_words = frozenset(w for phrases in content.needs.values() for p in phrases for w in p.split())
+        self.nicknames = _Phrases(list(content.places.items()))
+        self.near_me = _Phrases([(p, "near me") for p in content.near_me])
+        self.language_words = _Phrases(list(content.languages.items()))
+
+        # One n-gram space for every model: a text's features are computed once per message.
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
+        x_all = vec.fit_transform([self.normalise(ex.text) for ex in content.examples])
+        self.space = _Space(vec)
+
+        def fit(rows: list[int], labels: list[str]) -> _Linear:
+            return _Linear(self.space, LinearSVC(C=0.5, random_state=0).fit(x_all[rows], labels))
+
+        everyone = list(range(len(content.examples)))
+        self.intent_model = fit(everyone, [ex.intent for ex in content.examples])
+        self.lang_model = fit(everyone, [ex.lang for ex in content.examples])
+        self.slot_models = {}
+        for slot, values in content_files.SLOTS.items():
+            rows = [i for i, ex in enumerate(content.examples) if ex.slot in values]
+            self.slot_models[slot] = fit(rows, [content.examples[i].slot for i in rows])
+        self.labels = content.labels
+        self.answers = content.answers
+        self.detector = _detector()
+
+    # -- text -----------------------------------------------------------------------------
+    def normalise(self, text: str) -> str:
+        """clean(), with misspellings of the words that matter corrected (narcn -> narcan)."""
+        out = []
+        for w in clean(text).split():
+            if len(w) >= 5 and w not in self.known and not w.isdigit():
+                hit = self._process.extractOne(w, self.fuzzy, scorer=self._fuzz.ratio, score_cutoff=80)
+                if hit:
+                    w = hit[0]
+            out.append(w)
+        return " ".join(out)
+
+    @staticmethod
+    def _proba(model: "_Linear", text: str) -> list[tuple[str, float]]:
+        return model.rank(text)
+
+    # -- entities ---------------------------------------------------------------------------
+    def need_in(self, words: list[str]) -> str | None:
+        """The need of the longest phrase the text contains; as long: the one entities.yaml lists first."""
+        hits = self.needs.find(words)
+        return min(hits, key=lambda h: (-h[2], self.need_order[h[1]]))[1] if hits else None
+
+    def place_in(self, text: str, words: list[str]) -> str | None:
+        """A ZIP, a nickname's place, a city core.places finds, or "near me"; else None."""
+        m = _ZIP.search(text)
+        if m:
+            return m.group(1)
+        hits = self.nicknames.find(words)
+        if hits:
+            return max(hits, key=lambda h: h[2])[1]
+        rest = " ".join(w for w in words if w not in self.need_words)
+        found = self._resolve(rest) if rest.strip() else None
+        if isinstance(found, places.Place) and _said(found.label, found.state, rest, text):
+            return found.label
+        if isinstance(found, places.Ambiguous) and found.options and _said(found.options[0].label, None, rest, text):
+            return found.options[0].label.split(",")[0]
+        last = max((i for i, w in enumerate(words) if w in _LOCATIVES), default=None)
+        if self.near_me.find(words):
+            return "near me"
+        if found is not None and last is not None and 0 < last + 1 < len(words):   # "... a script in louisville"
+            return self.place_in(" ".join(words[last + 1:]), words[last + 1:])
+        return None
+
+    def _resolve(self, rest: str):
+        """core.places.resolve, when the text names a city core.places knows; a misspelt city
+        next to its state ("dayten ohio") is matched with rapidfuzz among that state's cities.
+        (core.places' own typo search is difflib over a state's list: milliseconds, too slow
+        for every message.)"""
+        index = places._index()
+        words = places.normalize(rest).split()
+        grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
+        if any(g in index.cities or g in places._CITY_ALIASES for g in grams):
+            # A weak state code ("in", "me", "oh") counts only right after a city: "im in toledo"
+            # must not send core.places looking for a misspelt Indiana town called "im".
+            kept = [w for i, w in enumerate(words) if w not in _WEAK_CODES or (i > 0 and any(
+                " ".join(words[j:i]) in index.cities for j in range(max(0, i - 3), i)))]
+            return places.resolve(" ".join(kept), ignore=_REQUEST_WORDS)
+        for i, w in enumerate(words):
+            state = places._STATE_WORDS.get(w) or (w.upper() if w.upper() in places.STATES
+                                                   and w not in _WEAK_CODES else None)
+            if state and i > 0 and words[i - 1] not in _REQUEST_WORDS:
+                hit = self._process.extractOne(words[i - 1], index.by_state[state], scorer=self._fuzz.ratio,
+                                               score_cutoff=80)
+                if hit:
+                    return index.cities[hit[0]][state].place()
+        return None
+
+    def target_in(self, words: list[str]) -> str | None:
+        """The language asked for; "i dont speak spanish" / "no hablo ingles" ask for the other."""
+        for start, lang, _ in self.language_words.find(words):
+            if _NEGATIONS & set(words[max(0, start - 4):start]):
+                return "en" if lang == "es" else "es"
+            return lang
+        return None
+
+    def language_of(self, text: str, norm: str) -> str | None:
+        """lingua's reading of the text averaged with a model of our own examples, which knows
+        texting words lingua does not ("porfa", "hmu"); None when the two together are unsure."""
+        if len(_LETTER.findall(text)) < LANG_MIN_LETTERS:
+            return None
+        p_es = dict(self.lang_model.rank(norm)).get("es", 0.5)
+        values = {v.language.name: v.value
+                  for v in self.detector.compute_language_confidence_values(text[:LANG_CHARS])}
+        if values.get("SPANISH", 0) + values.get("ENGLISH", 0) > 0:   # ours knows texting words: it weighs more
+            p_es = 0.7 * p_es + 0.3 * values.get("SPANISH", 0)
+        if abs(p_es - 0.5) < LANG_MIN_CONFIDENCE - 0.5:
+            return None
+        return "es" if p_es > 0.5 else "en"
+
+
+class _Space:
+    """The shared TF-IDF space, applied by hand: for one short text, looking up its n-grams costs
+    tens of microseconds where the library's per-call checks cost a millisecond. The numbers are
+    the library's own (vocabulary, idf, sublinear tf, l2 norm), so the vector is the one
+    `transform` gives. The last text's vector is kept: several models read the same message."""
+
+    def __init__(self, vec):
+        import numpy as np
+        self.np = np
+        self.analyzer = vec.build_analyzer()
+        self.vocab = vec.vocabulary_
+        self.idf = vec.idf_
+        self._last: tuple = (None, None)
+
+    def features(self, text: str):
+        if self._last[0] == text:
+            return self._last[1]
+        counts: dict[int, int] = {}
+        for gram in self.analyzer(text):
+            j = self.vocab.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        feats = None
+        if counts:
+            np = self.np
+            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[idx]
+            feats = (idx, vals / np.sqrt(vals @ vals))
+        self._last = (text, feats)
+        return feats
+
+
+class _Linear:
+    """A linear model scikit-learn trained (LinearSVC) over the shared space: the scores are the
+    ones `decision_function` gives; a softmax turns them into a 0..1 confidence."""
+    TEMPERATURE = 4.0
+
+    def __init__(self, space: _Space, clf):
+        import numpy as np
+        self.np, self.space = np, space
+        coef = clf.coef_.toarray() if hasattr(clf.coef_, "toarray") else clf.coef_
+        if coef.shape[0] == 1:                        # two classes: one score, for classes_[1]
+            coef = np.vstack([-coef, coef])
+            intercept = np.array([-clf.intercept_[0], clf.intercept_[0]])
+        else:
+            intercept = clf.intercept_
+        self.coef_t = np.ascontiguousarray(coef.T)   # features x classes
+        self.intercept = intercept
+        self.classes = [str(c) for c in clf.classes_]
+
+    def scores(self, text: str):
+        feats = self.space.features(text)
+        if feats is None:
+            return self.intercept
+        idx, vals = feats
+        return vals @ self.coef_t[idx] + self.intercept
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        s = self.scores(text) * self.TEMPERATURE
+        e = self.np.exp(s - s.max())
+        p = (e / e.sum()).tolist()
+        return sorted(zip(self.classes, p), key=lambda kv: -kv[1])
+
+
+_WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())
+_QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
+                            "cuando por porque es puedo".split())
+_LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
+
+
+def _said(label: str, state: str | None, text: str, whole: str) -> bool:
+    """Was the place core.places found really named? A one-word town ("Como", "Spray", "Many")
+    counts only after "in"/"en"/"near", next to its state, or as all the text says besides the
+    need, at its start or end ("narcan dayton"): in a sentence such words are usually just words."""
+    words = places.normalize(text).split()
+    full = places.normalize(whole).split()
+    city = places.normalize(label.split(",")[0]).split()
+    at = next((i for i in range(len(words) - len(city) + 1) if words[i:i + len(city)] == city), None)
+    if at is None:
+        return False
+    if len(city) >= 2 or (at > 0 and words[at - 1] in _LOCATIVES):
+        return True
+    after = words[at + 1:at + 4]
+    if state and (state.lower() in after and state.lower() not in ("in", "me", "oh", "ok", "la", "or")
+                  or any(" ".join(after[:n]) == places.STATES[state] for n in (1, 2, 3))):
+        return True
+    content = [w for w in words if w not in _REQUEST_WORDS and w not in places.FILLER]
+    return content == city and (full[:len(city)] == city or full[-len(city):] == city)
+
+
+_INTERRUPTING = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
+
+
+def reads_as_answer(text: str, waiting: str) -> bool:
+    """Does `text` read as an answer to a question of this kind? (The flow engine reads it for
+    real with the node's own choices; this is what can be said from the kind alone.)"""
+    from core.flows import answers
+    if waiting == "yes_no":
+        return answers.yes_no(text) is not None or answers.is_skip(text)
+    if waiting == "choice":
+        return bool(re.fullmatch(r"\s*#?\d{1,2}\W*", text)) or len(clean(text).split()) <= 3
+    if waiting == "number":
+        return answers.number(text) is not None
+    if waiting == "time":
+        return answers.time_of_day(text) is not None
+    if waiting == "date":
+        return answers.calendar_date(text, "en", _REFERENCE_DAY) is not None
+    if waiting == "place":
+        return isinstance(places.resolve(text), (places.Place, places.Ambiguous))
+    return bool(clean(text))
+
+
+_REFERENCE_DAY = __import__("datetime").date(2025, 1, 1)   # only "is it a date?" is asked, never which
+
+
+class _Phrases:
+    """Phrases (space-separated words) found in a text by their first word: a lookup per word,
+    not a scan of every phrase. find() gives (start, value, rank) in text order; rank is the
+    phrase's length unless `rank` says otherwise."""
+
+    def __init__(self, pairs, rank=None):
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase, value in pairs:
+            words = tuple(phrase.split())
+            if words:
+                self.by_first.setdefault(words[0], []).append((words, value))
+        self.rank = rank
+
+    def find(self, words: list[str]) -> list[tuple[int, str, int]]:
+        out = []
+        for i, w in enumerate(words):
+            for phrase, value in self.by_first.get(w, ()):
+                if tuple(words[i:i + len(phrase)]) == phrase:
+                    out.append((i, value, self.rank(value) if self.rank else len(phrase)))
+        return out
+
+
+def _detector():
+    from lingua import Language, LanguageDetectorBuilder
+    return (LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH)
+            .with_low_accuracy_mode().with_preloaded_language_models().build())
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Model:
+    """The model of the shipped content, built once per process. Raises IntentError when a
+    content file has an error (the app then refuses to start)."""
+    content, problems = content_files.load()
+    if content is None:
+        raise content_files.IntentError([p for p in problems if p.severity == "error"])
+    return Model(content)
+
+
+def understand(text: str, model: Model, waiting: str | None = None) -> Understanding:
+    """What `text` asks for. `waiting`: the kind of question the conversation waits on
+    (yes_no, choice, number, date, time, place, free_text) or None; a short text sent while a
+    question waits is more likely an answer than a request, so it needs more to count as one."""
+    raw = (text or "")[:MAX_CHARS]
+    norm = model.normalise(raw)
+    words = norm.split()
+    lang = model.language_of(raw, norm)
+    if not _LETTER.search(raw):
+        if waiting and reads_as_answer(raw, waiting):
+            return Understanding("unclear", 0.0, lang, answer=True)
+        zip5 = _ZIP.search(raw)
+        if zip5 and len(clean(raw).split()) == 1:       # a ZIP alone: places there, for the last need
+            return Understanding("find_place", 0.9, lang, place=zip5.group(1))
+        return Understanding("unclear", 0.0, lang)
+    ranked = model._proba(model.intent_model, norm)
+    intent, confidence = ranked[0]
+    # Mostly words no example has ("asdfgh", "my dog ate my homework"): less sure.
+    known = sum(w in model.known for w in words) / len(words)
+    confidence *= 0.5 + 0.5 * known
+    need = model.need_in(words)
+    place = model.place_in(raw, words) if need or intent == "find_place" else None
+    asks = "?" in raw or bool(set(words[:2]) & _QUESTION_WORDS)
+    if need and place and place != "near me" and (intent in ("find_place", "unclear", "greeting", "thanks",
+                                                            "checkin") or known < 0.5
+                                                  or (intent == "question" and not asks)):
+        # A need and a place ("methadone 45402", "narcan in dayton") is a request for places.
+        ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
+        intent, confidence = ranked[0]
+    if waiting and len(words) <= 2 and intent in ("greeting", "thanks", "checkin"):
+        confidence *= 0.8
+    # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
+    strong = intent in _INTERRUPTING - {"checkin"} and confidence >= STRONG and len(words) >= 3
+    if waiting and reads_as_answer(raw, waiting) and not strong:
+        return Understanding("unclear", round(confidence, 4), lang, answer=True,
+                             alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])
+    requests = [name for name, _ in ranked if name != "unclear"]
+    if confidence < THRESHOLD or intent == "unclear":
+        return Understanding("unclear", round(confidence, 4), lang, alternatives=tuple(requests[:2]))
+    alternatives = tuple(name for name in requests if name != intent)[:2]
+    u = dict(intent=intent, confidence=round(confidence, 4), lang=lang, alternatives=alternatives)
+    if intent == "find_place":
+        u.update(need=need, place=place)
+    elif intent == "question":
+        u["topic"] = model._proba(model.slot_models["topic"], norm)[0][0]
+    elif intent == "checkin":
+        u["mood"] = model._proba(model.slot_models["mood"], norm)[0][0]
+    elif intent == "language":
+        u["target_lang"] = model.target_in(words) or lang
+        u["lang"] = u["target_lang"] or lang      # the answer goes out in the language asked for
+    return Understanding(**u)

@@ -1,0 +1,117 @@
+"""Golden conversations through conversation.decide(): what people actually text, from a fresh
+number, mid-flow and right after a waiting question, in English and Spanish.
+
+Each script (tests/unit/conversations/*.yaml) lists the texts a person sends and exactly what
+Homeward answers, plus the effects a person would notice (a ticket, a language switch, an
+interrupted conversation). The player applies effects the way the runtime does (fields and the
+language go into the context, the state is kept) with the fake locator of tests/fakes.py.
+
+Re-record after changing content, then read the diff before committing:
+    .venv/bin/python -m tests.unit.test_conversation_understanding record
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core import conversation, understand
+from core import effects as fx
+from core.flows.registry import load_registry
+from core.services import Context
+from tests.fakes import FakeServices
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))
+NOW = datetime.fromisoformat("2025-03-03T15:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry(ROOT / "bot" / "content" / "flows")
+
+
+class Player:
+    def __init__(self, registry, lang="en", fields=None, new=True, opted_out=False):
+        self.registry, self.lang, self.fields = registry, lang, dict(fields or {})
+        self.state, self.new, self.opted_out, self.now = None, new, opted_out, NOW
+        self.tickets: list[str] = []
+
+    def send(self, text: str) -> dict:
+        services = FakeServices(Context(lang=self.lang, fields=dict(self.fields), peer_on_duty=True))
+        current = self.registry.get(self.state["flow"]) if self.state else None
+        outcome = conversation.decide(text, 0, conversation.Person(self.opted_out, self.lang, self.new),
+                                      self.state, self.now, services,
+                                      conversation.Flows(self.registry, current), understand.default_model())
+        self.new = False
+        self.now += timedelta(minutes=1)
+        ends = [e for e in outcome.effects if isinstance(e, fx.EndConversation)]
+        assert len(ends) == len(set(map(id, ends))) and sum(e.outcome == "interrupted" for e in ends) <= 1, ends
+        seen: dict = {"replies": outcome.replies()}
+        for e in outcome.effects:
+            if isinstance(e, fx.SetField):
+                self.fields[e.name] = e.value
+            elif isinstance(e, fx.SetLanguage):
+                self.lang = e.language
+                seen["language"] = e.language
+            elif isinstance(e, fx.Escalate):
+                seen.setdefault("escalate", []).append(e.reason)
+            elif isinstance(e, fx.EndConversation) and e.outcome == "interrupted":
+                seen["interrupted"] = True
+            elif isinstance(e, fx.OptOut):
+                seen["opted_out"] = True
+        self.state = outcome.state
+        seen["waiting"] = f"{self.state['flow']}.{self.state['node']}" if self.state and self.state.get("waiting") else None
+        return seen
+
+
+def play(registry, script: dict) -> list[dict]:
+    p = Player(registry, script.get("lang", "en"), script.get("fields"), script.get("new", True))
+    out = []
+    for turn in script["turns"]:
+        seen = p.send(turn["text"])
+        out.append({"text": turn["text"], **{k: v for k, v in seen.items() if v not in (None, False)}})
+    return out
+
+
+def _cases():
+    for path in SCRIPTS:
+        for script in yaml.safe_load(path.read_text(encoding="utf-8")):
+            yield pytest.param(script, id=f"{path.stem}: {script['name']}")
+
+
+@pytest.mark.parametrize("script", list(_cases()))
+def test_conversation(registry, script):
+    assert play(registry, script) == script["turns"]
+
+
+def test_every_intent_is_covered_in_both_languages():
+    """Every intent has a golden conversation in English and in Spanish."""
+    model = understand.default_model()
+    covered = {"en": set(), "es": set()}
+    for path in SCRIPTS:
+        lang = path.stem.split(".")[-1]
+        for script in yaml.safe_load(path.read_text(encoding="utf-8")):
+            for turn in script["turns"]:
+                covered[lang].add(understand.understand(turn["text"], model).intent)
+    for lang in covered:
+        missing = set(understand.content_files.INTENTS) - covered[lang]
+        assert not missing, (lang, missing)
+
+
+def record(paths):
+    reg = load_registry(ROOT / "bot" / "content" / "flows")
+    for path in paths:
+        scripts = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        for script in scripts:
+            script["turns"] = play(reg, script)
+        Path(path).write_text(yaml.safe_dump(scripts, allow_unicode=True, sort_keys=False, width=100),
+                              encoding="utf-8")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["record"]:
+    record(sys.argv[2:] or SCRIPTS)
