@@ -591,14 +591,14 @@ def answer(need: str | None, place_text: str | None, lang: str, fetch_candidates
             texts.extend(fallback_texts(need, lang))
         else:
             texts.extend(fallback_texts(need, lang, place.label, radius))
-        return LocateResult("found", tuple(_fit(t) for t in texts), remembered)
+        return LocateResult("found", tuple(_fit(t) for t in texts), remembered, sites=0)
     header = _T[lang]["near"].format(need=NEED_LABELS[lang][need], place=place.label)
     for i, r in enumerate(page):
         texts.append(format_site(r.site, r.miles, lang, now, footer=has_more and i == len(page) - 1,
                                  header=header if i == 0 and offset == 0 else None))
     if not has_more and offset == 0 and len(page) < page_size:
         texts.extend(fallback_texts(need, lang))
-    return LocateResult("found", tuple(texts), remembered)
+    return LocateResult("found", tuple(texts), remembered, sites=len(page))
 
 
 def more(last_place: Mapping[str, Any] | None, lang: str, fetch_candidates: FetchCandidates,

@@ -34,4 +34,4 @@ class FakeServices:
             return LocateResult("ambiguous", (_AMBIGUOUS[lang].format(place=place),))
         if place.strip() == "00000":
             return LocateResult("not_found", (_NOT_FOUND[lang].format(need=need, place=place),))
-        return LocateResult("found", (_FOUND[lang].format(need=need, place=place),), {"text": place})
+        return LocateResult("found", (_FOUND[lang].format(need=need, place=place),), {"text": place}, sites=1)

@@ -291,6 +291,7 @@ def test_answer_by_text_en_and_es():
     r = L.answer(None, "NALOXONE 45402", "en", grid(), NOW)
     assert r.status == "found" and r.place["need"] == "naloxone" and r.place["zip"] == "45402"
     assert r.texts[0].startswith("Naloxone near Dayton, OH 45402:")
+    assert r.sites == 3                     # the report counts this answer as places found
     assert all(count_segments(t).segments <= 2 for t in r.texts)
     es = L.answer(None, "metadona cerca de Dayton, Ohio", "es", grid(), NOW)
     assert es.status == "found" and es.texts[0].startswith("Metadona cerca de Dayton, OH:")
@@ -301,6 +302,7 @@ def test_fallbacks_when_nothing_is_near():
     r = L.answer("naloxone", "Nome, AK", "en", grid(), NOW)
     text = "\n".join(r.texts)
     assert r.status == "found" and "No naloxone listed within 50 miles of Nome, AK" in text
+    assert r.sites == 0                     # fallback only: the report must not call this found
     assert "pharmacies" in text and "nextdistro.org" in text and "1-800-484-3731" in text
     t = "\n".join(L.answer("methadone", "96799", "es", grid(), NOW).texts)
     assert "1-800-662-4357" in t and "findtreatment.gov" in t and "1-800-484-3731" in t
