@@ -322,9 +322,11 @@ class Runtime:
                     person.opted_out_at = now
                     self._set_contact_opt_out(s, contact_id, now)
                     cancel_pending(s, person.id, now, "opted out")
+                    self._record_event(s, person.id, "opted_out", now)     # the report keeps the history
                 case OptIn():
                     person.opted_out_at = None
                     self._set_contact_opt_out(s, contact_id, None)
+                    self._record_event(s, person.id, "opted_in", now)
                 case EndConversation(outcome=result):
                     if convo is not None and not ended:
                         convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "ended", result, None, now
@@ -346,6 +348,12 @@ class Runtime:
         if replan and self.schedule is not None:
             schedule_nudges(s, person, self.schedule(), now)
         return replies
+
+    @staticmethod
+    def _record_event(s: Session, participant_id: int, name: str, now: datetime) -> None:
+        """opted_out_at is cleared by an opt-in; these events keep when each happened."""
+        s.connection().execute(insert(EVENTS), dict(participant_id=participant_id, name=name, data={},
+                                                    created_at=now))
 
     @staticmethod
     def _set_contact_opt_out(s: Session, contact_id: int | None, when: datetime | None) -> None:
