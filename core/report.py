@@ -22,11 +22,13 @@ Definitions (the page states them too):
 """
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -49,11 +51,11 @@ class Period:
     end: date
     tz: str = "America/New_York"
 
-    @property
+    @cached_property        # asked once per row: computed once per period
     def start_utc(self) -> datetime:
         return datetime.combine(self.start, time(0), tzinfo=ZoneInfo(self.tz))
 
-    @property
+    @cached_property
     def end_utc(self) -> datetime:
         """Exclusive: midnight after `end`."""
         return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.tz))
@@ -219,7 +221,7 @@ def checkin_response(persons: Iterable[PersonRow], messages: Iterable[MessageRow
             until = min(at + ANSWER_WINDOW, times[i + 1]) if i + 1 < len(times) else at + ANSWER_WINDOW
             day = (at.astimezone(ZoneInfo(person.timezone)).date() - person.release_date).days
             sent[day] += 1
-            answered[day] += any(at < r <= until for r in replies)
+            answered[day] += _any_in(replies, at, until)
     data = tuple((day, sent[day], answered[day], rate(answered[day], sent[day])) for day in sorted(sent))
     total = sum(sent.values())
     return Table("checkins", "Check-in response rate by day since release",
@@ -402,12 +404,18 @@ def reach(persons: Iterable[PersonRow], activity: Iterable[ActivityRow], tickets
                  people=(1, 2, 3, 5, 6, 8, 9), rates=(4, 7, 10))
 
 
+def _any_in(ordered: Sequence[datetime], after: datetime, until: datetime) -> bool:
+    """Whether a sorted list holds a time in (after, until]."""
+    i = bisect.bisect_right(ordered, after)
+    return i < len(ordered) and ordered[i] <= until
+
+
 def _answered_nudges(nudges: Sequence[datetime], replies: Sequence[datetime]) -> list[datetime]:
     """Check-ins answered: a text within 24 hours and before the next check-in."""
     out = []
     for i, at in enumerate(nudges):
         until = min(at + ANSWER_WINDOW, nudges[i + 1]) if i + 1 < len(nudges) else at + ANSWER_WINDOW
-        if any(at < r <= until for r in replies):
+        if _any_in(replies, at, until):
             out.append(at)
     return out
 
