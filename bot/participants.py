@@ -20,7 +20,7 @@ from bot import merging
 from bot.enrollment import Enrollment, EnrollmentError
 from core import lifecycle, policy
 from core.lifecycle import Refused
-from db.models import Contact, Participant, ScheduledMessage, Setting, User
+from db.models import Contact, Event, Participant, ScheduledMessage, Setting, User
 from db.queries import cancel_pending
 from scheduler.planning import schedule_nudges
 
@@ -275,6 +275,7 @@ def opt_out(s: Session, person, now: datetime, contact_id: int | None = None,
     rule = lifecycle.transition("opt_out", person.status, person.opted_out)
     person.opted_out_at = person.opted_out_at or now
     _mark_number(s, person.id, contact_id, now)
+    s.add(Event(participant_id=person.id, name="opted_out", data={}, created_at=now))   # the report's history
     return Done(person, "opt_out", {"changed": rule.changed} | _apply_plan(s, person, "cancel", None, now, why))
 
 
@@ -285,6 +286,7 @@ def opt_in(s: Session, person, now: datetime, schedule: policy.Schedule | None,
     rule = lifecycle.transition("opt_in", person.status, person.opted_out)
     person.opted_out_at = None
     _mark_number(s, person.id, contact_id, None)
+    s.add(Event(participant_id=person.id, name="opted_in", data={}, created_at=now))
     return Done(person, "opt_in", {"changed": rule.changed} | _apply_plan(s, person, rule.plan, schedule, now,
                                                                            "opted in"))
 

@@ -113,7 +113,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if result.place:
             effects += (SetField("last_place", dict(result.place)),)
         return Outcome(state, prefix + effects + (RecordEvent("locator", {"need": last_place.get("need"),
-                                                                          "status": "more"}),))
+                                                                          "status": "more", "sites": result.sites}),))
 
     if word in MENU_WORDS:
         if state is not None:

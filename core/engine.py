@@ -351,7 +351,7 @@ class _Run:
     def located(self, node: Node, result) -> None:
         if result.place:
             self.remember("last_place", dict(result.place), as_field=True)
-        self.emit(RecordEvent("locator", {"need": node.need, "status": result.status}))
+        self.emit(RecordEvent("locator", {"need": node.need, "status": result.status, "sites": result.sites}))
 
     def place_answer(self, node: Node, message: str) -> None:
         if answers.is_skip(message) or answers.yes_no(message) is False:  # "no", "skip": move on

@@ -138,7 +138,8 @@ def locate(need: str | None, place_text: str | None, lang: str, services, now: d
             effects.append(SetField("last_place", dict(result.place)))
         if fields.get("locator_pending"):
             effects.append(SetField("locator_pending", None))
-    effects.append(RecordEvent("locator", {"need": need, "status": result.status, "via": "understanding"}))
+    effects.append(RecordEvent("locator", {"need": need, "status": result.status, "sites": result.sites,
+                                           "via": "understanding"}))
     return tuple(effects)
 
 

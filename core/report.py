@@ -12,14 +12,23 @@ Definitions (the page states them too):
   ticket's own due time; missed: answered later, or still unanswered after it; tickets not yet
   due and unanswered are left out of the share.
 - percentiles are nearest-rank: p90 is a time 90% of answered tickets beat or matched.
+- release starts at midnight on the release date in the person's time zone; a cohort is the
+  people released in one week (Monday to Sunday). Reached: a two-way contact, that is the person
+  texted, or a peer recorded reaching them (a ticket resolved as reached, naloxone provided or
+  referred). A share counts only people whose window has ended by `now`.
+- week k since release is days 7(k-1) to 7k-1; it counts once it has ended. Checked in: a
+  check-in answered (nudge reply) or a check-in the person started (a recorded mood).
+- small cells: exports show "<5" for counts of 1 to 4 people, and blank the rates beside them.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -28,6 +37,10 @@ PRIORITIES = ("urgent", "high", "normal")
 TIERS = ("low", "moderate", "high")
 NUDGE_KINDS = ("nudge", "welcome")
 LOCATOR_STATUSES = ("found", "need_place", "ambiguous", "not_found", "more")
+REACHED_OUTCOMES = ("reached", "naloxone_provided", "referred_treatment")
+PEER_REASONS = ("peer_request", "asked_for_peer")
+WEEKS = 13
+SMALL_CELL = 5
 EVENT_DETAIL = {"checkin": "mood", "screening": "result", "safety": "kind", "timed_out": "flow", "expired": "flow"}
 
 
@@ -38,11 +51,11 @@ class Period:
     end: date
     tz: str = "America/New_York"
 
-    @property
+    @cached_property        # asked once per row: computed once per period
     def start_utc(self) -> datetime:
         return datetime.combine(self.start, time(0), tzinfo=ZoneInfo(self.tz))
 
-    @property
+    @cached_property
     def end_utc(self) -> datetime:
         """Exclusive: midnight after `end`."""
         return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.tz))
@@ -91,6 +104,25 @@ class TicketRow:
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     outcome: str | None = None
+    participant_id: int | None = None
+    peer: str | None = None          # the assignee's name (staff, not a participant)
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """Texts of one kind from or to one person, folded by the shell (SQL) to the first and last
+    of each hour: enough to tell which windows they fall in, without loading every message."""
+    participant_id: int
+    kind: str             # in (the person texted) | nudge (a check-in was sent)
+    first: datetime
+    last: datetime
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    name: str
+    caseload: int
+    open_tickets: int
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,8 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple, ...]
     note: str = ""
+    people: tuple[int, ...] = ()    # columns that count people: small cells are hidden in exports
+    rates: tuple[int, ...] = ()     # columns computed from them: blanked beside a hidden cell
 
 
 @dataclass(frozen=True)
@@ -160,7 +194,7 @@ def people(rows: Iterable[PersonRow], period: Period) -> Table:
          sum(1 for p in rows if not _enrolled(p) and p.created_at in period)),
     )
     return Table("people", "People in the program", ("measure", "now", "new in period"), data,
-                 "“Now” counts everyone to date; “new in period” by consent (or opt-out) time.")
+                 "“Now” counts everyone to date; “new in period” by consent (or opt-out) time.", people=(1, 2))
 
 
 def checkin_response(persons: Iterable[PersonRow], messages: Iterable[MessageRow], period: Period) -> Table:
@@ -187,7 +221,7 @@ def checkin_response(persons: Iterable[PersonRow], messages: Iterable[MessageRow
             until = min(at + ANSWER_WINDOW, times[i + 1]) if i + 1 < len(times) else at + ANSWER_WINDOW
             day = (at.astimezone(ZoneInfo(person.timezone)).date() - person.release_date).days
             sent[day] += 1
-            answered[day] += any(at < r <= until for r in replies)
+            answered[day] += _any_in(replies, at, until)
     data = tuple((day, sent[day], answered[day], rate(answered[day], sent[day])) for day in sorted(sent))
     total = sum(sent.values())
     return Table("checkins", "Check-in response rate by day since release",
@@ -244,17 +278,30 @@ def response_times(tickets: Iterable[TicketRow], period: Period, targets: Mappin
 
 
 def locator(events: Iterable[EventRow], period: Period) -> Table:
+    """Real places sent versus fallback lines only ("none within 50 miles"): an answer counts as
+    places found only when the runtime recorded sites > 0. Events from before that was recorded
+    are shown apart, never guessed."""
+    cols = ("places found", "fallback only", "asked where", "more places", "found (not told apart)")
     counts: dict[str, Counter] = defaultdict(Counter)
     for e in events:
-        if e.name == "locator" and e.at in period:
-            counts[str((e.data or {}).get("need") or "unknown")][str((e.data or {}).get("status") or "unknown")] += 1
-    statuses = tuple(s for s in LOCATOR_STATUSES if any(c[s] for c in counts.values()))
-    statuses += tuple(sorted({s for c in counts.values() for s in c} - set(statuses)))
-    data = sorted(((need,) + tuple(c[s] for s in statuses) + (sum(c.values()),) for need, c in counts.items()),
+        if e.name != "locator" or e.at not in period:
+            continue
+        data = e.data or {}
+        status, sites = str(data.get("status") or "unknown"), data.get("sites")
+        if status == "more":
+            col = cols[3]
+        elif status == "found":
+            col = cols[4] if sites is None else (cols[0] if sites else cols[1])
+        else:
+            col = cols[2]
+        counts[str(data.get("need") or "unknown")][col] += 1
+    shown = tuple(c for c in cols if c != cols[4] or any(n[c] for n in counts.values()))
+    data = sorted(((need,) + tuple(c[k] for k in shown) + (sum(c.values()),) for need, c in counts.items()),
                   key=lambda r: (-r[-1], r[0]))
-    return Table("locator", "Where-to-get-it questions, by need and answer", ("need",) + statuses + ("total",),
+    return Table("locator", "Where-to-get-it questions, by need and answer", ("need",) + shown + ("total",),
                  tuple(data),
-                 "found: places were sent; need_place/ambiguous: we asked where; more: asked for more places.")
+                 "places found: the answer listed real places; fallback only: nothing near, so only the "
+                 "national lines; asked where: we asked for a ZIP or town; more places: asked for the next page.")
 
 
 def naloxone(persons: Iterable[PersonRow]) -> Table:
@@ -264,7 +311,8 @@ def naloxone(persons: Iterable[PersonRow]) -> Table:
     return Table("naloxone", "Naloxone on hand", ("answer", "people", "% of those asked"),
                  (("has naloxone", yes, rate(yes, yes + no)), ("does not", no, rate(no, yes + no)),
                   ("not asked yet", len(enrolled) - yes - no, None)),
-                 "Everyone enrolled, as of their latest answer in the risk check (not limited to the period).")
+                 "Everyone enrolled, as of their latest answer in the risk check (not limited to the period).",
+                 people=(1,), rates=(2,))
 
 
 def outcomes(tickets: Iterable[TicketRow], period: Period, labels: Mapping[str, str]) -> Table:
@@ -288,11 +336,257 @@ def conversation_events(events: Iterable[EventRow], period: Period) -> Table:
                  "conversations that timed out or expired.")
 
 
+# -- after release ---------------------------------------------------------------------------------
+
+def release_start(p: PersonRow) -> datetime | None:
+    """Midnight of the release date on the person's own calendar."""
+    if p.release_date is None:
+        return None
+    return datetime.combine(p.release_date, time(0), tzinfo=ZoneInfo(p.timezone or "America/New_York"))
+
+
+def cohorts(persons: Iterable[PersonRow], period: Period) -> dict[date, list[PersonRow]]:
+    """People enrolled and released in the period, by the Monday of their release week. Merged
+    records are left out: their history lives on the record they were merged into."""
+    out: dict[date, list[PersonRow]] = defaultdict(list)
+    for p in persons:
+        if _enrolled(p) and p.release_date is not None and period.start <= p.release_date <= period.end:
+            out[week_of(p.release_date)].append(p)
+    return dict(sorted(out.items()))
+
+
+def contact_times(activity: Iterable[ActivityRow], tickets: Iterable[TicketRow]) -> dict[int, list[datetime]]:
+    """Two-way contacts per person: their own texts, and peers recording that they reached them."""
+    out: dict[int, list[datetime]] = defaultdict(list)
+    for a in activity:
+        if a.kind == "in":
+            out[a.participant_id].append(a.first)
+    for t in tickets:
+        if t.participant_id is not None and t.outcome in REACHED_OUTCOMES and t.resolved_at:
+            out[t.participant_id].append(t.resolved_at)
+    for times in out.values():
+        times.sort()
+    return out
+
+
+def _first_after(times: Sequence[datetime], start: datetime) -> datetime | None:
+    return next((t for t in times if t >= start), None)
+
+
+def reach(persons: Iterable[PersonRow], activity: Iterable[ActivityRow], tickets: Iterable[TicketRow],
+          period: Period, now: datetime) -> Table:
+    contacts = contact_times(activity, tickets)
+    data = []
+    for week, group in cohorts(persons, period).items():
+        due72 = due7 = due14 = hit72 = hit7 = miss14 = 0
+        for p in group:
+            start = release_start(p)
+            first = _first_after(contacts.get(p.id, ()), start)
+            for days, flag in ((3, "72"), (7, "7"), (14, "14")):
+                end = start + timedelta(days=days)
+                if end > now:
+                    continue
+                reached = first is not None and first < end
+                if flag == "72":
+                    due72, hit72 = due72 + 1, hit72 + reached
+                elif flag == "7":
+                    due7, hit7 = due7 + 1, hit7 + reached
+                else:
+                    due14, miss14 = due14 + 1, miss14 + (not reached)
+        data.append((week.isoformat(), len(group), due72, hit72, rate(hit72, due72), due7, hit7, rate(hit7, due7),
+                     due14, miss14, rate(miss14, due14)))
+    return Table("reach", "Reached after release, by release week",
+                 ("release week", "released", "72 h passed", "reached in 72 h", "% in 72 h", "7 days passed",
+                  "reached in 7 days", "% in 7 days", "14 days passed", "not reached by day 14",
+                  "% not reached by day 14"), tuple(data),
+                 "Reached: the person texted, or a peer recorded reaching them, after midnight of the release "
+                 "day. Each share counts only people whose 72 hours, 7 or 14 days have passed.",
+                 people=(1, 2, 3, 5, 6, 8, 9), rates=(4, 7, 10))
+
+
+def _any_in(ordered: Sequence[datetime], after: datetime, until: datetime) -> bool:
+    """Whether a sorted list holds a time in (after, until]."""
+    i = bisect.bisect_right(ordered, after)
+    return i < len(ordered) and ordered[i] <= until
+
+
+def _answered_nudges(nudges: Sequence[datetime], replies: Sequence[datetime]) -> list[datetime]:
+    """Check-ins answered: a text within 24 hours and before the next check-in."""
+    out = []
+    for i, at in enumerate(nudges):
+        until = min(at + ANSWER_WINDOW, nudges[i + 1]) if i + 1 < len(nudges) else at + ANSWER_WINDOW
+        if _any_in(replies, at, until):
+            out.append(at)
+    return out
+
+
+def opt_out_times(persons: Iterable[PersonRow], events: Iterable[EventRow]) -> dict[int, list[datetime]]:
+    """Every opt-out, also those undone by an opt-in (the events keep them; opted_out_at is the
+    latest still in force, recorded before the events existed too)."""
+    out: dict[int, set[datetime]] = defaultdict(set)
+    for e in events:
+        if e.name == "opted_out" and e.participant_id is not None:
+            out[e.participant_id].add(e.at)
+    for p in persons:
+        if p.opted_out_at is not None:
+            out[p.id].add(p.opted_out_at)
+    return {pid: sorted(ts) for pid, ts in out.items()}
+
+
+def engagement(persons: Sequence[PersonRow], activity: Iterable[ActivityRow], events: Sequence[EventRow],
+               period: Period, now: datetime) -> Table:
+    texts: dict[int, list[datetime]] = defaultdict(list)
+    nudges: dict[int, list[datetime]] = defaultdict(list)
+    for a in activity:
+        if a.kind == "in":
+            texts[a.participant_id] += [a.first, a.last] if a.last != a.first else [a.first]
+        elif a.kind == "nudge":
+            nudges[a.participant_id].append(a.first)
+    checkins: dict[int, list[datetime]] = defaultdict(list)
+    for e in events:
+        if e.name == "checkin" and e.participant_id is not None:
+            checkins[e.participant_id].append(e.at)
+    for pid, ts in list(texts.items()) + list(nudges.items()):
+        ts.sort()
+    answered = {pid: _answered_nudges(ts, texts.get(pid, ())) for pid, ts in nudges.items()}
+    outs = opt_out_times(persons, events)
+    groups = cohorts(persons, period)
+    data = []
+    for week in range(1, WEEKS + 1):
+        eligible = wrote = checked = opted = 0
+        spread = []
+        for group in groups.values():
+            g_eligible = g_wrote = 0
+            for p in group:
+                lo = release_start(p) + timedelta(days=7 * (week - 1))
+                hi = lo + timedelta(days=7)
+                if hi > now:
+                    continue
+                g_eligible += 1
+                inside = lambda ts: any(lo <= t < hi for t in ts)     # noqa: E731
+                w = inside(texts.get(p.id, ()))
+                g_wrote += w
+                checked += inside(checkins.get(p.id, ())) or inside(answered.get(p.id, ()))
+                opted += inside(outs.get(p.id, ()))
+            eligible, wrote = eligible + g_eligible, wrote + g_wrote
+            if g_eligible >= SMALL_CELL:
+                spread.append(rate(g_wrote, g_eligible))
+        if not eligible:
+            continue
+        data.append((week, eligible, wrote, rate(wrote, eligible), checked, rate(checked, eligible), opted,
+                     rate(opted, eligible), min(spread) if spread else None, max(spread) if spread else None))
+    return Table("engagement", "Engagement by week since release",
+                 ("week since release", "people", "sent any text", "% sent any text", "checked in", "% checked in",
+                  "opted out", "% opted out", "lowest cohort % any text", "highest cohort % any text"),
+                 tuple(data),
+                 "People released in the period, in each week since release that has ended. Checked in: answered "
+                 "a check-in or started one. Lowest/highest: the spread across release weeks of 5 people or more.",
+                 people=(1, 2, 4, 6), rates=(3, 5, 7))
+
+
+# -- response, by week and by peer -----------------------------------------------------------------
+
+def _response_row(rows: Sequence[TicketRow], now: datetime) -> tuple:
+    waits = [_minutes(t.first_response_at - t.created_at) for t in rows if t.first_response_at]
+    within = sum(1 for t in rows if t.first_response_at and t.first_response_at <= t.sla_due_at)
+    missed = sum(1 for t in rows if (t.first_response_at and t.first_response_at > t.sla_due_at)
+                 or (not t.first_response_at and now > t.sla_due_at))
+    median = round(statistics.median(waits), 1) if waits else None
+    return len(rows), len(waits), median, percentile(waits, 90), within, missed, rate(within, within + missed)
+
+
+RESPONSE_COLUMNS = ("tickets", "answered", "median min", "p90 min", "within target", "missed",
+                    "share within target %")
+
+
+def response_by(tickets: Iterable[TicketRow], period: Period, now: datetime, by: str) -> Table:
+    """`by`: "week" (Monday of the day the ticket opened) or "peer" (who has it)."""
+    groups: dict[tuple, list[TicketRow]] = defaultdict(list)
+    for t in tickets:
+        if t.created_at in period:
+            key = week_of(period.local_date(t.created_at)).isoformat() if by == "week" else (t.peer or "unassigned")
+            groups[(key, t.priority)].append(t)
+    rank = {p: i for i, p in enumerate(PRIORITIES)}
+    data = tuple((key, prio) + _response_row(rows, now)
+                 for (key, prio), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 9))))
+    first = "week" if by == "week" else "peer"
+    return Table(f"response_{by}", f"Time to first peer response, by {first} and priority",
+                 (first, "priority") + RESPONSE_COLUMNS, data,
+                 "Tickets opened in the period; a week starts on Monday.")
+
+
+def peers(rows: Iterable[PeerRow], tickets: Iterable[TicketRow], period: Period) -> Table:
+    """Caseload and open tickets now; tickets resolved in the period, in all and per week."""
+    weeks = max(1, math.ceil(((period.end - period.start).days + 1) / 7))
+    handled = Counter(t.peer for t in tickets if t.peer and t.resolved_at in period)
+    data = tuple((p.name, p.caseload, p.open_tickets, handled[p.name], round(handled[p.name] / weeks, 1))
+                 for p in sorted(rows, key=lambda r: r.name.lower()))
+    return Table("peers", "Peers: caseload, open tickets, tickets handled",
+                 ("peer", "caseload", "open tickets", "handled in period", "handled per week"), data,
+                 "Caseload: people assigned now, not opted out. Handled: tickets they resolved in the period.",
+                 people=(1,))
+
+
+def peer_weeks(tickets: Iterable[TicketRow], period: Period) -> Table:
+    counts = Counter((week_of(period.local_date(t.resolved_at)), t.peer) for t in tickets
+                     if t.peer and t.resolved_at in period)
+    return Table("peer_weeks", "Tickets handled per peer, by week", ("week", "peer", "handled"),
+                 tuple((w.isoformat(), peer, n) for (w, peer), n in sorted(counts.items())),
+                 "Tickets each peer resolved, in the week (starting Monday) they resolved them.")
+
+
+def requests(events: Iterable[EventRow], tickets: Iterable[TicketRow], period: Period) -> Table:
+    """What people asked for besides places: a peer, and emergencies and crises."""
+    asked = [t for t in tickets if t.reason in PEER_REASONS and t.created_at in period]
+    safety: dict[str, list[EventRow]] = defaultdict(list)
+    for e in events:
+        if e.name == "safety" and e.at in period:
+            safety[str((e.data or {}).get("kind"))].append(e)
+
+    def people_in(items, attr="participant_id"):
+        return len({getattr(i, attr) for i in items if getattr(i, attr) is not None})
+    data = (("asked for a peer", len(asked), people_in(asked)),
+            ("emergency (overdose now)", len(safety["emergency"]), people_in(safety["emergency"])),
+            ("crisis (thoughts of suicide)", len(safety["crisis"]), people_in(safety["crisis"])))
+    return Table("requests", "Requests for a peer, emergencies and crises", ("what", "times", "people"), data,
+                 "Emergencies and crises: texts the safety check answered at once (each also opens an urgent "
+                 "ticket).", people=(2,))
+
+
+# -- exports ---------------------------------------------------------------------------------------
+
+def suppressed(table: Table) -> Table:
+    """The table as exported: people counts of 1 to 4 become "<5", and the rates in the same row
+    are blanked so they cannot give the count back."""
+    if not table.people:
+        return table
+    rows = []
+    for row in table.rows:
+        out = list(row)
+        hidden = False
+        for i in table.people:
+            if isinstance(row[i], int) and 0 < row[i] < SMALL_CELL:
+                out[i], hidden = f"<{SMALL_CELL}", True
+        if hidden:
+            for i in table.rates:
+                out[i] = None
+        rows.append(tuple(out))
+    return replace(table, rows=tuple(rows))
+
+
 def build(period: Period, persons: Sequence[PersonRow], messages: Sequence[MessageRow],
           events: Sequence[EventRow], tickets: Sequence[TicketRow], targets: Mapping[str, int],
-          outcome_labels: Mapping[str, str], now: datetime) -> Report:
-    tables = (people(persons, period), checkin_response(persons, messages, period), risk_tiers(events, period),
+          outcome_labels: Mapping[str, str], now: datetime, activity: Sequence[ActivityRow] = (),
+          release_events: Sequence[EventRow] = (), release_tickets: Sequence[TicketRow] = (),
+          staff: Sequence[PeerRow] = ()) -> Report:
+    """`activity`, `release_events` and `release_tickets` cover the people released in the period
+    over their first 13 weeks (the shell loads them so); the rest covers the period itself."""
+    tables = (people(persons, period), reach(persons, activity, release_tickets, period, now),
+              engagement(persons, activity, release_events, period, now),
+              checkin_response(persons, messages, period), risk_tiers(events, period),
               escalations(tickets, period), response_times(tickets, period, targets, now),
-              locator(events, period), naloxone(persons), outcomes(tickets, period, outcome_labels),
+              response_by(tickets, period, now, "week"), response_by(tickets, period, now, "peer"),
+              locator(events, period), requests(events, tickets, period), naloxone(persons),
+              outcomes(tickets, period, outcome_labels), peers(staff, tickets, period), peer_weeks(tickets, period),
               conversation_events(events, period))
     return Report(period, {t.name: t for t in tables})

@@ -28,10 +28,13 @@ class Context:
 class LocateResult:
     """status: found | ambiguous | not_found | need_place.
     texts: the replies to send, already in the person's language and within two segments each.
-    place: the resolved place to remember for MORE and the next question (JSON-able) or None."""
+    place: the resolved place to remember for MORE and the next question (JSON-able) or None.
+    sites: how many real places the answer lists (0 when "found" is fallback lines only), so the
+    report tells places found from "none within 50 miles"."""
     status: str
     texts: tuple[str, ...] = ()
     place: Mapping[str, Any] | None = None
+    sites: int = 0
 
 
 class Services(Protocol):

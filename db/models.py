@@ -113,6 +113,7 @@ class Conversation(Base):
 class Message(Base):
     """Every text in or out. Inbound is written before it is processed."""
     __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_participant_created", "participant_id", "created_at"),)  # the report
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), default=None)
@@ -144,10 +145,10 @@ class Escalation(Base):
     assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None, index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sla_due_at: Mapped[datetime] = mapped_column()
     first_response_at: Mapped[Optional[datetime]] = mapped_column(default=None)
-    resolved_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(default=None, index=True)
     outcome: Mapped[Optional[str]] = mapped_column(String(40), default=None)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -36,4 +36,4 @@ class FakeServices:
             return LocateResult("ambiguous", (_AMBIGUOUS[lang].format(place=place),))
         if place.strip() == "00000":
             return LocateResult("not_found", (_NOT_FOUND[lang].format(need=need, place=place),))
-        return LocateResult("found", tuple(t.format(need=need, place=place) for t in _FOUND[lang]), {"text": place})
+        return LocateResult("found", tuple(t.format(need=need, place=place) for t in _FOUND[lang]), {"text": place}, sites=1)

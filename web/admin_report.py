@@ -1,9 +1,11 @@
 """The program report (/admin/report): how the program is doing, for a date range.
 
-The numbers come from web/report_core.py (pure); this shell loads plain rows for the period and
+The numbers come from core/report.py (pure); this shell loads plain rows for the period and
 draws each table as a chart with pygal, server-side, inline SVG with no script and nothing from
-another site. Every table downloads as CSV. De-identified: only counts, rates and times; no
-names, numbers or texts reach the page or the files. CSV downloads are audited.
+another site. Every table downloads as CSV, with small cells hidden. De-identified: only counts,
+rates and times; no names, numbers or texts reach the page or the files. CSV downloads are
+audited. Messages are never loaded one by one: SQL folds them to the first and last of each
+hour per person (see core.ActivityRow), which is all the windows need.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import csv
 import io
 import math
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,20 +21,24 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 
 from bot.tickets import OUTCOMES
-from db.models import Escalation, Event, Message, Participant
+from db.models import Escalation, Event, Message, Participant, User
 from web import audit, params, program_settings
 from core import report as core
 from web.auth import role_required
-from web.context import db, me, now
+from flask_login import current_user
+
+from web.context import db, is_supervisor, me, now
 from web.headers import csp_nonce
 
 bp = Blueprint("admin_report", __name__, url_prefix="/admin/report")
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
-EVENT_NAMES = ("risk_check", "locator", "checkin", "screening", "safety", "timed_out", "expired")
+EVENT_NAMES = ("risk_check", "locator", "checkin", "screening", "safety", "timed_out", "expired", "opted_out")
+RELEASE_EVENTS = ("checkin", "opted_out")
+FOLLOW_UP = timedelta(weeks=core.WEEKS)
 STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1d2330", foreground_strong="#1d2330",
               foreground_subtle="#5b6475", font_family="system-ui, sans-serif", label_font_size=12,
               major_label_font_size=12, legend_font_size=12, title_font_size=15, value_font_size=11,
@@ -73,9 +80,45 @@ def period_from(args) -> tuple[core.Period, list[str]]:
     return core.Period(start, end, tz), problems
 
 
-def load_rows(s, period: core.Period):
-    """Plain rows for the period (messages a day either side, so replies and next check-ins at
-    its edges count)."""
+def _hour(column, dialect: str):
+    """The hour a time falls in, on either database (times are stored as UTC)."""
+    if dialect == "postgresql":
+        return func.date_trunc("hour", column)
+    return func.strftime("%Y-%m-%d %H", column)
+
+
+def load_activity(s, lo, hi, who=None) -> list[core.ActivityRow]:
+    """The person's texts and the check-ins sent, folded by SQL to the first and last of each
+    hour (one row per person, kind and hour; never a message body)."""
+    # literal, not bound: PostgreSQL must see the same expression in SELECT and GROUP BY
+    kind = case((Message.direction == "in", literal_column("'in'")), else_=literal_column("'nudge'"))
+    wanted = or_(Message.direction == "in",
+                 and_(Message.kind.in_(core.NUDGE_KINDS), Message.status.not_in(("failed", "undelivered"))))
+    q = (select(Message.participant_id, kind, func.min(Message.created_at), func.max(Message.created_at),
+                func.count())
+         .where(Message.created_at >= lo, Message.created_at < hi, wanted)
+         .group_by(Message.participant_id, kind, _hour(Message.created_at, s.bind.dialect.name)))
+    if who is not None:
+        q = q.where(Message.participant_id.in_(who))
+    out = []
+    for pid, k, first, last, n in s.execute(q):
+        out.append(core.ActivityRow(pid, k, first, last))
+        if k == "nudge" and n > 1:          # several check-ins in one hour still count as sent
+            out.extend(core.ActivityRow(pid, k, last, last) for _ in range(n - 1))
+    return out
+
+
+def _tickets(s, where) -> list[core.TicketRow]:
+    return [core.TicketRow(*row) for row in s.execute(
+        select(Escalation.reason, Escalation.priority, Escalation.created_at, Escalation.sla_due_at,
+               Escalation.first_response_at, Escalation.resolved_at, Escalation.outcome,
+               Escalation.participant_id, User.name)
+        .outerjoin(User, User.id == Escalation.assignee_id).where(where))]
+
+
+def load_rows(s, period: core.Period, now, peer_id: int | None = None):
+    """Plain rows: the period (a day either side, so replies and next check-ins at its edges
+    count), and for the people released in it, their first 13 weeks."""
     persons = [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created,
                               core.naloxone_answer((fields or {}).get("naloxone_on_hand")))
                for pid, status, release, tz, consent, opted, created, fields in s.execute(
@@ -83,27 +126,53 @@ def load_rows(s, period: core.Period):
                           Participant.consent_at, Participant.opted_out_at, Participant.created_at,
                           Participant.fields).where(Participant.status != "merged"))]
     lo, hi = period.start_utc - timedelta(days=1), period.end_utc + timedelta(days=1)
-    messages = [core.MessageRow(pid, direction, kind, at) for pid, direction, kind, at in s.execute(
-        select(Message.participant_id, Message.direction, Message.kind, Message.created_at).where(
-            Message.created_at >= lo, Message.created_at < hi,
-            or_(Message.direction == "in", Message.kind.in_(core.NUDGE_KINDS)),
-            Message.status.not_in(("failed", "undelivered"))))]
+    messages = []
+    for a in load_activity(s, lo, hi):
+        if a.kind == "in":
+            messages += [core.MessageRow(a.participant_id, "in", "person", t) for t in {a.first, a.last}]
+        else:
+            messages.append(core.MessageRow(a.participant_id, "out", "nudge", a.first))
     events = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
         select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
             Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc, Event.created_at < period.end_utc))]
-    tickets = [core.TicketRow(*row) for row in s.execute(
-        select(Escalation.reason, Escalation.priority, Escalation.created_at, Escalation.sla_due_at,
-               Escalation.first_response_at, Escalation.resolved_at, Escalation.outcome).where(
-            or_(Escalation.created_at.between(period.start_utc, period.end_utc),
-                Escalation.resolved_at.between(period.start_utc, period.end_utc))))]
-    return persons, messages, events, tickets
+    tickets = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
+                              Escalation.resolved_at.between(period.start_utc, period.end_utc)))
+    released = select(Participant.id).where(Participant.status != "merged",
+                                            Participant.release_date.between(period.start, period.end))
+    r_lo, r_hi = lo, min(hi + FOLLOW_UP, now)
+    activity = load_activity(s, r_lo, r_hi, released)
+    release_events = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
+        select(Event.name, Event.created_at, Event.participant_id).where(
+            Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
+            Event.created_at >= r_lo, Event.created_at < r_hi))]
+    release_tickets = _tickets(s, and_(Escalation.participant_id.in_(released),
+                                       Escalation.outcome.in_(core.REACHED_OUTCOMES),
+                                       Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
+    staff = load_peers(s, peer_id)
+    return dict(persons=persons, messages=messages, events=events, tickets=tickets, activity=activity,
+                release_events=release_events, release_tickets=release_tickets, staff=staff)
 
 
-def build_report(period: core.Period) -> core.Report:
+def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:
+    """Active peers (or only `peer_id`), with their caseload and open tickets counted in SQL."""
+    caseload = (select(func.count()).where(Participant.assigned_peer_id == User.id,
+                                           Participant.status.in_(("active", "paused")),
+                                           Participant.opted_out_at.is_(None)).scalar_subquery())
+    open_tickets = (select(func.count()).where(Escalation.assignee_id == User.id,
+                                               Escalation.status == "open").scalar_subquery())
+    q = select(User.name, caseload, open_tickets).where(User.active.is_(True))
+    q = q.where(User.id == peer_id) if peer_id is not None else q.where(User.role == "peer")
+    return [core.PeerRow(name, n, o) for name, n, o in s.execute(q)]
+
+
+def build_report(period: core.Period, peer_id: int | None = None) -> core.Report:
     with db().session() as s:
-        rows = load_rows(s, period)
+        rows = load_rows(s, period, now(), peer_id)
         targets = program_settings.sla_minutes(s)
-    return core.build(period, *rows, targets=targets, outcome_labels=OUTCOMES, now=now())
+    return core.build(period, rows["persons"], rows["messages"], rows["events"], rows["tickets"],
+                      targets=targets, outcome_labels=OUTCOMES, now=now(), activity=rows["activity"],
+                      release_events=rows["release_events"], release_tickets=rows["release_tickets"],
+                      staff=rows["staff"])
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -133,15 +202,40 @@ def svg(chart) -> Markup:
     return Markup(out)
 
 
+def _has_data(table: core.Table) -> bool:
+    return any(isinstance(v, (int, float)) and v for row in table.rows for v in row[1:])
+
+
 def charts(report: core.Report) -> dict[str, Markup]:
+    """A chart for each table that has something to draw; an empty one gets the page's small
+    "no data yet" line instead of pygal's block over the chart."""
     t = report.tables
     out = {}
+
+    rows = t["reach"].rows
+    c = _chart(pygal.Bar, "Reached after release, % by release week", range=(0, 100))
+    c.x_labels = [r[0] for r in rows]
+    c.add("reached in 72 h", [r[4] for r in rows])
+    c.add("reached in 7 days", [r[7] for r in rows])
+    c.add("not reached by day 14", [r[10] for r in rows])
+    out["reach"] = c
+
+    rows = t["engagement"].rows
+    c = _chart(pygal.Line, "Engagement by week since release, % of people", range=(0, 100))
+    c.x_labels = [str(r[0]) for r in rows]
+    c.add("sent any text", [r[3] for r in rows])
+    c.add("checked in", [r[5] for r in rows])
+    c.add("opted out", [r[7] for r in rows])
+    if any(r[8] is not None for r in rows):
+        c.add("lowest cohort (any text)", [r[8] for r in rows], stroke_style={"dasharray": "3, 4"}, show_dots=False)
+        c.add("highest cohort (any text)", [r[9] for r in rows], stroke_style={"dasharray": "3, 4"}, show_dots=False)
+    out["engagement"] = c
 
     c = _chart(pygal.Bar, "Check-ins answered, % by day since release", range=(0, 100), show_legend=False)
     rows = t["checkins"].rows
     c.x_labels = [str(r[0]) for r in rows]
     c.add("response rate %", [r[3] for r in rows])
-    out["checkins"] = svg(c)
+    out["checkins"] = c
 
     rows, cols = t["risk"].rows, t["risk"].columns[1:]
     c = _chart(pygal.StackedBar, "Risk checks by tier, per week", TIER_COLORS,
@@ -149,7 +243,7 @@ def charts(report: core.Report) -> dict[str, Markup]:
     c.x_labels = [r[0] for r in rows]
     for i, tier in enumerate(cols, start=1):
         c.add(tier, [r[i] or None for r in rows])
-    out["risk"] = svg(c)
+    out["risk"] = c
 
     rows = t["escalations"].rows
     c = _chart(pygal.StackedBar, "Tickets by reason and priority", PRIORITY_COLORS,
@@ -157,7 +251,7 @@ def charts(report: core.Report) -> dict[str, Markup]:
     c.x_labels = [_label(r[0]) for r in rows]
     for i, p in enumerate(core.PRIORITIES, start=1):
         c.add(p, [r[i] or None for r in rows])
-    out["escalations"] = svg(c)
+    out["escalations"] = c
 
     rows = [r for r in t["response"].rows if r[0] != "all"]
     c = _chart(pygal.Bar, "Minutes to first peer response: median, p90 and target")
@@ -165,29 +259,66 @@ def charts(report: core.Report) -> dict[str, Markup]:
     c.add("median", [r[4] for r in rows])
     c.add("90th percentile", [r[5] for r in rows])
     c.add("target", [r[1] for r in rows])
-    out["response"] = svg(c)
+    out["response"] = c if any(r[3] for r in rows) else None
+
+    rows = t["response_week"].rows
+    weeks = sorted({r[0] for r in rows})
+    c = _chart(pygal.Line, "Share answered within target, % by week", PRIORITY_COLORS, range=(0, 100))
+    c.x_labels = weeks
+    for p in core.PRIORITIES:
+        by_week = {r[0]: r[-1] for r in rows if r[1] == p}
+        c.add(p, [by_week.get(w) for w in weeks])
+    out["response_week"] = c if any(r[-1] is not None for r in rows) else None
 
     rows, cols = t["locator"].rows, t["locator"].columns[1:-1]
-    c = _chart(pygal.StackedBar, "Where-to-get-it questions by need", top=max((r[-1] for r in rows), default=0))
+    c = _chart(pygal.StackedBar, "Where-to-get-it questions by need", ("#3b6e3b", "#b3261e", "#b86e00", "#1f5fbf",
+                                                                        "#56607a"),
+               top=max((r[-1] for r in rows), default=0))
     c.x_labels = [_label(r[0]) for r in rows]
     for i, status in enumerate(cols, start=1):
         c.add(_label(status), [r[i] or None for r in rows])
-    out["locator"] = svg(c)
+    out["locator"] = c
+
+    rows = t["requests"].rows
+    c = _chart(pygal.HorizontalBar, "Requests for a peer, emergencies and crises", show_legend=False,
+               top=max((r[1] for r in rows), default=0))
+    c.x_labels = [_label(r[0]) for r in rows]
+    c.add("times", [r[1] for r in rows])
+    out["requests"] = c
 
     c = _chart(pygal.Pie, "Naloxone on hand (of those asked)", ("#3b6e3b", "#b3261e"), inner_radius=0.45)
     for answer, n, _ in t["naloxone"].rows[:2]:
         c.add(answer, n or None)
-    out["naloxone"] = svg(c)
+    out["naloxone"] = c if any(r[1] for r in t["naloxone"].rows[:2]) else None
 
     rows = [r for r in t["outcomes"].rows if r[1]]
     c = _chart(pygal.HorizontalBar, "Recorded outcomes", show_legend=False, top=max((r[1] for r in rows), default=0))
     c.x_labels = [_label(r[0]) for r in rows]
     c.add("tickets", [r[1] for r in rows])
-    out["outcomes"] = svg(c)
-    return out
+    out["outcomes"] = c
+
+    rows = t["peer_weeks"].rows
+    weeks, names = sorted({r[0] for r in rows}), sorted({r[1] for r in rows})
+    c = _chart(pygal.StackedBar, "Tickets handled per peer, by week",
+               top=max((sum(r[2] for r in rows if r[0] == w) for w in weeks), default=0))
+    c.x_labels = weeks
+    for name in names:
+        c.add(_label(name), [next((r[2] for r in rows if r[0] == w and r[1] == name), None) for w in weeks])
+    out["peer_weeks"] = c
+    return {name: svg(chart) if chart is not None and _has_data(t[name]) else None for name, chart in out.items()}
 
 
 # -- pages ------------------------------------------------------------------------------------------
+
+SECTIONS = (
+    ("Reached in the days that matter most", ("reach",)),
+    ("How engagement holds up", ("engagement", "checkins", "people")),
+    ("How fast peers answer", ("response", "response_week", "response_peer")),
+    ("What people needed", ("locator", "requests", "outcomes", "escalations", "naloxone", "risk", "events")),
+    ("Peers", ("peers", "peer_weeks")),
+)
+OWN_TABLES = ("peers", "peer_weeks", "response_peer")     # what a peer sees: their own work
+
 
 @bp.get("")
 @role_required("supervisor")
@@ -196,9 +327,38 @@ def index():
     report = build_report(period)
     people = {r[0]: r for r in report.tables["people"].rows}
     return render_template("admin/report.html", report=report, period=period, problems=problems,
-                           charts=charts(report), people=people,
-                           order=("people", "checkins", "risk", "escalations", "response", "locator",
-                                  "naloxone", "outcomes", "events"))
+                           charts=charts(report), people=people, sections=SECTIONS, mine=False)
+
+
+def _own(report: core.Report, name: str) -> core.Report:
+    """Only the rows about this peer (by name, as the tables carry it)."""
+    tables = {}
+    for key in OWN_TABLES:
+        t = report.tables[key]
+        col = t.columns.index("peer")
+        tables[key] = replace(t, rows=tuple(r for r in t.rows if r[col] == name))
+    return core.Report(report.period, tables)
+
+
+@bp.get("/mine")
+@role_required("peer")
+def mine():
+    """A peer's own numbers: caseload, open tickets, tickets handled, time to first response."""
+    period, problems = period_from(request.args)
+    report = _own(build_report(period, me()), current_user.name)
+    return render_template("admin/report.html", report=report, period=period, problems=problems,
+                           charts=charts_of(report), people=None, mine=True,
+                           sections=(("Your work", OWN_TABLES),))
+
+
+def charts_of(report: core.Report) -> dict[str, Markup | None]:
+    t = report.tables
+    rows = t["peer_weeks"].rows
+    c = _chart(pygal.Bar, "Tickets you handled, by week", show_legend=False,
+               top=max((r[2] for r in rows), default=0))
+    c.x_labels = [r[0] for r in rows]
+    c.add("handled", [r[2] for r in rows])
+    return {"peer_weeks": svg(c) if _has_data(t["peer_weeks"]) else None}
 
 
 def _cell(value):
@@ -211,13 +371,19 @@ def _cell(value):
 
 
 @bp.get("/<name>.csv")
-@role_required("supervisor")
+@role_required("peer")
 def download(name: str):
+    """A table as CSV, small cells hidden. Peers get only their own rows of their own tables."""
     period, _ = period_from(request.args)
-    report = build_report(period)
-    table = report.tables.get(name)
+    if is_supervisor():
+        table = build_report(period).tables.get(name)
+    elif name in OWN_TABLES:
+        table = _own(build_report(period, me()), current_user.name).tables.get(name)
+    else:
+        table = None
     if table is None:
         abort(404)
+    table = core.suppressed(table)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(table.columns)

@@ -24,6 +24,7 @@ NAV = (("Caseload", "caseload.mine", "peer"), ("People", "roster.index", "peer")
        ("Enroll", "roster.new", "peer"), ("Sandbox phone", "sandbox.phone", "peer"),
        ("Canned replies", "canned.index", "supervisor"),
        ("Audit log", "audit.log", "supervisor"),
+       ("My numbers", "admin_report.mine", "peer"),
        ("Console", "admin.index", "supervisor"), ("Report", "admin_report.index", "supervisor"))
 
 

@@ -95,7 +95,7 @@ def answer(need: str | None, place_text: str | None, lang: str, fetch_candidates
         key = "none_reentry" if FAMILY.get(need) == "reentry" else "none"
         lead = (w.say("no_more", lang, r=radius) if offset else
                 w.say(key, lang, need=w.need_word(need, lang), r=radius, place=place.label))
-        return LocateResult("found", _two(lead, [_national(need, lang), nua], lang), remembered)
+        return LocateResult("found", _two(lead, [_national(need, lang), nua], lang), remembered, sites=0)
 
     title, family = w.need_title(need, lang), FAMILY.get(need, "naloxone")
     direct_shown = any(not r.often for r in page)
@@ -120,7 +120,7 @@ def answer(need: str | None, place_text: str | None, lang: str, fetch_candidates
         remembered.pop("nua", None)
         if last.get("nua"):
             remembered["nua"] = last["nua"]
-    return LocateResult("found", tuple(t for t in (text, tip) if t), remembered)
+    return LocateResult("found", tuple(t for t in (text, tip) if t), remembered, sites=shown)
 
 
 def _two(lead: str, rest: list[str], lang: str) -> tuple[str, ...]:

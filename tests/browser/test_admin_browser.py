@@ -98,29 +98,49 @@ def test_the_simulator_texts_the_draft_with_enter_and_a_silent_wait(db, live_ser
         assert s.scalars(select(Conversation)).first() is None                     # nothing stored
 
 
-def test_the_report_draws_its_charts_from_a_seeded_program(app, db, live_server, page):
+def test_the_report_draws_its_charts_switches_period_and_downloads_every_csv(app, db, live_server, page):
     app.extensions["homeward.clock"] = lambda: NOW
     make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
     seed_program(db)
     sign_in(page, live_server, "sam@example.org", PASSWORD)
     page.get_by_role("link", name="Report").first.click()
-    page.get_by_label("From").fill("2026-03-10")
+    page.get_by_label("From", exact=True).fill("2026-03-10")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"start=2026-03-10"))
-    for name in ("checkins", "risk", "escalations", "response", "locator", "naloxone", "outcomes"):
+    for name in ("reach", "engagement", "checkins", "risk", "escalations", "response", "response_week", "locator",
+                 "requests", "naloxone", "outcomes", "peer_weeks"):
         chart = page.locator(f"#chart-{name} svg.pygal-chart")
         expect(chart).to_be_visible()
         expect(chart.locator(".no_data")).to_have_count(0)
     drawn = "sel => [...document.querySelectorAll(sel)].filter(r => r.getBBox().height > 0.5).length"
-    assert page.evaluate(drawn, "#chart-escalations svg .series rect.rect") == 4     # one bar per reason
+    assert page.evaluate(drawn, "#chart-escalations svg .series rect.rect") == 5     # one bar per reason
     assert page.evaluate(drawn, "#chart-checkins svg .series rect.rect") == 2        # day 2: 0% answered
     expect(page.locator("#chart-naloxone svg .slice path")).to_have_count(2)
     expect(page.locator("#chart-escalations svg")).to_contain_text("asked for peer")
-    expect(page.locator("#kpis")).to_contain_text("6enrolled")
+    expect(page.locator("#chart-locator svg")).to_contain_text("fallback only")
+    expect(page.locator("#kpis")).to_contain_text("reached within 7 days of release · 4 of 6")
+    expect(page.locator("#table-reach")).to_contain_text("66.7")
     assert page.evaluate("document.querySelectorAll('script').length") == 0
-    with page.expect_download() as download:
-        page.locator("#section-checkins").get_by_role("link", name="CSV").click()
-    assert download.value.suggested_filename == "homeward-checkins-2026-03-10-to-2026-03-20.csv"
+    names = page.eval_on_selector_all("section.report-section", "els => els.map(e => e.id.slice(8))")
+    assert len(names) == 16
+    for i, name in enumerate(names):
+        if i and i % 8 == 0:
+            page.reload()           # Chromium holds back a page's downloads after ten or so
+        with page.expect_download() as download:
+            page.locator(f"#section-{name}").get_by_role("link", name="CSV").click()
+        assert download.value.suggested_filename == f"homeward-{name}-2026-03-10-to-2026-03-20.csv"
+        text = Path(download.value.path()).read_text()
+        assert len(text.splitlines()) >= 2, name                                    # a header and rows
+        if name == "reach":
+            assert "<5" in text                                                     # small cells hidden
+    # a period with nothing in it: small lines, no block over a chart
+    page.get_by_label("From", exact=True).fill("2026-01-01")
+    page.get_by_label("To", exact=True).fill("2026-01-31")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"end=2026-01-31"))
+    expect(page.locator("#nodata-reach")).to_have_text("No data yet for this period.")
+    expect(page.locator("#chart-reach")).to_have_count(0)
+    expect(page.locator(".no_data")).to_have_count(0)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

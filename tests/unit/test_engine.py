@@ -245,7 +245,7 @@ def test_locator_asks_for_a_place_then_remembers_it():
     assert first.state["waiting"] == "place"
     out = engine.step(LOCATE, first.state, "60614", NOW, svc)
     assert SetField("last_place", {"text": "60614"}) in out.effects
-    assert RecordEvent("locator", {"need": "naloxone", "status": "found"}) in out.effects
+    assert RecordEvent("locator", {"need": "naloxone", "status": "found", "sites": 1}) in out.effects
     assert svc.calls[-1] == ("naloxone", "60614", "en", None)
 
 

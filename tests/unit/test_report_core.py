@@ -97,12 +97,93 @@ def test_percentile_is_nearest_rank():
     assert core.percentile(list(range(1, 101)), 90) == 90
 
 
-def test_locator_by_need_and_status():
-    ev = [core.EventRow("locator", {"need": "naloxone", "status": s}, at(1)) for s in ("found", "found", "need_place")]
-    ev += [core.EventRow("locator", {"need": "treatment", "status": "more"}, at(1))]
+def test_locator_tells_places_found_from_fallback_only():
+    ev = [core.EventRow("locator", {"need": "naloxone", "status": "found", "sites": n}, at(1)) for n in (3, 1, 0, 0)]
+    ev += [core.EventRow("locator", {"need": "naloxone", "status": "need_place", "sites": 0}, at(1)),
+           core.EventRow("locator", {"need": "treatment", "status": "more", "sites": 2}, at(1))]
     t = core.locator(ev, P)
-    assert t.columns == ("need", "found", "need_place", "more", "total")
-    assert t.rows == (("naloxone", 2, 1, 0, 3), ("treatment", 0, 0, 1, 1))
+    assert t.columns == ("need", "places found", "fallback only", "asked where", "more places", "total")
+    assert t.rows == (("naloxone", 2, 2, 1, 0, 5), ("treatment", 0, 0, 0, 1, 1))
+    old = core.locator([core.EventRow("locator", {"need": "naloxone", "status": "found"}, at(1))], P)
+    assert old.columns[-2] == "found (not told apart)" and old.rows == (("naloxone", 0, 0, 0, 0, 1, 1),)
+
+
+# -- after release ---------------------------------------------------------------------------------
+NOW = datetime(2026, 4, 30, tzinfo=UTC)
+
+
+def texted(pid, when):
+    return core.ActivityRow(pid, "in", when, when)
+
+
+def test_reach_by_release_week_with_72_hours_7_and_14_days():
+    sunday = date(2026, 3, 15)          # the last day of the week of Monday 9 March
+    persons = [person(1), person(2), person(3), person(4, release=sunday), person(5, status="merged"),
+               person(6, status="prospect", consent=None), person(7, release=date(2026, 4, 28))]
+    start1 = datetime(2026, 3, 10, 4, tzinfo=UTC)                      # midnight in New York (EDT)
+    activity = [texted(1, start1 + timedelta(hours=71, minutes=59)),   # just inside 72 h
+                texted(2, start1 - timedelta(minutes=1)),              # before release: not a contact
+                texted(2, start1 + timedelta(days=6, hours=23)),       # inside 7 days
+                texted(5, start1), texted(6, start1), texted(7, datetime(2026, 4, 28, 12, tzinfo=UTC))]
+    reached = [core.TicketRow("no_contact", "normal", at(1), at(2), None, datetime(2026, 3, 16, 5, tzinfo=UTC),
+                              "reached", participant_id=4)]           # a peer reached them on day 1
+    t = core.reach(persons, activity, reached, P, NOW)
+    assert t.rows == (("2026-03-09", 4, 4, 2, 50.0, 4, 3, 75.0, 4, 1, 25.0),)  # 1, 2, 3 and Sunday's 4; 7 is April
+    late = core.reach(persons, activity, reached, P, datetime(2026, 3, 12, tzinfo=UTC))
+    assert late.rows == (("2026-03-09", 4, 0, 0, None, 0, 0, None, 0, 0, None),)  # no window has passed yet
+
+
+def test_release_day_is_midnight_in_the_persons_time_zone():
+    west = core.PersonRow(1, "active", date(2026, 3, 10), "America/Los_Angeles", at(0))
+    assert core.release_start(west) == datetime(2026, 3, 10, 7, tzinfo=UTC)
+    just_before = texted(1, datetime(2026, 3, 10, 6, 59, tzinfo=UTC))         # 23:59 the night before, LA
+    assert core.reach([west], [just_before], [], P, NOW).rows[0][3] == 0
+
+
+def test_engagement_weeks_counts_check_ins_of_both_kinds_and_every_opt_out():
+    start = datetime(2026, 3, 10, 4, tzinfo=UTC)
+    persons = [person(i) for i in range(1, 6)] + [person(6, opted=start + timedelta(days=9))]
+    nudge = core.ActivityRow(1, "nudge", start + timedelta(days=1), start + timedelta(days=1))
+    activity = [nudge, texted(1, start + timedelta(days=1, hours=2)),       # answered a check-in
+                texted(2, start + timedelta(days=2)), texted(3, start + timedelta(days=8))]
+    events = [core.EventRow("checkin", {}, start + timedelta(days=3), 2),    # checked in on their own
+              core.EventRow("opted_out", {}, start + timedelta(days=4), 4),  # then opted back in
+              core.EventRow("opted_in", {}, start + timedelta(days=4, hours=1), 4)]
+    t = core.engagement(persons, activity, events, P, start + timedelta(days=14))
+    assert t.rows == ((1, 6, 2, 33.3, 2, 33.3, 1, 16.7, 33.3, 33.3),
+                      (2, 6, 1, 16.7, 0, 0.0, 1, 16.7, 16.7, 16.7))
+    assert core.engagement(persons, activity, events, P, start + timedelta(days=6)).rows == ()   # no week ended
+
+
+def test_merged_record_counts_once_on_the_record_kept():
+    persons = [person(1), person(2, status="merged")]
+    assert core.reach(persons, [texted(1, at(0, 15)), texted(2, at(0, 15))], [], P, NOW).rows[0][1:4] == (1, 1, 1)
+
+
+def test_response_by_week_and_by_peer():
+    rows = [core.TicketRow("crisis", "urgent", at(0), at(0) + timedelta(minutes=5), at(0) + timedelta(minutes=3),
+                           peer="Pat"),
+            core.TicketRow("crisis", "urgent", at(6), at(6) + timedelta(minutes=5), at(6) + timedelta(minutes=9),
+                           peer="Pat"),
+            core.TicketRow("x", "normal", at(6), at(6) + timedelta(minutes=60))]
+    assert core.response_by(rows, P, NOW, "week").rows == (
+        ("2026-03-09", "urgent", 1, 1, 3.0, 3.0, 1, 0, 100.0), ("2026-03-16", "urgent", 1, 1, 9.0, 9.0, 0, 1, 0.0),
+        ("2026-03-16", "normal", 1, 0, None, None, 0, 1, 0.0))
+    assert core.response_by(rows, P, NOW, "peer").rows[0] == ("Pat", "urgent", 2, 2, 6.0, 9.0, 1, 1, 50.0)
+
+
+def test_peers_caseload_open_and_handled_per_week():
+    rows = [core.TicketRow("x", "high", at(0), at(1), at(0), at(1), "reached", peer="Pat"),
+            core.TicketRow("x", "high", at(0), at(1), at(0), at(8), "other", peer="Pat")]
+    t = core.peers([core.PeerRow("Pat", 7, 2), core.PeerRow("Ana", 0, 0)], rows, P)
+    assert t.rows == (("Ana", 0, 0, 0, 0.0), ("Pat", 7, 2, 2, 0.4))      # 31 days = 5 weeks
+    assert core.peer_weeks(rows, P).rows == (("2026-03-09", "Pat", 1), ("2026-03-16", "Pat", 1))
+
+
+def test_small_cells_are_hidden_with_the_rates_beside_them():
+    t = core.Table("x", "x", ("w", "people", "reached", "%"), (("a", 12, 3, 25.0), ("b", 10, 5, 50.0),
+                                                               ("c", 0, 0, None)), people=(1, 2), rates=(3,))
+    assert core.suppressed(t).rows == (("a", 12, "<5", None), ("b", 10, 5, 50.0), ("c", 0, 0, None))
 
 
 def test_naloxone_on_hand_rate_among_those_asked():
@@ -129,7 +210,8 @@ def test_conversation_events_and_no_identifiers_anywhere():
     assert core.conversation_events(ev, P).rows == (("checkin", "mood 2", 2), ("expired", "flow risk", 1),
                                                     ("safety", "kind crisis", 1))
     report = core.build(P, [person(41, naloxone_on_hand=True)], [core.MessageRow(41, "out", "nudge", at(0))], ev,
-                        [ticket("crisis", "urgent", at(0), 5, answered=2)], {"urgent": 5}, {}, at(9))
+                        [ticket("crisis", "urgent", at(0), 5, answered=2)], {"urgent": 5}, {}, at(9),
+                        activity=[texted(41, at(0, 15))])
     for table in report.tables.values():
         for row in table.rows:
             assert 41 not in row[:1], (table.name, row)   # ids never lead a row

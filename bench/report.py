@@ -1,0 +1,157 @@
+"""How fast the program report renders with 10,000 people and 1,000,000 messages, on SQLite and
+PostgreSQL (issue 18 budget: under 1 s).
+
+    .venv/bin/python bench/report.py [--people 10000] [--messages 1000000] [--runs 5] [--skip-pg]
+
+People are released over the 180 days before `now`, each with messages spread over their first
+90 days (check-ins out, replies in), tickets for 1 in 10, events for check-ins and the locator.
+Timed: GET /admin/report for the default 30 days and for 180 days, and one CSV. The report never
+loads messages one by one: SQL folds them per person and hour (web/admin_report.load_activity).
+
+Measured 2026-12-01 on the shared 2-core box, SQLite: NOT within budget. 1,000 people / 100,000
+messages: 30 days 2.2 s. 10,000 / 1,000,000: 30 days 27 s, 180 days 77 s, reach.csv 26 s.
+The hour-folded rows are still too many (the profile: a third SQL, two thirds Python per row);
+per-person window aggregates in SQL are the next step. PostgreSQL not measured yet.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from app import create_app  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import Escalation, Event, Message, Participant, User  # noqa: E402
+
+NOW = datetime(2026, 6, 30, 16, tzinfo=timezone.utc)
+PASSWORD = "bench-password-only"
+
+
+def seed(db, people: int, messages: int) -> None:
+    rnd = random.Random(18)
+    per = messages // people
+    with db.session() as s:
+        peers = []
+        for i in range(10):
+            u = User(email=f"peer{i}@bench.example", name=f"Peer {i}", role="peer", password_hash="!")
+            s.add(u)
+            s.flush()
+            peers.append(u.id)
+        s.add(User(email="sup@bench.example", name="Sup", role="supervisor",
+                   password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")))
+        s.flush()
+        releases = {}
+        rows = []
+        for i in range(1, people + 1):
+            release = (NOW - timedelta(days=rnd.randrange(0, 180))).date()
+            releases[i] = datetime(release.year, release.month, release.day, 4, tzinfo=timezone.utc)
+            rows.append({"id": i, "first_name": f"P{i}", "status": "active", "fields": {}, "language": "en",
+                         "timezone": "America/New_York", "discreet": True, "release_date": release,
+                         "consent_at": releases[i], "created_at": releases[i], "assigned_peer_id": peers[i % 10]})
+        s.execute(insert(Participant), rows)
+        mid, batch = 0, []
+        for i in range(1, people + 1):
+            for k in range(per):
+                at = releases[i] + timedelta(minutes=rnd.randrange(0, 90 * 24 * 60))
+                if at > NOW:
+                    at = NOW - timedelta(minutes=rnd.randrange(1, 600))
+                mid += 1
+                out = k % 2 == 0
+                batch.append({"id": mid, "participant_id": i, "direction": "out" if out else "in", "channel": "sms",
+                              "kind": "nudge" if out else "person", "body": "(bench)", "num_media": 0,
+                              "status": "sent" if out else "processed", "created_at": at, "updated_at": at})
+            if len(batch) >= 50_000:
+                s.execute(insert(Message), batch)
+                batch = []
+        if batch:
+            s.execute(insert(Message), batch)
+        events, tickets = [], []
+        for i in range(1, people + 1):
+            at = releases[i] + timedelta(days=rnd.randrange(0, 30))
+            events.append({"participant_id": i, "name": "checkin", "data": {"mood": 3}, "created_at": min(at, NOW)})
+            events.append({"participant_id": i, "name": "locator", "created_at": min(at, NOW),
+                           "data": {"need": "naloxone", "status": "found", "sites": rnd.choice((0, 3))}})
+            if i % 10 == 0:
+                created = min(at, NOW - timedelta(hours=3))
+                tickets.append({"participant_id": i, "reason": "struggling", "priority": "high", "priority_rank": 1,
+                                "status": "resolved", "note": "", "created_at": created,
+                                "sla_due_at": created + timedelta(minutes=30), "reopened_count": 0,
+                                "first_response_at": created + timedelta(minutes=rnd.randrange(1, 90)),
+                                "resolved_at": created + timedelta(hours=2), "outcome": "reached",
+                                "assignee_id": peers[i % 10]})
+        s.execute(insert(Event), events)
+        s.execute(insert(Escalation), tickets)
+    if not db.is_sqlite:
+        with db.engine.begin() as conn:
+            for table in ("participants", "messages"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"{people if table == 'participants' else mid})")
+            conn.exec_driver_sql("ANALYZE")
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), max(samples)
+
+
+def bench(url: str, label: str, people: int, messages: int, runs: int) -> None:
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TWILIO_ACCOUNT_SID": "",
+                      "TWILIO_AUTH_TOKEN": "", "WTF_CSRF_ENABLED": False, "LOG_LEVEL": "WARNING"})
+    app.extensions["homeward.clock"] = lambda: NOW
+    db = app.extensions["homeward.db"]
+    upgrade(db.engine)
+    t0 = time.perf_counter()
+    seed(db, people, messages)
+    print(f"\n{label}: {people:,} people, {messages:,} messages seeded in {time.perf_counter() - t0:.0f} s")
+    client = app.test_client()
+    assert client.post("/login", data={"email": "sup@bench.example", "password": PASSWORD}).status_code == 302
+    for name, path in (("GET /admin/report (30 days)", "/admin/report"),
+                       ("GET /admin/report (180 days)", "/admin/report?start=2026-01-02&end=2026-06-30"),
+                       ("GET /admin/report/reach.csv (30 days)", "/admin/report/reach.csv")):
+        def get():
+            resp = client.get(path)
+            assert resp.status_code == 200
+        median, worst = timed(get, runs)
+        verdict = "ok" if median < 1 else "OVER BUDGET"
+        print(f"  {name:<40} median {median * 1000:7.0f} ms  worst {worst * 1000:7.0f} ms  {verdict}")
+    db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench(f"sqlite:///{tmp}/bench.db", "SQLite", args.people, args.messages, args.runs)
+    if not args.skip_pg:
+        from tests import dbs
+        url = dbs.create_pg_database()
+        try:
+            bench(url, "PostgreSQL", args.people, args.messages, args.runs)
+        finally:
+            dbs.drop_pg_database(url)
+
+
+if __name__ == "__main__":
+    main()
