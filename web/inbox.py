@@ -6,10 +6,7 @@ and one escaping rule for both. Claims are conditional (see bot/tickets.py).
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -198,7 +195,7 @@ def snooze(ticket_id: int):
     passed, tomorrow; "in 1 h" style presets are offsets from now."""
     at = now()
     try:
-        until = snooze_time(request.form.get("at", ""), request.form.get("preset", ""), at, program_tz())
+        until = present.snooze_time(request.form.get("at", ""), request.form.get("preset", ""), at, program_tz())
     except ValueError as exc:
         flash(str(exc), "error")
         return _back()
@@ -225,36 +222,3 @@ def wake(ticket_id: int):
             audit.record(s, me(), "wake", now(), ticket.participant_id, ticket_id=ticket_id)
     flash("Back in the queue.", "info")
     return _back()
-
-
-PRESETS = {"1h": timedelta(hours=1), "3h": timedelta(hours=3)}
-
-
-def snooze_time(text: str, preset: str, at: datetime, tz: str) -> datetime:
-    """The follow-up moment as UTC, or ValueError with what to type instead."""
-    if preset in PRESETS:
-        return at + PRESETS[preset]
-    zone = ZoneInfo(tz)
-    local = at.astimezone(zone)
-    if preset == "tomorrow":
-        return datetime.combine(local.date() + timedelta(days=1), time(9, 0), zone).astimezone(timezone.utc)
-    clock = parse_clock(text)
-    if clock is None:
-        raise ValueError("Give a time like 15:00 or 3pm.")
-    day = local.date() if clock > local.time() else local.date() + timedelta(days=1)
-    return datetime.combine(day, clock, zone).astimezone(timezone.utc)
-
-
-def parse_clock(text: str) -> time | None:
-    """'15:00', '3pm', '3:30 pm', '9' -> a time of day; anything else -> None."""
-    m = re.fullmatch(r"\s*(\d{1,2})(?::(\d{2}))?\s*([ap])?\.?\s*m?\.?\s*", text.lower())
-    if not m:
-        return None
-    hour, minute, half = int(m.group(1)), int(m.group(2) or 0), m.group(3)
-    if half:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if half == "p" else 0)
-    if hour > 23 or minute > 59:
-        return None
-    return time(hour, minute)

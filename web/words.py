@@ -63,7 +63,7 @@ def note_lines(note: str | None) -> list[str]:
             continue
         code, sep, detail = line.partition(": ")
         if sep and detail.startswith("classifier:"):
-            code, detail = code, detail.removeprefix("classifier:")
+            code, detail = "classifier", detail.removeprefix("classifier:")
         if sep and code == "classifier":
             kind = detail.strip().split(".")[1] if detail.count(".") >= 2 else ""
             text = f"{KINDS.get(kind, 'Safety word')} detected ({_matched(detail)})"
