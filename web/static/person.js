@@ -1,10 +1,17 @@
 // A person's page as a live conversation: newest at the bottom and scrolled there; new texts,
 // notes and delivery statuses appear without a reload; who else has this person open is shown
-// (and this page tells them when we are typing). Keys: r reply, e resolve, c claim.
+// (and this page tells them when we are typing). Keys: r reply, Ctrl+Enter send, e resolve, c claim.
 (function () {
   var thread = document.getElementById("thread");
   var body = document.getElementById("body"), csrf = document.querySelector('meta[name="csrf-token"]');
   if (thread) thread.scrollTop = thread.scrollHeight;
+  var reply = document.getElementById("reply");
+  if (thread && reply && !window.location.hash) {
+    // The newest text and the reply box together in view. The box may be sticky, so measure
+    // from the thread: the box's own place is right below it.
+    var need = thread.getBoundingClientRect().bottom + reply.offsetHeight + 16 - window.innerHeight;
+    if (need > 0) window.scrollBy(0, need);
+  }
 
   // Canned replies go into the box; the page does not reload.
   var form = document.getElementById("canned-form"), pick = document.getElementById("canned");
@@ -22,6 +29,13 @@
     pick.addEventListener("change", useCanned);
   }
 
+  if (body) body.addEventListener("keydown", function (ev) {   // Ctrl+Enter sends
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && body.form) {
+      ev.preventDefault();
+      if (body.form.requestSubmit) body.form.requestSubmit(); else body.form.submit();
+    }
+  });
+
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var t = ev.target;
@@ -36,6 +50,7 @@
     }
   });
 
+  document.documentElement.dataset.personKeys = "ready";   // tests wait on this, not on time
   if (!thread || !thread.dataset.liveUrl || !window.fetch) return;
   var region = document.getElementById("presence");
   var every = 1000 * Math.max(1, parseInt((document.getElementById("urgent-banner") || {dataset: {}}).dataset.poll, 10) || 5);
