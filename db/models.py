@@ -133,7 +133,13 @@ class Message(Base):
 class Escalation(Base):
     """A ticket in the peer inbox."""
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_queue", "status", "priority_rank", "sla_due_at"),)
+    __table_args__ = (Index("ix_escalations_queue", "status", "priority_rank", "sla_due_at"),
+                      # the queue's counts (mine, unassigned) and the snoozed list, from the indexes alone
+                      Index("ix_escalations_waiting", "status", "assignee_id", "snoozed_until", "first_response_at"),
+                      Index("ix_escalations_snoozed", "snoozed_until", "status"),
+                      # every page's urgent-alert poll
+                      Index("ix_escalations_alerts", "status", "priority_rank", "first_response_at", "snoozed_until",
+                            "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     reason: Mapped[str] = mapped_column(String(40))
