@@ -10,7 +10,7 @@ import argparse
 import sys
 import tempfile
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,13 +25,17 @@ from db.migrate import upgrade  # noqa: E402
 from db.models import Contact, Escalation, Message, Participant, User  # noqa: E402
 
 PASSWORD = "screenshot-only-password"
-TICKETS = (  # name, phone, reason, priority, minutes waiting, SLA minutes, assignee
-    ("Marcus", "+13125550111", "emergency", "urgent", 2, 5, None),
-    ("Rosa", "+17735550122", "crisis", "urgent", 6, 5, "Luis Ortega"),
-    (None, "+13125550133", "processing_failed", "high", 12, 30, None),
-    ("Dee", "+16305550144", "no_contact", "high", 25, 30, "Ana Diaz"),
-    ("Tomás", "+13125550155", "asked_for_peer", "normal", 50, 240, "Luis Ortega"),
-    ("Kim", "+17085550166", "naloxone_request", "normal", 190, 240, None),
+TICKETS = (  # name, phone, reason, priority, minutes waiting, SLA minutes, assignee, language, day, last text
+    ("Marcus", "+13125550111", "emergency", "urgent", 2, 5, None, "en", 3,
+     "my cousin is not breathing he used in the bathroom"),
+    ("Rosa", "+17735550122", "crisis", "urgent", 6, 5, "Luis Ortega", "es", 11,
+     "ya no puedo mas, no quiero seguir"),
+    (None, "+13125550133", "processing_failed", "high", 12, 30, None, "en", 1, "wat time is the clinic open 2morrow"),
+    ("Dee", "+16305550144", "high_risk", "high", 25, 30, "Ana Diaz", "en", 6,
+     "no i dont have narcan. i stay by myself mostly"),
+    ("Tomás", "+13125550155", "peer_request", "normal", 50, 240, "Luis Ortega", "es", 20,
+     "PEER. quiero hablar con alguien que entienda"),
+    ("Kim", "+17085550166", "no_contact", "normal", 190, 240, None, "en", 9, "ok"),
 )
 
 
@@ -44,22 +48,25 @@ def seed(db, now: datetime) -> None:
             s.add(user)
             s.flush()
             staff[name] = user.id
-        for name, phone, reason, priority, waited, sla, assignee in TICKETS:
-            person = Participant(first_name=name, status="active", fields={},
-                                 release_date=date.today() - timedelta(days=waited % 9))
+        for name, phone, reason, priority, waited, sla, assignee, lang, day, text in TICKETS:
+            person = Participant(first_name=name, status="active", fields={}, language=lang,
+                                 release_date=now.date() - timedelta(days=day))
             s.add(person)
             s.flush()
             contact = Contact(participant_id=person.id, channel="sms", address=f"sms:{phone}")
             s.add(contact)
             s.flush()
             at = now - timedelta(minutes=waited)
+            if reason == "no_contact":   # their last text was days ago
+                at = now - timedelta(days=5, minutes=waited)
             msg = Message(participant_id=person.id, contact_id=contact.id, direction="in", channel="sms",
-                          kind="person", body="(demo)", status="processed", created_at=at, updated_at=at)
+                          kind="person", body=text, status="processed", created_at=at, updated_at=at)
             s.add(msg)
             s.flush()
+            opened = now - timedelta(minutes=waited)
             s.add(Escalation(participant_id=person.id, reason=reason, priority=priority,
-                             priority_rank=PRIORITY_RANK[priority], created_at=at, message_id=msg.id,
-                             sla_due_at=at + timedelta(minutes=sla), assignee_id=staff.get(assignee)))
+                             priority_rank=PRIORITY_RANK[priority], created_at=opened, message_id=msg.id,
+                             sla_due_at=opened + timedelta(minutes=sla), assignee_id=staff.get(assignee)))
 
 
 def main() -> None:
@@ -72,7 +79,9 @@ def main() -> None:
                           "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": "", "WTF_CSRF_ENABLED": False})
         db = app.extensions["homeward.db"]
         upgrade(db.engine)
-        seed(db, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        app.extensions["homeward.clock"] = lambda: now   # one "now" for the seed and the page
+        seed(db, now)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -88,6 +97,7 @@ def main() -> None:
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.locator("tr.ticket").first.wait_for()
+            page.locator("#urgent-banner:not([hidden])").wait_for()   # the urgent banner, as a peer sees it
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.out, full_page=True)
             browser.close()

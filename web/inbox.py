@@ -1,4 +1,5 @@
-"""The queue at /inbox: open tickets, most urgent first, then by SLA due time.
+"""The queue at /inbox: open tickets, most urgent first, then by SLA due time; filters, search,
+snooze; and /inbox/updates, the small JSON every staff page polls for urgent alerts.
 
 The page is complete without JavaScript (a noscript refresh and a link); with it, a few lines
 poll /inbox/rows for the same server-rendered rows every few seconds, so there is one template
