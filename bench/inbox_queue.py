@@ -12,6 +12,7 @@ unpaginated line shows what pagination saves (rendering every open ticket, done 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -93,13 +94,21 @@ def seed(db, n: int, messages: int) -> None:
 
 
 def timed(fn, runs: int) -> float:
+    return timed_both(fn, runs)[0]
+
+
+def timed_both(fn, runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time of this process. On a shared, loaded machine the
+    wall time mostly measures waiting for a core; the CPU time is the work the request needs
+    (all of it on SQLite, which runs in-process; PostgreSQL's own share is not in it)."""
     fn()  # warm: caches, compiled templates, connection pool
-    samples = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 BUDGETS_MS = {"queue": 30, "live": 10, "search": 50}
@@ -130,8 +139,9 @@ def bench(url: str, label: str, n: int, messages: int, runs: int) -> list[str]:
     def page(url_, rows=queries.PER_PAGE):
         def get():
             resp = client.get(url_)
-            assert resp.status_code == 200 and resp.data.count(b'class="ticket ') == rows, url_
-            assert rows == 0 or b'class="preview"' in resp.data
+            shown = resp.data.count(b'class="ticket ')
+            assert resp.status_code == 200 and (shown == rows if rows else shown > 0), url_
+            assert b'class="preview"' in resp.data
         return get
 
     def updates():
@@ -151,22 +161,25 @@ def bench(url: str, label: str, n: int, messages: int, runs: int) -> list[str]:
             assert resp.status_code == 200 and expect in resp.data, q
         return get
 
-    base = timed(bare, runs)
-    print(f"  {'baseline: bare query, 50 rows':<44} {base * 1000:8.2f} ms")
+    base, base_cpu = timed_both(bare, runs)
+    print(f"  {'baseline: bare query, 50 rows':<44} {base * 1000:8.2f} ms  cpu {base_cpu * 1000:7.2f} ms"
+          f"   (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     verdicts = []
 
     def report(name, fn, budget):
-        t = timed(fn, runs)
-        ok = t * 1000 < BUDGETS_MS[budget]
-        verdicts.append(f"{label} {name}: {t * 1000:.2f} ms (budget {BUDGETS_MS[budget]} ms) {'ok' if ok else 'OVER'}")
-        print(f"  {name:<44} {t * 1000:8.2f} ms   x{t / base:6.1f} baseline   "
-              f"budget {BUDGETS_MS[budget]} ms {'ok' if ok else 'OVER'}")
+        t, cpu = timed_both(fn, runs)
+        limit = BUDGETS_MS[budget]
+        verdict = f"wall {'ok' if t * 1000 < limit else 'OVER'}, cpu {'ok' if cpu * 1000 < limit else 'OVER'}"
+        verdicts.append(f"{label} {name}: wall {t * 1000:.2f} ms, cpu {cpu * 1000:.2f} ms (budget {limit} ms) "
+                        f"{verdict}")
+        print(f"  {name:<44} {t * 1000:8.2f} ms  cpu {cpu * 1000:7.2f} ms   x{t / base:6.1f} baseline   "
+              f"budget {limit} ms: {verdict}")
 
     deep = -(-n // queries.PER_PAGE)
     report("GET /inbox (page 1)", page("/inbox"), "queue")
     report("GET /inbox/rows (the queue's poll)", page("/inbox/rows"), "queue")
-    report("GET /inbox?view=mine", page("/inbox?view=mine"), "queue")
-    report("GET /inbox/rows?reason=emergency&language=es", page("/inbox/rows?reason=emergency&language=es"), "queue")
+    report("GET /inbox?view=mine", page("/inbox?view=mine", None), "queue")
+    report("GET /inbox/rows?reason=emergency&language=es", page("/inbox/rows?reason=emergency&language=es", None), "queue")
     report(f"GET /inbox?page={deep - 1} (deep page)", page(f"/inbox?page={deep - 1}"), "queue")
     report("GET /inbox/updates (every page's alert poll)", updates, "live")
     report("POST /people/7/live (a thread's poll)", live, "live")

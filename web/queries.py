@@ -127,10 +127,25 @@ def queue_counts(s: Session, user_id: int, *, now: datetime, filters: Filters = 
                  off_shift: list[int] = ()) -> dict[str, int]:
     """Each count is its own index range (open; snoozed; mine; nobody's; off shift), which
     with 10,000 open tickets is several times cheaper than one pass summing CASEs."""
-    def count(*where) -> int:
-        return s.scalar(_filter(select(func.count()).select_from(Escalation).where(*where), filters)) or 0
     awake = or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now)
     is_open = Escalation.status == "open"
+    if filters.args():   # a filter leaves the indexes behind: then one pass beats five
+        free = _on_shift_queue(list(off_shift))
+        total, mine, nobody, later = s.execute(_filter(
+            select(func.count(), func.sum(case((Escalation.assignee_id == user_id, 1), else_=0)),
+                   func.sum(case((free, 1), else_=0)), func.sum(case((Escalation.snoozed_until > now, 1), else_=0)))
+            .where(is_open), filters)).one()
+        total, later = total or 0, later or 0
+        mine_all, free_all = mine or 0, nobody or 0
+        if later:   # rare: recount the snoozed ones out of mine and unassigned exactly
+            mine_all -= s.scalar(_filter(select(func.count()).where(is_open, Escalation.snoozed_until > now,
+                                                                    Escalation.assignee_id == user_id), filters)) or 0
+            free_all -= s.scalar(_filter(select(func.count()).where(is_open, Escalation.snoozed_until > now, free),
+                                         filters)) or 0
+        return {"all": total - later, "mine": mine_all, "unassigned": free_all, "snoozed": later}
+
+    def count(*where) -> int:
+        return s.scalar(select(func.count()).select_from(Escalation).where(*where)) or 0
     snoozed = count(Escalation.snoozed_until > now, is_open)
     free = count(is_open, Escalation.assignee_id.is_(None), awake)
     if off_shift:

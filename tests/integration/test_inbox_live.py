@@ -61,6 +61,15 @@ def test_filters_by_reason_priority_language_and_whose(client, db, peer):
     page = client.get("/inbox?reason=crisis").get_data(as_text=True)
     assert '<option value="crisis" selected>Crisis</option>' in page
     assert 'href="/inbox?view=mine&amp;reason=crisis"' in page   # tabs keep the filter
+    counts = dict(re.findall(r'data-view="(\w+)">\w+ <span class="count">(\d+)</span>', page))
+    assert counts == {"all": "1", "mine": "0", "unassigned": "1"}
+    client.post(f"/inbox/{t_cy}/snooze", data={"at": "3pm"})
+    counts = dict(re.findall(r'data-view="(\w+)">\w+ <span class="count">(\d+)</span>',
+                             client.get("/inbox?language=en").get_data(as_text=True)))
+    assert counts == {"all": "1", "mine": "1", "unassigned": "0"}   # Cy is snoozed, Bo is mine
+    counts = dict(re.findall(r'data-view="(\w+)">\w+ <span class="count">(\d+)</span>',
+                             client.get("/inbox").get_data(as_text=True)))
+    assert counts == {"all": "2", "mine": "1", "unassigned": "1"}
 
 
 def test_search_finds_people_by_first_name_last_four_digits_or_external_id(client, db, peer):
