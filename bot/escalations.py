@@ -100,11 +100,34 @@ def on_shift(user: User, now: datetime, tz: str) -> bool:
     return bool(user.shift) and hours.is_open(user.shift, now, tz)
 
 
+def open_load(s: Session, user_id: int) -> int:
+    return s.scalar(select(func.count()).select_from(Escalation)
+                    .where(Escalation.status == "open", Escalation.assignee_id == user_id)) or 0
+
+
+def can_take(s: Session, user: User | None, now: datetime, tz: str) -> bool:
+    """Active, on shift and under capacity: a ticket given to anyone else would sit unseen."""
+    return (user is not None and user.active and on_shift(user, now, tz)
+            and open_load(s, user.id) < user.capacity)
+
+
+def off_shift_ids(s: Session, now: datetime, tz: str) -> list[int]:
+    """Staff who are not on duty now: their unanswered tickets belong to the on-shift queue."""
+    return [u.id for u in s.scalars(select(User).where(User.role.in_(("peer", "supervisor"))))
+            if not (u.active and on_shift(u, now, tz))]
+
+
+def supervisors_on_shift(s: Session, now: datetime, tz: str) -> list[User]:
+    return [u for u in s.scalars(select(User).where(User.active.is_(True), User.role.in_(("supervisor", "admin"))))
+            if on_shift(u, now, tz)]
+
+
 def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str) -> int | None:
-    """The person's own peer first; else the least-loaded active peer on shift with room left."""
+    """The person's own peer when on shift with room; else the least-loaded active peer on shift
+    with room left; else nobody (the on-shift queue)."""
     if participant.assigned_peer_id:
         peer = s.get(User, participant.assigned_peer_id)
-        if peer is not None and peer.active:
+        if can_take(s, peer, now, tz):
             return peer.id
     load = (select(Escalation.assignee_id, func.count().label("n"))
             .where(Escalation.status == "open", Escalation.assignee_id.is_not(None))

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.escalations import PRIORITY_RANK, auto_assignee, sla_minutes
+from bot.escalations import PRIORITY_RANK, auto_assignee, can_take, sla_minutes
 from db.models import Escalation, Note, Participant, User
 
 OUTCOMES = {
@@ -31,13 +31,15 @@ class TicketConflict(Exception):
     """The ticket changed under the caller (claimed by someone else, already resolved)."""
 
 
-def claim(s: Session, ticket_id: int, user_id: int, expected_assignee: int | None) -> None:
-    """Take the ticket if its assignee is still what the caller saw (None = unassigned)."""
+def claim(s: Session, ticket_id: int, user_id: int, expected_assignee: int | None,
+          now: datetime | None = None) -> None:
+    """Take the ticket if its assignee is still what the caller saw (None = unassigned).
+    `now` records when, for the ticket's history."""
     same = (Escalation.assignee_id.is_(None) if expected_assignee is None
             else Escalation.assignee_id == expected_assignee)
     done = s.execute(update(Escalation)
                      .where(Escalation.id == ticket_id, Escalation.status == "open", same)
-                     .values(assignee_id=user_id)
+                     .values(assignee_id=user_id, claimed_at=now)
                      .execution_options(synchronize_session=False)).rowcount
     if not done:
         raise TicketConflict(_why(s, ticket_id))
@@ -70,6 +72,10 @@ OPEN_OR_REOPENABLE = (select(_T.c.id, _T.c.status)
                                  and_(_T.c.status == "resolved", _T.c.resolved_at >= bindparam("since"))))
                       .order_by(case((_T.c.status == "open", 0), else_=1), _T.c.resolved_at.desc(), _T.c.id.desc())
                       .limit(1))
+
+
+WAKE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.snoozed_until.is_not(None))
+        .values(snoozed_until=None))
 
 
 def open_ticket(s: Session, participant_id: int) -> Escalation | None:
@@ -110,19 +116,32 @@ def reopen_on_inbound(s: Session, person: Participant, now: datetime,
     message then raises it through open_escalation(). Returns the reopened ticket or None."""
     since = now - timedelta(days=REOPEN_WINDOW_DAYS)
     found = s.connection().execute(OPEN_OR_REOPENABLE, {"pid": person.id, "since": since}).first()
+    if found is not None and found.status == "open":
+        s.execute(WAKE, {"tid": found.id})   # a snoozed ticket comes back when the person writes
     if found is None or found.status == "open":
         return None
     last = s.get(Escalation, found.id)
     keeper = s.get(User, last.assignee_id) if last.assignee_id else None
-    last.status, last.resolved_at, last.first_response_at = "open", None, None
+    last.status, last.resolved_at, last.first_response_at, last.snoozed_until = "open", None, None, None
     last.note = "\n".join(x for x in (last.note, f"reopened: new message (was {last.outcome})") if x)
     last.outcome, last.reopened_count = None, last.reopened_count + 1
     last.priority, last.priority_rank = "normal", PRIORITY_RANK["normal"]
     last.sla_due_at = now + timedelta(minutes=sla_minutes(s)["normal"])
     last.message_id = message_id or last.message_id
-    last.assignee_id = keeper.id if keeper is not None and keeper.active else auto_assignee(s, person, now, tz)
+    last.assignee_id = keeper.id if can_take(s, keeper, now, tz) else auto_assignee(s, person, now, tz)
     s.flush()
     return last
+
+
+def snooze(s: Session, ticket_id: int, until: datetime, now: datetime) -> Escalation:
+    """Out of the queue until `until`; reopen_on_inbound() brings it back sooner."""
+    if until <= now:
+        raise ValueError("A follow-up time must be in the future.")
+    ticket = s.get(Escalation, ticket_id)
+    if ticket is None or ticket.status != "open":
+        raise TicketConflict("This ticket is no longer open.")
+    ticket.snoozed_until = until
+    return ticket
 
 
 def hand_off(s: Session, from_id: int, to_id: int, include_tickets: bool) -> list[int]:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String,
                         Text, UniqueConstraint, Float)
-from sqlalchemy.sql.expression import false as sa_false
+from sqlalchemy.sql.expression import false as sa_false, true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime, utcnow
@@ -40,6 +40,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     capacity: Mapped[int] = mapped_column(Integer, default=25)  # open tickets before auto-assign skips them
     shift: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)  # {"mon": [["09:00","17:00"]], ...}
+    alert_sound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())  # urgent-ticket chime
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]] = mapped_column(default=None)
     # Part of every signed-in session's id: one more ends all of the account's sessions
@@ -113,7 +114,8 @@ class Conversation(Base):
 class Message(Base):
     """Every text in or out. Inbound is written before it is processed."""
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_participant_created", "participant_id", "created_at"),)  # the report
+    __table_args__ = (Index("ix_messages_participant_created", "participant_id", "created_at"),   # the report
+                      Index("ix_messages_person_direction", "participant_id", "direction", "id"))  # queue preview
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), default=None)
@@ -135,7 +137,13 @@ class Message(Base):
 class Escalation(Base):
     """A ticket in the peer inbox."""
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_queue", "status", "priority_rank", "sla_due_at"),)
+    __table_args__ = (Index("ix_escalations_queue", "status", "priority_rank", "sla_due_at"),
+                      # the queue's counts (mine, unassigned) and the snoozed list, from the indexes alone
+                      Index("ix_escalations_waiting", "status", "assignee_id", "snoozed_until", "first_response_at"),
+                      Index("ix_escalations_snoozed", "snoozed_until", "status"),
+                      # every page's urgent-alert poll
+                      Index("ix_escalations_alerts", "status", "priority_rank", "first_response_at", "snoozed_until",
+                            "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     reason: Mapped[str] = mapped_column(String(40))
@@ -151,9 +159,20 @@ class Escalation(Base):
     resolved_at: Mapped[Optional[datetime]] = mapped_column(default=None, index=True)
     outcome: Mapped[Optional[str]] = mapped_column(String(40), default=None)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(default=None)
+    snoozed_until: Mapped[Optional[datetime]] = mapped_column(default=None)  # out of the queue until then, or a new text
 
     participant: Mapped[Participant] = relationship()
     assignee: Mapped[Optional[User]] = relationship()
+
+
+class StaffPresence(Base):
+    """Who has a person's page open right now, and whether they are typing a reply (collision)."""
+    __tablename__ = "staff_presence"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True, index=True)
+    replying: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    seen_at: Mapped[datetime] = mapped_column()
 
 
 class Note(Base):

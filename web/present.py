@@ -1,7 +1,8 @@
 """How times and numbers read on a staff page. Pure: `now` is always an argument."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import logs
@@ -57,3 +58,36 @@ def masked(address: str | None) -> str:
 
 def local_time(at: datetime | None, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%a %b %-d, %H:%M") if at else ""
+
+
+PRESETS = {"1h": timedelta(hours=1), "3h": timedelta(hours=3)}
+
+
+def snooze_time(text: str, preset: str, at: datetime, tz: str) -> datetime:
+    """The follow-up moment as UTC, or ValueError with what to type instead."""
+    if preset in PRESETS:
+        return at + PRESETS[preset]
+    zone = ZoneInfo(tz)
+    local = at.astimezone(zone)
+    if preset == "tomorrow":
+        return datetime.combine(local.date() + timedelta(days=1), time(9, 0), zone).astimezone(timezone.utc)
+    clock = parse_clock(text)
+    if clock is None:
+        raise ValueError("Give a time like 15:00 or 3pm.")
+    day = local.date() if clock > local.time() else local.date() + timedelta(days=1)
+    return datetime.combine(day, clock, zone).astimezone(timezone.utc)
+
+
+def parse_clock(text: str) -> time | None:
+    """'15:00', '3pm', '3:30 pm', '9' -> a time of day; anything else -> None."""
+    m = re.fullmatch(r"\s*(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?\s*m?\.?)?\s*", text.lower())
+    if not m:
+        return None
+    hour, minute, half = int(m.group(1)), int(m.group(2) or 0), m.group(3)
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "p" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)

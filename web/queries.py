@@ -12,7 +12,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import channels
-from db.models import Contact, Escalation, Message, Note, Participant, ScheduledMessage, User
+from db.models import Contact, Escalation, Event, Message, Note, Participant, ScheduledMessage, User
 
 VIEWS = ("all", "mine", "unassigned")
 PER_PAGE = 50
@@ -25,11 +25,49 @@ def primary_address(participant_id_col):
             .limit(1).scalar_subquery())
 
 
-def _view(stmt: Select, view: str, user_id: int) -> Select:
+@dataclass(frozen=True)
+class Filters:
+    """The queue's filters; empty strings mean "any"."""
+    reason: str = ""
+    priority: str = ""
+    language: str = ""
+
+    def args(self) -> dict[str, str]:
+        return {k: v for k, v in (("reason", self.reason), ("priority", self.priority),
+                                  ("language", self.language)) if v}
+
+
+def _waiting(stmt: Select, now: datetime) -> Select:
+    """Open and not snoozed: a snoozed ticket is out of the queue until its time comes."""
+    return stmt.where(Escalation.status == "open",
+                      or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now))
+
+
+def _view(stmt: Select, view: str, user_id: int, off_shift: list[int]) -> Select:
+    """"Unassigned" is the on-shift queue: nobody's, or given to someone off shift who has not
+    answered yet."""
     if view == "mine":
         return stmt.where(Escalation.assignee_id == user_id)
     if view == "unassigned":
-        return stmt.where(Escalation.assignee_id.is_(None))
+        return stmt.where(_on_shift_queue(off_shift))
+    return stmt
+
+
+def _on_shift_queue(off_shift: list[int]):
+    nobody = Escalation.assignee_id.is_(None)
+    if not off_shift:
+        return nobody
+    return or_(nobody, Escalation.assignee_id.in_(off_shift) & Escalation.first_response_at.is_(None))
+
+
+def _filter(stmt: Select, f: Filters) -> Select:
+    if f.reason:
+        stmt = stmt.where(Escalation.reason == f.reason)
+    if f.priority:
+        stmt = stmt.where(Escalation.priority == f.priority)
+    if f.language:
+        stmt = stmt.where(Escalation.participant_id.in_(
+            select(Participant.id).where(Participant.language == f.language)))
     return stmt
 
 
@@ -47,19 +85,37 @@ class QueueRow:
     assignee_id: int | None
     assignee_name: str | None
     reopened_count: int
+    language: str
+    release_date: object
+    timezone: str
+    last_text: str | None
+    last_text_at: datetime | None
 
 
-def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = PER_PAGE) -> list[QueueRow]:
+PREVIEW_CHARS = 200  # the row shows one line; more would only be hidden by the browser
+
+
+def _last_inbound(column, participant_id_col):
+    """The person's newest inbound text (or its time), over ix_messages_person_direction."""
+    return (select(column).where(Message.participant_id == participant_id_col, Message.direction == "in")
+            .order_by(Message.id.desc()).limit(1).scalar_subquery())
+
+
+def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = PER_PAGE, *,
+               now: datetime, filters: Filters = Filters(), off_shift: list[int] = ()) -> list[QueueRow]:
     """One page of the queue. The page's ids are picked first from the index alone, then only
-    those rows are joined to names and numbers, so a deep page costs what page 1 costs."""
+    those rows are joined to names, numbers and last texts, so a deep page costs what page 1 costs."""
     order = (Escalation.priority_rank, Escalation.sla_due_at, Escalation.id)
-    ids = (_view(select(Escalation.id).where(Escalation.status == "open"), view, user_id)
-           .order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery())
+    base = _filter(_view(_waiting(select(Escalation.id), now), view, user_id, list(off_shift)), filters)
+    ids = base.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery()
     trigger = Message.__table__.alias("trigger")
     stmt = (select(Escalation.id, Escalation.participant_id, Participant.first_name,
                    primary_address(Escalation.participant_id), Escalation.reason, Escalation.priority,
                    func.coalesce(trigger.c.created_at, Escalation.created_at), Escalation.sla_due_at,
-                   Escalation.first_response_at, Escalation.assignee_id, User.name, Escalation.reopened_count)
+                   Escalation.first_response_at, Escalation.assignee_id, User.name, Escalation.reopened_count,
+                   Participant.language, Participant.release_date, Participant.timezone,
+                   _last_inbound(func.substr(Message.body, 1, PREVIEW_CHARS), Escalation.participant_id),
+                   _last_inbound(Message.created_at, Escalation.participant_id))
             .join(ids, ids.c.id == Escalation.id)
             .join(Participant, Participant.id == Escalation.participant_id)
             .outerjoin(User, User.id == Escalation.assignee_id)
@@ -68,12 +124,76 @@ def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = P
     return [QueueRow(*row) for row in s.execute(stmt).all()]
 
 
-def queue_counts(s: Session, user_id: int) -> dict[str, int]:
-    total, mine, unassigned = s.execute(
-        select(func.count(), func.sum(case((Escalation.assignee_id == user_id, 1), else_=0)),
-               func.sum(case((Escalation.assignee_id.is_(None), 1), else_=0)))
-        .where(Escalation.status == "open")).one()
-    return {"all": total or 0, "mine": mine or 0, "unassigned": unassigned or 0}
+def queue_counts(s: Session, user_id: int, *, now: datetime, filters: Filters = Filters(),
+                 off_shift: list[int] = ()) -> dict[str, int]:
+    """Each count is its own index range (open; snoozed; mine; nobody's; off shift), which
+    with 10,000 open tickets is several times cheaper than one pass summing CASEs."""
+    awake = or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now)
+    is_open = Escalation.status == "open"
+    if filters.args():   # a filter leaves the indexes behind: then one pass beats five
+        free = _on_shift_queue(list(off_shift))
+        total, mine, nobody, later = s.execute(_filter(
+            select(func.count(), func.sum(case((Escalation.assignee_id == user_id, 1), else_=0)),
+                   func.sum(case((free, 1), else_=0)), func.sum(case((Escalation.snoozed_until > now, 1), else_=0)))
+            .where(is_open), filters)).one()
+        total, later = total or 0, later or 0
+        mine_all, free_all = mine or 0, nobody or 0
+        if later:   # rare: recount the snoozed ones out of mine and unassigned exactly
+            mine_all -= s.scalar(_filter(select(func.count()).where(is_open, Escalation.snoozed_until > now,
+                                                                    Escalation.assignee_id == user_id), filters)) or 0
+            free_all -= s.scalar(_filter(select(func.count()).where(is_open, Escalation.snoozed_until > now, free),
+                                         filters)) or 0
+        return {"all": total - later, "mine": mine_all, "unassigned": free_all, "snoozed": later}
+
+    def count(*where) -> int:
+        return s.scalar(select(func.count()).select_from(Escalation).where(*where)) or 0
+    snoozed = count(Escalation.snoozed_until > now, is_open)
+    free = count(is_open, Escalation.assignee_id.is_(None), awake)
+    if off_shift:
+        free += count(is_open, Escalation.assignee_id.in_(list(off_shift)), Escalation.first_response_at.is_(None),
+                      awake)
+    return {"all": count(is_open) - snoozed, "mine": count(is_open, Escalation.assignee_id == user_id, awake),
+            "unassigned": free, "snoozed": snoozed}
+
+
+def snoozed(s: Session, now: datetime) -> list[tuple[int, int, str | None, str, datetime]]:
+    """Tickets waiting for their follow-up time, soonest first (id, person, name, reason, until)."""
+    return s.execute(select(Escalation.id, Escalation.participant_id, Participant.first_name, Escalation.reason,
+                            Escalation.snoozed_until)
+                     .join(Participant, Participant.id == Escalation.participant_id)
+                     .where(Escalation.status == "open", Escalation.snoozed_until > now)
+                     .order_by(Escalation.snoozed_until).limit(PER_PAGE)).all()
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    participant_id: int
+    reason: str
+    sla_due_at: datetime
+
+
+def urgent_waiting(s: Session, now: datetime, limit: int = 10) -> tuple[int, list[Alert]]:
+    """Urgent tickets nobody has answered yet (count, newest few): the whole app's alarm."""
+    where = (Escalation.priority_rank == 0, Escalation.first_response_at.is_(None))
+    count = s.scalar(_waiting(select(func.count()), now).where(*where)) or 0
+    rows = s.execute(_waiting(select(Escalation.id, Escalation.participant_id, Escalation.reason,
+                                     Escalation.sla_due_at), now)
+                     .where(*where).order_by(Escalation.id.desc()).limit(limit)).all() if count else []
+    return count, [Alert(*r) for r in rows]
+
+
+def overdue_unclaimed(s: Session, now: datetime, off_shift: list[int], limit: int = 10) -> list[Alert]:
+    """Urgent, past its SLA and with nobody on it: what a supervisor on shift must hear about."""
+    nobody = Escalation.assignee_id.is_(None)
+    if off_shift:
+        nobody = or_(nobody, Escalation.assignee_id.in_(off_shift))
+    rows = s.execute(_waiting(select(Escalation.id, Escalation.participant_id, Escalation.reason,
+                                     Escalation.sla_due_at), now)
+                     .where(Escalation.priority_rank == 0, Escalation.first_response_at.is_(None),
+                            Escalation.sla_due_at < now, nobody)
+                     .order_by(Escalation.sla_due_at).limit(limit)).all()
+    return [Alert(*r) for r in rows]
 
 
 def thread(s: Session, participant_id: int, limit: int | None) -> tuple[list, bool]:
@@ -147,3 +267,49 @@ def person_by_phone(s: Session, address_digits: str) -> int | None:
                     .where(Contact.address.in_(channels.phone_addresses(address_digits)))
                     .limit(1))
 
+
+
+def find_people(s: Session, text: str, limit: int = 20) -> list[tuple]:
+    """The inbox's search box: a first name (its start), the last 4 digits of a number, an
+    external id or #id. Rows: (id, first name, address, status, open ticket's reason, priority)."""
+    text = " ".join(text.split())[:80]
+    bare = text.lstrip("#")
+    if not bare:
+        return []
+    match = [Participant.external_id == text]
+    if bare.isdigit():
+        if len(bare) < 10:   # an id, not a number someone pasted whole
+            match.append(Participant.id == int(bare))
+        if len(bare) == 4:
+            match.append(Participant.id.in_(select(Contact.participant_id)
+                                            .where(Contact.address.endswith(bare, autoescape=True))))
+    else:
+        match.append(func.lower(Participant.first_name).startswith(bare.lower(), autoescape=True))
+    ticket = (select(Escalation.reason, Escalation.priority)
+              .where(Escalation.participant_id == Participant.id, Escalation.status == "open")
+              .order_by(Escalation.priority_rank).limit(1))
+    stmt = (select(Participant.id, Participant.first_name, primary_address(Participant.id), Participant.status,
+                   ticket.with_only_columns(Escalation.reason).scalar_subquery(),
+                   ticket.with_only_columns(Escalation.priority).scalar_subquery())
+            .where(or_(*match), Participant.status != "merged")
+            .order_by(Participant.first_name, Participant.id).limit(limit))
+    return s.execute(stmt).all()
+
+
+def events(s: Session, participant_id: int, after_id: int = 0, limit: int = 200) -> list:
+    """The person's recorded events (check-ins, locator questions, safety), oldest first."""
+    rows = list(s.scalars(select(Event).where(Event.participant_id == participant_id, Event.id > after_id)
+                          .order_by(Event.id.desc()).limit(limit)))
+    return rows[::-1]
+
+
+def ticket_history(s: Session, participant_id: int) -> list[tuple]:
+    """Every ticket the person has had, newest first, with its notes: (ticket, assignee name, notes)."""
+    tickets = list(s.scalars(select(Escalation).where(Escalation.participant_id == participant_id)
+                             .order_by(Escalation.created_at.desc(), Escalation.id.desc())))
+    notes: dict[int, list[Note]] = {}
+    if tickets:
+        for n in s.scalars(select(Note).where(Note.escalation_id.in_([t.id for t in tickets])).order_by(Note.id)):
+            notes.setdefault(n.escalation_id, []).append(n)
+    names = dict(s.execute(select(User.id, User.name)).all())
+    return [(t, names.get(t.assignee_id), notes.get(t.id, [])) for t in tickets]

@@ -25,7 +25,7 @@ def test_a_peer_triages_an_emergency_from_text_to_resolution(app, db, live_serve
 
     assert sms(app.test_client(), PHONE, "my brother is not breathing, he used").status_code == 200
     first = page.locator("tr.ticket").first
-    expect(first.locator(".reason")).to_have_text("emergency")  # arrives by polling, no reload
+    expect(first.locator(".reason")).to_have_text("Overdose reported")  # arrives by polling, no reload
     expect(first.locator(".badge")).to_have_text("urgent")
     expect(first.locator(".assignee")).to_have_text("unassigned")
     first.get_by_role("button", name="Claim").click()
@@ -52,7 +52,7 @@ def test_a_peer_triages_an_emergency_from_text_to_resolution(app, db, live_serve
     page.get_by_role("button", name="Resolve", exact=True).click()
     expect(page.locator(".flash")).to_contain_text("Resolved: Reversal reported")
     expect(page.locator("tr.ticket")).to_have_count(1)
-    expect(page.locator("tr.ticket .reason")).to_have_text("asked for peer")
+    expect(page.locator("tr.ticket .reason")).to_have_text("Asked for a peer")
 
 
 def test_a_script_in_a_text_renders_inert(app, db, live_server, page):

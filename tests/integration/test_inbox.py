@@ -162,7 +162,7 @@ def test_an_emergency_texted_in_lands_at_the_top(client, db, peer):
     assert sms(client, PHONE, "my friend is not breathing, he took something").status_code == 200
     rows = client.get("/inbox/rows").get_data(as_text=True)
     first = re.search(r'<tr class="ticket p-(\w+)".*?class="reason">([^<]+)<', rows, re.S)
-    assert first.groups() == ("urgent", "emergency")
+    assert first.groups() == ("urgent", "Overdose reported")
 
 
 def test_claim_release_and_a_second_claim_is_told_who_won(app, client, db, peer):

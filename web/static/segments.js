@@ -18,15 +18,9 @@
   window.homewardSegments = count;
   var body = document.getElementById("body"), out = document.getElementById("segments");
   if (body && out) {
-    var update = function () { out.textContent = count(body.value); };
+    var webchat = out.dataset.channel === "webchat";   // no carrier, so no segments
+    var update = function () { out.textContent = webchat ? "web chat" : count(body.value); };
     body.addEventListener("input", update);
     update();
-  }
-  var canned = document.getElementById("canned");
-  if (canned && body) {
-    canned.addEventListener("change", function () {
-      var opt = canned.options[canned.selectedIndex];
-      if (opt && opt.dataset.body) { body.value = opt.dataset.body; body.dispatchEvent(new Event("input")); body.focus(); }
-    });
   }
 })();
