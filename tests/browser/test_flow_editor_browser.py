@@ -1,0 +1,86 @@
+"""The flow map and step forms in headless Chromium: what a supervisor who never saw YAML does."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.browser.test_admin_browser import versions
+from tests.staff import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+SHIPPED = {"checkin": "mood", "naloxone": "intro", "peer": "ticket", "risk": None, "screening": None,
+           "treatment": None, "welcome": None}
+
+
+def test_every_shipped_flow_is_drawn_and_a_box_opens_its_form(db, live_server, page):
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    sign_in(page, live_server, "sam@example.org", PASSWORD)
+    for name in SHIPPED:
+        page.goto(f"{live_server}/admin/flows/{name}")
+        boxes = page.locator("#flow-map g.node")
+        expect(boxes.first).to_be_visible()
+        assert boxes.count() >= 5 and page.locator("#flow-map .arrow").count() >= boxes.count() - 1
+        assert page.locator("#flow-map g.unreachable, #flow-map g.dead-end").count() == 0
+    page.goto(f"{live_server}/admin/flows/checkin")
+    page.locator('#flow-map a[data-node="mood"]').click()
+    expect(page.get_by_role("heading", name="Flow checkin: step “mood”")).to_be_visible()
+
+
+def test_a_text_edited_in_both_languages_with_live_checks_then_published(db, live_server, page):
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    sign_in(page, live_server, "sam@example.org", PASSWORD)
+    page.goto(f"{live_server}/admin/flows/checkin/node/mood")
+    en, es = page.get_by_label("Message (English)"), page.get_by_label("Message (Spanish)")
+    en.fill("")
+    en.press_sequentially("Hi, no relapse talk here")
+    field = page.locator(".text-field", has=en)
+    expect(field.locator(".stigma")).to_contain_text("“relapse” is stigmatizing; person-first: return to use")
+    expect(field.locator(".seg")).to_contain_text("1 segment (GSM-7")
+    en.fill("Hi {first_name|there}, it's {program}. How's today? Reply 1 (rough) to 5 (great).")
+    expect(field.locator(".stigma")).to_have_text("")
+    es.fill("Hola {first_name|}, te escribe {program}. ¿Cómo va hoy? Responde del 1 (mal) al 5 (genial).")
+    expect(page.locator(".text-field", has=es).locator(".seg")).to_contain_text("segment")
+    page.get_by_role("button", name="Save as draft and check").click()
+    expect(page.locator(".flash")).to_contain_text("Saved as a draft and checked: no errors")
+    page.get_by_role("button", name="Publish as version 2").click()
+    expect(page.locator(".flash")).to_contain_text("Published checkin version 2")
+    assert versions(db) == [1, 2]
+
+
+def test_a_broken_edit_is_kept_as_a_draft_and_a_stale_save_is_refused(db, live_server, page, browser):
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    make_user(db, "ana@example.org", "supervisor", "Ana Cruz")
+    sign_in(page, live_server, "sam@example.org", PASSWORD)
+    page.goto(f"{live_server}/admin/flows/checkin/node/mood")
+    other = browser.new_context().new_page()
+    sign_in(other, live_server, "ana@example.org", PASSWORD)
+    other.goto(f"{live_server}/admin/flows/checkin/node/mood")
+    page.get_by_label("Message (English)").fill("Hey {frist_name}, how are you? Reply 1 to 5.")
+    page.get_by_role("button", name="Save as draft and check").click()
+    expect(page.locator(".flash")).to_contain_text("Saved as a draft, but it cannot be published yet")
+    expect(page.locator("#problems")).to_contain_text("frist_name")
+    page.goto(f"{live_server}/admin/flows/checkin")
+    expect(page.locator("#draft-status")).to_contain_text("Draft by Sam Rivera")
+    other.get_by_label("Message (English)").fill("Ana's words. Reply 1 to 5.")
+    other.get_by_role("button", name="Save as draft and check").click()
+    expect(other.locator(".flash")).to_contain_text("Sam Rivera changed this flow while you were editing it")
+    expect(other.get_by_label("Message (English)")).to_have_value("Ana's words. Reply 1 to 5.")
+    other.context.close()
+
+
+def test_a_rollback_asks_first_and_shows_the_texts_that_change(db, live_server, page):
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    sign_in(page, live_server, "sam@example.org", PASSWORD)
+    page.goto(f"{live_server}/admin/flows/checkin/node/mood")
+    page.get_by_label("Message (English)").fill("Hi, it's {program}. How's today? Reply 1 (rough) to 5 (great).")
+    page.get_by_role("button", name="Save as draft and check").click()
+    page.get_by_role("button", name="Publish as version 2").click()
+    page.get_by_role("link", name="Roll back to v1").click()
+    expect(page.locator("#in-progress")).to_contain_text("0 conversations are in progress on the live version 2")
+    expect(page.locator("#text-diff")).to_contain_text("How's today?")
+    expect(page.locator("#text-diff")).to_contain_text("How are you doing today?")
+    assert versions(db) == [1, 2]
+    page.get_by_role("button", name="Yes, roll back to v1").click()
+    expect(page.locator(".flash")).to_contain_text("Rolled back: version 1's text is live again as version 3")
+    assert versions(db) == [1, 2, 3]
