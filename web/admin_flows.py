@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.escalations import on_shift
 from core.flows import editing, layout
 from core.flows.checker import STIGMA_FILE
 from core.flows.registry import FlowError
@@ -144,7 +145,7 @@ def _editor(s, name: str, source: str, *, sim: dict | None = None, status: int =
         errors=[p for p in problems if p.severity == "error"], versions=versions, latest=latest,
         base=latest if base is None else base, draft=draft, draft_by=draft_by.name if draft_by else None,
         changed=source != latest_source, line_count=max(len(lines), 1),
-        sim=sim, sim_token=_serializer().dumps(sim), flow_map=flow_map(definition),
+        sim=sim, sim_token=_serializer().dumps(sim), flow_map=flow_map(definition), live_on_duty=live_on_duty(s),
         rev=revision(_working(s, name)[0] or source)), status
 
 
@@ -189,7 +190,8 @@ def act(name: str):
         if not NEW_NAME.match(name) and not _versions(s, name):
             abort(404)
         if action == "reset":
-            fresh = flow_sim.new_sim(request.form.get("sim_lang", "en"), bool(request.form.get("sim_new")))
+            fresh = flow_sim.new_sim(request.form.get("sim_lang", "en"), bool(request.form.get("sim_new")),
+                                     request.form.get("sim_duty", "live"))
             return _editor(s, name, source, sim=fresh, base=base)
         working, draft = _working(s, name)
         conflict = _conflict(s, name, working, draft) if working is not None and "rev" in request.form else None
@@ -224,8 +226,16 @@ def _keep_draft(s, name: str, source: str, base: int | None) -> dict | None:
     return draft
 
 
+def live_on_duty(s) -> bool:
+    """Whether a peer is on shift now, as the runtime decides it (bot/runtime.py)."""
+    tz = current_app.config.get("PROGRAM_TIMEZONE", "America/New_York")
+    peers = s.scalars(select(User).where(User.active.is_(True), User.role == "peer"))
+    return any(on_shift(u, now(), tz) for u in peers)
+
+
 def _simulate(s, action: str, sim: dict, registry) -> dict:
     kwargs = {"program": program_settings.program_name(s), "coverage": program_settings.coverage_hours(s),
+              "peer_on_duty": live_on_duty(s),
               "locator": current_app.extensions.get("homeward.locator"),
               "tz": current_app.config.get("PROGRAM_TIMEZONE", "America/New_York")}
     try:

@@ -84,3 +84,19 @@ def test_a_rollback_asks_first_and_shows_the_texts_that_change(db, live_server, 
     page.get_by_role("button", name="Yes, roll back to v1").click()
     expect(page.locator(".flash")).to_contain_text("Rolled back: version 1's text is live again as version 3")
     assert versions(db) == [1, 2, 3]
+
+
+def test_the_simulator_says_which_peer_facts_it_used_and_follows_the_choice(db, live_server, page):
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    sign_in(page, live_server, "sam@example.org", PASSWORD)
+    page.goto(f"{live_server}/admin/flows/peer")
+    expect(page.locator("#sim-facts")).to_contain_text("Using the program's facts now: no peer is on shift")
+    for duty, said in (("as if a peer is on duty", "A peer is working now"),
+                       ("as if no peer is on duty", "Mon-Fri")):
+        page.locator("summary", has_text="Start over").click()
+        page.get_by_label("Peers").select_option(label=duty)
+        page.get_by_role("button", name="Start over").click()
+        expect(page.locator("#sim-facts")).to_contain_text("Simulating " + duty)
+        page.get_by_label("Text as the participant").fill("PEER")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.locator("#sim-log")).to_contain_text(said)
