@@ -100,3 +100,29 @@ def test_the_simulator_says_which_peer_facts_it_used_and_follows_the_choice(db, 
         page.get_by_label("Text as the participant").fill("PEER")
         page.get_by_role("button", name="Send", exact=True).click()
         expect(page.locator("#sim-log")).to_contain_text(said)
+
+
+def test_yaml_view_wraps_long_lines_and_its_numbers_stay_on_their_lines(db, live_server, page):
+    from tests.browser.test_admin_browser import CHECKIN
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    sign_in(page, live_server, "sam@example.org", PASSWORD)
+    page.goto(f"{live_server}/admin/flows/checkin")
+    broken = CHECKIN.replace("next: record", "next: recrod", 1)
+    page.locator("#source").fill(broken)
+    page.get_by_role("button", name="Check and keep as draft").click()
+    bad = next(i for i, ln in enumerate(broken.splitlines(), 1) if "recrod" in ln)
+    long_line = next(i for i, ln in enumerate(broken.splitlines(), 1) if len(ln) > 110)
+    expect(page.locator(f"#L{bad}.error")).to_be_visible()
+    box = page.locator("#source")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth")                   # nothing scrolls sideways
+    top = lambda n: page.locator(f"#L{n}").bounding_box()["y"]  # noqa: E731
+    height = lambda n: page.locator(f"#L{n}").bounding_box()["height"]  # noqa: E731
+    plain = height(next(i for i, ln in enumerate(broken.splitlines(), 1) if ln == "schema: 1"))
+    assert abs(height(bad) - plain) < 0.5 and abs(top(bad + 1) - top(bad) - plain) < 0.5   # no slip after a mark
+    assert height(long_line) >= 2 * plain - 0.5                                  # a wrapped line keeps one number
+    last = len(broken.splitlines())
+    gutter_end = top(last) + height(last) - page.locator("#L1").bounding_box()["y"]
+    content = box.evaluate("b => b.scrollHeight - parseFloat(getComputedStyle(b).paddingTop)"
+                           " - parseFloat(getComputedStyle(b).paddingBottom)")
+    # the last number ends where the text does (the text ends with a newline: one empty row more)
+    assert abs(gutter_end - (content - plain)) < 2
