@@ -263,6 +263,14 @@ def _publish(s, name: str, source: str, problems, errors, base: int | None, sim:
     if latest and _source(s, name, latest) == source:
         flash(f"Nothing to publish: this is exactly version {latest}.", "info")
         return redirect(url_for(".edit", name=name))
+    if request.form.get("confirm") != "yes":
+        _keep_draft(s, name, source, base)
+        definition, _ = _store().validate(s, name, source)
+        return render_template("admin/flow_publish.html", name=name, source=source, base=base, latest=latest,
+                               version=latest + 1, rev=revision(_working(s, name)[0] or source),
+                               changes=text_changes(_store().definition(s, name, latest) if latest else None,
+                                                    definition),
+                               running=in_progress(s, name, latest) if latest else 0)
     try:
         with s.begin_nested():
             version = _store().publish(s, name, source, me())

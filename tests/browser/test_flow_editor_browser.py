@@ -44,6 +44,11 @@ def test_a_text_edited_in_both_languages_with_live_checks_then_published(db, liv
     page.get_by_role("button", name="Save as draft and check").click()
     expect(page.locator(".flash")).to_contain_text("Saved as a draft and checked: no errors")
     page.get_by_role("button", name="Publish as version 2").click()
+    expect(page.locator("#in-progress")).to_contain_text("0 conversations are in progress on the live version 1")
+    expect(page.locator("#text-diff")).to_contain_text("How's today? Reply 1 (rough) to 5 (great).")
+    expect(page.locator("#text-diff")).to_contain_text("¿Cómo va hoy?")
+    assert versions(db) == [1]
+    page.get_by_role("button", name="Yes, publish version 2").click()
     expect(page.locator(".flash")).to_contain_text("Published checkin version 2")
     assert versions(db) == [1, 2]
 
@@ -76,6 +81,7 @@ def test_a_rollback_asks_first_and_shows_the_texts_that_change(db, live_server, 
     page.get_by_label("Message (English)").fill("Hi, it's {program}. How's today? Reply 1 (rough) to 5 (great).")
     page.get_by_role("button", name="Save as draft and check").click()
     page.get_by_role("button", name="Publish as version 2").click()
+    page.get_by_role("button", name="Yes, publish version 2").click()
     page.get_by_role("link", name="Roll back to v1").click()
     expect(page.locator("#in-progress")).to_contain_text("0 conversations are in progress on the live version 2")
     expect(page.locator("#text-diff")).to_contain_text("How's today?")

@@ -36,6 +36,8 @@ def line_of(text: str, needle: str) -> int:
 
 
 def post(client, action, source, name="checkin", **extra):
+    if action == "publish":
+        extra.setdefault("confirm", "yes")      # the confirmation page is tested on its own
     return client.post(f"/admin/flows/{name}", data={"action": action, "source": source, **extra})
 
 

@@ -90,3 +90,20 @@ def test_a_choice_and_a_keyword_added_by_form(sup, db):
 def test_the_stigma_lexicon_is_served_for_live_flagging(sup):
     data = sup.get("/admin/flows/stigma.json").get_json()
     assert any("relapse" in e["words"] and e["instead"] == "return to use" for e in data["en"])
+
+
+def test_publish_first_shows_the_texts_that_change_and_who_is_mid_conversation(sup, db):
+    from sqlalchemy import func
+
+    from db.models import FlowVersion
+    from tests.integration.test_webhook import replies
+    from tests.twilio_signing import sms
+    sup_web = sup
+    replies(sms(sup_web, "+17735550001", "CHECKIN"))          # one person mid check-in on v1
+    changed = CHECKIN.replace("Glad to hear it. Every good day counts.", "So glad. Every good day counts.")
+    html = " ".join(post(sup, "publish", changed, base="1", confirm="").get_data(as_text=True).split())
+    assert "1 conversation is in progress on the live version 1; it finishes on version 1" in html
+    assert "Glad to hear it. Every good day counts." in html and "So glad. Every good day counts." in html
+    with db.session() as s:
+        assert s.scalar(select(func.max(FlowVersion.version)).where(FlowVersion.name == "checkin")) == 1
+    assert "So glad" in draft_source(db)                       # nothing lost while asking
