@@ -120,7 +120,8 @@ def act():
             return _page(text, edited, args=args, base=request.form.get("base"))
         schedule, findings = nudge_settings.check(text)
         if schedule is None:
-            flash("Not saved: fix the error marked below first.", "error")
+            flash(f"Not saved: {len(findings)} mistake{'s' if len(findings) != 1 else ''} to fix first, "
+                  "each marked below at its line.", "error")
             return _page(text, edited, args=args, status=422, base=request.form.get("base"))
         if request.form.get("base") != nudge_settings.fingerprint(current):
             flash("Not saved: someone else saved the schedule while you were editing. Your text is below; "
