@@ -27,7 +27,7 @@ from core.flows import editing, layout
 from core.flows.checker import STIGMA_FILE
 from core.flows.registry import FlowError
 from db.models import Conversation, FlowVersion, User
-from web import audit, flow_sim, program_settings
+from web import audit, flow_sim, help_docs, program_settings
 from web.auth import role_required
 from web.context import db, me, now
 
@@ -105,6 +105,9 @@ def index():
 @role_required("supervisor")
 def new():
     name = request.form.get("name", "").strip().lower()
+    if name in ("help", "new"):
+        flash(f"'{name}' is taken by the console itself; pick another name.", "error")
+        return redirect(url_for(".index"))
     if not NEW_NAME.match(name):
         flash("A flow's name is lowercase letters, digits and _, starting with a letter (40 at most).", "error")
         return redirect(url_for(".index"))
@@ -564,3 +567,11 @@ def rollback_confirm(name: str):
         running = in_progress(s, name, latest)
     return render_template("admin/flow_rollback.html", name=name, target=target, latest=latest,
                            changes=changes, running=running)
+
+
+@bp.get("/help")
+@role_required("supervisor")
+def help_page():
+    """docs/flows.md, inside the console."""
+    title, html = help_docs.guide("flows")
+    return render_template("admin/help.html", title=title, html=html, back=url_for(".index"))

@@ -17,7 +17,7 @@ from bot import enrollment
 from core.sms import count_segments
 from core import policy
 from scheduler import nudge_settings
-from web import audit, program_settings
+from web import audit, help_docs, program_settings
 from web.auth import role_required
 from web.context import db, me, now
 
@@ -137,3 +137,11 @@ def act():
           "info")
     return redirect(url_for(".edit", **{k: v for k, v in request.form.items() if k in (
         "release", "tz", "checkin_time", "lang", "open", "enrolled")}))
+
+
+@bp.get("/help")
+@role_required("supervisor")
+def help_page():
+    """A short guide to the nudge schedule (docs/nudges.md), inside the console."""
+    title, html = help_docs.guide("nudges")
+    return render_template("admin/help.html", title=title, html=html, back=url_for(".edit"))

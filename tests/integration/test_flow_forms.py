@@ -107,3 +107,13 @@ def test_publish_first_shows_the_texts_that_change_and_who_is_mid_conversation(s
     with db.session() as s:
         assert s.scalar(select(func.max(FlowVersion.version)).where(FlowVersion.name == "checkin")) == 1
     assert "So glad" in draft_source(db)                       # nothing lost while asking
+
+
+def test_the_guides_are_served_in_the_console_with_working_anchors(sup):
+    html = sup.get("/admin/flows/help").get_data(as_text=True)
+    assert '<h2 id="editing-and-publishing-in-the-browser">Editing and publishing in the browser</h2>' in html
+    assert 'href="#a-first-example"' in html and '<h2 id="a-first-example">' in html
+    assert "/admin/flows/help#editing-and-publishing-in-the-browser" in sup.get("/admin/flows/checkin").get_data(as_text=True)
+    nudges = sup.get("/admin/nudges/help").get_data(as_text=True)
+    assert '<h2 id="the-days">The days</h2>' in nudges and "Day 0</strong> is the day the person is released" in nudges
+    assert 'href="/admin/nudges/help"' in sup.get("/admin/nudges").get_data(as_text=True)
