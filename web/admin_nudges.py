@@ -8,6 +8,7 @@ for a release date in a chosen time zone, exactly as scheduler/policy.py would p
 """
 from __future__ import annotations
 
+import difflib
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +21,12 @@ from scheduler import nudge_settings
 from web import audit, help_docs, program_settings
 from web.auth import role_required
 from web.context import db, me, now
+
+def _summary(schedule: policy.Schedule) -> str:
+    """One line an auditor can compare: which days, until when, at what time, quiet hours."""
+    return (f"days {', '.join(map(str, schedule.days))}; ends day {schedule.window_end_day}; "
+            f"check-in {schedule.checkin_time:%H:%M}; quiet {schedule.quiet.start:%H:%M}-{schedule.quiet.end:%H:%M}")
+
 
 bp = Blueprint("admin_nudges", __name__, url_prefix="/admin/nudges")
 PREVIEW_LIMIT = 60
@@ -131,8 +138,12 @@ def act():
             program_settings.delete(s, nudge_settings.SETTING)
         else:
             program_settings.put(s, nudge_settings.SETTING, text)
+        was = nudge_settings.check(current)[0]
         audit.record(s, me(), "nudges_save", now(), None, days=len(schedule.days),
-                     window_end_day=schedule.window_end_day)
+                     window_end_day=schedule.window_end_day,
+                     before=_summary(was) if was else "unreadable", after=_summary(schedule),
+                     lines_changed=sum(1 for ln in difflib.ndiff(current.splitlines(), text.splitlines())
+                                       if ln[:1] in "+-"))
     flash("Saved. Texts not yet sent use the new words; a changed schedule applies to plans made from now on.",
           "info")
     return redirect(url_for(".edit", **{k: v for k, v in request.form.items() if k in (

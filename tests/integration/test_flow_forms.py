@@ -117,3 +117,13 @@ def test_the_guides_are_served_in_the_console_with_working_anchors(sup):
     nudges = sup.get("/admin/nudges/help").get_data(as_text=True)
     assert '<h2 id="the-days">The days</h2>' in nudges and "Day 0</strong> is the day the person is released" in nudges
     assert 'href="/admin/nudges/help"' in sup.get("/admin/nudges").get_data(as_text=True)
+
+
+def test_a_settings_change_is_audited_with_before_and_after(sup, db):
+    from db.models import AuditEvent
+    from tests.integration.test_admin_staff import SETTINGS
+    assert sup.post("/admin/settings", data=SETTINGS).status_code == 302
+    with db.session() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "settings_change"))
+        assert event.detail["after"]["coverage_hours"] == {"en": "Mon-Sat 8am-8pm", "es": "lun-sáb 8am-8pm"}
+        assert event.detail["before"]["coverage_hours"]["en"] != "Mon-Sat 8am-8pm"
