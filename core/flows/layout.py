@@ -121,9 +121,12 @@ def layout(d: Definition) -> Map:
                              unreachable=nid not in depth, dead_end=dead_end(n)))
     arrows = []
     for nid, n in d.nodes.items():
+        merged: dict[str, list[str]] = {}            # one arrow per target, its labels joined
         for label, target in edges(n):
-            if target not in place:
-                continue
+            if target in place:
+                merged.setdefault(target, []).append(label)
+        for target, labels in merged.items():
+            label = " / ".join(x for x in labels if x)
             (sx, sy), (tx, ty) = place[nid], place[target]
             back = ty <= sy
             arrows.append(Arrow(nid, target, label, sx + BOX_W // 2, sy + BOX_H,
