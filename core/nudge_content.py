@@ -41,7 +41,16 @@ _NOT_DISCREET = re.compile(r"\b(?:" + "|".join([
 
 
 class ScheduleError(ValueError):
-    """A mistake in nudges.yaml, with the file and line to fix."""
+    """Every mistake found in nudges.yaml, each with the file and line to fix (one per line of
+    the message; `problems` has them as (line, message) so an editor can mark each)."""
+
+    def __init__(self, message: str, problems: tuple[tuple[int, str], ...] = ()):
+        super().__init__(message)
+        self.problems = problems or ((0, message),)
+
+
+class _Skip(Exception):
+    """One check failed and was noted; the checks that depend on it are skipped."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ class _Doc:
 
     def __init__(self, text: str, name: str):
         self.name = name
+        self.found: list[tuple[int, str]] = []
         try:
             loader = _Loader(text)
             self.node = loader.get_single_node()
@@ -120,8 +130,24 @@ class _Doc:
         return line + 1
 
     def fail(self, path: tuple, msg: str):
+        """Note the mistake and skip what depends on it: `checks()` carries on with the rest."""
         where = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
-        raise ScheduleError(f"{self.name}, line {self.line(path)}: {where or 'top'}: {msg}")
+        line = self.line(path)
+        entry = (line, f"{self.name}, line {line}: {where or 'top'}: {msg}")
+        if entry not in self.found:
+            self.found.append(entry)
+        raise _Skip
+
+    def check(self, fn, *args, default=None):
+        """fn(*args), or `default` when it found a mistake (noted), so later checks still run."""
+        try:
+            return fn(*args)
+        except _Skip:
+            return default
+
+    def raise_found(self) -> None:
+        if self.found:
+            raise ScheduleError("\n".join(m for _, m in self.found), tuple(self.found))
 
     def get(self, path: tuple, kind: type | tuple, allowed: set | None = None) -> Any:
         parent: Any = self.data
@@ -161,14 +187,18 @@ class _Doc:
 
 def _days(doc: _Doc, end: int) -> tuple[int, ...]:
     days = doc.get(("schedule", "days"), list)
-    for i, d in enumerate(days):
+
+    def day(i, d):
         if isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < end:
             doc.fail(("schedule", "days", i), f"a day must be a whole number from 0 to {end - 1} "
                      f"(window_end_day {end} is the closing message's day), got {d!r}")
-    out = sorted(set(days))
+    for i, d in enumerate(days):
+        doc.check(day, i, d)
+    out = sorted({d for d in days if isinstance(d, int) and not isinstance(d, bool)})
     if len(out) != len(days):
-        doc.fail(("schedule", "days"), "a day is listed twice")
-    for i, _ in enumerate(doc.get(("schedule", "then"), list)):
+        doc.check(doc.fail, ("schedule", "days"), "a day is listed twice")
+
+    def rule(i):
         doc.get(("schedule", "then", i), dict, {"every", "until"})
         every = doc.count(("schedule", "then", i, "every"), 1, 365)
         until = doc.get(("schedule", "then", i, "until"), int)
@@ -180,6 +210,8 @@ def _days(doc: _Doc, end: int) -> tuple[int, ...]:
             if d < end:                 # a rule landing on window_end_day yields to the closing text
                 out.append(d)
             d += every
+    for i, _ in enumerate(doc.check(doc.get, ("schedule", "then"), list, default=[])):
+        doc.check(rule, i)
     return tuple(out)
 
 
@@ -190,21 +222,27 @@ def _texts(doc: _Doc, fallback: Mapping[str, str]) -> dict[str, dict[str, tuple[
         doc.get(("texts", name), dict)
     langs = set(raw["nudge"])
     out: dict[str, dict[str, tuple[str, ...]]] = {}
-    for name in raw:
+
+    def one_set(name):
         sets = doc.get(("texts", name), dict)
         if "en" not in sets or set(sets) != langs:
-            doc.fail(("texts", name), f"needs exactly the languages of texts.nudge {sorted(langs)}, "
-                     f"has {sorted(sets)}")
+            doc.check(doc.fail, ("texts", name), f"needs exactly the languages of texts.nudge {sorted(langs)}, "
+                      f"has {sorted(sets)}")
         out[name] = {}
         for lang in sets:
-            variants = doc.get(("texts", name, lang), (list, str))
-            variants = [variants] if isinstance(variants, str) else variants
-            if not variants:
-                doc.fail(("texts", name, lang), "needs at least one text")
-            for i, text in enumerate(variants):
-                _check_text(doc, ("texts", name, lang, i), text, not name.endswith("_open"),
-                            fallback.get(lang, ""))
-            out[name][lang] = tuple(variants)
+            doc.check(one_lang, name, lang)
+
+    def one_lang(name, lang):
+        variants = doc.get(("texts", name, lang), (list, str))
+        variants = [variants] if isinstance(variants, str) else variants
+        if not variants:
+            doc.fail(("texts", name, lang), "needs at least one text")
+        for i, text in enumerate(variants):
+            doc.check(_check_text, doc, ("texts", name, lang, i), text, not name.endswith("_open"),
+                      fallback.get(lang, ""))
+        out[name][lang] = tuple(variants)
+    for name in raw:
+        doc.check(one_set, name)
     return out
 
 
@@ -230,50 +268,78 @@ def _check_text(doc: _Doc, path: tuple, text: Any, discreet: bool, no_peer: str)
 
 
 def load_schedule_text(text: str, name: str = "nudges.yaml") -> Schedule:
+    """The schedule in `text`, or ScheduleError listing every mistake found (each check runs
+    unless one it depends on failed)."""
     doc = _Doc(text, name)
     if not isinstance(doc.data, dict):
-        doc.fail((), "expected a mapping of settings")
+        doc.check(doc.fail, (), "expected a mapping of settings")
+        doc.raise_found()
     top = {"version", "schedule", "checkin_time", "spread_minutes", "quiet_hours", "late_enrollment",
            "send_closing", "no_contact", "sending", "peer_name_fallback", "texts"}
     for key in doc.data:
         if key not in top:
             hint = difflib.get_close_matches(str(key), sorted(top), 1)
-            doc.fail((key,), f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
-    doc.get(("schedule",), dict, {"days", "then", "window_end_day"})
-    end = doc.count(("schedule", "window_end_day"), 1, 3650)
-    doc.get(("quiet_hours",), dict, {"start", "end"})
-    quiet = QuietHours(doc.clock(("quiet_hours", "start")), doc.clock(("quiet_hours", "end")))
-    if quiet.start == quiet.end:
-        doc.fail(("quiet_hours",), "start and end are the same time")
-    spread = doc.count(("spread_minutes",), 0, 180)
-    s, e = (t.hour * 60 + t.minute for t in (quiet.start, quiet.end))
-    daytime = s - e if s > e else max(s, 1440 - e)      # the longest stretch outside quiet hours
-    if spread >= daytime:
-        doc.fail(("spread_minutes",), f"must be shorter than the {daytime} minutes outside quiet hours")
-    doc.get(("late_enrollment",), dict, {"welcome", "min_gap_hours"})
-    doc.get(("no_contact",), dict, {"unanswered_in_a_row", "within_days", "wait_hours", "reason", "priority"})
-    doc.get(("sending",), dict, {"reply_window_minutes", "stale_after_hours"})
-    priority = doc.get(("no_contact", "priority"), str)
-    if priority not in ("urgent", "high", "normal"):
-        doc.fail(("no_contact", "priority"), f"expected urgent, high or normal, got {priority!r}")
-    fallback = doc.get(("peer_name_fallback",), dict)
-    texts = _texts(doc, {k: str(v) for k, v in fallback.items()})
-    if set(fallback) != set(texts["nudge"]):
-        doc.fail(("peer_name_fallback",), f"needs one entry per language {sorted(texts['nudge'])}, "
-                 f"has {sorted(fallback)}")
+            doc.check(doc.fail, (key,), f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+    c = doc.check
+    c(doc.get, ("schedule",), dict, {"days", "then", "window_end_day"})
+    end = c(doc.count, ("schedule", "window_end_day"), 1, 3650)
+
+    def quiet_hours():
+        doc.get(("quiet_hours",), dict, {"start", "end"})
+        quiet = QuietHours(doc.clock(("quiet_hours", "start")), doc.clock(("quiet_hours", "end")))
+        if quiet.start == quiet.end:
+            doc.fail(("quiet_hours",), "start and end are the same time")
+        return quiet
+    quiet = c(quiet_hours)
+
+    def spread_minutes():
+        spread = doc.count(("spread_minutes",), 0, 180)
+        if quiet is not None:
+            s, e = (t.hour * 60 + t.minute for t in (quiet.start, quiet.end))
+            daytime = s - e if s > e else max(s, 1440 - e)      # the longest stretch outside quiet hours
+            if spread >= daytime:
+                doc.fail(("spread_minutes",), f"must be shorter than the {daytime} minutes outside quiet hours")
+        return spread
+    spread = c(spread_minutes)
+    c(doc.get, ("late_enrollment",), dict, {"welcome", "min_gap_hours"})
+    c(doc.get, ("no_contact",), dict, {"unanswered_in_a_row", "within_days", "wait_hours", "reason", "priority"})
+    c(doc.get, ("sending",), dict, {"reply_window_minutes", "stale_after_hours"})
+
+    def no_contact_priority():
+        priority = doc.get(("no_contact", "priority"), str)
+        if priority not in ("urgent", "high", "normal"):
+            doc.fail(("no_contact", "priority"), f"expected urgent, high or normal, got {priority!r}")
+        return priority
+    priority = c(no_contact_priority)
+    fallback = c(doc.get, ("peer_name_fallback",), dict, default={}) or {}
+    texts = c(_texts, doc, {k: str(v) for k, v in fallback.items()})
+    if texts and "nudge" in texts and set(fallback) != set(texts["nudge"]):
+        c(doc.fail, ("peer_name_fallback",), f"needs one entry per language {sorted(texts['nudge'])}, "
+          f"has {sorted(fallback)}")
+    days = c(_days, doc, end) if end is not None else None
+    values = {
+        "checkin_time": c(doc.clock, ("checkin_time",)),
+        "late_welcome": c(doc.get, ("late_enrollment", "welcome"), bool),
+        "late_gap": c(doc.count, ("late_enrollment", "min_gap_hours"), 0, 72),
+        "send_closing": c(doc.get, ("send_closing",), bool),
+        "unanswered": c(doc.count, ("no_contact", "unanswered_in_a_row"), 1, 50),
+        "within": c(doc.count, ("no_contact", "within_days"), 1, end or 3650),
+        "wait": c(doc.count, ("no_contact", "wait_hours"), 0, 24 * 14),
+        "reason": c(doc.get, ("no_contact", "reason"), str),
+        "reply_window": c(doc.count, ("sending", "reply_window_minutes"), 0, 24 * 60),
+        "stale": c(doc.count, ("sending", "stale_after_hours"), 1, 24 * 7),
+    }
+    doc.raise_found()
     return Schedule(
-        days=_days(doc, end), window_end_day=end,
-        checkin_time=doc.clock(("checkin_time",)), spread_minutes=spread, quiet=quiet,
-        late_welcome=doc.get(("late_enrollment", "welcome"), bool),
-        late_min_gap=timedelta(hours=doc.count(("late_enrollment", "min_gap_hours"), 0, 72)),
-        send_closing=doc.get(("send_closing",), bool),
+        days=days, window_end_day=end,
+        checkin_time=values["checkin_time"], spread_minutes=spread, quiet=quiet,
+        late_welcome=values["late_welcome"], late_min_gap=timedelta(hours=values["late_gap"]),
+        send_closing=values["send_closing"],
         no_contact=NoContactRule(
-            unanswered_in_a_row=doc.count(("no_contact", "unanswered_in_a_row"), 1, 50),
-            within_days=doc.count(("no_contact", "within_days"), 1, end),
-            wait=timedelta(hours=doc.count(("no_contact", "wait_hours"), 0, 24 * 14)),
-            reason=doc.get(("no_contact", "reason"), str), priority=priority),
-        reply_window=timedelta(minutes=doc.count(("sending", "reply_window_minutes"), 0, 24 * 60)),
-        stale_after=timedelta(hours=doc.count(("sending", "stale_after_hours"), 1, 24 * 7)),
+            unanswered_in_a_row=values["unanswered"], within_days=values["within"],
+            wait=timedelta(hours=values["wait"]), reason=values["reason"], priority=priority),
+        reply_window=timedelta(minutes=values["reply_window"]),
+        stale_after=timedelta(hours=values["stale"]),
         texts=texts, peer_fallback={k: str(v) for k, v in fallback.items()})
 
 

@@ -83,12 +83,16 @@ class Finding:
 
 
 def check(text: str) -> tuple[Schedule | None, list[Finding]]:
-    """Load `text` as the loader would; the error (the loader stops at the first) with its line."""
+    """Load `text` as the loader would; every problem it found, each at its line."""
     try:
         return load_schedule_text(text, "nudges.yaml"), []
     except ScheduleError as exc:
-        return None, [Finding(error_line(str(exc)), "error", str(exc).split(": ", 1)[-1] if ", line " in str(exc)
-                              else str(exc).removeprefix("nudges.yaml: "))]
+        out = []
+        for line, message in exc.problems:
+            out.append(Finding(line or error_line(message), "error",
+                               message.split(": ", 1)[-1] if ", line " in message
+                               else message.removeprefix("nudges.yaml: ")))
+        return None, out
 
 
 def error_line(message: str) -> int:

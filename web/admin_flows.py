@@ -13,16 +13,21 @@ sent or stored; its state travels in the page, signed.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import yaml
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.escalations import on_shift
+from core.flows import editing, layout
+from core.flows.checker import STIGMA_FILE
 from core.flows.registry import FlowError
-from db.models import FlowVersion, User
-from web import audit, flow_sim, program_settings
+from db.models import Conversation, FlowVersion, User
+from web import audit, flow_sim, help_docs, program_settings
 from web.auth import role_required
 from web.context import db, me, now
 from web.params import db_int
@@ -101,6 +106,9 @@ def index():
 @role_required("supervisor")
 def new():
     name = request.form.get("name", "").strip().lower()
+    if name in ("help", "new"):
+        flash(f"'{name}' is taken by the console itself; pick another name.", "error")
+        return redirect(url_for(".index"))
     if not NEW_NAME.match(name):
         flash("A flow's name is lowercase letters, digits and _, starting with a letter (40 at most).", "error")
         return redirect(url_for(".index"))
@@ -121,8 +129,9 @@ def _editor(s, name: str, source: str, *, sim: dict | None = None, status: int =
     """The editor page for `source`, checked (unless its problems are given)."""
     versions = _versions(s, name)
     latest = versions[0]["version"] if versions else 0
+    definition, checked = _store().validate(s, name, source)
     if problems is None:
-        _, problems = _store().validate(s, name, source)
+        problems = checked
     key = _draft_key(name)
     draft = program_settings.get(s, key) if key else None
     draft_by = s.get(User, draft.get("user_id")) if draft and draft.get("user_id") else None
@@ -140,7 +149,8 @@ def _editor(s, name: str, source: str, *, sim: dict | None = None, status: int =
         errors=[p for p in problems if p.severity == "error"], versions=versions, latest=latest,
         base=latest if base is None else base, draft=draft, draft_by=draft_by.name if draft_by else None,
         changed=source != latest_source, line_count=max(len(lines), 1),
-        sim=sim, sim_token=_serializer().dumps(sim)), status
+        sim=sim, sim_token=_serializer().dumps(sim), flow_map=flow_map(definition), live_on_duty=live_on_duty(s),
+        rev=revision(_working(s, name)[0] or source)), status
 
 
 @bp.get("/<name>")
@@ -184,8 +194,14 @@ def act(name: str):
         if not NEW_NAME.match(name) and not _versions(s, name):
             abort(404)
         if action == "reset":
-            fresh = flow_sim.new_sim(request.form.get("sim_lang", "en"), bool(request.form.get("sim_new")))
+            fresh = flow_sim.new_sim(request.form.get("sim_lang", "en"), bool(request.form.get("sim_new")),
+                                     request.form.get("sim_duty", "live"))
             return _editor(s, name, source, sim=fresh, base=base)
+        working, draft = _working(s, name)
+        conflict = _conflict(s, name, working, draft) if working is not None and "rev" in request.form else None
+        if conflict and action in ("check", "publish"):
+            flash(conflict, "error")
+            return _editor(s, name, source, sim=sim, base=base, status=409)
         definition, problems = _store().validate(s, name, source)
         errors = [p for p in problems if p.severity == "error"]
         if action == "publish":
@@ -214,8 +230,16 @@ def _keep_draft(s, name: str, source: str, base: int | None) -> dict | None:
     return draft
 
 
+def live_on_duty(s) -> bool:
+    """Whether a peer is on shift now, as the runtime decides it (bot/runtime.py)."""
+    tz = current_app.config.get("PROGRAM_TIMEZONE", "America/New_York")
+    peers = s.scalars(select(User).where(User.active.is_(True), User.role == "peer"))
+    return any(on_shift(u, now(), tz) for u in peers)
+
+
 def _simulate(s, action: str, sim: dict, registry) -> dict:
     kwargs = {"program": program_settings.program_name(s), "coverage": program_settings.coverage_hours(s),
+              "peer_on_duty": live_on_duty(s),
               "locator": current_app.extensions.get("homeward.locator"),
               "tz": current_app.config.get("PROGRAM_TIMEZONE", "America/New_York")}
     try:
@@ -243,6 +267,14 @@ def _publish(s, name: str, source: str, problems, errors, base: int | None, sim:
     if latest and _source(s, name, latest) == source:
         flash(f"Nothing to publish: this is exactly version {latest}.", "info")
         return redirect(url_for(".edit", name=name))
+    if request.form.get("confirm") != "yes":
+        _keep_draft(s, name, source, base)
+        definition, _ = _store().validate(s, name, source)
+        return render_template("admin/flow_publish.html", name=name, source=source, base=base, latest=latest,
+                               version=latest + 1, rev=revision(_working(s, name)[0] or source),
+                               changes=text_changes(_store().definition(s, name, latest) if latest else None,
+                                                    definition),
+                               running=in_progress(s, name, latest) if latest else 0)
     try:
         with s.begin_nested():
             version = _store().publish(s, name, source, me())
@@ -256,7 +288,10 @@ def _publish(s, name: str, source: str, problems, errors, base: int | None, sim:
     if key:
         program_settings.delete(s, key)
     audit.record(s, me(), "flow_publish", now(), None, flow=name, version=version, previous=latest or None,
-                 warnings=sum(1 for p in problems if p.severity == "warning"))
+                 warnings=sum(1 for p in problems if p.severity == "warning"),
+                 before=f"v{latest} live" if latest else "not published", after=f"v{version} live",
+                 texts_changed=len(text_changes(_store().definition(s, name, latest) if latest else None,
+                                                _store().validate(s, name, source)[0])))
     flash(f"Published {name} version {version}. New conversations use it from now on; conversations "
           "already running finish on the version they started.", "info")
     return redirect(url_for(".edit", name=name))
@@ -298,6 +333,9 @@ def rollback(name: str):
         if target == latest:
             flash(f"Version {target} is already the live one.", "info")
             return redirect(url_for(".edit", name=name))
+        if request.form.get("confirm") != "yes":
+            return redirect(url_for(".rollback_confirm", name=name, version=target))
+        running = in_progress(s, name, latest)
         try:
             with s.begin_nested():
                 new_version = _store().publish(s, name, source, me())
@@ -306,7 +344,8 @@ def rollback(name: str):
                   "Its problems are marked below; fix them here and publish.", "error")
             return _editor(s, name, source, problems=exc.problems, status=422)
         audit.record(s, me(), "flow_rollback", now(), None, flow=name, restored=target, version=new_version,
-                     previous=latest)
+                     previous=latest, before=f"v{latest} live", after=f"v{target}'s text live as v{new_version}",
+                     in_progress_on_old=running)
     flash(f"Rolled back: version {target}'s text is live again as version {new_version}. "
           "Conversations already running finish on the version they started.", "info")
     return redirect(url_for(".edit", name=name))
@@ -345,3 +384,195 @@ def diff(name: str):
     return render_template("admin/flow_diff.html", name=name, a=a_arg, b=b_arg, rows=rows, versions=versions,
                            added=sum(k == "add" for k, _ in rows), removed=sum(k == "del" for k, _ in rows))
 
+
+
+# -- the map and the forms -------------------------------------------------------------------------
+
+def _working(s, name: str) -> tuple[str | None, dict | None]:
+    """The text being edited (the draft, else the live version) and the draft."""
+    latest = _store().latest_versions(s).get(name)
+    key = _draft_key(name)
+    draft = program_settings.get(s, key) if key else None
+    return (draft or {}).get("source") or (_source(s, name, latest) if latest else None), draft
+
+
+def revision(source: str) -> str:
+    """A short fingerprint of the text a form was opened on: the optimistic version check."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def flow_map(definition):
+    return layout.layout(definition) if definition is not None else None
+
+
+def _posted_texts(key: str, count: int) -> list[dict]:
+    return [{lang: request.form.get(f"{key}-{i}-{lang}", "").replace("\r\n", "\n").strip()
+             for lang in ("en", "es") if f"{key}-{i}-{lang}" in request.form} for i in range(count)]
+
+
+def _posted_edit(form: dict) -> dict:
+    edit: dict = {"text": _posted_texts("text", len(form["text"])),
+                  "reask": _posted_texts("reask", len(form["reask"]))}
+    choices = []
+    for i, c in enumerate(form["choices"]):
+        langs = list(c["words"])
+        choices.append({lang: editing.split_words(request.form.get(f"choice-{i}-{lang}", ", ".join(c["words"][lang])))
+                        for lang in langs})
+    edit["choices"] = choices
+    if request.form.get("new_value", "").strip():
+        edit["new_choice"] = {"value": request.form["new_value"], "next": request.form.get("new_next") or None,
+                              "words": {lang: editing.split_words(request.form.get(f"new_words_{lang}", ""))
+                                        for lang in ("en", "es")}}
+    if form["type"] == "escalate":
+        edit["priority"] = request.form.get("priority", form["priority"])
+        edit["note"] = request.form.get("note", form["note"]).strip()
+    if form["timeout_allowed"] and "timeout_after" in request.form:
+        edit["timeout"] = {"after": request.form.get("timeout_after", ""),
+                           "remind": {lang: request.form.get(f"timeout_{lang}", "").strip() for lang in ("en", "es")}}
+    return edit
+
+
+def _save_form_edit(s, name: str, old: str, new: str, draft: dict | None):
+    """Keep `new` as the draft (checked); a broken one is kept too, its errors shown."""
+    if new == old:
+        flash("Nothing changed.", "info")
+        return redirect(url_for(".edit", name=name))
+    base = (draft or {}).get("base") or _store().latest_versions(s).get(name) or 0
+    _keep_draft(s, name, new, base)
+    _, problems = _store().validate(s, name, new)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        flash(f"Saved as a draft, but it cannot be published yet: {len(errors)} "
+              f"error{'s' if len(errors) != 1 else ''} to fix (marked below).", "error")
+        return _editor(s, name, new, problems=problems, base=base, status=422)
+    flash("Saved as a draft and checked: no errors. Try it in the simulator, then publish.", "info")
+    return redirect(url_for(".edit", name=name))
+
+
+def _conflict(s, name: str, current: str, draft: dict | None) -> str | None:
+    posted = request.form.get("rev", "")
+    if posted == revision(current):
+        return None
+    who = s.get(User, draft["user_id"]).name if draft and draft.get("user_id") and s.get(User, draft["user_id"]) else "someone"
+    return (f"Not saved: {who} changed this flow while you were editing it. Your changes are shown below "
+            "but were not saved; reload the form to see theirs, then make your change again.")
+
+
+@bp.route("/<name>/node/<node_id>", methods=["GET", "POST"])
+@role_required("supervisor")
+def node_form(name: str, node_id: str):
+    with db().session() as s:
+        _store().registry(s)
+        source, draft = _working(s, name)
+        if source is None:
+            abort(404)
+        try:
+            form = editing.node_form(source, node_id)
+        except editing.EditError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".edit", name=name))
+        status, message = 200, None
+        if request.method == "POST":
+            message = _conflict(s, name, source, draft)
+            if message is None:
+                try:
+                    new = editing.apply_node(source, node_id, _posted_edit(form))
+                except editing.EditError as exc:
+                    message, status = str(exc), 422
+                else:
+                    return _save_form_edit(s, name, source, new, draft)
+            else:
+                status = 409
+            flash(message, "error")
+        return render_template("admin/flow_node.html", name=name, form=form, rev=revision(source),
+                               posted=request.form if request.method == "POST" else None,
+                               draft=draft), status
+
+
+@bp.route("/<name>/keywords", methods=["GET", "POST"])
+@role_required("supervisor")
+def keywords_form(name: str):
+    with db().session() as s:
+        _store().registry(s)
+        source, draft = _working(s, name)
+        if source is None:
+            abort(404)
+        try:
+            words = editing.flow_keywords(source)
+        except editing.EditError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".edit", name=name))
+        status = 200
+        if request.method == "POST":
+            message = _conflict(s, name, source, draft)
+            if message is None:
+                new = editing.apply_keywords(source, {lang: editing.split_words(request.form.get(f"keywords_{lang}", ""))
+                                                      for lang in ("en", "es")})
+                return _save_form_edit(s, name, source, new, draft)
+            flash(message, "error")
+            status = 409
+        return render_template("admin/flow_keywords.html", name=name, words=words, rev=revision(source),
+                               posted=request.form if request.method == "POST" else None), status
+
+
+@bp.get("/stigma.json")
+@role_required("supervisor")
+def stigma():
+    """The person-first lexicon the checker uses, for flagging words as they are typed."""
+    data = yaml.safe_load(STIGMA_FILE.read_text(encoding="utf-8")) or {}
+    return jsonify({lang: [{"words": e["words"], "instead": e.get("instead", ""),
+                            "severity": e.get("severity", "error")} for e in entries]
+                    for lang, entries in data.items()})
+
+
+# -- what changes for participants: the texts, and who is mid-conversation -----------------------
+
+def text_changes(old, new) -> list[dict]:
+    """Each participant-facing text that differs between two definitions, both languages."""
+    def texts(d):
+        out, seen = {}, {}
+        for what, node, text in (d.texts() if d is not None else ()):
+            key = (node.id if node else "(flow)", what)
+            seen[key] = seen.get(key, 0) + 1
+            out[key + (seen[key],)] = text.by_lang
+        return out
+    a, b = texts(old), texts(new)
+    rows = []
+    for key in list(a) + [k for k in b if k not in a]:
+        if a.get(key) != b.get(key):
+            rows.append({"node": key[0], "what": key[1] + (f" {key[2]}" if key[2] > 1 else ""),
+                         "langs": [(lang, (a.get(key) or {}).get(lang, ""), (b.get(key) or {}).get(lang, ""))
+                                   for lang in ("en", "es")
+                                   if (a.get(key) or {}).get(lang, "") != (b.get(key) or {}).get(lang, "")]})
+    return rows
+
+
+def in_progress(s, name: str, version: int) -> int:
+    return s.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.flow == name, Conversation.flow_version == version,
+        Conversation.status == "active")) or 0
+
+
+@bp.get("/<name>/rollback")
+@role_required("supervisor")
+def rollback_confirm(name: str):
+    target = request.args.get("version", type=db_int)
+    with db().session() as s:
+        source = _source(s, name, target) if target else None
+        latest = _store().latest_versions(s).get(name) or 0
+        if source is None or not latest:
+            abort(404)
+        live = _store().definition(s, name, latest)
+        older, _ = _store().validate(s, name, source)
+        changes = text_changes(live, older)
+        running = in_progress(s, name, latest)
+    return render_template("admin/flow_rollback.html", name=name, target=target, latest=latest,
+                           changes=changes, running=running)
+
+
+@bp.get("/help")
+@role_required("supervisor")
+def help_page():
+    """docs/flows.md, inside the console."""
+    title, html = help_docs.guide("flows")
+    return render_template("admin/help.html", title=title, html=html, back=url_for(".index"))

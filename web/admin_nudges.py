@@ -8,7 +8,8 @@ for a release date in a chosen time zone, exactly as scheduler/policy.py would p
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import difflib
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -17,9 +18,15 @@ from bot import enrollment
 from core.sms import count_segments
 from core import policy
 from scheduler import nudge_settings
-from web import audit, params, program_settings
+from web import audit, help_docs, params, program_settings
 from web.auth import role_required
 from web.context import db, me, now
+
+def _summary(schedule: policy.Schedule) -> str:
+    """One line an auditor can compare: which days, until when, at what time, quiet hours."""
+    return (f"days {', '.join(map(str, schedule.days))}; ends day {schedule.window_end_day}; "
+            f"check-in {schedule.checkin_time:%H:%M}; quiet {schedule.quiet.start:%H:%M}-{schedule.quiet.end:%H:%M}")
+
 
 bp = Blueprint("admin_nudges", __name__, url_prefix="/admin/nudges")
 PREVIEW_LIMIT = 60
@@ -120,7 +127,8 @@ def act():
             return _page(text, edited, args=args, base=request.form.get("base"))
         schedule, findings = nudge_settings.check(text)
         if schedule is None:
-            flash("Not saved: fix the error marked below first.", "error")
+            flash(f"Not saved: {len(findings)} mistake{'s' if len(findings) != 1 else ''} to fix first, "
+                  "each marked below at its line.", "error")
             return _page(text, edited, args=args, status=422, base=request.form.get("base"))
         if request.form.get("base") != nudge_settings.fingerprint(current):
             flash("Not saved: someone else saved the schedule while you were editing. Your text is below; "
@@ -130,9 +138,21 @@ def act():
             program_settings.delete(s, nudge_settings.SETTING)
         else:
             program_settings.put(s, nudge_settings.SETTING, text)
+        was = nudge_settings.check(current)[0]
         audit.record(s, me(), "nudges_save", now(), None, days=len(schedule.days),
-                     window_end_day=schedule.window_end_day)
+                     window_end_day=schedule.window_end_day,
+                     before=_summary(was) if was else "unreadable", after=_summary(schedule),
+                     lines_changed=sum(1 for ln in difflib.ndiff(current.splitlines(), text.splitlines())
+                                       if ln[:1] in "+-"))
     flash("Saved. Texts not yet sent use the new words; a changed schedule applies to plans made from now on.",
           "info")
     return redirect(url_for(".edit", **{k: v for k, v in request.form.items() if k in (
         "release", "tz", "checkin_time", "lang", "open", "enrolled")}))
+
+
+@bp.get("/help")
+@role_required("supervisor")
+def help_page():
+    """A short guide to the nudge schedule (docs/nudges.md), inside the console."""
+    title, html = help_docs.guide("nudges")
+    return render_template("admin/help.html", title=title, html=html, back=url_for(".edit"))

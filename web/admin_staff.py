@@ -298,6 +298,7 @@ def save_settings():
         if changed:
             audit.record(s, me(), "settings_change", now(), None, changed=changed,
                          **{k: values[k] for k in changed if k in ("sla_minutes", "sender_rate_per_second",
-                                                                   "sender_daily_cap")})
+                                                                   "sender_daily_cap")},
+                         before={k: old[k] for k in changed}, after={k: values[k] for k in changed})
     flash("Saved: " + ", ".join(k.replace("_", " ") for k in changed) + "." if changed else "Nothing changed.", "info")
     return redirect(url_for(".settings"))

@@ -21,10 +21,18 @@ from core.services import BoundServices, Context
 MAX_LOG = 80          # transcript lines kept (the oldest drop off)
 
 
-def new_sim(lang: str = "en", new: bool = True) -> dict:
+DUTY = ("live", "on", "off")   # the program's facts now, or as if a peer is on / off duty
+
+
+def new_sim(lang: str = "en", new: bool = True, duty: str = "live") -> dict:
     """A simulated person who has not texted yet. JSON-able: it travels in the page."""
     return {"state": None, "lang": lang if lang in ("en", "es") else "en", "opted_out": False,
-            "fields": {}, "log": [], "clock": None, "new": bool(new)}
+            "fields": {}, "log": [], "clock": None, "new": bool(new), "duty": duty if duty in DUTY else "live"}
+
+
+def on_duty(sim: dict, live_on_duty: bool) -> bool:
+    """Whether the simulated program has a peer on duty: the live fact unless the supervisor chose."""
+    return {"on": True, "off": False}.get(sim.get("duty", "live"), live_on_duty)
 
 
 def registry_with(draft, published: list) -> Registry:
@@ -40,19 +48,22 @@ def _clock(sim: dict, now: datetime) -> datetime:
 
 
 def _services(sim: dict, program: str, coverage: Mapping[str, str] | None, locator, now: datetime,
-              tz: str) -> BoundServices:
+              tz: str, peer_on_duty: bool = False) -> BoundServices:
     ctx = Context(lang=sim["lang"], fields=dict(sim["fields"]), program_name=program, timezone=tz,
-                  **({"coverage": dict(coverage)} if coverage else {}))
+                  peer_on_duty=on_duty(sim, peer_on_duty),
+                  **({"coverage": {**Context().coverage, **dict(coverage)}} if coverage else {}))
     return BoundServices(ctx, locator, now)
 
 
 def send(sim: dict, body: str, registry: Registry, now: datetime, program: str = "Homeward",
-         locator=None, coverage: Mapping[str, str] | None = None, tz: str = "America/New_York") -> dict:
+         locator=None, coverage: Mapping[str, str] | None = None, tz: str = "America/New_York",
+         peer_on_duty: bool = False) -> dict:
     """The simulated person texts `body`; returns the new sim (the input is not changed).
-    `tz` is the simulated person's time zone: timers are shown in it."""
+    `tz` is the simulated person's time zone: timers are shown in it. `peer_on_duty` is the live
+    fact, used unless the sim says "as if on/off duty"."""
     sim = _copy(sim)
     at = _clock(sim, now)
-    services = _services(sim, program, coverage, locator, at, tz)
+    services = _services(sim, program, coverage, locator, at, tz, peer_on_duty)
     state = sim["state"]
     current = registry.get(state["flow"]) if state else None
     if state is not None and current is None:
@@ -66,7 +77,8 @@ def send(sim: dict, body: str, registry: Registry, now: datetime, program: str =
 
 
 def wait(sim: dict, registry: Registry, now: datetime, program: str = "Homeward", locator=None,
-         coverage: Mapping[str, str] | None = None, tz: str = "America/New_York") -> dict:
+         coverage: Mapping[str, str] | None = None, tz: str = "America/New_York",
+         peer_on_duty: bool = False) -> dict:
     """The person stays silent until the waiting question's timer fires."""
     sim = _copy(sim)
     state = sim["state"]
@@ -75,7 +87,7 @@ def wait(sim: dict, registry: Registry, now: datetime, program: str = "Homeward"
         _log(sim, "note", "Nothing is waiting on a timer.")
         return sim
     at = max(_clock(sim, now), datetime.fromisoformat(state["timeout_at"]))
-    services = _services(sim, program, coverage, locator, at, tz)
+    services = _services(sim, program, coverage, locator, at, tz, peer_on_duty)
     _log(sim, "note", f"… silence until {describe.local_time(at, tz)}")
     outcome = engine.follow(engine.timeout(current, state, at, services), registry.get, at, services)
     return _apply(sim, outcome, at, tz)

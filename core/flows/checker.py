@@ -147,23 +147,28 @@ def _links(d: Definition, err) -> None:
             err(node.line, f"node '{node.id}' is unreachable: nothing leads to it")
 
 
+def dead_end(n: Node) -> str | None:
+    """What a node that leads nowhere lacks (None when it leads on); the flow map marks these too."""
+    if n.type in ("say", "set", "escalate", "record", "locate") and not n.next:
+        return "add next:"
+    if n.type == "ask":
+        values = {str(c.value).lower() for c in n.choices if c.next}
+        all_choices_lead = (n.expect == "choice" and all(c.next for c in n.choices)) or \
+                           (n.expect == "yesno" and {"yes", "no"} <= values)
+        if not n.next and not all_choices_lead:
+            return "add next:, or next: on every choice"
+        if not n.next and not n.fallback:
+            return "after an answer it cannot read, add fallback: or next:"
+    if n.type == "branch" and not n.otherwise:
+        return "add else: for when no case matches"
+    return None
+
+
 def _dead_ends(d: Definition, err, flow_names: set) -> None:
     for n in d.nodes.values():
-        stuck = None
-        if n.type in ("say", "set", "escalate", "record", "locate") and not n.next:
-            stuck = "add next:"
-        elif n.type == "ask":
-            values = {str(c.value).lower() for c in n.choices if c.next}
-            all_choices_lead = (n.expect == "choice" and all(c.next for c in n.choices)) or \
-                               (n.expect == "yesno" and {"yes", "no"} <= values)
-            if not n.next and not all_choices_lead:
-                stuck = "add next:, or next: on every choice"
-            elif not n.next and not n.fallback:
-                stuck = "after an answer it cannot read, add fallback: or next:"
-        elif n.type == "branch" and not n.otherwise:
-            stuck = "add else: for when no case matches"
-        elif n.type == "flow" and n.flow not in flow_names:
+        if n.type == "flow" and n.flow not in flow_names:
             err(n.line_of("flow"), f"node '{n.id}' starts flow '{n.flow}', which is not a known flow")
+        stuck = dead_end(n)
         if stuck:
             err(n.line, f"node '{n.id}' is a dead end: {stuck}")
 

@@ -60,6 +60,8 @@ def test_a_mistake_shows_at_its_line_and_blocks_publishing_then_the_fix_goes_liv
 
     page.locator("#source").fill(CHECKIN.replace(OLD_Q, NEW_Q).replace(OLD_END, NEW_END))
     page.get_by_role("button", name="Publish as version 2").click()
+    expect(page.locator("#text-diff")).to_contain_text(NEW_Q)            # asks first, showing the texts
+    page.get_by_role("button", name="Yes, publish version 2").click()
     expect(page.locator(".flash")).to_contain_text("Published checkin version 2")
     expect(page.locator("h1")).to_contain_text("live: v2")
     expect(page.locator("#no-problems")).to_be_visible()

@@ -36,6 +36,8 @@ def line_of(text: str, needle: str) -> int:
 
 
 def post(client, action, source, name="checkin", **extra):
+    if action == "publish":
+        extra.setdefault("confirm", "yes")      # the confirmation page is tested on its own
     return client.post(f"/admin/flows/{name}", data={"action": action, "source": source, **extra})
 
 
@@ -90,7 +92,8 @@ def test_publish_adds_a_version_that_new_conversations_use_while_running_ones_fi
     with db.session() as s:
         assert sorted(s.scalars(select(Conversation.flow_version).where(Conversation.flow == "checkin"))) == [1, 2]
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "flow_publish"))
-        assert event.detail == {"flow": "checkin", "version": 2, "previous": 1, "warnings": 0}
+        assert event.detail == {"flow": "checkin", "version": 2, "previous": 1, "warnings": 0,
+                                    "before": "v1 live", "after": "v2 live", "texts_changed": 2}
         assert s.get(Setting, "flow_draft:checkin") is None
     resp = post(sup, "publish", fixed, base="2")
     assert resp.status_code == 302 and versions(db) == [1, 2]             # the same text again: nothing new
@@ -112,12 +115,19 @@ def test_roll_back_publishes_the_old_text_as_a_new_version_and_the_diff_is_escap
     diff = sup.get("/admin/flows/checkin/diff?a=1&b=2").get_data(as_text=True)
     assert '<span class="d-add">+      en: &#34;Glad &lt;b&gt;to&lt;/b&gt; hear it &amp; more.' in diff
     assert "<b>to</b>" not in diff and "1 line added" in diff
-    assert sup.post("/admin/flows/checkin/rollback", data={"version": "1"}).status_code == 302
+    unconfirmed = sup.post("/admin/flows/checkin/rollback", data={"version": "1"})
+    assert unconfirmed.status_code == 302 and "/rollback?version=1" in unconfirmed.headers["Location"]
+    assert versions(db) == [1, 2]                                   # nothing happened without a yes
+    confirm = sup.get("/admin/flows/checkin/rollback?version=1").get_data(as_text=True)
+    assert "0 conversations are in progress on the live version 2" in confirm
+    assert "Glad &lt;b&gt;to&lt;/b&gt; hear it &amp; more." in confirm and OLD_GOOD in confirm
+    assert sup.post("/admin/flows/checkin/rollback", data={"version": "1", "confirm": "yes"}).status_code == 302
     with db.session() as s:
         rows = {v.version: v.source for v in s.scalars(select(FlowVersion).where(FlowVersion.name == "checkin"))}
         assert sorted(rows) == [1, 2, 3] and rows[3] == rows[1] and rows[2] == changed
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "flow_rollback"))
-        assert event.detail == {"flow": "checkin", "restored": 1, "version": 3, "previous": 2}
+        assert event.detail == {"flow": "checkin", "restored": 1, "version": 3, "previous": 2,
+                                "before": "v2 live", "after": "v1's text live as v3", "in_progress_on_old": 0}
     assert "v1" in sup.get("/admin/flows/checkin/v/1").get_data(as_text=True)
     assert sup.get("/admin/flows/checkin/v/9").status_code == 404
     assert sup.get("/admin/flows/checkin/diff?a=1&b=draft").status_code == 404     # no draft

@@ -62,6 +62,9 @@ def test_saving_makes_the_edit_the_schedule_in_force_until_restored(app, sup, db
     with db.session() as s:
         assert [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.action.like("nudges%"))
                                             .order_by(AuditEvent.id))] == ["nudges_save", "nudges_restore"]
+        saved = s.scalar(select(AuditEvent).where(AuditEvent.action == "nudges_save")).detail
+        assert "days 0, 1, 2, 3, 4, 5," in saved["before"] and "days 0, 1, 2, 3, 5," in saved["after"]
+        assert "check-in 10:00" in saved["before"] and "check-in 11:00" in saved["after"]
 
 
 def test_preview_plans_a_release_in_the_chosen_time_zone_and_language(sup):

@@ -1,5 +1,6 @@
-// The flow editor: keep the line-number gutter in step with the text, jump to a problem's line,
-// and keep the simulator's newest message in view. The page works without it.
+// The flow editor: keep the line-number gutter in step with the text (long lines wrap, so each
+// number takes the height of its wrapped line, measured on a hidden copy), jump to a problem's
+// line, and keep the simulator's newest message in view. The page works without it.
 (function () {
   var box = document.getElementById("source"), gutter = document.getElementById("gutter");
   if (!box || !gutter) { return; }
@@ -9,10 +10,33 @@
   });
   var shown = -1;
   function lines() { var n = box.value.split("\n").length; return box.value.endsWith("\n") ? n - 1 : n; }
+  var mirror = document.createElement("div");
+  mirror.setAttribute("aria-hidden", "true");
+  document.body.appendChild(mirror);
+  function heights() {
+    var css = window.getComputedStyle(box);
+    var width = box.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
+    mirror.style.cssText = "position:absolute;visibility:hidden;left:-9999px;top:0;white-space:pre-wrap;" +
+      "overflow-wrap:anywhere;width:" + width + "px;font:" + css.font + ";tab-size:" + css.tabSize + ";";
+    mirror.textContent = "";
+    var texts = box.value.split("\n");
+    if (texts.length > 1 && texts[texts.length - 1] === "") { texts.pop(); }
+    texts.forEach(function (t) {
+      var div = document.createElement("div");
+      div.textContent = t || " ";
+      mirror.appendChild(div);
+    });
+    return Array.prototype.map.call(mirror.children, function (d) { return d.getBoundingClientRect().height; });
+  }
+  function fit() {
+    var hs = heights(), spans = gutter.querySelectorAll("span.ln");
+    for (var i = 0; i < spans.length; i++) { spans[i].style.height = (hs[i] || hs[0] || 0) + "px"; }
+    box.style.height = "auto";
+    box.style.height = Math.max(box.scrollHeight, gutter.scrollHeight) + "px";
+  }
   function redraw() {
     var n = Math.max(lines(), 1);
-    box.rows = n + 3;
-    if (n === shown) { return; }
+    if (n === shown) { fit(); return; }
     shown = n;
     var frag = document.createDocumentFragment();
     for (var i = 1; i <= n; i++) {
@@ -22,12 +46,13 @@
       if (mark) { span.title = mark.title; }
       span.textContent = String(i);
       frag.appendChild(span);
-      frag.appendChild(document.createTextNode("\n"));
     }
     gutter.textContent = "";
     gutter.appendChild(frag);
+    fit();
   }
   box.addEventListener("input", redraw);
+  window.addEventListener("resize", fit);
   redraw();
 
   function goToLine(n) {
