@@ -7,7 +7,7 @@ Revises: 0003
 from alembic import op
 
 revision = "0010"
-down_revision = "0003"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
