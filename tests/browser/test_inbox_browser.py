@@ -12,12 +12,13 @@ from tests.browser.conftest import sign_in
 from tests.staff import PASSWORD, make_person, make_ticket, make_user
 from tests.twilio_signing import sms
 
+ON_SHIFT = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}  # a peer at work
 pytestmark = pytest.mark.browser
 PHONE = "+13125552671"
 
 
 def test_a_peer_triages_an_emergency_from_text_to_resolution(app, db, live_server, page):
-    make_user(db, "luis@example.org", "peer", "Luis Ortega", capacity=0)  # full: tickets land unassigned
+    make_user(db, "luis@example.org", "peer", "Luis Ortega", shift=ON_SHIFT, capacity=0)  # full: tickets land unassigned
     make_ticket(db, make_person(db, "+13125550001", "Dee"), "asked_for_peer", "normal")
     sign_in(page, live_server, "luis@example.org", PASSWORD)
     expect(page).to_have_url(re.compile(r"/inbox$"))
@@ -87,7 +88,7 @@ def test_logged_out_every_staff_page_redirects_to_login(db, live_server, page):
 
 
 def test_the_queue_works_with_javascript_off(browser, db, live_server):
-    make_user(db, "luis@example.org", "peer", "Luis Ortega")
+    make_user(db, "luis@example.org", "peer", "Luis Ortega", shift=ON_SHIFT)
     make_ticket(db, make_person(db), "crisis", "urgent")
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -14,6 +14,7 @@ from tests.browser.conftest import sign_in
 from tests.staff import PASSWORD, inbound, make_person, make_ticket, make_user
 from tests.twilio_signing import sms
 
+ON_SHIFT = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}  # a peer at work
 pytestmark = pytest.mark.browser
 PHONE = "+13125552671"
 NOON = datetime(2026, 3, 10, 16, 0, tzinfo=timezone.utc)   # Tuesday 12:00 in New York: not quiet hours
@@ -118,7 +119,7 @@ def test_a_new_text_appears_live_on_the_person_page(app, db, live_server, page):
 
 
 def test_claim_reply_and_resolve_from_the_keyboard(app, db, live_server, page):
-    make_user(db, "luis@example.org", "peer", "Luis Ortega")
+    make_user(db, "luis@example.org", "peer", "Luis Ortega", shift=ON_SHIFT)
     first = make_person(db, "+13125550001", "Dee")
     second = make_person(db, "+13125550002", "Bo")
     make_ticket(db, first, "crisis", "urgent", NOON)
