@@ -391,6 +391,8 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         confidence *= 0.8
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
     strong = intent in _INTERRUPTING - {"checkin"} and confidence >= STRONG and len(words) >= 3
+    if waiting == "place" and intent == "find_place" and not need:
+        strong = False      # "im in chicago" names the place asked for; it asks for nothing new
     if waiting and reads_as_answer(raw, waiting) and not strong:
         return Understanding("unclear", round(confidence, 4), lang, answer=True,
                              alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])

@@ -86,9 +86,9 @@ def test_the_checker_refuses_broken_rows():
 # a hard negative, every reply in the text's language. Not met yet: these are FLOORS, the figures
 # measured when the understanding step landed (2026-12-01), so a change can only move them up.
 # Raise a floor when a change (tuned on dev, never on held-out) lifts it; never lower one.
-INTENT_FLOOR = {"find_place": 200, "talk_to_person": 71, "stop_request": 58, "question": 130,
-                "checkin": 71, "greeting": 39, "thanks": 53, "language": 52, "none": 85, "answer": 71}
-SAFETY_FLOOR = {"emergency": 82, "crisis": 55}
+INTENT_FLOOR = {"find_place": 209, "talk_to_person": 72, "stop_request": 58, "question": 130,
+                "checkin": 72, "greeting": 41, "thanks": 53, "language": 52, "none": 96, "answer": 72}
+SAFETY_FLOOR = {"emergency": 85, "crisis": 56}
 HARD_NEGATIVE_ALARMS_AT_MOST = 5
 WRONG_LANGUAGE_AT_MOST = 15
 
