@@ -82,21 +82,21 @@ def run(turn: Turn, effects) -> Turn:
             raise ValueError(f"unknown effect {type(effect).__name__}")
         handler(turn, effect)
     if turn.stored_replies and turn.via_outbox:
-        _queue_replies(turn)
+        queue_replies(turn.s, turn.person.id, turn.stored_replies, turn.now)
     elif turn.stored_replies:
         turn.s.connection().execute(insert(MESSAGES), turn.stored_replies)
     return turn
 
 
-def _queue_replies(turn: Turn) -> None:
+def queue_replies(s: Session, participant_id: int, rows: list[dict], now: datetime) -> None:
     """Replies stored in the thread as "queued" and handed to the outbox, which sends that very
     row (quiet hours do not hold them back: the person wrote first)."""
-    conn = turn.s.connection()
-    for i, row in enumerate(turn.stored_replies):
+    conn = s.connection()
+    for i, row in enumerate(rows):
         message_id = conn.execute(insert(MESSAGES).returning(MESSAGES.c.id), {**row, "status": "queued"}).scalar()
-        turn.s.add(ScheduledMessage(participant_id=turn.person.id, kind="reply", body=row["body"], due_at=turn.now,
-                                    dedupe_key=f"reply:{row['reply_to_id']}:{i}", message_id=message_id,
-                                    quiet_ok=True, created_at=turn.now, updated_at=turn.now))
+        s.add(ScheduledMessage(participant_id=participant_id, kind="reply", body=row["body"], due_at=now,
+                               dedupe_key=f"reply:{row['reply_to_id']}:{i}", message_id=message_id,
+                               quiet_ok=True, created_at=now, updated_at=now))
 
 
 @handles(Reply)

@@ -285,7 +285,7 @@ class Runtime:
                          channel=msg.channel, kind="bot", body=text, status="replied",
                          reply_to_id=msg.id, created_at=now, updated_at=now)
             if via_outbox:
-                self._queue_replies(s, person.id, [reply], now)
+                effects_apply.queue_replies(s, person.id, [reply], now)
             else:
                 s.add(Message(**reply))
             return [text]

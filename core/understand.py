@@ -366,7 +366,7 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     norm = model.normalise(raw)
     words = norm.split()
     lang = model.language_of(raw, norm)
-    if not _LETTER.search(raw):
+    if not _LETTER.search(raw) or not words:     # no letters, or none the model reads (CJK, emoji)
         if waiting and reads_as_answer(raw, waiting):
             return Understanding("unclear", 0.0, lang, answer=True)
         zip5 = _ZIP.search(raw)

@@ -380,7 +380,7 @@ def download(name: str):
     elif name in OWN_TABLES:
         table = _own(build_report(period, me()), current_user.name).tables.get(name)
     else:
-        table = None
+        abort(403)                      # program-wide numbers are the supervisors'
     if table is None:
         abort(404)
     table = core.suppressed(table)

@@ -33,9 +33,12 @@ class RecordingSender:
         return SendResult(f"SM{len(self.sent):032x}", "queued")
 
 
+ON_SHIFT = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}  # a peer at work
+
+
 @pytest.fixture
 def peer(db, client):
-    uid = make_user(db, "luis@example.org", "peer", "Luis Ortega")
+    uid = make_user(db, "luis@example.org", "peer", "Luis Ortega", shift=ON_SHIFT)
     login(client, "luis@example.org")
     return uid
 

@@ -19,9 +19,12 @@ NY_NOON = datetime(2026, 3, 10, 16, 0, tzinfo=timezone.utc)   # Tuesday 12:00 in
 NY = "America/New_York"
 
 
+ON_SHIFT = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}  # a peer at work
+
+
 @pytest.fixture
 def peer(app, db, client):
-    uid = make_user(db, "luis@example.org", "peer", "Luis Ortega")
+    uid = make_user(db, "luis@example.org", "peer", "Luis Ortega", shift=ON_SHIFT)
     login(client, "luis@example.org")
     app.extensions["homeward.clock"] = lambda: NY_NOON
     return uid
@@ -107,7 +110,7 @@ def test_the_updates_feed_names_urgent_reasons_never_what_was_written(client, db
 
 def test_sound_can_be_turned_off_per_user(app, client, db, peer):
     other = app.test_client()
-    make_user(db, "dee@example.org", "peer", "Dee")
+    make_user(db, "dee@example.org", "peer", "Dee", shift=ON_SHIFT)
     login(other, "dee@example.org")
     resp = client.post("/inbox/preferences", data={"alert_sound": "0", "next": "/caseload"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/caseload")
@@ -169,6 +172,7 @@ def test_snoozed_leaves_the_queue_and_comes_back_at_its_time(app, client, db, pe
     assert rows(client)[0] == [] and 'data-snoozed="%d"' % tid in rows(client)[1]
     assert client.get("/inbox/rows?view=unassigned").get_data(as_text=True).count('class="ticket ') == 0
     app.extensions["homeward.clock"] = lambda: NY_NOON + timedelta(hours=3)   # 15:00 New York
+    login(client, "luis@example.org")                  # three hours later: a new session
     assert rows(client)[0] == [str(tid)]
     bad = client.post(f"/inbox/{tid}/snooze", data={"at": "soonish"}, follow_redirects=True)
     assert "Give a time like 15:00 or 3pm." in bad.get_data(as_text=True)

@@ -44,9 +44,12 @@ def test_pages_carry_no_inline_script_style_or_handler(client, db):
 
 
 def test_the_reports_chart_styles_carry_this_responses_nonce(client, db):
+    from tests.integration.test_admin_report import RANGE
+    from tests.report_seed import seed_program
+    seed_program(db)                     # charts to draw (an empty period draws none)
     make_user(db, "sam@example.org", role="supervisor")
     login(client, "sam@example.org")
-    first, second = client.get("/admin/report"), client.get("/admin/report")
+    first, second = client.get(f"/admin/report?{RANGE}"), client.get(f"/admin/report?{RANGE}")
     nonces = []
     for resp in (first, second):
         page = resp.get_data(as_text=True)

@@ -138,6 +138,8 @@ class Journey:
         self._api("POST", f"/api/v1/participants/{self.person_id()}/resume", None, 200)
 
     def _form(self, path: str, data: dict) -> None:
+        from tests.staff import login
+        login(self.staff, "luis@homeward.example")    # days pass between visits: staff sign in again
         resp = self.staff.post(path, data=data)
         assert resp.status_code == 302, f"{self.script['name']}: {path} -> {resp.status_code} " \
                                         f"{resp.get_data(as_text=True)[:400]}"

@@ -115,3 +115,10 @@ def record(paths):
 
 if __name__ == "__main__" and sys.argv[1:2] == ["record"]:
     record(sys.argv[2:] or SCRIPTS)
+
+
+def test_a_text_in_a_script_the_model_does_not_read_is_unclear_not_a_crash():
+    from core import understand
+    model = understand.default_model()
+    for body in ("我很好 谢谢", "مرحبا", "🙏🙏", "—", "ЖЖЖ"):
+        assert understand.understand(body, model).intent == "unclear", body
