@@ -37,8 +37,11 @@ ON_SHIFT = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri",
 
 
 @pytest.fixture
-def peer(db, client):
+def peer(app, db, client):
+    """Luis, signed in at the tests' pinned noon (a session begun at the real hour would have
+    idled out by then, or not yet begun)."""
     uid = make_user(db, "luis@example.org", "peer", "Luis Ortega", shift=ON_SHIFT)
+    fixed_clock(app, NY_NOON)
     login(client, "luis@example.org")
     return uid
 
@@ -127,7 +130,7 @@ def test_csrf_is_enforced_on_forms_but_not_on_the_signed_twilio_webhook(db_url):
 # -- the queue ------------------------------------------------------------------------------------
 
 def test_queue_is_urgent_first_then_by_sla_with_filters_and_masked_numbers(client, db, peer):
-    now = datetime.now(timezone.utc)
+    now = NY_NOON                                  # the clock the peer fixture pinned
     a = make_person(db, "+13125550001", "Normal")
     b = make_person(db, "+13125550002", "Urgent")
     c = make_person(db, "+13125550003", "High")
@@ -412,7 +415,8 @@ def test_merge_moves_numbers_thread_and_tickets_onto_one_person(client, db, peer
 
 def test_hand_off_a_caseload_to_another_peer(app, client, db, peer):
     ana = make_user(db, "ana@example.org", "peer", "Ana Diaz")
-    people = [make_person(db, f"+1312555000{i}", f"P{i}", peer_id=peer) for i in range(3)]
+    released = NY_NOON.date() - timedelta(days=3)          # day 3 at the pinned noon
+    people = [make_person(db, f"+1312555000{i}", f"P{i}", peer_id=peer, release=released) for i in range(3)]
     tid = make_ticket(db, people[0], assignee_id=peer)
     page = client.get("/caseload").get_data(as_text=True)
     assert len(re.findall(r'href="/people/\d+"', page)) == 3 and "day 3" in page
