@@ -153,7 +153,7 @@ def test_queue_is_urgent_first_then_by_sla_with_filters_and_masked_numbers(clien
 
 
 def test_queue_paginates_fifty_a_page(client, db, peer):
-    now = datetime.now(timezone.utc)
+    now = NY_NOON                              # the clock the peer fixture pinned
     person = make_person(db)
     with db.session() as s:
         s.add_all([Escalation(participant_id=person, reason="r", priority="normal", priority_rank=2,
@@ -232,14 +232,14 @@ def test_the_sandbox_sender_is_used_by_default(app, client, db, peer):
 
 
 def test_opted_out_people_and_numbers_are_refused_clearly(app, client, db, peer, sender):
-    person = make_person(db, opted_out_at=datetime.now(timezone.utc))
+    person = make_person(db, opted_out_at=NY_NOON)
     page = client.get(f"/people/{person}").get_data(as_text=True)
     assert "opted out (texted STOP)" in page and 'action="/people/%d/reply"' % person not in page
     resp = client.post(f"/people/{person}/reply", data={"body": "are you ok?"})
     assert resp.status_code == 409 and "Nothing can be sent" in resp.get_data(as_text=True)
     other = make_person(db, "+13125550077", "Cy")
     with db.session() as s:
-        s.scalar(select(Contact).where(Contact.participant_id == other)).opted_out_at = datetime.now(timezone.utc)
+        s.scalar(select(Contact).where(Contact.participant_id == other)).opted_out_at = NY_NOON
     assert client.post(f"/people/{other}/reply", data={"body": "hi"}).status_code == 409
     assert sender.sent == [] and rows_of(db, Message) == []
     assert audit_actions(db, person).count("reply_refused") == 1
@@ -303,10 +303,10 @@ def test_resolve_with_an_outcome_then_a_new_message_reopens_it(client, db, peer)
 
 def test_an_old_resolved_ticket_stays_closed(db):
     person = make_person(db)
-    long_ago = datetime.now(timezone.utc) - timedelta(days=tickets.REOPEN_WINDOW_DAYS + 1)
+    long_ago = NY_NOON - timedelta(days=tickets.REOPEN_WINDOW_DAYS + 1)
     make_ticket(db, person, status="resolved", resolved_at=long_ago, outcome="reached")
     with db.session() as s:
-        assert tickets.reopen_on_inbound(s, s.get(Participant, person), datetime.now(timezone.utc),
+        assert tickets.reopen_on_inbound(s, s.get(Participant, person), NY_NOON,
                                          tz="America/New_York") is None
 
 
@@ -354,7 +354,7 @@ def test_enrolling_someone_who_texted_in_first_keeps_their_record(client, db, pe
     inbound(db, prospect, "JOIN")
     assert client.post("/people/new", data=ENROLL).status_code == 302
     assert [(p.id, p.status, p.first_name) for p in rows_of(db, Participant)] == [(prospect, "active", "Ana")]
-    opted = make_person(db, "+13125550088", status="prospect", opted_out_at=datetime.now(timezone.utc))
+    opted = make_person(db, "+13125550088", status="prospect", opted_out_at=NY_NOON)
     resp = client.post("/people/new", data={**ENROLL, "phone": "+13125550088"})
     assert resp.status_code == 409 and "texting START" in resp.get_data(as_text=True)
     assert rows_of(db, Participant, Participant.id == opted)[0].status == "prospect"
