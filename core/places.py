@@ -10,7 +10,6 @@ index is built from it once per process and cached.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import re
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import zipcodes
+from rapidfuzz import fuzz as _fuzz, process as _process
 
 STATES = {
     "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
@@ -290,7 +290,7 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
             gram = " ".join(words[start:i])
             if words[start] in skip or words[i - 1] in skip:
                 continue
-            close = difflib.get_close_matches(gram, idx.by_state[st], n=1, cutoff=0.8)
+            close = _process.extractOne(gram, idx.by_state[st], scorer=_fuzz.ratio, score_cutoff=80)
             if close:
                 return idx.cities[close[0]][st].place()
     # 3. A city with no state, or the state elsewhere ("charlotte, carolina del norte"), or a

@@ -32,6 +32,7 @@ MAX_CHARS = 480           # the words past three SMS segments do not change what
 LANG_CHARS = 200          # the first sentence or two tell the language
 LANG_MIN_LETTERS = 4      # fewer letters than this: too short to tell the language
 LANG_MIN_CONFIDENCE = 0.65     # the likelier language's share, lingua and our model averaged
+LANG_SURE = 0.90               # our model alone this sure: lingua (the costliest step) is not asked
 
 # Words around a request that are never part of a place name.
 _REQUEST_WORDS = frozenset("""
@@ -160,9 +161,7 @@ class Model:
 
     def _resolve(self, rest: str):
         """core.places.resolve, when the text names a city core.places knows; a misspelt city
-        next to its state ("dayten ohio") is matched with rapidfuzz among that state's cities.
-        (core.places' own typo search is difflib over a state's list: milliseconds, too slow
-        for every message.)"""
+        next to its state ("dayten ohio") is matched with rapidfuzz among that state's cities."""
         index = places._index()
         words = places.normalize(rest).split()
         grams = {" ".join(words[i:i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
@@ -196,6 +195,8 @@ class Model:
         if len(_LETTER.findall(text)) < LANG_MIN_LETTERS:
             return None
         p_es = dict(self.lang_model.rank(norm)).get("es", 0.5)
+        if abs(p_es - 0.5) >= LANG_SURE - 0.5:       # ours is sure: lingua would not change it
+            return "es" if p_es > 0.5 else "en"
         values = {v.language.name: v.value
                   for v in self.detector.compute_language_confidence_values(text[:LANG_CHARS])}
         if values.get("SPANISH", 0) + values.get("ENGLISH", 0) > 0:   # ours knows texting words: it weighs more
