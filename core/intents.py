@@ -20,6 +20,8 @@ from core.sms import count_segments
 INTENTS_DIR = CONTENT / "intents"
 ANSWERS_DIR = CONTENT / "answers"
 ENTITIES_FILE = CONTENT / "entities.yaml"
+SAFETY_EXAMPLES = CONTENT / "safety" / "examples.yaml"
+SAFETY_LABELS = ("emergency", "crisis", "other")
 FLOWS_DIR = CONTENT / "flows"
 
 INTENTS = ("find_place", "talk_to_person", "stop_request", "question", "checkin", "greeting",
@@ -293,6 +295,38 @@ def read_answers(directory: Path, out: list[Problem]) -> dict:
     return found
 
 
+def read_safety_examples(path: Path, out: list[Problem]) -> list[tuple[str, str]]:
+    """The safety model's examples (core/safety.py): {lang: {emergency|crisis|other: [texts]}}
+    -> [(text, label)]; every label in both languages, and a text under one label only."""
+    data = _read(path, out)
+    if data is None:
+        return []
+    rows, seen = [], {}
+    for lang in LANGS:
+        if lang not in data:
+            out.append(Problem(str(path), 1, "error", f"no {lang} examples"))
+    for lang, block in data.items():
+        l_line = _line(data, lang, 1)
+        if lang not in LANGS or not isinstance(block, dict):
+            out.append(Problem(str(path), l_line, "error", f"'{lang}': expected en: or es: with "
+                               f"{', '.join(SAFETY_LABELS)} lists under it"))
+            continue
+        for label, items in block.items():
+            k_line = _line(block, label, l_line)
+            if label not in SAFETY_LABELS:
+                out.append(Problem(str(path), k_line, "error", f"unknown label '{label}' "
+                                   f"(use {', '.join(SAFETY_LABELS)})"))
+                continue
+            for text, line in _strings(items, str(path), k_line, f"{lang} {label}", out):
+                key = normalize(text)
+                if key in seen and seen[key][0] != label:
+                    out.append(Problem(str(path), line, "error", f"'{text}' is also listed as "
+                                       f"{seen[key][0]} (line {seen[key][1]})"))
+                seen.setdefault(key, (label, line))
+                rows.append((text, label))
+    return rows
+
+
 def load(intents_dir: Path = INTENTS_DIR, entities: Path = ENTITIES_FILE, answers_dir: Path = ANSWERS_DIR,
          flows_dir: Path = FLOWS_DIR) -> tuple[Content | None, list[Problem]]:
     """Everything the model needs, and every problem found on the way."""
@@ -310,6 +344,7 @@ def load(intents_dir: Path = INTENTS_DIR, entities: Path = ENTITIES_FILE, answer
                                     f"no examples for the intent '{name}'"))
     problems += check_examples(examples, flow_keywords(flows_dir))
     ents = read_entities(Path(entities), problems)
+    read_safety_examples(SAFETY_EXAMPLES, problems)
     answers = read_answers(Path(answers_dir), problems)
     for topic in TOPICS:
         if topic not in answers and not any(p.severity == "error" and Path(p.path).stem == topic for p in problems):

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from core import intents as content_files
 from core import places
+from core.textmodel import Linear, Space
 
 THRESHOLD = 0.45          # below it: one clarifying question (tuned on the examples and dev corpus)
 STRONG = 0.75             # a request this sure interrupts even a free-text question
@@ -32,7 +33,7 @@ MAX_CHARS = 480           # the words past three SMS segments do not change what
 LANG_CHARS = 200          # the first sentence or two tell the language
 LANG_MIN_LETTERS = 4      # fewer letters than this: too short to tell the language
 LANG_MIN_CONFIDENCE = 0.65     # the likelier language's share, lingua and our model averaged
-LANG_SURE = 0.90               # our model alone this sure: lingua (the costliest step) is not asked
+LANG_SURE = 0.95               # our model alone this sure: lingua (the costliest step) is not asked
 
 # Words around a request that are never part of a place name.
 _REQUEST_WORDS = frozenset("""
@@ -100,10 +101,10 @@ class Model:
         # One n-gram space for every model: a text's features are computed once per message.
         vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
         x_all = vec.fit_transform([self.normalise(ex.text) for ex in content.examples])
-        self.space = _Space(vec)
+        self.space = Space(vec)
 
-        def fit(rows: list[int], labels: list[str]) -> _Linear:
-            return _Linear(self.space, LinearSVC(C=0.5, random_state=0).fit(x_all[rows], labels))
+        def fit(rows: list[int], labels: list[str]) -> Linear:
+            return Linear(self.space, LinearSVC(C=0.5, random_state=0).fit(x_all[rows], labels))
 
         everyone = list(range(len(content.examples)))
         self.intent_model = fit(everyone, [ex.intent for ex in content.examples])
@@ -129,7 +130,7 @@ class Model:
         return " ".join(out)
 
     @staticmethod
-    def _proba(model: "_Linear", text: str) -> list[tuple[str, float]]:
+    def _proba(model: Linear, text: str) -> list[tuple[str, float]]:
         return model.rank(text)
 
     # -- entities ---------------------------------------------------------------------------
@@ -204,70 +205,6 @@ class Model:
         if abs(p_es - 0.5) < LANG_MIN_CONFIDENCE - 0.5:
             return None
         return "es" if p_es > 0.5 else "en"
-
-
-class _Space:
-    """The shared TF-IDF space, applied by hand: for one short text, looking up its n-grams costs
-    tens of microseconds where the library's per-call checks cost a millisecond. The numbers are
-    the library's own (vocabulary, idf, sublinear tf, l2 norm), so the vector is the one
-    `transform` gives. The last text's vector is kept: several models read the same message."""
-
-    def __init__(self, vec):
-        import numpy as np
-        self.np = np
-        self.analyzer = vec.build_analyzer()
-        self.vocab = vec.vocabulary_
-        self.idf = vec.idf_
-        self._last: tuple = (None, None)
-
-    def features(self, text: str):
-        if self._last[0] == text:
-            return self._last[1]
-        counts: dict[int, int] = {}
-        for gram in self.analyzer(text):
-            j = self.vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        feats = None
-        if counts:
-            np = self.np
-            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[idx]
-            feats = (idx, vals / np.sqrt(vals @ vals))
-        self._last = (text, feats)
-        return feats
-
-
-class _Linear:
-    """A linear model scikit-learn trained (LinearSVC) over the shared space: the scores are the
-    ones `decision_function` gives; a softmax turns them into a 0..1 confidence."""
-    TEMPERATURE = 4.0
-
-    def __init__(self, space: _Space, clf):
-        import numpy as np
-        self.np, self.space = np, space
-        coef = clf.coef_.toarray() if hasattr(clf.coef_, "toarray") else clf.coef_
-        if coef.shape[0] == 1:                        # two classes: one score, for classes_[1]
-            coef = np.vstack([-coef, coef])
-            intercept = np.array([-clf.intercept_[0], clf.intercept_[0]])
-        else:
-            intercept = clf.intercept_
-        self.coef_t = np.ascontiguousarray(coef.T)   # features x classes
-        self.intercept = intercept
-        self.classes = [str(c) for c in clf.classes_]
-
-    def scores(self, text: str):
-        feats = self.space.features(text)
-        if feats is None:
-            return self.intercept
-        idx, vals = feats
-        return vals @ self.coef_t[idx] + self.intercept
-
-    def rank(self, text: str) -> list[tuple[str, float]]:
-        s = self.scores(text) * self.TEMPERATURE
-        e = self.np.exp(s - s.max())
-        p = (e / e.sum()).tolist()
-        return sorted(zip(self.classes, p), key=lambda kv: -kv[1])
 
 
 _WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())

@@ -170,3 +170,36 @@ def test_pure_and_quick(caplog):
         elapsed = time.perf_counter() - t0
     assert not caplog.records                       # nothing about the text is logged
     assert elapsed / len(texts) < 0.01              # well under 10 ms a message on a slow box
+
+
+# -- the learned half (bot/content/safety/examples.yaml) ---------------------------------------
+
+def test_an_overdose_no_rule_describes_is_still_caught_and_answered_in_its_language():
+    text = "my roommate did a shot and now hes on the floor snoring and cold"
+    assert not safety.by_rules(text)            # no phrase rule foresaw it
+    verdict = classify(text)
+    assert (verdict.kind, verdict.lang_hint, verdict.matched) == ("emergency", "en", "en.emergency.model")
+
+
+@pytest.mark.parametrize("text", ["gonna take a nap", "despues de las 3", "hi", "narcan in dayton",
+                                  "where can i get suboxone", "estoy bien gracias", "my phone died lol"])
+def test_the_model_stays_quiet_on_everyday_texts(text):
+    assert classify(text).kind is None
+
+
+def test_the_model_is_the_same_from_the_same_examples():
+    texts, labels = safety.training_texts()
+    a, b = safety.Learned(texts, labels), safety.Learned(texts, labels)
+    for t in ("he took something and wont get up", "me siento raro", "ok"):
+        assert a.model.scores(a.normalise(t)).tolist() == b.model.scores(b.normalise(t)).tolist()
+
+
+def test_a_broken_examples_file_is_refused_with_its_file_and_line(tmp_path):
+    broken = tmp_path / "examples.yaml"
+    broken.write_text("en:\n  emergency:\n    - he is not breathing\n  emergncy:\n    - she is blue\n"
+                      "  other:\n    - he is not breathing\nes:\n  crisis:\n    - quiero morir\n", encoding="utf-8")
+    with pytest.raises(ValueError) as err:
+        safety.training_texts(broken)
+    message = str(err.value)
+    assert f"{broken}:4: error: unknown label 'emergncy'" in message
+    assert f"{broken}:7: error: 'he is not breathing' is also listed as emergency (line 3)" in message
