@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from bot import merging
 from bot.enrollment import Enrollment, EnrollmentError
+from bot.planning import schedule_nudges
 from core import lifecycle, policy
 from core.lifecycle import Refused
 from db.models import Contact, Event, Participant, ScheduledMessage, Setting, User
 from db.queries import cancel_pending
-from scheduler.planning import schedule_nudges
 
 STAFF_WHO_CARRY_A_CASELOAD = ("peer", "supervisor")
 PHONE_CHANNELS = ("sms", "whatsapp")
