@@ -1,6 +1,6 @@
 """The one participant lifecycle service: enroll, consent (a YES by text), edit, pause, resume,
 opt out, opt in, stop and merge. Every door calls these and nothing else: the staff pages
-(web/roster.py), the API (web/api.py), the CLI (cli/participants.py), the runtime (JOIN and the
+(web/roster.py), the API (web/api/), the CLI (cli/participants.py), the runtime (JOIN and the
 welcome, STOP and START) and the flows' answers (release date, check-in time).
 
 The rules (which state may go where, what happens to the plan) are core/lifecycle.py's; this
