@@ -102,16 +102,16 @@ def _blueprints(app: Flask) -> None:
     from bot.channels import twilio_webhook
     from bot.channels.sender import SandboxSender
     from web import account
-    from web import (admin, admin_flows, admin_nudges, admin_report, admin_sites, admin_staff, api,
-                     api_tokens, audit, auth, canned, caseload, chat, health, inbox, people, roster,
-                     sandbox, scheduled)
+    from web import (admin, api, api_tokens, audit, auth, canned, caseload, chat, health, inbox, people,
+                     roster, sandbox, scheduled)
+    from web.admin import flows, nudges, report, sites, staff as staff_pages
     auth.login_manager.init_app(app)
     auth.csrf.init_app(app)
     auth.csrf.exempt(twilio_webhook.bp)  # Twilio signs its requests; it cannot send our token
     auth.csrf.exempt(api.bp)             # bearer tokens, no cookies: nothing for a forged form to ride on
     public = (health, twilio_webhook, api, chat)                      # /healthz, /twilio/*, /api/v1, /chat
     staff = (auth, account, inbox, people, roster, caseload, canned, audit, scheduled)
-    console = (admin, admin_flows, admin_nudges, admin_sites, admin_staff, admin_report, api_tokens)  # /admin
+    console = (admin, flows, nudges, sites, staff_pages, report, api_tokens)  # /admin
     for part in public + staff + console:
         app.register_blueprint(part.bp)
     if sandbox.enabled(app.config, isinstance(app.extensions["homeward.sender"], SandboxSender)):

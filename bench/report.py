@@ -6,7 +6,7 @@ PostgreSQL (issue 18 budget: under 1 s).
 People are released over the 180 days before `now`, each with messages spread over their first
 90 days (check-ins out, replies in), tickets for 1 in 10, events for check-ins and the locator.
 Timed: GET /admin/report for the default 30 days and for 180 days, and one CSV. The report never
-loads messages one by one: SQL folds them per person and hour (web/admin_report.load_activity).
+loads messages one by one: SQL folds them per person and hour (web/admin/report.load_activity).
 
 Measured 2026-12-01 on the shared 2-core box, SQLite: NOT within budget. 1,000 people / 100,000
 messages: 30 days 2.2 s. 10,000 / 1,000,000: 30 days 27 s, 180 days 77 s, reach.csv 26 s.

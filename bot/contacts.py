@@ -60,18 +60,6 @@ def hold(msg: Message, now: datetime) -> None:
     msg.status, msg.error_code, msg.updated_at = "held", whatsapp.HELD_CODE, now
 
 
-def hold_peer_reply(s: Session, msg: Message, now: datetime) -> ScheduledMessage:
-    """A peer's reply that may not go out now waits in the outbox, held, until the person writes."""
-    hold(msg, now)
-    row = ScheduledMessage(participant_id=msg.participant_id, kind="peer", dedupe_key=f"held:{msg.id}",
-                           body=msg.body, due_at=now, state="held", author_id=msg.author_id,
-                           message_id=msg.id, last_error=whatsapp.HELD_REASON, quiet_ok=True,
-                           created_at=now, updated_at=now)
-    s.add(row)
-    s.flush()
-    return row
-
-
 def release_held(s: Session, participant_id: int, now: datetime) -> int:
     """The person wrote: what was held outside the WhatsApp window goes back to the outbox, due
     now (the dispatcher re-checks everything: opt-out, staleness of nudges, the window)."""

@@ -1,6 +1,6 @@
 """The one participant lifecycle service: enroll, consent (a YES by text), edit, pause, resume,
 opt out, opt in, stop and merge. Every door calls these and nothing else: the staff pages
-(web/roster.py), the API (web/api.py), the CLI (cli/participants.py), the runtime (JOIN and the
+(web/roster.py), the API (web/api/), the CLI (cli/participants.py), the runtime (JOIN and the
 welcome, STOP and START) and the flows' answers (release date, check-in time).
 
 The rules (which state may go where, what happens to the plan) are core/lifecycle.py's; this
@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from bot import merging
 from bot.enrollment import Enrollment, EnrollmentError
+from bot.planning import schedule_nudges
 from core import lifecycle, policy
 from core.lifecycle import Refused
 from db.models import Contact, Event, Participant, ScheduledMessage, Setting, User
 from db.queries import cancel_pending
-from scheduler.planning import schedule_nudges
 
 STAFF_WHO_CARRY_A_CASELOAD = ("peer", "supervisor")
 PHONE_CHANNELS = ("sms", "whatsapp")

@@ -8,9 +8,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from db.models import Setting
-from scheduler.dispatch import DispatchConfig, Dispatcher
+from scheduler.dispatch import DispatchConfig, Dispatcher, worker_id
 from scheduler import sweeps
-from scheduler.worker import run_forever, run_once, worker_id
+from scheduler.worker import run_forever, run_once
 from cli.clock import parse_now
 
 

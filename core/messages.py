@@ -1,7 +1,8 @@
 """The program's own system texts (emergency, crisis, help, menu, ...) in English and Spanish.
 
 The words live in bot/content/messages.yaml so staff can review them without reading code; this
-module only looks them up. Pure: the file is read once and cached. A Spanish text missing for a
+module only looks them up. Other books of short texts (the web chat page's words, webchat.yaml)
+are read the same way, through `texts()`. Pure: the file is read once and cached. A Spanish text missing for a
 key falls back to English (better an English answer than none), but the test suite requires
 every key in both languages, each within two SMS segments.
 """
@@ -18,11 +19,22 @@ LANGS = ("en", "es")
 DEFAULT_LANG = "en"
 
 
-@lru_cache(maxsize=1)
-def catalogue() -> dict[str, dict[str, str]]:
-    """key -> {lang -> template}."""
-    with open(PATH, encoding="utf-8") as f:
+@lru_cache(maxsize=None)
+def book(name: str) -> dict[str, dict[str, str]]:
+    """key -> {lang -> template} of bot/content/<name>.yaml (messages, webchat)."""
+    with open(CONTENT / f"{name}.yaml", encoding="utf-8") as f:
         return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """The system texts: key -> {lang -> template}."""
+    return book(PATH.stem)
+
+
+def texts(name: str, lang: str) -> dict[str, str]:
+    """Every text of one book in `lang` (en where it lacks one), for a page's templates, which
+    fill their own {placeholders}."""
+    return {key: entry.get(lang) or entry[DEFAULT_LANG] for key, entry in book(name).items()}
 
 
 def has(key: str) -> bool:

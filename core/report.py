@@ -1,5 +1,5 @@
 """The program report, computed from plain rows: pure, so every number is testable without a
-database. The shell (web/admin_report.py) loads the rows for a period and draws the charts.
+database. The shell (web/admin/report.py) loads the rows for a period and draws the charts.
 
 De-identified by design: the rows carry ids only to join (a person's nudges to their replies),
 and every table it returns is a count, a rate or a time. No names, numbers or message bodies.

@@ -15,6 +15,8 @@ provider's answer is recorded.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -33,6 +35,10 @@ from core import policy
 
 log = logging.getLogger("homeward.dispatch")
 DISPATCHED_KINDS = ("nudge", "welcome", "closing", "peer", "reply")
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -97,12 +103,41 @@ def sent_today(db: Database, now: datetime) -> int:
                                Message.created_at >= start, Message.provider_sid.is_not(None))) or 0
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What became of one row: the PassResult field, and for the peer who wrote it (a reply
+    sent from the inbox is worked at once) how it went out or why not."""
+    outcome: str
+    template: bool = False          # sent as the approved WhatsApp template (outside the window)
+    posted: bool = False            # no carrier: stored for the web chat page
+    status: str | None = None       # the provider's status
+    error: SendError | None = None
+
+
 def reachable_contact(s: Session, person: Participant) -> Contact | None:
     """The address the person last wrote from, among those still usable."""
     return s.scalar(select(Contact)
                     .where(Contact.participant_id == person.id, Contact.opted_out_at.is_(None),
                            Contact.invalid_reason.is_(None), Contact.channel.in_(channels.CARRIED))
                     .order_by(Contact.last_inbound_at.desc().nulls_last(), Contact.id.desc()).limit(1))
+
+
+def addressee(s: Session, row: ScheduledMessage, msg: Message | None,
+              person: Participant) -> tuple[Contact | None, Contact | None]:
+    """(carried contact, web chat contact) for one row. A peer's reply goes to the address the
+    peer chose, while it is usable; once held outside WhatsApp's window it goes, like everything
+    else, where the person last wrote (their text is what released it); an answer to someone
+    with no carried address goes to their web chat."""
+    if row.kind == "peer" and msg is not None and msg.contact_id and msg.error_code != whatsapp.HELD_CODE:
+        chosen = s.get(Contact, msg.contact_id)
+        if chosen.opted_out_at is not None or chosen.invalid_reason is not None:
+            return None, None
+        return (chosen, None) if channels.get(chosen.channel).carrier else (None, chosen)
+    contact = reachable_contact(s, person)
+    if contact is None and row.kind in ("reply", "peer"):
+        return None, s.scalar(select(Contact).where(Contact.participant_id == person.id,
+                                                    Contact.channel.in_(channels.UNCARRIED)).limit(1))
+    return contact, None
 
 
 def _release(row: ScheduledMessage, state: str, now: datetime, reason: str | None = None,
@@ -153,11 +188,7 @@ class Dispatcher:
                 with self.db.session(write=True) as s:
                     renew(s, self.cfg.worker_id, ids[i:], at, self.cfg.lease)
                 renewed_at = at
-            try:
-                outcome = self.deliver(row_id, at)
-            except Exception:   # one bad row must not stall the rest of the pass
-                logs.event(log, "delivery crashed", logging.ERROR, row=row_id, exc_info=True)
-                outcome = self._crashed(row_id, at)
+            outcome = self.work(row_id, at).outcome
             setattr(result, outcome, getattr(result, outcome) + 1)
         return result
 
@@ -169,47 +200,59 @@ class Dispatcher:
             wait = (self.bucket.ready_at(self.clock()) - self.clock()).total_seconds()
             self.sleep(max(wait, 0.001))
 
+    def work(self, row_id: int, now: datetime) -> Attempt:
+        """One claimed row, as a pass works it; a crash is counted as a try, never raised, so
+        one bad row does not stall the rest of a pass (or fail the peer's request)."""
+        try:
+            return self.attempt(row_id, now)
+        except Exception:
+            logs.event(log, "delivery crashed", logging.ERROR, row=row_id, exc_info=True)
+            return Attempt(self._crashed(row_id, now))
+
     def deliver(self, row_id: int, now: datetime) -> str:
         """One row: re-check, write the intent, send, record. Returns the PassResult field."""
+        return self.attempt(row_id, now).outcome
+
+    def attempt(self, row_id: int, now: datetime) -> Attempt:
         sched = self._schedule or self.schedule()
         with self.db.session(write=True) as s:
             row = s.get(ScheduledMessage, row_id)
             if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
-                return "lost_lease"
+                return Attempt("lost_lease")
             person = s.get(Participant, row.participant_id)
             quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
-            contact = reachable_contact(s, person)
-            chat = None
-            if contact is None and row.kind in ("reply", "peer"):
-                chat = s.scalar(select(Contact).where(Contact.participant_id == person.id,
-                                                      Contact.channel.in_(channels.UNCARRIED)).limit(1))
+            msg = s.get(Message, row.message_id) if row.message_id else None
+            contact, chat = addressee(s, row, msg, person)
             if (contact or chat) is not None and not channels.get((contact or chat).channel).quiet_hours:
                 quiet_ok = True     # web chat: nothing buzzes a phone, the page shows it when opened
             stale = sched.stale_after if row.kind in ("nudge", "closing", "welcome") else None
             status = policy.status_of(person)
             if row.kind in ("reply", "peer") and person.status == "prospect":
                 status = {**status, "active": True}   # not enrolled, but in a conversation they began
-            if row.kind == "reply" and row.message_id is not None:
-                status = {**status, "active": True, "paused": False}   # a late answer to their own message
+            if row.kind in ("reply", "peer") and row.message_id is not None:
+                # a late answer to their own message, or a peer's reply the inbox already checked
+                # (core/reply_policy.py: a peer may answer someone paused): only opt-out stops it
+                status = {**status, "active": True, "paused": False}
             ok, reason = policy.may_send(now, status, person.timezone,
                                          sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
             if not ok:
                 if reason == "quiet_hours":
                     _release(row, "pending", now, "deferred: quiet hours",
                              policy.next_allowed(now, person.timezone, sched.quiet))
-                    return "deferred"
+                    return Attempt("deferred")
                 _release(row, "skipped", now, reason)
-                return "skipped"
+                return Attempt("skipped")
             if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
-                s.add(Message(participant_id=person.id, contact_id=chat.id, direction="out", channel=chat.channel,
-                              kind=row.kind, author_id=row.author_id, body=row.body or "", status="sent",
-                              created_at=now, updated_at=now))
+                if msg is None:
+                    msg = Message(participant_id=person.id, direction="out", kind=row.kind, author_id=row.author_id,
+                                  body=row.body or "", created_at=now)
+                    s.add(msg)
+                msg.contact_id, msg.channel, msg.status, msg.updated_at = chat.id, chat.channel, "sent", now
                 _release(row, "sent", now, None)
-                return "sent"
+                return Attempt("sent", posted=True)
             if contact is None:
                 _release(row, "skipped", now, "no reachable contact")
-                return "skipped"
-            msg = s.get(Message, row.message_id) if row.message_id else None
+                return Attempt("skipped")
             if msg is None:
                 msg = Message(participant_id=person.id, contact_id=contact.id, direction="out",
                               channel=contact.channel, kind=row.kind, author_id=row.author_id,
@@ -223,7 +266,7 @@ class Dispatcher:
             if route.action == "hold":
                 contacts.hold(msg, now)
                 _release(row, "held", now, whatsapp.HELD_REASON)
-                return "skipped"
+                return Attempt("skipped")
             if msg.error_code == whatsapp.HELD_CODE:
                 msg.error_code = None
             row.attempts += 1
@@ -231,12 +274,12 @@ class Dispatcher:
             if not renew(s, self.cfg.worker_id, [row_id], now, self.cfg.lease):
                 s.rollback()        # taken back by another worker since the claim: never send it
                 logs.event(log, "lease lost before sending", logging.WARNING, row=row_id)
-                return "lost_lease"
+                return Attempt("lost_lease")
         try:
             sent = (self.sender.send(address, body, template=route.template) if route.template
                     else self.sender.send(address, body))
         except SendError as exc:
-            return self._failed(row_id, exc, attempts, seed, now)
+            return Attempt(self._failed(row_id, exc, attempts, seed, now), error=exc)
         with self.db.session() as s:
             row = s.get(ScheduledMessage, row_id)
             msg = s.get(Message, row.message_id)
@@ -245,7 +288,7 @@ class Dispatcher:
             if self.after_nudge is not None and row.kind in ("nudge", "welcome"):
                 self.after_nudge(s, s.get(Participant, row.participant_id), now)
         logs.event(log, "sent", row=row_id, kind=row.kind, status=sent.status)
-        return "sent"
+        return Attempt("sent", template=bool(route.template), status=sent.status)
 
     def _render(self, s: Session, row: ScheduledMessage, person: Participant, sched: policy.Schedule) -> str:
         peer = s.get(User, person.assigned_peer_id) if person.assigned_peer_id else None

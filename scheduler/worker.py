@@ -6,8 +6,6 @@ create_app(). Any number of workers may run against one PostgreSQL: claims are a
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -16,10 +14,6 @@ import logs
 from scheduler.dispatch import Dispatcher, PassResult
 
 log = logging.getLogger("homeward.worker")
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def drain(dispatcher: Dispatcher, now: datetime | None = None, max_passes: int = 1000) -> PassResult:

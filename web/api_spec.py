@@ -1,6 +1,6 @@
 """The integration API's OpenAPI 3.1 description, written by hand, served at /api/v1/openapi.json.
 
-The request-body schemas here are also what web/api.py checks bodies against (`problems()`
+The request-body schemas here are also what web/api/ checks bodies against (`problems()`
 below), so the description and the behaviour cannot drift apart; the test suite fuzzes the API
 against this document with schemathesis.
 """

@@ -12,8 +12,9 @@ someone without a working phone plan (a library, a shelter, a reentry center).
   message the safety check flags (an emergency, a crisis) is always let through and always gets
   the 911 or 988 answer, but repeated ones from one address or one chat within ten minutes join
   one urgent ticket flagged as possible flooding, so the urgent queue cannot be flooded.
-- Peers answer from the inbox as for any text: web/outbound.py stores a web chat reply as
-  "sent" without a carrier, and this page shows it.
+- Peers answer from the inbox as for any text: the reply is an outbox row the dispatcher stores
+  as "sent" without a carrier (scheduler/dispatch.py), and this page shows it.
+- The page's words are in bot/content/webchat.yaml (en + es), read through core.messages.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import channels, safety
+from core.messages import LANGS, texts
 from bot.runtime import Inbound
 from db.models import Contact, Message, Participant, User, WebChatSession
 from web import ratelimit
@@ -54,40 +56,11 @@ DEFAULT_LIMITS = {
     "resume_failures_per_address": ratelimit.Limit(10, timedelta(minutes=15)),
 }
 
-UI = {
-    "en": {
-        "title": "Chat with {program}",
-        "intro": "Write to us here like you would in a text. A trained peer can answer too. "
-                 "You don't need to give your name.",
-        "emergency": "If someone is not breathing or won't wake up, call 911 now.",
-        "label": "Your message", "send": "Send", "you": "You", "peer": "{name} (peer)",
-        "code": "Your chat code is", "code_help": "Write it down to pick this chat up later or on another device.",
-        "resume": "Have a chat code? Continue a chat", "leave": "Leave this chat on this device",
-        "noscript": "New replies appear when you send a message or reload this page.",
-        "empty": "No messages yet. Say hi, or write HELP to see what we can do.",
-        "limited": "You're sending messages faster than we can take them. Please wait {seconds} "
-                   "seconds and send again. If someone is not breathing, call 911 now.",
-        "too_long": "That message is too long. Please keep it under {n} characters.",
-        "blank": "Write a message first.",
-        "expired": "This page was open a long time. Please send your message again.",
-    },
-    "es": {
-        "title": "Chat con {program}",
-        "intro": "Escríbenos aquí como en un mensaje de texto. Un compañero capacitado también puede "
-                 "responder. No necesitas dar tu nombre.",
-        "emergency": "Si alguien no respira o no despierta, llama al 911 ahora.",
-        "label": "Tu mensaje", "send": "Enviar", "you": "Tú", "peer": "{name} (compañero)",
-        "code": "Tu código de chat es", "code_help": "Anótalo para seguir este chat más tarde o en otro aparato.",
-        "resume": "¿Tienes un código? Sigue un chat", "leave": "Salir de este chat en este aparato",
-        "noscript": "Las respuestas nuevas aparecen al enviar un mensaje o al recargar la página.",
-        "empty": "Aún no hay mensajes. Saluda, o escribe AYUDA para ver lo que podemos hacer.",
-        "limited": "Estás enviando mensajes más rápido de lo que podemos recibirlos. Espera {seconds} "
-                   "segundos y vuelve a enviar. Si alguien no respira, llama al 911 ahora.",
-        "too_long": "El mensaje es muy largo. Usa menos de {n} caracteres.",
-        "blank": "Escribe un mensaje primero.",
-        "expired": "Esta página estuvo abierta mucho tiempo. Envía tu mensaje otra vez.",
-    },
-}
+WORDS = "webchat"                            # the page's words: bot/content/webchat.yaml (en, es)
+
+
+def ui(lang: str) -> dict[str, str]:
+    return texts(WORDS, lang)
 
 
 # -- small pure helpers -------------------------------------------------------------------------
@@ -158,9 +131,9 @@ def _open_chat(address: str, at: datetime) -> tuple[WebChatSession, bool]:
 def _lang(s, contact: Contact | None) -> str:
     if contact is not None:
         person = s.get(Participant, contact.participant_id)
-        if person is not None and person.language in UI:
+        if person is not None and person.language in LANGS:
             return person.language
-    return request.accept_languages.best_match(list(UI)) or "en"
+    return request.accept_languages.best_match(list(LANGS)) or "en"
 
 
 def _thread(s, contact: Contact | None, after: int = 0, lang: str = "en") -> list[dict]:
@@ -174,7 +147,7 @@ def _thread(s, contact: Contact | None, after: int = 0, lang: str = "en") -> lis
     ids = {m.author_id for m in rows if m.author_id}
     if ids:
         authors = {uid: name for uid, name in s.execute(select(User.id, User.name).where(User.id.in_(ids)))}
-    program, words = current_app.config["PROGRAM_NAME"], UI[lang]
+    program, words = current_app.config["PROGRAM_NAME"], ui(lang)
     out = []
     for m in rows:
         if m.direction == "in":
@@ -205,7 +178,7 @@ def _wants_json() -> bool:
 def _page(status: int = 200, draft: str = "", notice: str | None = None):
     address_id = _ensure_cookie()
     row, contact, lang, messages = _state()
-    html = render_template("chat.html", ui=UI[lang], lang=lang, program=current_app.config["PROGRAM_NAME"],
+    html = render_template("chat.html", ui=ui(lang), lang=lang, program=current_app.config["PROGRAM_NAME"],
                            messages=messages, code=show_code(row.code) if row else None,
                            nonce=secrets.token_hex(16), draft=draft, notice=notice,
                            max_body=MAX_BODY, started=row is not None and address_id is not None,
@@ -234,8 +207,8 @@ def _private(response):
 
 @bp.errorhandler(CSRFError)
 def _expired(_):
-    lang = request.accept_languages.best_match(list(UI)) or "en"
-    return _refuse(UI[lang]["expired"], 400, request.form.get("body", "")[:MAX_BODY])
+    lang = request.accept_languages.best_match(list(LANGS)) or "en"
+    return _refuse(ui(lang)["expired"], 400, request.form.get("body", "")[:MAX_BODY])
 
 
 @bp.get("")
@@ -250,11 +223,11 @@ def send():
     address = channels.WEBCHAT.address(address_id)
     body = request.form.get("body", "").replace("\r\n", "\n").strip()
     nonce = request.form.get("nonce", "")
-    lang = request.accept_languages.best_match(list(UI)) or "en"
+    lang = request.accept_languages.best_match(list(LANGS)) or "en"
     if not body:
-        return _refuse(UI[lang]["blank"], 422, "")
+        return _refuse(ui(lang)["blank"], 422, "")
     if len(body) > MAX_BODY:
-        return _refuse(UI[lang]["too_long"].format(n=MAX_BODY), 422, body[:MAX_BODY * 2])
+        return _refuse(ui(lang)["too_long"].format(n=MAX_BODY), 422, body[:MAX_BODY * 2])
     limits, client = _limits(), _client()
     urgent = bool(safety.classify(body))
     with db().session(write=True) as s:     # check and count in one step (web/ratelimit.py)
@@ -266,7 +239,7 @@ def send():
             checks.append((f"chat:session:{row.id}", limits["message_per_chat"]))
         wait = ratelimit.take(s, checks, at, force=urgent)   # an emergency is never turned away
     if wait and not urgent:
-        return _refuse(UI[lang]["limited"].format(seconds=wait), 429, body, wait)
+        return _refuse(ui(lang)["limited"].format(seconds=wait), 429, body, wait)
     counted_chat = row is not None
     row, _ = _open_chat(address, at)
     with db().session(write=True) as s:
@@ -298,9 +271,9 @@ def messages():
 
 @bp.route("/resume", methods=["GET", "POST"])
 def resume():
-    lang = request.accept_languages.best_match(list(UI)) or "en"
+    lang = request.accept_languages.best_match(list(LANGS)) or "en"
     if request.method == "GET":
-        return render_template("chat_resume.html", ui=UI[lang], lang=lang, error=None, value="",
+        return render_template("chat_resume.html", ui=ui(lang), lang=lang, error=None, value="",
                                program=current_app.config["PROGRAM_NAME"])
     at, client = now(), _client()
     limit = _limits()["resume_failures_per_address"]
@@ -314,13 +287,13 @@ def resume():
             ratelimit.record(s, f"chat:resume:{client}", at, limit.window)
         address = row.address if row else None
     if wait:
-        error, status = f"Too many tries. Wait {wait} seconds and try again.", 429
+        error, status = ui(lang)["code_wait"].format(seconds=wait), 429
     elif address is None:
-        error, status = "That code doesn't match a chat. Check it and try again.", 404
+        error, status = ui(lang)["code_unknown"], 404
     else:
         session[COOKIE_KEY] = address.split(":", 1)[1]
         return redirect(url_for("chat.index") + "#latest", code=303)
-    resp = make_response(render_template("chat_resume.html", ui=UI[lang], lang=lang, error=error,
+    resp = make_response(render_template("chat_resume.html", ui=ui(lang), lang=lang, error=error,
                                          value=request.form.get("code", "")[:20],
                                          program=current_app.config["PROGRAM_NAME"]), status)
     if wait:
@@ -334,5 +307,6 @@ def end():
     row, _, lang, _ = _state()
     session.pop(COOKIE_KEY, None)
     if row is not None:
-        flash(f"{UI[lang]['code']} {show_code(row.code)}. {UI[lang]['code_help']}", "info")
+        words = ui(lang)
+        flash(f"{words['code']} {show_code(row.code)}. {words['code_help']}", "info")
     return redirect(url_for("chat.index"), code=303)

@@ -16,7 +16,7 @@ from db.models import CannedReply, Contact, Message, Note, Participant, User
 from web import audit, canned, outbound, presence, present, queries, scheduled, words
 from core import reply_policy
 from web.auth import role_required
-from web.context import db, me, now, quiet
+from web.context import db, me, now, quiet, schedule
 from web.params import db_int
 
 bp = Blueprint("people", __name__)
@@ -150,7 +150,7 @@ def reply(person_id: int):
     body = request.form.get("body", "")
     contact_id = request.form.get("contact_id", type=db_int)
     result = outbound.send_reply(db(), current_app.extensions["homeward.sender"], person_id, contact_id, me(),
-                                 body, request.form.get("quiet_ok") == "1", now(), quiet())
+                                 body, request.form.get("quiet_ok") == "1", now(), quiet(), schedule)
     if result.ok:
         flash(result.text, "info")
         return redirect(url_for("people.show", person_id=person_id) + "#reply")

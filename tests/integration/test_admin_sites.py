@@ -14,7 +14,7 @@ from db.models import AuditEvent, Site
 from tests.integration.test_webhook import replies
 from tests.staff import PASSWORD, login, make_user
 from tests.twilio_signing import sms
-from web.admin_sites import format_day_hours, parse_day_hours
+from web.admin.sites.forms import format_day_hours, parse_day_hours
 
 PHONE = "+13125550199"
 NOW = datetime(2025, 6, 10, 16, 0, tzinfo=timezone.utc)    # the app's clock in these tests

@@ -11,7 +11,7 @@ from bot.channels.sender import SandboxSender, SendError, SendResult
 from db.models import Contact, Message, Participant, ScheduledMessage, User
 from core import policy
 from scheduler.dispatch import DispatchConfig, Dispatcher, claim
-from scheduler.planning import schedule_nudges
+from bot.planning import schedule_nudges
 from scheduler.worker import drain
 
 NY = ZoneInfo("America/New_York")

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from bot import tickets
 from bot.escalations import open_escalation
 from bot.channels.sender import SendError, SendResult
+from web import outbound
 from db.models import (AuditEvent, Contact, Escalation, Message, Note, Participant, ScheduledMessage, User)
+from scheduler.dispatch import DispatchConfig, Dispatcher
 from tests.staff import PASSWORD, inbound, login, make_person, make_ticket, make_user
 from tests.twilio_signing import sms
 
@@ -271,6 +273,38 @@ def test_a_send_error_is_shown_and_recorded(app, client, db, peer):
     msg = rows_of(db, Message)[0]
     assert (msg.status, msg.error_code) == ("failed", "21211")
     assert "error 21211" in client.get(f"/people/{person}").get_data(as_text=True)
+
+
+def test_a_reply_queued_by_a_process_that_died_is_sent_once_by_the_worker(db, peer, sender):
+    """The reply is an outbox row born claimed by the web process: a worker pass meanwhile leaves
+    it alone; if the process dies before sending, the worker sends it once its lease runs out."""
+    person = make_person(db)
+    web = outbound.web_dispatcher(db, sender)
+    queued = outbound.queue_reply(db, web, person, None, peer, "Still here for you.", False, NY_NOON)
+    worker = Dispatcher(db, sender, web.schedule, DispatchConfig(worker_id="worker-1"))
+    assert worker.run_pass(NY_NOON + timedelta(seconds=5)).claimed == 0      # the web process holds it
+    assert rows_of(db, Message)[0].status == "sending" and sender.sent == []
+    after_lease = NY_NOON + web.cfg.lease + timedelta(seconds=1)             # the web process died
+    assert worker.run_pass(after_lease).sent == 1
+    assert worker.run_pass(after_lease + timedelta(minutes=5)).claimed == 0
+    assert sender.sent == [(f"sms:{PHONE}", "Still here for you.")]
+    [msg] = rows_of(db, Message)
+    assert (msg.id, msg.kind, msg.author_id, msg.status) == (queued.message_id, "peer", peer, "queued")
+    assert web.work(queued.row_id, after_lease).outcome == "lost_lease"     # nor could it send it again
+    assert len(sender.sent) == 1
+
+
+def test_a_reply_goes_to_the_address_the_peer_chose(app, client, db, peer, sender):
+    fixed_clock(app, NY_NOON)
+    person = make_person(db)
+    with db.session() as s:
+        other = Contact(participant_id=person, channel="sms", address="sms:+13125550199",
+                        last_inbound_at=NY_NOON - timedelta(days=1))
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    client.post(f"/people/{person}/reply", data={"body": "Is this still your number?", "contact_id": other_id})
+    assert sender.sent == [("sms:+13125550199", "Is this still your number?")]
 
 
 def test_resolve_with_an_outcome_then_a_new_message_reopens_it(client, db, peer):

@@ -12,8 +12,8 @@ from core.flows.loader import load_text
 from core.flows.registry import load_registry
 from scheduler import nudge_settings
 from web import flow_sim
-from web.admin_flows import diff_rows
-from web.admin_staff import format_day, parse_day, shift_summary
+from web.admin.flows import diff_rows
+from web.admin.staff.forms import format_day, parse_day, shift_summary
 
 FLOWS = Path(__file__).resolve().parents[2] / "bot" / "content" / "flows"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)

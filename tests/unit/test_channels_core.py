@@ -8,7 +8,7 @@ import pytest
 
 from core import whatsapp
 from web import api_spec
-from web.api import parse_since
+from web.api.escalations import parse_since
 from web.chat import CODE_ALPHABET, new_code, normalise_code, provider_sid, show_code
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)

@@ -60,6 +60,23 @@ def test_db_never_imports_the_layers_above_it(path):
     assert not bad, "\n".join(bad)
 
 
+# The shells, outermost first: a package may import those after it, never those before it.
+# web and cli are doors (Flask, Click); scheduler is the worker, a shell over bot's services
+# (contacts, escalations, planning); bot is the shell around one inbound text.
+SHELLS = ("app", "cli", "web", "scheduler", "bot")
+SHELL_MODULES = [(pkg, p) for pkg in SHELLS[2:] for p in modules(pkg)]
+
+
+@pytest.mark.parametrize("package,path", SHELL_MODULES, ids=lambda x: x if isinstance(x, str) else str(x.relative_to(ROOT)))
+def test_shells_import_only_inward(package, path):
+    """bot never imports scheduler, web or cli; scheduler never imports web or cli."""
+    outer = set(SHELLS[:SHELLS.index(package)])
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bad = [f"{path.relative_to(ROOT)}:{line}: imports {name}, a layer outside {package}/"
+           for line, name in imported(tree) if name.split(".")[0] in outer]
+    assert not bad, "\n".join(bad)
+
+
 def test_the_guard_would_catch_a_database_import(tmp_path):
     """The walk itself works: a core module importing the database or reading the clock is seen."""
     tree = ast.parse("from db.models import Site\nimport sqlalchemy\nfrom datetime import datetime\n"

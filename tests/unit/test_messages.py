@@ -73,3 +73,32 @@ def test_text_falls_back_to_english_and_rejects_unknown_keys(monkeypatch):
     assert messages.has("hi") and not messages.has("bye")
     with pytest.raises(KeyError):
         messages.text("bye", "en")
+
+
+# -- the web chat page's words (bot/content/webchat.yaml) -----------------------------------------
+ROOT = messages.CONTENT.parent.parent
+CHAT_FIELDS = {"program", "name", "seconds", "n"}
+
+
+@pytest.mark.parametrize("key", sorted(messages.book("webchat")))
+def test_webchat_words_are_bilingual_in_tu_and_person_first(key):
+    """Page words, not texts: no SMS budget, but the same languages, register and voice."""
+    entry = messages.book("webchat")[key]
+    assert set(entry) == set(messages.LANGS), key
+    for lang, template in entry.items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        assert fields <= CHAT_FIELDS, (key, lang, fields)
+        assert not STIGMA.search(template), (key, lang)
+    assert not re.search(r"\busted(es)?\b", entry["es"], re.I), key     # tú, as the flows
+
+
+def test_every_word_the_chat_pages_use_is_in_the_book():
+    """web/chat.py and its templates name their words by key; each key must exist."""
+    used = set()
+    for name in ("chat.html", "chat_base.html", "chat_resume.html"):
+        used |= set(re.findall(r"\bui\.(\w+)", (ROOT / "web" / "templates" / name).read_text(encoding="utf-8")))
+    source = (ROOT / "web" / "chat.py").read_text(encoding="utf-8")
+    used |= set(re.findall(r"""(?:ui\(lang\)|words)\[["'](\w+)["']\]""", source))
+    assert {"title", "code_unknown", "limited", "peer", "you"} <= used     # the scan sees them
+    assert used <= set(messages.book("webchat")), used - set(messages.book("webchat"))
+    assert messages.texts("webchat", "es")["send"] == "Enviar"

@@ -1,9 +1,10 @@
 """The supervisor console's front page (/admin) and its tabs.
 
-Each part lives in its own blueprint: flows (web/admin_flows.py), nudges (web/admin_nudges.py),
-sites (web/admin_sites.py), staff and settings (web/admin_staff.py), the report
-(web/admin_report.py), plus the canned replies and the audit log from the inbox work. All are
-for supervisors and admins only.
+A package, one module (or one package with `forms` beside `routes`, as microblog's blueprints)
+per tab, each its own blueprint: `flows`, `nudges`, `sites/`, `staff/` (staff and settings),
+`report`, plus the canned replies and the audit log from the inbox work (web/canned.py,
+web/audit.py). Endpoint names keep their blueprint's name (`admin_sites.index` …). All are for
+supervisors and admins only.
 """
 from __future__ import annotations
 
