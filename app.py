@@ -2,6 +2,7 @@
 blueprints and CLI commands. No logic lives here."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -40,13 +41,20 @@ def create_app(config: dict | None = None) -> Flask:
     db = Database(app.config["DATABASE_URL"])
     program = Program(name=app.config["PROGRAM_NAME"], timezone=app.config["PROGRAM_TIMEZONE"])
     app.extensions["homeward.db"] = db
-    # Refuse to start with an invalid flow: every problem is raised with its file and line.
-    load_registry(app.config["FLOWS_DIR"], check=True)
+    # Refuse to start with an invalid flow, schedule, intent, answer or safety file: every
+    # problem is raised with its file and line (_refuse_content prints them cleanly at a terminal).
+    with _refuse_content():
+        load_registry(app.config["FLOWS_DIR"], check=True)
+        # The understanding model (intents, entities, Q&A answers): trained once per process
+        # here, never in a webhook; then the safety model, which learns from the same examples.
+        understand.default_model()
+        safety.warm()
     flow_store = FlowStore(app.config["FLOWS_DIR"])
     app.extensions["homeward.flows"] = flow_store
     # The schedule in force: a supervisor's edit (/admin/nudges) or the shipped file, re-read
     # when it changes. A broken shipped file stops the start here, like a broken flow.
-    load_schedule()
+    with _refuse_content():
+        load_schedule()
     schedule = LiveSchedule(db)
     app.extensions["homeward.schedule"] = schedule
     app.extensions["homeward.locator"] = Locator(db)
@@ -55,12 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["homeward.sender"] = sender_from_config(app.config)
 
     # Word lists and texts every message needs: parsed once here, before the first request.
-    safety.warm()
     messages.catalogue()
     answers.warm()          # dateparser's en/es data (~0.3 s once), not in a texter's first answer
-    # The understanding model (intents, entities, Q&A answers): trained once per process here,
-    # never in a webhook; a broken intent or answer file stops the start with file:line problems.
-    understand.default_model()
     if not app.config.get("TESTING"):
         # The ZIP/city index and the published flows take a second or two: not on a texter's time.
         threading.Thread(target=_warm, args=(db, flow_store), name="warm", daemon=True).start()
@@ -70,6 +74,24 @@ def create_app(config: dict | None = None) -> Flask:
     _blueprints(app)
     _cli(app)
     return app
+
+
+@contextlib.contextmanager
+def _refuse_content():
+    """Broken content stops the start. Under the `flask` command (a click context exists) the
+    problems are shown as Flask's own "Error:" lines, file:line: message, not as a traceback; a
+    server or a test gets the exception itself."""
+    from core.flows.registry import FlowError
+    from core.intents import IntentError
+    from core.policy import ScheduleError
+    try:
+        yield
+    except (FlowError, IntentError, ScheduleError, ValueError) as exc:
+        import click
+        if click.get_current_context(silent=True) is None:
+            raise
+        from flask.cli import NoAppException
+        raise NoAppException("Homeward will not start until these are fixed:\n" + str(exc)) from None
 
 
 def _warm(db: Database, flow_store: FlowStore) -> None:

@@ -112,3 +112,19 @@ def test_chat_simulator_shows_replies_and_effects(app, db):
     assert "Throwaway database" in out.output.splitlines()[0]
     with db.session() as s:      # the live database never saw the pretend texter or their ticket
         assert s.scalar(select(Participant.language)) is None
+
+
+def test_broken_content_at_the_flask_command_is_a_list_of_file_line_problems_not_a_traceback():
+    import click
+    import pytest
+    from flask.cli import NoAppException
+    from app import _refuse_content
+    from core.intents import IntentError
+    from core.flows.schema import Problem
+    problem = Problem("bot/content/intents/thanks.yaml", 5, "error", "unknown key 'exampels'")
+    with click.Context(click.Command("flask")):          # what `flask --app app ...` runs in
+        with pytest.raises(NoAppException) as err, _refuse_content():
+            raise IntentError([problem])
+    assert "bot/content/intents/thanks.yaml:5: error: unknown key 'exampels'" in err.value.format_message()
+    with pytest.raises(IntentError), _refuse_content():  # a server or a test gets the error itself
+        raise IntentError([problem])
