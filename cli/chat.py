@@ -40,9 +40,10 @@ def describe(effect, tz: str = "UTC") -> str | None:
 def chat_command(lang, phone, now_text):
     logging.getLogger().setLevel(logging.WARNING)   # the effects below say what happened
     with tempfile.TemporaryDirectory(prefix="homeward-chat-") as tmp:
-        runtime, where = throwaway_runtime(Path(tmp))
+        runtime, where, sites = throwaway_runtime(Path(tmp))
         click.echo(f"Throwaway database {where}: nothing here reaches the live inbox, and it is deleted "
-                   f"when you quit.")
+                   f"when you quit. Places: {sites} copied from the live database"
+                   + ("." if sites else " (none there: run `make run` or `flask --app app sites import` first)."))
         _talk(runtime, lang, phone, parse_now(now_text))
 
 
@@ -57,7 +58,25 @@ def throwaway_runtime(folder: Path):
     upgrade(db.engine)
     with db.session() as s:
         app.extensions["homeward.flows"].publish_dir(s, only_changed=False)
-    return app.extensions["homeward.runtime"], where
+    copied = _copy_sites(current_app.extensions["homeward.db"], db)
+    return app.extensions["homeward.runtime"], where, copied
+
+
+def _copy_sites(live, throwaway) -> int:
+    """The live database's places, so "narcan in dayton" answers with what a texter would get.
+    Places are not about anyone; no person, message or ticket is copied."""
+    from sqlalchemy import insert, select
+    from sqlalchemy.exc import SQLAlchemyError
+    from db.models import Site
+    try:
+        with live.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(select(Site.__table__)).mappings()]
+    except SQLAlchemyError:          # a live database not set up yet: the chat still works
+        return 0
+    if rows:
+        with throwaway.engine.begin() as conn:
+            conn.execute(insert(Site.__table__), rows)
+    return len(rows)
 
 
 def _talk(runtime, lang, phone, at: datetime | None) -> None:
