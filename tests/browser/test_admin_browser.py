@@ -95,7 +95,7 @@ def test_the_simulator_texts_the_draft_with_enter_and_a_silent_wait(db, live_ser
     box.fill("2")
     box.press("Enter")
     expect(log).to_contain_text("report event checkin: mood=2")
-    expect(log.locator("li.sim-bot").last).to_contain_text("Would you like a peer to text you today?")
+    expect(log.locator("li.sim-bot").last).to_contain_text("Would you like a peer to reach out today?")
     with db.session() as s:
         assert s.scalars(select(Conversation)).first() is None                     # nothing stored
 
