@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 
+import phonenumbers
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -54,7 +55,7 @@ def format_day(spans) -> str:
 
 def shift_summary(shift: dict | None) -> str:
     if not shift:
-        return "any time"
+        return "no shift: off duty"
     days = [f"{d.title()} {format_day(shift[d])}" for d in DAYS if shift.get(d)]
     return "; ".join(days) or "never on shift"
 
@@ -68,6 +69,25 @@ def _shift_validator(form, field):
         raise ValidationError(str(exc)) from None
 
 
+PHONE_ERROR = ("That is not a phone number we can text. Write it with the area code, like (312) 555-0100, "
+               "or with the country code, like +44 7911 123456.")
+
+
+def _phone_validator(form, field):
+    """Blank, or a number that can get texts, kept in E.164 (+13125550100)."""
+    text = (field.data or "").strip()
+    if not text:
+        field.data = None
+        return
+    try:
+        number = phonenumbers.parse(text, "US")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(PHONE_ERROR) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(PHONE_ERROR)
+    field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class StaffForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("Email", validators=[
@@ -77,6 +97,8 @@ class StaffForm(FlaskForm):
     capacity = IntegerField("Open tickets before auto-assignment skips them", default=25,
                             validators=[NumberRange(0, 500)])
     active = BooleanField("Active (can sign in)", default=True)
+    phone = StringField("Own phone, for urgent alerts by text (optional)",
+                        validators=[Length(max=40), _phone_validator])
     mon = StringField("Monday", validators=[_shift_validator])
     tue = StringField("Tuesday", validators=[_shift_validator])
     wed = StringField("Wednesday", validators=[_shift_validator])
@@ -86,7 +108,7 @@ class StaffForm(FlaskForm):
     sun = StringField("Sunday", validators=[_shift_validator])
 
     def shift(self) -> dict | None:
-        """None (always on shift) when every day is blank."""
+        """None (no shift: off duty, never auto-assigned or alerted) when every day is blank."""
         spans = {d: parse_day(getattr(self, d).data) for d in DAYS}
         return {d: s for d, s in spans.items() if s} or None
 
@@ -152,7 +174,7 @@ def create():
             return _staff_page(form, 422)
         user = User(email=email, name=form.name.data.strip(), role=form.role.data, active=True,
                     capacity=form.capacity.data if form.capacity.data is not None else 25,
-                    shift=form.shift(), password_hash=generate_password_hash(password), created_at=now())
+                    shift=form.shift(), phone=form.phone.data, password_hash=generate_password_hash(password), created_at=now())
         s.add(user)
         s.flush()
         audit.record(s, me(), "staff_create", now(), None, staff_id=user.id, role=user.role)
@@ -201,10 +223,10 @@ def update_user(user_id: int):
             flash("You cannot change your own role or deactivate yourself; ask another supervisor.", "error")
             return _edit_page(user, form, 422)
         before = {"name": user.name, "role": user.role, "capacity": user.capacity, "active": user.active,
-                  "shift": user.shift}
+                  "shift": user.shift, "phone": user.phone}
         user.name, user.role = form.name.data.strip(), form.role.data
         user.capacity = form.capacity.data if form.capacity.data is not None else user.capacity
-        user.active, user.shift = bool(form.active.data), form.shift()
+        user.active, user.shift, user.phone = bool(form.active.data), form.shift(), form.phone.data
         changed = sorted(k for k, v in before.items() if getattr(user, k) != v)
         released = 0
         if before["active"] and not user.active:

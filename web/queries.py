@@ -183,19 +183,6 @@ def urgent_waiting(s: Session, now: datetime, limit: int = 10) -> tuple[int, lis
     return count, [Alert(*r) for r in rows]
 
 
-def overdue_unclaimed(s: Session, now: datetime, off_shift: list[int], limit: int = 10) -> list[Alert]:
-    """Urgent, past its SLA and with nobody on it: what a supervisor on shift must hear about."""
-    nobody = Escalation.assignee_id.is_(None)
-    if off_shift:
-        nobody = or_(nobody, Escalation.assignee_id.in_(off_shift))
-    rows = s.execute(_waiting(select(Escalation.id, Escalation.participant_id, Escalation.reason,
-                                     Escalation.sla_due_at), now)
-                     .where(Escalation.priority_rank == 0, Escalation.first_response_at.is_(None),
-                            Escalation.sla_due_at < now, nobody)
-                     .order_by(Escalation.sla_due_at).limit(limit)).all()
-    return [Alert(*r) for r in rows]
-
-
 def thread(s: Session, participant_id: int, limit: int | None) -> tuple[list, bool]:
     """Messages and private notes, oldest first, as ("message"|"note", obj) pairs. With a
     limit, only the newest `limit` of each; returns (items, truncated)."""
