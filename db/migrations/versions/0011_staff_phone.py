@@ -1,6 +1,7 @@
 """Urgent tickets past their SLA text the supervisors on shift: a staff member's own phone
 number, and the outbox for texts to staff (one row per staff member and ticket, so a sweep run
-twice, or after a crash, queues nothing new)
+twice, or after a crash, queues nothing new); and the queue's order index, which also holds what
+its views filter on, so a deep page of 10,000 open tickets walks the index instead of sorting them
 
 Revision ID: 0011_staff_phone
 Revises: 0010
@@ -40,9 +41,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_staff_texts_due", "staff_texts", ["state", "due_at"])
     op.create_index("ix_staff_texts_escalation_id", "staff_texts", ["escalation_id"])
+    op.create_index("ix_escalations_queue_order", "escalations",
+                    ["status", "priority_rank", "sla_due_at", "id", "snoozed_until", "assignee_id",
+                     "first_response_at"])
+    op.drop_index("ix_escalations_queue", table_name="escalations")     # its first three columns
 
 
 def downgrade() -> None:
+    op.create_index("ix_escalations_queue", "escalations", ["status", "priority_rank", "sla_due_at"])
+    op.drop_index("ix_escalations_queue_order", table_name="escalations")
     op.drop_index("ix_staff_texts_escalation_id", table_name="staff_texts")
     op.drop_index("ix_staff_texts_due", table_name="staff_texts")
     op.drop_table("staff_texts")
