@@ -141,7 +141,7 @@ class Escalation(Base):
     __table_args__ = (# the queue's order, and what its views filter on, from the index alone: a deep page
                       # walks the index instead of sorting every open ticket
                       Index("ix_escalations_queue_order", "status", "priority_rank", "sla_due_at", "id",
-                            "snoozed_until", "assignee_id", "first_response_at"),
+                            "snoozed_until", "assignee_id", "first_response_at", "reason"),
                       # the queue's counts (mine, unassigned) and the snoozed list, from the indexes alone
                       Index("ix_escalations_waiting", "status", "assignee_id", "snoozed_until", "first_response_at"),
                       Index("ix_escalations_snoozed", "snoozed_until", "status"),

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.escalations import PRIORITY_RANK
 from core import channels
 from db.models import Contact, Escalation, Event, Message, Note, Participant, ScheduledMessage, User
 
@@ -63,8 +64,8 @@ def _on_shift_queue(off_shift: list[int]):
 def _filter(stmt: Select, f: Filters) -> Select:
     if f.reason:
         stmt = stmt.where(Escalation.reason == f.reason)
-    if f.priority:
-        stmt = stmt.where(Escalation.priority == f.priority)
+    if f.priority:    # the rank, which the queue's index holds, rather than the word
+        stmt = stmt.where(Escalation.priority_rank == PRIORITY_RANK[f.priority])
     if f.language:
         stmt = stmt.where(Escalation.participant_id.in_(
             select(Participant.id).where(Participant.language == f.language)))

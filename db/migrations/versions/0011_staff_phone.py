@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_index("ix_staff_texts_escalation_id", "staff_texts", ["escalation_id"])
     op.create_index("ix_escalations_queue_order", "escalations",
                     ["status", "priority_rank", "sla_due_at", "id", "snoozed_until", "assignee_id",
-                     "first_response_at"])
+                     "first_response_at", "reason"])
     op.drop_index("ix_escalations_queue", table_name="escalations")     # its first three columns
 
 
