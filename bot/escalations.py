@@ -122,6 +122,24 @@ def supervisors_on_shift(s: Session, now: datetime, tz: str) -> list[User]:
             if on_shift(u, now, tz)]
 
 
+def overdue_unclaimed(s: Session, now: datetime, off_shift: list[int], limit: int | None = 10,
+                      ticket_id: int | None = None) -> list[Escalation]:
+    """Urgent, past its SLA, not snoozed, unanswered and with nobody on it (no one assigned, or
+    given to someone off shift): what the supervisors on shift must hear about, in the app and by
+    text. The longest overdue first; `ticket_id`: is this one of them."""
+    nobody = Escalation.assignee_id.is_(None)
+    if off_shift:
+        nobody = or_(nobody, Escalation.assignee_id.in_(off_shift))
+    stmt = (select(Escalation)
+            .where(Escalation.status == "open", Escalation.priority_rank == 0,
+                   or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now),
+                   Escalation.first_response_at.is_(None), Escalation.sla_due_at < now, nobody)
+            .order_by(Escalation.sla_due_at, Escalation.id))
+    if ticket_id is not None:
+        stmt = stmt.where(Escalation.id == ticket_id)
+    return list(s.scalars(stmt.limit(limit) if limit else stmt))
+
+
 def auto_assignee(s: Session, participant: Participant, now: datetime, tz: str) -> int | None:
     """The person's own peer when on shift with room; else the least-loaded active peer on shift
     with room left; else nobody (the on-shift queue)."""

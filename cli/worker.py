@@ -30,7 +30,7 @@ def build_dispatcher(app) -> Dispatcher:
 
     rate, cap = tune()
     cfg = DispatchConfig(worker_id=worker_id(), program_name=app.config["PROGRAM_NAME"],
-                         rate_per_second=rate, daily_cap=cap,
+                         rate_per_second=rate, daily_cap=cap, program_tz=app.config["PROGRAM_TIMEZONE"],
                          lease=timedelta(seconds=float(app.config.get("WORKER_LEASE_SECONDS", 120))),
                          retry_base=timedelta(seconds=float(app.config.get("RETRY_BASE_SECONDS", 30))),
                          retry_cap=timedelta(seconds=float(app.config.get("RETRY_CAP_SECONDS", 1800))))
@@ -48,6 +48,7 @@ def make_sweeps(app):
     def run(now: datetime) -> None:
         sweeps.unprocessed(db, runtime, now, older)   # first: an emergency may be among them
         runtime.run_timeouts(now)
+        sweeps.sla_breaches(db, now, app.config["PROGRAM_TIMEZONE"])   # supervisors' texts, sent this tick
         sweeps.no_contact(db, schedule(), now, app.config["PROGRAM_TIMEZONE"])
         sweeps.expire_conversations(db, now)
     return run

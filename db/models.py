@@ -41,6 +41,7 @@ class User(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=25)  # open tickets before auto-assign skips them
     shift: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)  # {"mon": [["09:00","17:00"]], ...}
     alert_sound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())  # urgent-ticket chime
+    phone: Mapped[Optional[str]] = mapped_column(String(20), default=None)  # E.164; urgent SLA alerts by text
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]] = mapped_column(default=None)
     # Part of every signed-in session's id: one more ends all of the account's sessions
@@ -137,7 +138,10 @@ class Message(Base):
 class Escalation(Base):
     """A ticket in the peer inbox."""
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_queue", "status", "priority_rank", "sla_due_at"),
+    __table_args__ = (# the queue's order, and what its views filter on, from the index alone: a deep page
+                      # walks the index instead of sorting every open ticket
+                      Index("ix_escalations_queue_order", "status", "priority_rank", "sla_due_at", "id",
+                            "snoozed_until", "assignee_id", "first_response_at", "reason"),
                       # the queue's counts (mine, unassigned) and the snoozed list, from the indexes alone
                       Index("ix_escalations_waiting", "status", "assignee_id", "snoozed_until", "first_response_at"),
                       Index("ix_escalations_snoozed", "snoozed_until", "status"),
@@ -210,6 +214,32 @@ class ScheduledMessage(Base):
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id"), default=None)
     last_error: Mapped[Optional[str]] = mapped_column(String(200), default=None)
     quiet_ok: Mapped[bool] = mapped_column(Boolean, default=False)  # a reply to someone who wrote first
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffText(Base):
+    """The outbox for texts to staff phones (a supervisor told an urgent ticket waits past its
+    SLA). Claimed and sent by the dispatcher like ScheduledMessage, with the same lease; kept apart
+    because nothing here is a participant's (no opt-out, no quiet hours, not in anyone's thread).
+    One row per (staff member, dedupe key): a sweep run twice adds nothing."""
+    __tablename__ = "staff_texts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key", name="uq_staff_texts_dedupe"),
+        Index("ix_staff_texts_due", "state", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # sla_breach
+    dedupe_key: Mapped[str] = mapped_column(String(80))  # sla:<ticket>:<times reopened>
+    due_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | claimed | sent | failed | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(80), default=None)
+    claimed_until: Mapped[Optional[datetime]] = mapped_column(default=None)
+    provider_sid: Mapped[Optional[str]] = mapped_column(String(64), default=None)
+    last_error: Mapped[Optional[str]] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

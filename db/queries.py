@@ -31,12 +31,14 @@ def mark_unsubscribed(s: Session, participant_id: int, contact_id: int | None, n
     cancel_pending(s, participant_id, now, why)
 
 
-def insert_unless_exists(dialect: str, table: Table, unique: str, returning):
+def insert_unless_exists(dialect: str, table: Table, unique: str | tuple[str, ...], returning):
     """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING, values given when executed: one
     statement that is both the existence check and the write (no row back means it was already
-    there). Both databases speak it; SQLAlchemy spells it per dialect."""
+    there). `unique`: the column, or the columns of a unique constraint. Both databases speak it;
+    SQLAlchemy spells it per dialect."""
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return make(table).on_conflict_do_nothing(index_elements=[unique]).returning(returning)
+    columns = [unique] if isinstance(unique, str) else list(unique)
+    return make(table).on_conflict_do_nothing(index_elements=columns).returning(returning)
 
 
 def serialise(s: Session, *keys: str) -> None:

@@ -29,9 +29,10 @@ from bot import contacts
 from core import channels, whatsapp
 from bot.channels.sender import SendError
 from db.queries import mark_unsubscribed
-from db.models import Contact, Message, Participant, ScheduledMessage, User
+from bot import escalations
+from db.models import Contact, Escalation, Message, Participant, ScheduledMessage, StaffText, User
 from db.session import Database
-from core import policy
+from core import policy, staff_texts
 
 log = logging.getLogger("homeward.dispatch")
 DISPATCHED_KINDS = ("nudge", "welcome", "closing", "peer", "reply")
@@ -52,6 +53,7 @@ class DispatchConfig:
     retry_limit: int = 5
     retry_base: timedelta = timedelta(seconds=30)   # first back-off; doubles per try, with jitter
     retry_cap: timedelta = timedelta(minutes=30)
+    program_tz: str = "America/New_York"      # staff shifts are written in it
 
 
 @dataclass
@@ -66,9 +68,11 @@ class PassResult:
     reasons: dict = field(default_factory=dict)
 
 
-def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    """Take up to `limit` due rows (and rows whose lease ran out), oldest due first."""
-    SM = ScheduledMessage
+def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timedelta,
+          outbox=ScheduledMessage) -> list[int]:
+    """Take up to `limit` due rows (and rows whose lease ran out), oldest due first. `outbox`:
+    the participants' (ScheduledMessage) or the staff's (StaffText); both hold the same columns."""
+    SM = outbox
     due = (select(SM.id)
            .where(or_((SM.state == "pending") & (SM.due_at <= now),
                       (SM.state == "claimed") & (SM.claimed_until < now)))
@@ -83,10 +87,11 @@ def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timede
     return [r.id for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
-def renew(s: Session, worker_id: str, ids: list[int], now: datetime, lease: timedelta) -> list[int]:
+def renew(s: Session, worker_id: str, ids: list[int], now: datetime, lease: timedelta,
+          outbox=ScheduledMessage) -> list[int]:
     """Extend this worker's lease on the rows it still holds; returns those ids. One UPDATE whose
     WHERE is the proof of holding, so another worker's claim and this renewal cannot both win."""
-    SM = ScheduledMessage
+    SM = outbox
     if not ids:
         return []
     rows = s.execute(update(SM).where(SM.id.in_(ids), SM.state == "claimed", SM.claimed_by == worker_id)
@@ -173,6 +178,7 @@ class Dispatcher:
             if rate != self.cfg.rate_per_second:
                 self.cfg.rate_per_second = rate
                 self.bucket = policy.TokenBucket.full(rate, self.clock())
+        self._staff_pass(start, fixed, result)   # before the daily cap: it counts texts to people only
         left = policy.daily_cap_left(self.cfg.daily_cap, sent_today(self.db, start))
         limit = self.cfg.batch if left is None else min(self.cfg.batch, left)
         if limit <= 0:
@@ -191,6 +197,87 @@ class Dispatcher:
             outcome = self.work(row_id, at).outcome
             setattr(result, outcome, getattr(result, outcome) + 1)
         return result
+
+    def _staff_pass(self, start: datetime, fixed: bool, result: PassResult) -> None:
+        """Texts to staff phones (sweeps.sla_breaches queued them), paced like the rest since
+        they leave from the same number. Counted in the pass's figures."""
+        ids = claim(self.db, self.cfg.worker_id, start, self.cfg.batch, self.cfg.lease, outbox=StaffText)
+        result.claimed += len(ids)
+        for row_id in ids:
+            if not fixed:
+                self._pace()
+            at = start if fixed else self.clock()
+            try:
+                outcome = self.deliver_staff(row_id, at)
+            except Exception:   # one bad row must not stall the rest of the pass
+                logs.event(log, "staff text crashed", logging.ERROR, staff_text=row_id, exc_info=True)
+                outcome = self._staff_done(row_id, at, SendError(True, None, None, "unexpected error"), None)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+
+    def deliver_staff(self, row_id: int, now: datetime) -> str:
+        """One text to a staff phone. Re-checked first: the ticket must still be urgent, open,
+        unanswered and with nobody on it, the supervisor active, on shift and with a number.
+        Quiet hours do not apply (docs/operations.md). The text names the reason and the wait,
+        never what the person wrote or their number."""
+        with self.db.session(write=True) as s:
+            row = s.get(StaffText, row_id)
+            if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
+                return "lost_lease"
+            ticket, user = s.get(Escalation, row.escalation_id), s.get(User, row.user_id)
+            tz = self.cfg.program_tz
+            if not escalations.overdue_unclaimed(s, now, escalations.off_shift_ids(s, now, tz), ticket_id=ticket.id):
+                _release(row, "skipped", now, "the ticket was taken or answered")
+                return "skipped"
+            if not (user.active and user.phone and escalations.on_shift(user, now, tz)):
+                _release(row, "skipped", now, "no longer on shift with a number")
+                return "skipped"
+            trigger = s.get(Message, ticket.message_id) if ticket.message_id else None
+            body = staff_texts.sla_breach(self.cfg.program_name, ticket.reason,
+                                          now - (trigger.created_at if trigger else ticket.created_at))
+            address = channels.SMS.address(user.phone)
+            row.attempts += 1
+            attempts = row.attempts
+            if not renew(s, self.cfg.worker_id, [row_id], now, self.cfg.lease, outbox=StaffText):
+                s.rollback()
+                return "lost_lease"
+        try:
+            sent = self.sender.send(address, body)
+        except SendError as exc:
+            return self._staff_done(row_id, now, exc, attempts)
+        return self._staff_done(row_id, now, None, attempts, sent.sid)
+
+    def _staff_done(self, row_id: int, now: datetime, exc: SendError | None, attempts: int | None,
+                    sid: str | None = None) -> str:
+        """Record the provider's answer, or retry with the same back-off as texts to people."""
+        with self.db.session() as s:
+            row = s.get(StaffText, row_id)
+            if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
+                return "lost_lease"
+            if exc is None:
+                row.provider_sid = sid
+                _release(row, "sent", now, None)
+                logs.event(log, "staff text sent", staff_text=row_id, ticket=row.escalation_id)
+                return "sent"
+            if exc.http_status in (401, 403):   # our credentials, not this text: hold it, spend no try
+                row.attempts = max(0, row.attempts - 1)
+                _release(row, "pending", now, f"held: twilio rejected our credentials ({exc.http_status})",
+                         now + AUTH_PAUSE)
+                return "retried"
+            if attempts is None:    # crashed before counting the try
+                row.attempts += 1
+            code = int(exc.code) if exc.code and exc.code.isdigit() else None
+            info = policy.ErrorInfo(http_status=exc.http_status, twilio_code=code,
+                                    network="timeout" if exc.http_status is None and exc.temporary else None,
+                                    message=exc.detail)
+            decision = policy.retry_decision(row.attempts, info, now, self.cfg.retry_limit, seed=row.id,
+                                             base=self.cfg.retry_base, cap=self.cfg.retry_cap)
+            if isinstance(decision, policy.Retry):
+                _release(row, "pending", now, f"retry: {decision.reason}", decision.at)
+                logs.event(log, "staff text failed, will retry", logging.WARNING, staff_text=row_id)
+                return "retried"
+            _release(row, "failed", now, decision.reason)
+            logs.event(log, "staff text failed for good", logging.WARNING, staff_text=row_id, reason=decision.reason)
+            return "failed"
 
     def _pace(self) -> None:
         while True:

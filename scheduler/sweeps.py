@@ -1,6 +1,7 @@
 """Periodic sweeps (shell): people who went quiet come back to their peer; conversations whose
 wait timed out are resumed; conversations past their expiry are closed; messages stored but
-never processed (the web process died in between) are processed late."""
+never processed (the web process died in between) are processed late; urgent tickets past their
+SLA with nobody on them are texted to the supervisors on shift."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 import logs
+from bot import escalations
 from bot.escalations import open_escalation
-from db.models import Conversation, Escalation, Message, Participant
+from db.models import Conversation, Escalation, Message, Participant, StaffText
+from db.queries import insert_unless_exists
 from db.session import Database
 from core import policy
 
@@ -86,3 +89,28 @@ def expire_conversations(db: Database, now: datetime) -> int:
         for convo in stale:
             convo.status, convo.outcome, convo.timeout_at, convo.updated_at = "expired", "expired", None, now
     return len(stale)
+
+
+def sla_breaches(db: Database, now: datetime, tz: str) -> int:
+    """Queue one text per urgent ticket past its SLA with nobody on it, for each supervisor on
+    shift (`tz`: the program's, in which shifts are written) who has a phone number set. The
+    dispatcher sends them. The key is the ticket and how often it was reopened, unique per
+    supervisor: a second sweep, or one after the process was killed anywhere, queues nothing
+    new, and a ticket reopened and overdue again is a new alert. A supervisor coming on shift
+    while a ticket is still overdue is told then. Returns how many texts were queued."""
+    with db.session(write=True) as s:
+        to = [u.id for u in escalations.supervisors_on_shift(s, now, tz) if u.phone]
+        if not to:
+            return 0
+        late = escalations.overdue_unclaimed(s, now, escalations.off_shift_ids(s, now, tz), limit=None)
+        rows = [{"user_id": user_id, "escalation_id": t.id, "kind": "sla_breach",
+                 "dedupe_key": f"sla:{t.id}:{t.reopened_count}", "due_at": now, "state": "pending",
+                 "attempts": 0, "created_at": now, "updated_at": now} for t in late for user_id in to]
+        if not rows:
+            return 0
+        stmt = insert_unless_exists(db.engine.dialect.name, StaffText.__table__, ("user_id", "dedupe_key"),
+                                    StaffText.id)
+        queued = len(s.execute(stmt, rows).all())
+    if queued:
+        logs.event(log, "supervisors texted about urgent tickets past their SLA", texts=queued)
+    return queued

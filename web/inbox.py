@@ -134,7 +134,7 @@ def updates():
         count, urgent = queries.urgent_waiting(s, at)
         overdue = []
         if is_supervisor() and any(u.id == me() for u in escalations.supervisors_on_shift(s, at, program_tz())):
-            overdue = queries.overdue_unclaimed(s, at, escalations.off_shift_ids(s, at, program_tz()))
+            overdue = escalations.overdue_unclaimed(s, at, escalations.off_shift_ids(s, at, program_tz()))
         sound = s.get(User, me()).alert_sound
     item = lambda a: {"id": a.id, "reason": words.reason(a.reason),  # noqa: E731
                       "url": url_for("people.show", person_id=a.participant_id)}

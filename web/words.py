@@ -10,19 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-REASONS = {
-    "emergency": "Overdose reported",
-    "crisis": "Crisis",
-    "peer_request": "Asked for a peer",
-    "asked_for_peer": "Asked for a peer",
-    "high_risk": "Risk check: high",
-    "struggling": "Having a hard day",
-    "treatment_interest": "Wants to talk about treatment",
-    "screening_followup": "Screening: follow up",
-    "naloxone_request": "Asked for naloxone",
-    "processing_failed": "A text we could not process",
-    "no_contact": "No reply to check-ins",
-}
+from core.reasons import REASONS, phrase
+
 KINDS = {"emergency": "Emergency", "crisis": "Crisis"}
 NEEDS = {"naloxone": "naloxone", "treatment": "treatment", "harm_reduction": "harm-reduction services",
          "syringe": "syringe services", "testing": "testing", "health": "a health center"}
@@ -33,12 +22,6 @@ OUTCOME_WORDS = {
 }
 LANGUAGES = {"en": "English", "es": "Spanish"}
 TIERS = {"high": "High", "moderate": "Moderate", "low": "Low"}
-
-
-def phrase(code: str | None) -> str:
-    """A code nobody mapped, as words: 'screening_followup' -> 'Screening followup'."""
-    text = re.sub(r"[_.]+", " ", str(code or "")).strip()
-    return text[:1].upper() + text[1:] if text else "Other"
 
 
 def reason(code: str, silent_since: datetime | None = None, now: datetime | None = None) -> str:

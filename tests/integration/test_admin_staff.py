@@ -168,6 +168,27 @@ def test_shifts_and_capacity_feed_auto_assignment(sup, db):
     assert "Tue 09:00-12:00, 13:00-17:00" in sup.get("/admin/staff").get_data(as_text=True)
 
 
+def test_a_supervisors_own_number_is_checked_and_kept_in_e164(sup, db):
+    sup_id = make_user(db, "nia@example.org", "supervisor", "Nia Park", shift={"tue": [["09:00", "17:00"]]})
+    form = {"name": "Nia Park", "role": "supervisor", "capacity": "25", "active": "y", "tue": "09:00-17:00"}
+    for bad in ("555-0100", "+1 999 555 0100", "call me", "0"):
+        resp = sup.post(f"/admin/staff/{sup_id}", data={**form, "phone": bad})
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and "That is not a phone number we can text" in html, bad
+        assert f'value="{bad}"' in html                          # what was typed stays, to be fixed
+        assert users(db)["nia@example.org"].phone is None
+    assert sup.post(f"/admin/staff/{sup_id}", data={**form, "phone": "(312) 555-0111"}).status_code == 302
+    assert users(db)["nia@example.org"].phone == "+13125550111"
+    assert 'value="+13125550111"' in sup.get(f"/admin/staff/{sup_id}").get_data(as_text=True)
+    assert ("staff_edit", {"staff_id": sup_id, "changed": ["phone"]}) in actions(db, "staff")
+    assert "0111" not in str(actions(db))                        # the audit says what changed, not the number
+    assert sup.post(f"/admin/staff/{sup_id}", data={**form, "phone": ""}).status_code == 302
+    assert users(db)["nia@example.org"].phone is None            # blank: no texts
+    resp = sup.post("/admin/staff", data={"name": "Oli", "email": "oli@example.org", "role": "supervisor",
+                                          "capacity": "5", "phone": "+44 7911 123456"})
+    assert resp.status_code == 200 and users(db)["oli@example.org"].phone == "+447911123456"
+
+
 def test_shifts_are_read_in_the_programs_own_time_zone(db_url, db):
     """A program in Los Angeles: at 4:30 pm there (7:30 pm in New York) an emergency text goes to
     the peer whose shift runs 9 to 5, Los Angeles time."""

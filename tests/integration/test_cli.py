@@ -42,6 +42,19 @@ def test_enroll_then_preview_shows_the_plan_in_local_time(app, db):
     assert bad.exit_code == 2 and "phone:" in bad.output and "release_date:" in bad.output
 
 
+def test_worker_texts_the_supervisor_on_shift_about_an_urgent_ticket_past_its_sla(app, db):
+    from db.models import StaffText
+    from tests.staff import make_person, make_ticket, make_user
+    make_user(db, "sam@example.org", "supervisor", "Sam", shift={"wed": [["09:00", "17:00"]]}, phone="+13125550111")
+    opened = datetime(2027, 1, 6, 15, 50, tzinfo=timezone.utc)      # Wednesday 10:50 in New York
+    ticket = make_ticket(db, make_person(db), "crisis", "urgent", opened, sla_minutes=5)
+    assert "sent 1" in run(app, "worker", "--now", "2027-01-06T16:00:00+00:00").output
+    assert "sent 0" in run(app, "worker", "--now", "2027-01-06T16:01:00+00:00").output
+    with db.session() as s:
+        [row] = s.scalars(select(StaffText))
+        assert (row.escalation_id, row.state) == (ticket, "sent") and row.provider_sid.startswith("SB")
+
+
 def test_worker_once_with_now_sends_what_is_due_then(app, db):
     run(app, "participants", "enroll", "--phone", "+13125552671", "--release-date", "2027-01-06", "--name", "Ana",
         "--now", "2027-01-01T15:00:00+00:00")

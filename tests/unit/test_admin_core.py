@@ -107,7 +107,7 @@ def test_bad_shift_spans(text, why):
 
 
 def test_shift_summary():
-    assert shift_summary(None) == "any time"
+    assert shift_summary(None) == "no shift: off duty"
     assert shift_summary({"mon": [["09:00", "17:00"]], "wed": [["09:00", "12:00"], ["13:00", "17:00"]]}) == \
         "Mon 09:00-17:00; Wed 09:00-12:00, 13:00-17:00"
 

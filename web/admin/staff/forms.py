@@ -2,7 +2,7 @@
 routes that use them."""
 from __future__ import annotations
 
-
+import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
@@ -28,7 +28,7 @@ def format_day(spans) -> str:
 
 def shift_summary(shift: dict | None) -> str:
     if not shift:
-        return "any time"
+        return "no shift: off duty"
     days = [f"{d.title()} {format_day(shift[d])}" for d in DAYS if shift.get(d)]
     return "; ".join(days) or "never on shift"
 
@@ -42,6 +42,25 @@ def _shift_validator(form, field):
         raise ValidationError(str(exc)) from None
 
 
+PHONE_ERROR = ("That is not a phone number we can text. Write it with the area code, like (312) 555-0100, "
+               "or with the country code, like +44 7911 123456.")
+
+
+def _phone_validator(form, field):
+    """Blank, or a number that can get texts, kept in E.164 (+13125550100)."""
+    text = (field.data or "").strip()
+    if not text:
+        field.data = None
+        return
+    try:
+        number = phonenumbers.parse(text, "US")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(PHONE_ERROR) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(PHONE_ERROR)
+    field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class StaffForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = StringField("Email", validators=[
@@ -51,6 +70,8 @@ class StaffForm(FlaskForm):
     capacity = IntegerField("Open tickets before auto-assignment skips them", default=25,
                             validators=[NumberRange(0, 500)])
     active = BooleanField("Active (can sign in)", default=True)
+    phone = StringField("Own phone, for urgent alerts by text (optional)",
+                        validators=[Length(max=40), _phone_validator])
     mon = StringField("Monday", validators=[_shift_validator])
     tue = StringField("Tuesday", validators=[_shift_validator])
     wed = StringField("Wednesday", validators=[_shift_validator])
@@ -60,7 +81,7 @@ class StaffForm(FlaskForm):
     sun = StringField("Sunday", validators=[_shift_validator])
 
     def shift(self) -> dict | None:
-        """None (always on shift) when every day is blank."""
+        """None (no shift: off duty, never auto-assigned or alerted) when every day is blank."""
         spans = {d: parse_day(getattr(self, d).data) for d in DAYS}
         return {d: s for d, s in spans.items() if s} or None
 

@@ -68,7 +68,7 @@ def create():
             return _staff_page(form, 422)
         user = User(email=email, name=form.name.data.strip(), role=form.role.data, active=True,
                     capacity=form.capacity.data if form.capacity.data is not None else 25,
-                    shift=form.shift(), password_hash=generate_password_hash(password), created_at=now())
+                    shift=form.shift(), phone=form.phone.data, password_hash=generate_password_hash(password), created_at=now())
         s.add(user)
         s.flush()
         audit.record(s, me(), "staff_create", now(), None, staff_id=user.id, role=user.role)
@@ -117,10 +117,10 @@ def update_user(user_id: int):
             flash("You cannot change your own role or deactivate yourself; ask another supervisor.", "error")
             return _edit_page(user, form, 422)
         before = {"name": user.name, "role": user.role, "capacity": user.capacity, "active": user.active,
-                  "shift": user.shift}
+                  "shift": user.shift, "phone": user.phone}
         user.name, user.role = form.name.data.strip(), form.role.data
         user.capacity = form.capacity.data if form.capacity.data is not None else user.capacity
-        user.active, user.shift = bool(form.active.data), form.shift()
+        user.active, user.shift, user.phone = bool(form.active.data), form.shift(), form.phone.data
         changed = sorted(k for k, v in before.items() if getattr(user, k) != v)
         released = 0
         if before["active"] and not user.active:
