@@ -495,12 +495,14 @@ def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventR
     for e in events:
         if e.name == "checkin" and e.participant_id is not None:
             checkins[e.participant_id].append(e.at)
+    for ts in checkins.values():
+        ts.sort()
     outs = opt_out_times(persons, events)
     groups = cohorts(persons, period)
     starts = {p.id: release_start(p) for g in groups.values() for p in g}
     data = []
     for k in range(1, WEEKS + 1):
-        eligible = wrote = checked = opted = 0
+        name, eligible, wrote, checked, opted = week(k), 0, 0, 0, 0
         spread = []
         for group in groups.values():
             g_eligible = g_wrote = 0
@@ -510,10 +512,9 @@ def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventR
                 if hi > now:
                     continue
                 g_eligible += 1
-                inside = lambda ts: any(lo <= t < hi for t in ts)     # noqa: E731
-                g_wrote += (p.id, week(k)) in hits.texted
-                checked += inside(checkins.get(p.id, ())) or (p.id, week(k)) in hits.answered
-                opted += inside(outs.get(p.id, ()))
+                g_wrote += (p.id, name) in hits.texted
+                checked += (p.id, name) in hits.answered or _any_from(checkins.get(p.id, ()), lo, hi)
+                opted += _any_from(outs.get(p.id, ()), lo, hi)
             eligible, wrote = eligible + g_eligible, wrote + g_wrote
             if g_eligible >= SMALL_CELL:
                 spread.append(rate(g_wrote, g_eligible))

@@ -21,7 +21,7 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import Date, String, and_, cast, column, exists, func, or_, select, values
+from sqlalchemy import Date, String, and_, bindparam, cast, column, exists, func, or_, select, values
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
@@ -133,31 +133,31 @@ def local_days(period: core.Period, tz: str) -> list[tuple[date, datetime, datet
 def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, int]]:
     """Check-ins sent in the period and answered (the recorded answer), by day since release,
     counted in SQL from `ix_messages_report_sent`. PostgreSQL turns each time into the person's
-    local date itself; SQLite, slow at per-row date functions, joins the period's local days
-    (bounds from Python) and groups by day and release date."""
-    sent = and_(is_checkin(MESSAGES), MESSAGES.c.created_at >= period.start_utc,
-                MESSAGES.c.created_at < period.end_utc)
+    local date itself; SQLite, slow at per-row date functions, counts each local day of the period
+    (bounds from Python) by release date, one statement a day: a join of the days as a table of
+    VALUES let its planner scan every check-in for each day without statistics (seconds).)"""
+    sent = is_checkin(MESSAGES)
     person = and_(PARTICIPANTS.c.id == MESSAGES.c.participant_id, PARTICIPANTS.c.status != "merged",
                   PARTICIPANTS.c.release_date.is_not(None))
     counts = (func.count(), func.count(MESSAGES.c.answered_at))
     if s.bind.dialect.name == "postgresql":
         local = func.timezone(PARTICIPANTS.c.timezone, func.timezone("UTC", MESSAGES.c.created_at))
         day = (cast(local, Date) - PARTICIPANTS.c.release_date).label("day")
-        q = select(day, *counts).select_from(MESSAGES).join(PARTICIPANTS, person).where(sent).group_by(day)
+        q = (select(day, *counts).select_from(MESSAGES).join(PARTICIPANTS, person)
+             .where(sent, MESSAGES.c.created_at >= period.start_utc, MESSAGES.c.created_at < period.end_utc)
+             .group_by(day))
         return {d: (n, yes) for d, n, yes in s.execute(q)}
-    zones = sorted({p.timezone for p in persons if p.release_date is not None})
-    rows = [(tz, day, lo, hi) for tz in zones for day, lo, hi in local_days(period, tz)]
     days: dict[int, tuple[int, int]] = {}
-    for chunk in _chunks(rows):
-        w = _values("local_days", (("tz", String()), ("day", Date()), ("lo", UTCDateTime()), ("hi", UTCDateTime())),
-                    chunk)
-        q = (select(w.c.day, PARTICIPANTS.c.release_date, *counts).select_from(w)
-             .join(MESSAGES, and_(sent, MESSAGES.c.created_at >= w.c.lo, MESSAGES.c.created_at < w.c.hi))
-             .join(PARTICIPANTS, and_(person, PARTICIPANTS.c.timezone == w.c.tz))
-             .group_by(w.c.day, PARTICIPANTS.c.release_date))
-        for day, release, n, yes in s.execute(q):
-            before = days.get((day - release).days, (0, 0))
-            days[(day - release).days] = (before[0] + n, before[1] + yes)
+    lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
+    q = (select(PARTICIPANTS.c.release_date, *counts).select_from(MESSAGES)
+         .join(PARTICIPANTS, and_(person, PARTICIPANTS.c.timezone == bindparam("tz")))
+         .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
+         .group_by(PARTICIPANTS.c.release_date))
+    for tz in sorted({p.timezone for p in persons if p.release_date is not None}):
+        for day, start, until in local_days(period, tz):
+            for release, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until}):
+                before = days.get((day - release).days, (0, 0))
+                days[(day - release).days] = (before[0] + n, before[1] + yes)
     return days
 
 

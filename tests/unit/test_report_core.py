@@ -225,3 +225,30 @@ def test_conversation_events_and_no_identifiers_anywhere():
     for table in report.tables.values():
         for row in table.rows:
             assert 41 not in row[:1], (table.name, row)   # ids never lead a row
+
+
+def test_weeks_since_release_are_local_midnights_across_the_dst_change():
+    """Released Thursday 5 March in New York: week 1 ends at midnight on the 12th, after the
+    clocks went forward on the 8th, so it is 167 hours long; a text at 23:30 on the 11th is in it."""
+    persons = [person(1, release=date(2026, 3, 5))]
+    weeks = {w.name: w for w in core.release_windows(persons, P, NOW)}
+    assert weeks["week 1"].lo == datetime(2026, 3, 5, 5, tzinfo=UTC)
+    assert weeks["week 1"].hi == weeks["week 2"].lo == datetime(2026, 3, 12, 4, tzinfo=UTC)
+    late = texted(1, datetime(2026, 3, 12, 3, 30, tzinfo=UTC))                  # 23:30 EDT on the 11th
+    assert core.window_hits(persons, weeks.values(), [late]).texted == {(1, "week 1"), (1, "7 days"), (1, "14 days")}
+    assert set(weeks) == {"72 h", "7 days", "14 days"} | {f"week {k}" for k in range(1, 8)}   # ended by NOW
+    assert [w.name for w in core.release_windows(persons, P, datetime(2026, 3, 13, tzinfo=UTC))] == ["72 h", "7 days", "week 1"]
+
+
+def test_a_reply_at_exactly_24_hours_answers_and_a_microsecond_later_does_not():
+    sent = at(1)
+    msgs = [core.MessageRow(1, "out", "nudge", sent), core.MessageRow(1, "in", "person", sent + timedelta(hours=24)),
+            core.MessageRow(2, "out", "nudge", sent),
+            core.MessageRow(2, "in", "person", sent + timedelta(hours=24, microseconds=1))]
+    assert core.checkin_days([person(1), person(2)], msgs, P) == {1: (2, 1)}
+
+
+def test_the_recorded_answer_uses_the_reports_definition():
+    """db/checkins.py may not import the core: its copy of the rule's constants must match."""
+    from db import checkins
+    assert checkins.CHECKIN_KINDS == core.NUDGE_KINDS and checkins.ANSWER_WINDOW == core.ANSWER_WINDOW
