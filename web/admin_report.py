@@ -98,7 +98,12 @@ WINDOW_COLUMNS = (("release_date", Date()), ("tz", String()), ("name", String())
                   ("hi", UTCDateTime()))
 
 
-def load_hits(s, windows) -> core.Hits:
+def _zone(period: core.Period):
+    """The person's time zone as the rows carry it (the program's when none is stored)."""
+    return func.coalesce(func.nullif(PARTICIPANTS.c.timezone, ""), period.tz)
+
+
+def load_hits(s, windows, period: core.Period) -> core.Hits:
     """Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
     index probes each (`ix_messages_report_person`); only the hits come back, never a message."""
@@ -112,7 +117,7 @@ def load_hits(s, windows) -> core.Hits:
         done = exists().where(inside, is_checkin(MESSAGES), MESSAGES.c.answered_at.is_not(None))
         people = (select(PARTICIPANTS.c.id, w.c.name)
                   .join_from(PARTICIPANTS, w, and_(PARTICIPANTS.c.release_date == w.c.release_date,
-                                                   PARTICIPANTS.c.timezone == w.c.tz))
+                                                   _zone(period) == w.c.tz))
                   .where(PARTICIPANTS.c.status != "merged"))
         texted.update(tuple(r) for r in s.execute(people.where(wrote)))
         answered.update(tuple(r) for r in s.execute(people.where(w.c.name.not_in(core.REACH_NAMES), done)))
@@ -134,14 +139,14 @@ def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, i
     """Check-ins sent in the period and answered (the recorded answer), by day since release,
     counted in SQL from `ix_messages_report_sent`. PostgreSQL turns each time into the person's
     local date itself; SQLite, slow at per-row date functions, counts each local day of the period
-    (bounds from Python) by release date, one statement a day: a join of the days as a table of
-    VALUES let its planner scan every check-in for each day without statistics (seconds).)"""
+    (bounds from Python) by release date, one statement a day, whose plan holds without
+    statistics (a join of the days as VALUES took seconds on an un-ANALYZEd file)."""
     sent = is_checkin(MESSAGES)
     person = and_(PARTICIPANTS.c.id == MESSAGES.c.participant_id, PARTICIPANTS.c.status != "merged",
                   PARTICIPANTS.c.release_date.is_not(None))
     counts = (func.count(), func.count(MESSAGES.c.answered_at))
     if s.bind.dialect.name == "postgresql":
-        local = func.timezone(PARTICIPANTS.c.timezone, func.timezone("UTC", MESSAGES.c.created_at))
+        local = func.timezone(_zone(period), func.timezone("UTC", MESSAGES.c.created_at))
         day = (cast(local, Date) - PARTICIPANTS.c.release_date).label("day")
         q = (select(day, *counts).select_from(MESSAGES).join(PARTICIPANTS, person)
              .where(sent, MESSAGES.c.created_at >= period.start_utc, MESSAGES.c.created_at < period.end_utc)
@@ -150,7 +155,7 @@ def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, i
     days: dict[int, tuple[int, int]] = {}
     lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
     q = (select(PARTICIPANTS.c.release_date, *counts).select_from(MESSAGES)
-         .join(PARTICIPANTS, and_(person, PARTICIPANTS.c.timezone == bindparam("tz")))
+         .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
          .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
          .group_by(PARTICIPANTS.c.release_date))
     for tz in sorted({p.timezone for p in persons if p.release_date is not None}):
@@ -194,8 +199,8 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None):
                                        Escalation.outcome.in_(core.REACHED_OUTCOMES),
                                        Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
     return dict(persons=persons, checkins=load_checkin_days(s, persons, period), events=events, tickets=tickets,
-                hits=load_hits(s, core.release_windows(persons, period, now)), release_events=release_events,
-                release_tickets=release_tickets, staff=load_peers(s, peer_id))
+                hits=load_hits(s, core.release_windows(persons, period, now), period),
+                release_events=release_events, release_tickets=release_tickets, staff=load_peers(s, peer_id))
 
 
 def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:

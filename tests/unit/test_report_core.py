@@ -218,7 +218,8 @@ def test_conversation_events_and_no_identifiers_anywhere():
           core.EventRow("safety", {"kind": "crisis"}, at(1), 1), core.EventRow("expired", {"flow": "risk"}, at(2), 1)]
     assert core.conversation_events(ev, P).rows == (("checkin", "mood 2", 2), ("expired", "flow risk", 1),
                                                     ("safety", "kind crisis", 1))
-    persons, msgs = [person(41, naloxone_on_hand=True)], [core.MessageRow(41, "out", "nudge", at(0)), texted(41, at(0, 15))]
+    persons = [person(41, naloxone_on_hand=True)]
+    msgs = [core.MessageRow(41, "out", "nudge", at(0)), texted(41, at(0, 15))]
     report = core.build(P, persons, core.checkin_days(persons, msgs, P), ev,
                         [ticket("crisis", "urgent", at(0), 5, answered=2)], {"urgent": 5}, {}, at(9),
                         hits=hits(persons, msgs, at(9)))
@@ -237,7 +238,8 @@ def test_weeks_since_release_are_local_midnights_across_the_dst_change():
     late = texted(1, datetime(2026, 3, 12, 3, 30, tzinfo=UTC))                  # 23:30 EDT on the 11th
     assert core.window_hits(persons, weeks.values(), [late]).texted == {(1, "week 1"), (1, "7 days"), (1, "14 days")}
     assert set(weeks) == {"72 h", "7 days", "14 days"} | {f"week {k}" for k in range(1, 8)}   # ended by NOW
-    assert [w.name for w in core.release_windows(persons, P, datetime(2026, 3, 13, tzinfo=UTC))] == ["72 h", "7 days", "week 1"]
+    ended = core.release_windows(persons, P, datetime(2026, 3, 13, tzinfo=UTC))
+    assert [w.name for w in ended] == ["72 h", "7 days", "week 1"]
 
 
 def test_a_reply_at_exactly_24_hours_answers_and_a_microsecond_later_does_not():
