@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import lifecycle
+from db.checkins import recount_answered
 from db.queries import cancel_pending
 from db.models import Contact, Conversation, Escalation, Event, Message, Note, Participant
 
@@ -43,6 +44,7 @@ def merge(s: Session, keep: Participant, other: Participant, now: datetime) -> d
     moved = {}
     for model in (Contact, Message, Note, Event):
         moved[model.__tablename__] = _move(s, model, other.id, keep.id)
+    recount_answered(s.connection(), [keep.id])     # one thread now: each check-in's next one may differ
     moved["tickets_closed"] = _one_open_ticket(s, keep.id, other.id, now)
     moved["escalations"] = _move(s, Escalation, other.id, keep.id)
     s.execute(update(Conversation).where(Conversation.participant_id == other.id,

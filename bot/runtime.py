@@ -27,7 +27,7 @@ from bot.contacts import link_contact, release_held
 from bot.escalations import fold_escalation, on_shift, open_escalation
 from core.services import BoundServices, Context
 from db.models import Contact, Conversation, Message, Participant, Setting, User
-from db import records
+from db import checkins, records
 from db.queries import insert_unless_exists
 from db.records import Record
 from db.session import Database
@@ -147,6 +147,8 @@ class Runtime:
                 if message_id is None:
                     s.rollback()    # a redelivery: leave the contact as it was
                     return self._stored_as(inbound)
+                if not first:       # the check-in this text answers, if any (the report counts it)
+                    checkins.mark_answered(conn, participant_id, now)
                 if inbound.cut:
                     logs.event(log, "inbound body truncated", logging.WARNING, message_id=message_id,
                                kept=MAX_BODY, dropped=inbound.cut)

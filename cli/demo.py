@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from cli.sites import load_default_sites
+from db.checkins import recount_answered
 from db.models import Contact, Message, Participant, User
 from web import passwords
 
@@ -115,6 +116,7 @@ def _demo_people(db, program_tz: str, schedule, now: datetime) -> None:
                     person.last_inbound_at = at
             people[name] = person
         s.flush()
+        recount_answered(s.connection(), [p.id for p in people.values()])   # the history was written directly
         open_escalation(s, people["Marisol"], "crisis", "urgent", "classifier: quiero morir",
                         now - timedelta(minutes=3), tz=program_tz)
         open_escalation(s, people["Jay"], "asked_for_peer", "normal", "Asked to talk with a peer.",

@@ -109,13 +109,22 @@ class TicketRow:
 
 
 @dataclass(frozen=True)
-class ActivityRow:
-    """Texts of one kind from or to one person, folded by the shell (SQL) to the first and last
-    of each hour: enough to tell which windows they fall in, without loading every message."""
-    participant_id: int
-    kind: str             # in (the person texted) | nudge (a check-in was sent)
-    first: datetime
-    last: datetime
+class Window:
+    """A span after release, the same for everyone released on one day in one time zone (its
+    bounds are local midnights, DST right). The shell asks the database who texted in each, and
+    whose check-in sent in it was answered; `window_hits` answers the same from message rows."""
+    release_date: date
+    timezone: str
+    name: str             # "72 h" | "7 days" | "14 days" (from release) | "week 1" … "week 13"
+    lo: datetime
+    hi: datetime          # exclusive
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Per person and window: (participant id, window name) pairs."""
+    texted: frozenset[tuple[int, str]] = frozenset()      # the person texted in the window
+    answered: frozenset[tuple[int, str]] = frozenset()    # a check-in sent in it was answered (weeks only)
 
 
 @dataclass(frozen=True)
@@ -197,8 +206,10 @@ def people(rows: Iterable[PersonRow], period: Period) -> Table:
                  "“Now” counts everyone to date; “new in period” by consent (or opt-out) time.", people=(1, 2))
 
 
-def checkin_response(persons: Iterable[PersonRow], messages: Iterable[MessageRow], period: Period) -> Table:
-    """Check-ins sent in the period and answered, by day since release."""
+def checkin_days(persons: Iterable[PersonRow], messages: Iterable[MessageRow],
+                 period: Period) -> dict[int, tuple[int, int]]:
+    """Check-ins sent in the period and answered, by day since release, from message rows (the
+    shell counts the same in SQL, from the recorded answer: `db/checkins.py`)."""
     by_id = {p.id: p for p in persons}
     nudges: dict[int, list[datetime]] = defaultdict(list)
     inbound: dict[int, list[datetime]] = defaultdict(list)
@@ -207,26 +218,28 @@ def checkin_response(persons: Iterable[PersonRow], messages: Iterable[MessageRow
             nudges[m.participant_id].append(m.at)
         elif m.direction == "in":
             inbound[m.participant_id].append(m.at)
-    sent: Counter = Counter()
-    answered: Counter = Counter()
+    days: dict[int, tuple[int, int]] = {}
     for pid, times in nudges.items():
         person = by_id.get(pid)
         if person is None or person.release_date is None:
             continue
         times.sort()
-        replies = sorted(inbound.get(pid, ()))
-        for i, at in enumerate(times):
-            if at not in period:
-                continue
-            until = min(at + ANSWER_WINDOW, times[i + 1]) if i + 1 < len(times) else at + ANSWER_WINDOW
-            day = (at.astimezone(ZoneInfo(person.timezone)).date() - person.release_date).days
-            sent[day] += 1
-            answered[day] += _any_in(replies, at, until)
-    data = tuple((day, sent[day], answered[day], rate(answered[day], sent[day])) for day in sorted(sent))
-    total = sum(sent.values())
+        answered = set(_answered_nudges(times, sorted(inbound.get(pid, ()))))
+        for at in times:
+            if at in period:
+                day = (at.astimezone(ZoneInfo(person.timezone)).date() - person.release_date).days
+                sent, yes = days.get(day, (0, 0))
+                days[day] = (sent + 1, yes + (at in answered))
+    return days
+
+
+def checkin_response(days: Mapping[int, tuple[int, int]]) -> Table:
+    """`days`: day since release -> (check-ins sent, answered)."""
+    data = tuple((day, sent, yes, rate(yes, sent)) for day, (sent, yes) in sorted(days.items()))
+    total, answered = sum(d[0] for d in days.values()), sum(d[1] for d in days.values())
     return Table("checkins", "Check-in response rate by day since release",
                  ("day since release", "check-ins sent", "answered", "response rate %"), data,
-                 f"{sum(answered.values())} of {total} answered ({rate(sum(answered.values()), total) or 0}%). "
+                 f"{answered} of {total} answered ({rate(answered, total) or 0}%). "
                  "Answered: the person wrote within 24 hours and before the next check-in.")
 
 
@@ -345,6 +358,60 @@ def release_start(p: PersonRow) -> datetime | None:
     return datetime.combine(p.release_date, time(0), tzinfo=ZoneInfo(p.timezone or "America/New_York"))
 
 
+REACH_SPANS = (("72 h", 3), ("7 days", 7), ("14 days", 14))
+REACH_NAMES = tuple(name for name, _ in REACH_SPANS)     # windows from release; the rest are weeks
+
+
+def week(k: int) -> str:
+    return f"week {k}"
+
+
+def release_windows(persons: Iterable[PersonRow], period: Period, now: datetime) -> tuple[Window, ...]:
+    """The windows reach and engagement ask about, for the people released in the period: from
+    release to 3, 7 and 14 days after, and weeks 1 to 13 since release; only those ended by `now`.
+    (Days are added on the local calendar: a week across a DST change is 167 or 169 hours.)"""
+    out = []
+    for release, tz in sorted({(p.release_date, p.timezone) for g in cohorts(persons, period).values() for p in g}):
+        start = release_start(PersonRow(0, "", release, tz))
+        spans = [(name, start, start + timedelta(days=days)) for name, days in REACH_SPANS]
+        spans += [(week(k), start + timedelta(days=7 * (k - 1)), start + timedelta(days=7 * k))
+                  for k in range(1, WEEKS + 1)]
+        out += [Window(release, tz, name, lo, hi) for name, lo, hi in spans if hi <= now]
+    return tuple(out)
+
+
+def window_hits(persons: Iterable[PersonRow], windows: Iterable[Window], messages: Iterable[MessageRow]) -> Hits:
+    """Who texted, and whose check-in was answered, in each window, from message rows: what the
+    shell asks SQL for (the tests hold the two together)."""
+    texts: dict[int, list[datetime]] = defaultdict(list)
+    nudges: dict[int, list[datetime]] = defaultdict(list)
+    for m in messages:
+        if m.direction == "in":
+            texts[m.participant_id].append(m.at)
+        elif m.kind in NUDGE_KINDS:
+            nudges[m.participant_id].append(m.at)
+    for ts in list(texts.values()) + list(nudges.values()):
+        ts.sort()
+    answered = {pid: _answered_nudges(ts, texts.get(pid, ())) for pid, ts in nudges.items()}
+    by_group: dict[tuple, list[Window]] = defaultdict(list)
+    for w in windows:
+        by_group[(w.release_date, w.timezone)].append(w)
+    texted, done = set(), set()
+    for p in persons:
+        for w in by_group.get((p.release_date, p.timezone), ()):
+            if _any_from(texts.get(p.id, ()), w.lo, w.hi):
+                texted.add((p.id, w.name))
+            if w.name not in REACH_NAMES and _any_from(answered.get(p.id, ()), w.lo, w.hi):
+                done.add((p.id, w.name))
+    return Hits(frozenset(texted), frozenset(done))
+
+
+def _any_from(ordered: Sequence[datetime], lo: datetime, hi: datetime) -> bool:
+    """Whether a sorted list holds a time in [lo, hi)."""
+    i = bisect.bisect_left(ordered, lo)
+    return i < len(ordered) and ordered[i] < hi
+
+
 def cohorts(persons: Iterable[PersonRow], period: Period) -> dict[date, list[PersonRow]]:
     """People enrolled and released in the period, by the Monday of their release week. Merged
     records are left out: their history lives on the record they were merged into."""
@@ -355,12 +422,9 @@ def cohorts(persons: Iterable[PersonRow], period: Period) -> dict[date, list[Per
     return dict(sorted(out.items()))
 
 
-def contact_times(activity: Iterable[ActivityRow], tickets: Iterable[TicketRow]) -> dict[int, list[datetime]]:
-    """Two-way contacts per person: their own texts, and peers recording that they reached them."""
+def reached_times(tickets: Iterable[TicketRow]) -> dict[int, list[datetime]]:
+    """Peers recording that they reached a person (the other two-way contact beside a text)."""
     out: dict[int, list[datetime]] = defaultdict(list)
-    for a in activity:
-        if a.kind == "in":
-            out[a.participant_id].append(a.first)
     for t in tickets:
         if t.participant_id is not None and t.outcome in REACHED_OUTCOMES and t.resolved_at:
             out[t.participant_id].append(t.resolved_at)
@@ -369,32 +433,24 @@ def contact_times(activity: Iterable[ActivityRow], tickets: Iterable[TicketRow])
     return out
 
 
-def _first_after(times: Sequence[datetime], start: datetime) -> datetime | None:
-    return next((t for t in times if t >= start), None)
-
-
-def reach(persons: Iterable[PersonRow], activity: Iterable[ActivityRow], tickets: Iterable[TicketRow],
-          period: Period, now: datetime) -> Table:
-    contacts = contact_times(activity, tickets)
+def reach(persons: Iterable[PersonRow], hits: Hits, tickets: Iterable[TicketRow], period: Period,
+          now: datetime) -> Table:
+    peer_reached = reached_times(tickets)
     data = []
-    for week, group in cohorts(persons, period).items():
-        due72 = due7 = due14 = hit72 = hit7 = miss14 = 0
+    for week_start, group in cohorts(persons, period).items():
+        counts = {name: [0, 0] for name, _ in REACH_SPANS}     # passed, reached
         for p in group:
             start = release_start(p)
-            first = _first_after(contacts.get(p.id, ()), start)
-            for days, flag in ((3, "72"), (7, "7"), (14, "14")):
+            for name, days in REACH_SPANS:
                 end = start + timedelta(days=days)
                 if end > now:
                     continue
-                reached = first is not None and first < end
-                if flag == "72":
-                    due72, hit72 = due72 + 1, hit72 + reached
-                elif flag == "7":
-                    due7, hit7 = due7 + 1, hit7 + reached
-                else:
-                    due14, miss14 = due14 + 1, miss14 + (not reached)
-        data.append((week.isoformat(), len(group), due72, hit72, rate(hit72, due72), due7, hit7, rate(hit7, due7),
-                     due14, miss14, rate(miss14, due14)))
+                counts[name][0] += 1
+                counts[name][1] += (p.id, name) in hits.texted or _any_from(peer_reached.get(p.id, ()), start, end)
+        (due72, hit72), (due7, hit7), (due14, hit14) = counts.values()
+        miss14 = due14 - hit14
+        data.append((week_start.isoformat(), len(group), due72, hit72, rate(hit72, due72), due7, hit7,
+                     rate(hit7, due7), due14, miss14, rate(miss14, due14)))
     return Table("reach", "Reached after release, by release week",
                  ("release week", "released", "72 h passed", "reached in 72 h", "% in 72 h", "7 days passed",
                   "reached in 7 days", "% in 7 days", "14 days passed", "not reached by day 14",
@@ -433,47 +489,38 @@ def opt_out_times(persons: Iterable[PersonRow], events: Iterable[EventRow]) -> d
     return {pid: sorted(ts) for pid, ts in out.items()}
 
 
-def engagement(persons: Sequence[PersonRow], activity: Iterable[ActivityRow], events: Sequence[EventRow],
-               period: Period, now: datetime) -> Table:
-    texts: dict[int, list[datetime]] = defaultdict(list)
-    nudges: dict[int, list[datetime]] = defaultdict(list)
-    for a in activity:
-        if a.kind == "in":
-            texts[a.participant_id] += [a.first, a.last] if a.last != a.first else [a.first]
-        elif a.kind == "nudge":
-            nudges[a.participant_id].append(a.first)
+def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventRow], period: Period,
+               now: datetime) -> Table:
     checkins: dict[int, list[datetime]] = defaultdict(list)
     for e in events:
         if e.name == "checkin" and e.participant_id is not None:
             checkins[e.participant_id].append(e.at)
-    for pid, ts in list(texts.items()) + list(nudges.items()):
+    for ts in checkins.values():
         ts.sort()
-    answered = {pid: _answered_nudges(ts, texts.get(pid, ())) for pid, ts in nudges.items()}
     outs = opt_out_times(persons, events)
     groups = cohorts(persons, period)
+    starts = {p.id: release_start(p) for g in groups.values() for p in g}
     data = []
-    for week in range(1, WEEKS + 1):
-        eligible = wrote = checked = opted = 0
+    for k in range(1, WEEKS + 1):
+        name, eligible, wrote, checked, opted = week(k), 0, 0, 0, 0
         spread = []
         for group in groups.values():
             g_eligible = g_wrote = 0
             for p in group:
-                lo = release_start(p) + timedelta(days=7 * (week - 1))
+                lo = starts[p.id] + timedelta(days=7 * (k - 1))
                 hi = lo + timedelta(days=7)
                 if hi > now:
                     continue
                 g_eligible += 1
-                inside = lambda ts: any(lo <= t < hi for t in ts)     # noqa: E731
-                w = inside(texts.get(p.id, ()))
-                g_wrote += w
-                checked += inside(checkins.get(p.id, ())) or inside(answered.get(p.id, ()))
-                opted += inside(outs.get(p.id, ()))
+                g_wrote += (p.id, name) in hits.texted
+                checked += (p.id, name) in hits.answered or _any_from(checkins.get(p.id, ()), lo, hi)
+                opted += _any_from(outs.get(p.id, ()), lo, hi)
             eligible, wrote = eligible + g_eligible, wrote + g_wrote
             if g_eligible >= SMALL_CELL:
                 spread.append(rate(g_wrote, g_eligible))
         if not eligible:
             continue
-        data.append((week, eligible, wrote, rate(wrote, eligible), checked, rate(checked, eligible), opted,
+        data.append((k, eligible, wrote, rate(wrote, eligible), checked, rate(checked, eligible), opted,
                      rate(opted, eligible), min(spread) if spread else None, max(spread) if spread else None))
     return Table("engagement", "Engagement by week since release",
                  ("week since release", "people", "sent any text", "% sent any text", "checked in", "% checked in",
@@ -574,16 +621,18 @@ def suppressed(table: Table) -> Table:
     return replace(table, rows=tuple(rows))
 
 
-def build(period: Period, persons: Sequence[PersonRow], messages: Sequence[MessageRow],
+def build(period: Period, persons: Sequence[PersonRow], checkins: Mapping[int, tuple[int, int]],
           events: Sequence[EventRow], tickets: Sequence[TicketRow], targets: Mapping[str, int],
-          outcome_labels: Mapping[str, str], now: datetime, activity: Sequence[ActivityRow] = (),
+          outcome_labels: Mapping[str, str], now: datetime, hits: Hits = Hits(),
           release_events: Sequence[EventRow] = (), release_tickets: Sequence[TicketRow] = (),
           staff: Sequence[PeerRow] = ()) -> Report:
-    """`activity`, `release_events` and `release_tickets` cover the people released in the period
-    over their first 13 weeks (the shell loads them so); the rest covers the period itself."""
-    tables = (people(persons, period), reach(persons, activity, release_tickets, period, now),
-              engagement(persons, activity, release_events, period, now),
-              checkin_response(persons, messages, period), risk_tiers(events, period),
+    """`checkins`: check-ins sent in the period and answered, by day since release
+    (`checkin_days`); `hits`: who texted and checked in in each of `release_windows`
+    (`window_hits`). `release_events` and `release_tickets` cover the people released in the
+    period over their first 13 weeks (the shell loads them so); the rest covers the period itself."""
+    tables = (people(persons, period), reach(persons, hits, release_tickets, period, now),
+              engagement(persons, hits, release_events, period, now),
+              checkin_response(checkins), risk_tiers(events, period),
               escalations(tickets, period), response_times(tickets, period, targets, now),
               response_by(tickets, period, now, "week"), response_by(tickets, period, now, "peer"),
               locator(events, period), requests(events, tickets, period), naloxone(persons),

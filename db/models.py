@@ -116,7 +116,13 @@ class Message(Base):
     """Every text in or out. Inbound is written before it is processed."""
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_participant_created", "participant_id", "created_at"),   # the report
-                      Index("ix_messages_person_direction", "participant_id", "direction", "id"))  # queue preview
+                      Index("ix_messages_person_direction", "participant_id", "direction", "id"),  # queue preview
+                      # the report, from the indexes alone: a person's texts in a window after release,
+                      # and the period's check-ins sent and answered
+                      Index("ix_messages_report_person", "participant_id", "direction", "created_at", "kind",
+                            "status", "answered_at"),
+                      Index("ix_messages_report_sent", "direction", "created_at", "participant_id", "kind",
+                            "status", "answered_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), default=None)
@@ -133,6 +139,9 @@ class Message(Base):
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a check-in (nudge, welcome): when the person first answered it, within 24 hours and before
+    # the next one (db/checkins.py); None while unanswered
+    answered_at: Mapped[Optional[datetime]] = mapped_column(default=None)
 
 
 class Escalation(Base):

@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from bot.escalations import PRIORITY_RANK
+from db.checkins import recount_answered
 from db.models import Contact, Escalation, Event, Message, Participant, User
 
 NOW = datetime(2026, 3, 20, 16, 0, tzinfo=timezone.utc)     # Friday noon in New York
@@ -106,4 +107,6 @@ def seed_program(db) -> dict:
         ticket(ana, "struggling", "high", 1, 30, timedelta(minutes=20), peer=pat.id)
         ticket(dee, "asked_for_peer", "normal", 5, 240)
         ticket(eve, "no_contact", "normal", 5, 240, timedelta(minutes=30), "reached", quinn.id)
+        s.flush()
+        recount_answered(s.connection())        # the texts were written directly, not through the runtime
     return {"ana": ana, "ben": ben, "cy": cy, "dee": dee, "eve": eve, "fay": fay, "pat": pat_id, "quinn": quinn_id}

@@ -44,14 +44,14 @@ def test_checkin_answered_within_a_day_and_before_the_next():
             core.MessageRow(2, "out", "nudge", at(3)), core.MessageRow(2, "in", "person", at(3, 14, 30)),
             core.MessageRow(3, "out", "nudge", at(0)), core.MessageRow(3, "in", "person", at(0, 15)),  # no release
             core.MessageRow(1, "out", "nudge", datetime(2026, 2, 20, tzinfo=UTC))]                    # before the period
-    t = core.checkin_response(persons, msgs, P)
+    t = core.checkin_response(core.checkin_days(persons, msgs, P))
     assert t.rows == ((0, 2, 1, 50.0), (1, 1, 0, 0.0), (3, 1, 1, 100.0))
     assert t.note.startswith("2 of 4 answered (50.0%)")
 
 
 def test_day_since_release_is_on_the_persons_calendar():
     late = core.MessageRow(1, "out", "nudge", datetime(2026, 3, 11, 3, 0, tzinfo=UTC))   # 23:00 on the 10th in NY
-    assert core.checkin_response([person(1)], [late], P).rows == ((0, 1, 0, 0.0),)
+    assert core.checkin_response(core.checkin_days([person(1)], [late], P)).rows == ((0, 1, 0, 0.0),)
 
 
 def test_risk_tiers_by_week():
@@ -113,7 +113,12 @@ NOW = datetime(2026, 4, 30, tzinfo=UTC)
 
 
 def texted(pid, when):
-    return core.ActivityRow(pid, "in", when, when)
+    return core.MessageRow(pid, "in", "person", when)
+
+
+def hits(persons, messages, now=NOW):
+    """What the shell's SQL answers, computed from the rows (the reference it is tested against)."""
+    return core.window_hits(persons, core.release_windows(persons, P, now), messages)
 
 
 def test_reach_by_release_week_with_72_hours_7_and_14_days():
@@ -127,9 +132,10 @@ def test_reach_by_release_week_with_72_hours_7_and_14_days():
                 texted(5, start1), texted(6, start1), texted(7, datetime(2026, 4, 28, 12, tzinfo=UTC))]
     reached = [core.TicketRow("no_contact", "normal", at(1), at(2), None, datetime(2026, 3, 16, 5, tzinfo=UTC),
                               "reached", participant_id=4)]           # a peer reached them on day 1
-    t = core.reach(persons, activity, reached, P, NOW)
+    t = core.reach(persons, hits(persons, activity), reached, P, NOW)
     assert t.rows == (("2026-03-09", 4, 4, 2, 50.0, 4, 3, 75.0, 4, 1, 25.0),)  # 1, 2, 3 and Sunday's 4; 7 is April
-    late = core.reach(persons, activity, reached, P, datetime(2026, 3, 12, tzinfo=UTC))
+    soon = datetime(2026, 3, 12, tzinfo=UTC)
+    late = core.reach(persons, hits(persons, activity, soon), reached, P, soon)
     assert late.rows == (("2026-03-09", 4, 0, 0, None, 0, 0, None, 0, 0, None),)  # no window has passed yet
 
 
@@ -137,27 +143,30 @@ def test_release_day_is_midnight_in_the_persons_time_zone():
     west = core.PersonRow(1, "active", date(2026, 3, 10), "America/Los_Angeles", at(0))
     assert core.release_start(west) == datetime(2026, 3, 10, 7, tzinfo=UTC)
     just_before = texted(1, datetime(2026, 3, 10, 6, 59, tzinfo=UTC))         # 23:59 the night before, LA
-    assert core.reach([west], [just_before], [], P, NOW).rows[0][3] == 0
+    assert core.reach([west], hits([west], [just_before]), [], P, NOW).rows[0][3] == 0
 
 
 def test_engagement_weeks_counts_check_ins_of_both_kinds_and_every_opt_out():
     start = datetime(2026, 3, 10, 4, tzinfo=UTC)
     persons = [person(i) for i in range(1, 6)] + [person(6, opted=start + timedelta(days=9))]
-    nudge = core.ActivityRow(1, "nudge", start + timedelta(days=1), start + timedelta(days=1))
+    nudge = core.MessageRow(1, "out", "nudge", start + timedelta(days=1))
     activity = [nudge, texted(1, start + timedelta(days=1, hours=2)),       # answered a check-in
                 texted(2, start + timedelta(days=2)), texted(3, start + timedelta(days=8))]
     events = [core.EventRow("checkin", {}, start + timedelta(days=3), 2),    # checked in on their own
               core.EventRow("opted_out", {}, start + timedelta(days=4), 4),  # then opted back in
               core.EventRow("opted_in", {}, start + timedelta(days=4, hours=1), 4)]
-    t = core.engagement(persons, activity, events, P, start + timedelta(days=14))
+    now = start + timedelta(days=14)
+    t = core.engagement(persons, hits(persons, activity, now), events, P, now)
     assert t.rows == ((1, 6, 2, 33.3, 2, 33.3, 1, 16.7, 33.3, 33.3),
                       (2, 6, 1, 16.7, 0, 0.0, 1, 16.7, 16.7, 16.7))
-    assert core.engagement(persons, activity, events, P, start + timedelta(days=6)).rows == ()   # no week ended
+    early = start + timedelta(days=6)
+    assert core.engagement(persons, hits(persons, activity, early), events, P, early).rows == ()   # no week ended
 
 
 def test_merged_record_counts_once_on_the_record_kept():
     persons = [person(1), person(2, status="merged")]
-    assert core.reach(persons, [texted(1, at(0, 15)), texted(2, at(0, 15))], [], P, NOW).rows[0][1:4] == (1, 1, 1)
+    assert core.reach(persons, hits(persons, [texted(1, at(0, 15)), texted(2, at(0, 15))]), [], P,
+                      NOW).rows[0][1:4] == (1, 1, 1)
 
 
 def test_response_by_week_and_by_peer():
@@ -209,9 +218,39 @@ def test_conversation_events_and_no_identifiers_anywhere():
           core.EventRow("safety", {"kind": "crisis"}, at(1), 1), core.EventRow("expired", {"flow": "risk"}, at(2), 1)]
     assert core.conversation_events(ev, P).rows == (("checkin", "mood 2", 2), ("expired", "flow risk", 1),
                                                     ("safety", "kind crisis", 1))
-    report = core.build(P, [person(41, naloxone_on_hand=True)], [core.MessageRow(41, "out", "nudge", at(0))], ev,
+    persons = [person(41, naloxone_on_hand=True)]
+    msgs = [core.MessageRow(41, "out", "nudge", at(0)), texted(41, at(0, 15))]
+    report = core.build(P, persons, core.checkin_days(persons, msgs, P), ev,
                         [ticket("crisis", "urgent", at(0), 5, answered=2)], {"urgent": 5}, {}, at(9),
-                        activity=[texted(41, at(0, 15))])
+                        hits=hits(persons, msgs, at(9)))
     for table in report.tables.values():
         for row in table.rows:
             assert 41 not in row[:1], (table.name, row)   # ids never lead a row
+
+
+def test_weeks_since_release_are_local_midnights_across_the_dst_change():
+    """Released Thursday 5 March in New York: week 1 ends at midnight on the 12th, after the
+    clocks went forward on the 8th, so it is 167 hours long; a text at 23:30 on the 11th is in it."""
+    persons = [person(1, release=date(2026, 3, 5))]
+    weeks = {w.name: w for w in core.release_windows(persons, P, NOW)}
+    assert weeks["week 1"].lo == datetime(2026, 3, 5, 5, tzinfo=UTC)
+    assert weeks["week 1"].hi == weeks["week 2"].lo == datetime(2026, 3, 12, 4, tzinfo=UTC)
+    late = texted(1, datetime(2026, 3, 12, 3, 30, tzinfo=UTC))                  # 23:30 EDT on the 11th
+    assert core.window_hits(persons, weeks.values(), [late]).texted == {(1, "week 1"), (1, "7 days"), (1, "14 days")}
+    assert set(weeks) == {"72 h", "7 days", "14 days"} | {f"week {k}" for k in range(1, 8)}   # ended by NOW
+    ended = core.release_windows(persons, P, datetime(2026, 3, 13, tzinfo=UTC))
+    assert [w.name for w in ended] == ["72 h", "7 days", "week 1"]
+
+
+def test_a_reply_at_exactly_24_hours_answers_and_a_microsecond_later_does_not():
+    sent = at(1)
+    msgs = [core.MessageRow(1, "out", "nudge", sent), core.MessageRow(1, "in", "person", sent + timedelta(hours=24)),
+            core.MessageRow(2, "out", "nudge", sent),
+            core.MessageRow(2, "in", "person", sent + timedelta(hours=24, microseconds=1))]
+    assert core.checkin_days([person(1), person(2)], msgs, P) == {1: (2, 1)}
+
+
+def test_the_recorded_answer_uses_the_reports_definition():
+    """db/checkins.py may not import the core: its copy of the rule's constants must match."""
+    from db import checkins
+    assert checkins.CHECKIN_KINDS == core.NUDGE_KINDS and checkins.ANSWER_WINDOW == core.ANSWER_WINDOW

@@ -4,8 +4,8 @@ The numbers come from core/report.py (pure); this shell loads plain rows for the
 draws each table as a chart with pygal, server-side, inline SVG with no script and nothing from
 another site. Every table downloads as CSV, with small cells hidden. De-identified: only counts,
 rates and times; no names, numbers or texts reach the page or the files. CSV downloads are
-audited. Messages are never loaded one by one: SQL folds them to the first and last of each
-hour per person (see core.ActivityRow), which is all the windows need.
+audited. Messages are never loaded one by one: SQL answers per person and window after release
+(windows from core.release_windows) and counts check-ins per day, from covering indexes.
 """
 from __future__ import annotations
 
@@ -14,17 +14,19 @@ import io
 import math
 import re
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import Date, String, and_, bindparam, cast, column, exists, func, or_, select, values
 
 from bot.tickets import OUTCOMES
+from db.checkins import is_checkin
 from db.models import Escalation, Event, Message, Participant, User
+from db.types import UTCDateTime
 from web import audit, params, program_settings
 from core import report as core
 from web.auth import role_required
@@ -39,6 +41,7 @@ MAX_DAYS = 3 * 366
 EVENT_NAMES = ("risk_check", "locator", "checkin", "screening", "safety", "timed_out", "expired", "opted_out")
 RELEASE_EVENTS = ("checkin", "opted_out")
 FOLLOW_UP = timedelta(weeks=core.WEEKS)
+MESSAGES, PARTICIPANTS = Message.__table__, Participant.__table__
 STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1d2330", foreground_strong="#1d2330",
               foreground_subtle="#5b6475", font_family="system-ui, sans-serif", label_font_size=12,
               major_label_font_size=12, legend_font_size=12, title_font_size=15, value_font_size=11,
@@ -80,32 +83,87 @@ def period_from(args) -> tuple[core.Period, list[str]]:
     return core.Period(start, end, tz), problems
 
 
-def _hour(column, dialect: str):
-    """The hour a time falls in, on either database (times are stored as UTC)."""
-    if dialect == "postgresql":
-        return func.date_trunc("hour", column)
-    return func.strftime("%Y-%m-%d %H", column)
+def _values(name: str, columns, rows):
+    """Rows from Python as a table in the statement (a CTE of VALUES, on both databases)."""
+    return values(*(column(n, t) for n, t in columns), name=name).data(rows).cte(name)
 
 
-def load_activity(s, lo, hi, who=None) -> list[core.ActivityRow]:
-    """The person's texts and the check-ins sent, folded by SQL to the first and last of each
-    hour (one row per person, kind and hour; never a message body)."""
-    # literal, not bound: PostgreSQL must see the same expression in SELECT and GROUP BY
-    kind = case((Message.direction == "in", literal_column("'in'")), else_=literal_column("'nudge'"))
-    wanted = or_(Message.direction == "in",
-                 and_(Message.kind.in_(core.NUDGE_KINDS), Message.status.not_in(("failed", "undelivered"))))
-    q = (select(Message.participant_id, kind, func.min(Message.created_at), func.max(Message.created_at),
-                func.count())
-         .where(Message.created_at >= lo, Message.created_at < hi, wanted)
-         .group_by(Message.participant_id, kind, _hour(Message.created_at, s.bind.dialect.name)))
-    if who is not None:
-        q = q.where(Message.participant_id.in_(who))
-    out = []
-    for pid, k, first, last, n in s.execute(q):
-        out.append(core.ActivityRow(pid, k, first, last))
-        if k == "nudge" and n > 1:          # several check-ins in one hour still count as sent
-            out.extend(core.ActivityRow(pid, k, last, last) for _ in range(n - 1))
+def _chunks(items, size: int = 2000):
+    """Bound parameters per statement stay far below SQLite's and PostgreSQL's limits."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+WINDOW_COLUMNS = (("release_date", Date()), ("tz", String()), ("name", String()), ("lo", UTCDateTime()),
+                  ("hi", UTCDateTime()))
+
+
+def _zone(period: core.Period):
+    """The person's time zone as the rows carry it (the program's when none is stored)."""
+    return func.coalesce(func.nullif(PARTICIPANTS.c.timezone, ""), period.tz)
+
+
+def load_hits(s, windows, period: core.Period) -> core.Hits:
+    """Per person released in the period and window after release (bounds from Python: local
+    midnights), whether they texted in it and whether a check-in sent in it was answered: two
+    index probes each (`ix_messages_report_person`); only the hits come back, never a message."""
+    texted, answered = set(), set()
+    for chunk in _chunks(list(windows)):
+        w = _values("release_windows", WINDOW_COLUMNS,
+                    [(x.release_date, x.timezone, x.name, x.lo, x.hi) for x in chunk])
+        inside = and_(MESSAGES.c.participant_id == PARTICIPANTS.c.id, MESSAGES.c.created_at >= w.c.lo,
+                      MESSAGES.c.created_at < w.c.hi)
+        wrote = exists().where(inside, MESSAGES.c.direction == "in")
+        done = exists().where(inside, is_checkin(MESSAGES), MESSAGES.c.answered_at.is_not(None))
+        people = (select(PARTICIPANTS.c.id, w.c.name)
+                  .join_from(PARTICIPANTS, w, and_(PARTICIPANTS.c.release_date == w.c.release_date,
+                                                   _zone(period) == w.c.tz))
+                  .where(PARTICIPANTS.c.status != "merged"))
+        texted.update(tuple(r) for r in s.execute(people.where(wrote)))
+        answered.update(tuple(r) for r in s.execute(people.where(w.c.name.not_in(core.REACH_NAMES), done)))
+    return core.Hits(frozenset(texted), frozenset(answered))
+
+
+def local_days(period: core.Period, tz: str) -> list[tuple[date, datetime, datetime]]:
+    """The period cut at midnights in `tz`: (local day, from, until), in UTC terms."""
+    zone, out = ZoneInfo(tz), []
+    day = period.start_utc.astimezone(zone).date()
+    while (lo := max(datetime.combine(day, time(0), zone), period.start_utc)) < period.end_utc:
+        hi = min(datetime.combine(day + timedelta(days=1), time(0), zone), period.end_utc)
+        out.append((day, lo, hi))
+        day += timedelta(days=1)
     return out
+
+
+def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, int]]:
+    """Check-ins sent in the period and answered (the recorded answer), by day since release,
+    counted in SQL from `ix_messages_report_sent`. PostgreSQL turns each time into the person's
+    local date itself; SQLite, slow at per-row date functions, counts each local day of the period
+    (bounds from Python) by release date, one statement a day, whose plan holds without
+    statistics (a join of the days as VALUES took seconds on an un-ANALYZEd file)."""
+    sent = is_checkin(MESSAGES)
+    person = and_(PARTICIPANTS.c.id == MESSAGES.c.participant_id, PARTICIPANTS.c.status != "merged",
+                  PARTICIPANTS.c.release_date.is_not(None))
+    counts = (func.count(), func.count(MESSAGES.c.answered_at))
+    if s.bind.dialect.name == "postgresql":
+        local = func.timezone(_zone(period), func.timezone("UTC", MESSAGES.c.created_at))
+        day = (cast(local, Date) - PARTICIPANTS.c.release_date).label("day")
+        q = (select(day, *counts).select_from(MESSAGES).join(PARTICIPANTS, person)
+             .where(sent, MESSAGES.c.created_at >= period.start_utc, MESSAGES.c.created_at < period.end_utc)
+             .group_by(day))
+        return {d: (n, yes) for d, n, yes in s.execute(q)}
+    days: dict[int, tuple[int, int]] = {}
+    lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
+    q = (select(PARTICIPANTS.c.release_date, *counts).select_from(MESSAGES)
+         .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
+         .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
+         .group_by(PARTICIPANTS.c.release_date))
+    for tz in sorted({p.timezone for p in persons if p.release_date is not None}):
+        for day, start, until in local_days(period, tz):
+            for release, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until}):
+                before = days.get((day - release).days, (0, 0))
+                days[(day - release).days] = (before[0] + n, before[1] + yes)
+    return days
 
 
 def _tickets(s, where) -> list[core.TicketRow]:
@@ -117,21 +175,14 @@ def _tickets(s, where) -> list[core.TicketRow]:
 
 
 def load_rows(s, period: core.Period, now, peer_id: int | None = None):
-    """Plain rows: the period (a day either side, so replies and next check-ins at its edges
-    count), and for the people released in it, their first 13 weeks."""
+    """Plain rows for the period, and for the people released in it, their first 13 weeks;
+    messages only as counts and per-window answers from SQL (no message row is loaded)."""
     persons = [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created,
                               core.naloxone_answer((fields or {}).get("naloxone_on_hand")))
                for pid, status, release, tz, consent, opted, created, fields in s.execute(
                    select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
                           Participant.consent_at, Participant.opted_out_at, Participant.created_at,
                           Participant.fields).where(Participant.status != "merged"))]
-    lo, hi = period.start_utc - timedelta(days=1), period.end_utc + timedelta(days=1)
-    messages = []
-    for a in load_activity(s, lo, hi):
-        if a.kind == "in":
-            messages += [core.MessageRow(a.participant_id, "in", "person", t) for t in {a.first, a.last}]
-        else:
-            messages.append(core.MessageRow(a.participant_id, "out", "nudge", a.first))
     events = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
         select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
             Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc, Event.created_at < period.end_utc))]
@@ -139,8 +190,7 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None):
                               Escalation.resolved_at.between(period.start_utc, period.end_utc)))
     released = select(Participant.id).where(Participant.status != "merged",
                                             Participant.release_date.between(period.start, period.end))
-    r_lo, r_hi = lo, min(hi + FOLLOW_UP, now)
-    activity = load_activity(s, r_lo, r_hi, released)
+    r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
     release_events = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
         select(Event.name, Event.created_at, Event.participant_id).where(
             Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
@@ -148,9 +198,9 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None):
     release_tickets = _tickets(s, and_(Escalation.participant_id.in_(released),
                                        Escalation.outcome.in_(core.REACHED_OUTCOMES),
                                        Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
-    staff = load_peers(s, peer_id)
-    return dict(persons=persons, messages=messages, events=events, tickets=tickets, activity=activity,
-                release_events=release_events, release_tickets=release_tickets, staff=staff)
+    return dict(persons=persons, checkins=load_checkin_days(s, persons, period), events=events, tickets=tickets,
+                hits=load_hits(s, core.release_windows(persons, period, now), period),
+                release_events=release_events, release_tickets=release_tickets, staff=load_peers(s, peer_id))
 
 
 def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:
@@ -169,8 +219,8 @@ def build_report(period: core.Period, peer_id: int | None = None) -> core.Report
     with db().session() as s:
         rows = load_rows(s, period, now(), peer_id)
         targets = program_settings.sla_minutes(s)
-    return core.build(period, rows["persons"], rows["messages"], rows["events"], rows["tickets"],
-                      targets=targets, outcome_labels=OUTCOMES, now=now(), activity=rows["activity"],
+    return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
+                      targets=targets, outcome_labels=OUTCOMES, now=now(), hits=rows["hits"],
                       release_events=rows["release_events"], release_tickets=rows["release_tickets"],
                       staff=rows["staff"])
 

@@ -1,0 +1,81 @@
+"""Check-ins answered, recorded when it happens, so the program report counts a column instead
+of probing every check-in's window (docs/benchmarks.md, "Program report").
+
+A check-in is an outbound nudge or welcome that was not refused by the carrier. It is answered
+when the person writes after it, within 24 hours and no later than the next check-in; the
+column `messages.answered_at` holds the first such text's time. The same rule as
+`core.report._answered_nudges` (db may not import core: the constants are repeated here and a
+unit test holds the two together).
+
+`mark_answered` runs in the transaction that stores an inbound text; `recount_answered` sets the
+column again from the messages themselves, for history written directly (the demo, seeds, the
+benchmark), after a merge, and as migration 0012's backfill. Both name only the columns they use,
+through their own table, so the migration runs the same statements at its revision.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+
+CHECKIN_KINDS = ("nudge", "welcome")
+NOT_SENT = ("failed", "undelivered")
+ANSWER_WINDOW = timedelta(hours=24)
+
+MESSAGES = sa.table("messages", sa.column("id", sa.Integer), sa.column("participant_id", sa.Integer),
+                    sa.column("direction", sa.String), sa.column("kind", sa.String),
+                    sa.column("status", sa.String), sa.column("created_at", sa.DateTime),
+                    sa.column("answered_at", sa.DateTime))
+
+
+def is_checkin(m) -> sa.ColumnElement[bool]:
+    return and_(m.c.direction == "out", m.c.kind.in_(CHECKIN_KINDS), m.c.status.not_in(NOT_SENT))
+
+
+def _open_checkin():
+    """The person's latest check-in before `at` and after `since`: the one a text at `at` answers
+    (any earlier one's window ended at this one)."""
+    m = MESSAGES.alias("open_checkin")
+    return (select(m.c.id).where(m.c.participant_id == bindparam("pid"), is_checkin(m),
+                                 m.c.created_at < bindparam("at"), m.c.created_at >= bindparam("since"))
+            .order_by(m.c.created_at.desc(), m.c.id.desc()).limit(1).scalar_subquery())
+
+
+MARK = (update(MESSAGES).where(MESSAGES.c.id == _open_checkin(), MESSAGES.c.answered_at.is_(None))
+        .values(answered_at=bindparam("at")))
+
+
+def mark_answered(conn, participant_id: int, at: datetime) -> int:
+    """A text from the person at `at`: mark the check-in it answers. Times are naive UTC here
+    (this table is typeless), as the UTCDateTime columns store them."""
+    at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return conn.execute(MARK, {"pid": participant_id, "at": at, "since": at - ANSWER_WINDOW}).rowcount or 0
+
+
+def _plus_window(column, dialect: str):
+    """`column` + 24 hours, exactly. SQLite keeps times as text with six fraction digits; a bound
+    built with its date functions would lose them (strftime's %f has three), so the fraction is
+    carried over as text (the trap in docs/benchmarks.md)."""
+    seconds = int(ANSWER_WINDOW.total_seconds())
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%S", column, f"+{seconds} seconds").op("||")(func.substr(column, 20))
+    return column + sa.text(f"interval '{seconds} seconds'")
+
+
+def recount_answered(conn, participant_ids: Iterable[int] | None = None) -> int:
+    """Set `answered_at` on every check-in (of these people, or everyone) from their messages."""
+    n, r, nxt = MESSAGES, MESSAGES.alias("reply"), MESSAGES.alias("next_checkin")
+    later = or_(nxt.c.created_at > n.c.created_at, and_(nxt.c.created_at == n.c.created_at, nxt.c.id > n.c.id))
+    first_reply = (select(func.min(r.c.created_at))
+                   .where(r.c.participant_id == n.c.participant_id, r.c.direction == "in",
+                          r.c.created_at > n.c.created_at,
+                          r.c.created_at <= _plus_window(n.c.created_at, conn.dialect.name),
+                          ~exists().where(nxt.c.participant_id == n.c.participant_id, is_checkin(nxt), later,
+                                          nxt.c.created_at < r.c.created_at).correlate(n, r))
+                   .correlate(n).scalar_subquery())
+    stmt = update(n).where(is_checkin(n)).values(answered_at=first_reply)
+    if participant_ids is not None:
+        stmt = stmt.where(n.c.participant_id.in_(list(participant_ids)))
+    return conn.execute(stmt).rowcount or 0

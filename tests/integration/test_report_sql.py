@@ -1,0 +1,179 @@
+"""The report's SQL path against its pure path, on both databases: the per-window probes, the
+check-ins answered by day (the recorded answer: the runtime's mark, the recount, migration
+0012's backfill) and every table, on a seeded program with time zones, DST changes, microsecond
+times, replies at exactly 24 hours, check-ins sent at the same instant and failed ones."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import insert, select, update
+
+from core import report as core
+from db import checkins
+from db.migrate import upgrade
+from db.models import Contact, Message, Participant
+from db.session import Database
+from tests import dbs
+from tests.report_seed import seed_program
+from tests.integration.test_admin_report import table
+from tests.staff import login, make_user
+from tests.twilio_signing import sms
+from web.admin import report as admin_report
+
+UTC = timezone.utc
+P = core.Period(date(2026, 3, 1), date(2026, 3, 31), "America/New_York")
+NOW = datetime(2026, 6, 15, 16, tzinfo=UTC)
+ZONES = ("America/New_York", "America/Los_Angeles", "Europe/Berlin", "Pacific/Honolulu")
+
+
+def seed_random(db, people: int = 48, seed: int = 18) -> None:
+    """People released around the period (both DST changes inside it), each with check-ins and
+    texts at random microseconds, and the edges placed on purpose."""
+    rnd = random.Random(seed)
+    rows, msgs = [], []
+
+    def msg(pid, direction, kind, at, status=None):
+        msgs.append(dict(participant_id=pid, direction=direction, channel="sms", kind=kind, body="(seed)",
+                         status=status or ("sent" if direction == "out" else "processed"), created_at=at,
+                         updated_at=at))
+
+    for pid in range(1, people + 1):
+        tz = ZONES[pid % len(ZONES)]
+        release = date(2026, 2, 25) + timedelta(days=rnd.randrange(0, 40))
+        start = datetime.combine(release, time(0), tzinfo=ZoneInfo(tz))
+        rows.append(dict(id=pid, first_name=f"P{pid}", status="merged" if pid == people else "active", fields={},
+                         language="en", timezone=tz, discreet=True, release_date=release, consent_at=start,
+                         created_at=start))
+        for _ in range(40):
+            at = start + timedelta(days=rnd.uniform(-2, 100))
+            if rnd.random() < 0.5:
+                msg(pid, "out", rnd.choice(("nudge", "nudge", "welcome", "bot")), at,
+                    "failed" if rnd.random() < 0.1 else None)
+            else:
+                msg(pid, "in", "person", at)
+        nudge = start + timedelta(days=rnd.randrange(0, 20), hours=14, microseconds=rnd.randrange(1, 10**6))
+        msg(pid, "out", "nudge", nudge)
+        msg(pid, "in", "person", nudge + timedelta(hours=24) + timedelta(microseconds=pid % 2))  # on the edge
+        twin = nudge + timedelta(days=30)
+        msg(pid, "out", "nudge", twin)
+        msg(pid, "out", "welcome", twin)                                                  # the same instant
+        msg(pid, "in", "person", twin + timedelta(minutes=5))
+        msg(pid, "in", "person", start)                                                   # at release midnight
+    with db.session() as s:
+        s.execute(insert(Participant), rows)
+        s.execute(insert(Message), msgs)
+
+
+def pure_messages(s) -> list[core.MessageRow]:
+    """Every message, as the pure path takes them (check-ins the carrier refused left out)."""
+    return [core.MessageRow(pid, d, kind, at) for pid, d, kind, at in s.execute(
+        select(Message.participant_id, Message.direction, Message.kind, Message.created_at).where(
+            (Message.direction == "in") | (Message.status.not_in(checkins.NOT_SENT))))]
+
+
+def both_paths(db, period=P, now=NOW):
+    with db.session() as s:
+        rows = admin_report.load_rows(s, period, now)
+        messages = pure_messages(s)
+    persons = rows["persons"]
+    pure = dict(rows, checkins=core.checkin_days(persons, messages, period),
+                hits=core.window_hits(persons, core.release_windows(persons, period, now), messages))
+    return rows, pure
+
+
+def report(rows, period=P, now=NOW) -> dict:
+    built = core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"], {}, {}, now,
+                       hits=rows["hits"], release_events=rows["release_events"],
+                       release_tickets=rows["release_tickets"], staff=rows["staff"])
+    return {name: t.rows for name, t in built.tables.items()}
+
+
+def test_the_sql_path_and_the_pure_path_agree(db):
+    seed_random(db)
+    with db.session() as s:
+        checkins.recount_answered(s.connection())
+    sql, pure = both_paths(db)
+    assert sql["hits"] == pure["hits"] and sql["checkins"] == pure["checkins"]
+    assert len(sql["hits"].texted) > 200 and len(sql["hits"].answered) > 50      # the probes found things
+    assert sum(a for _, a in sql["checkins"].values()) > 20
+    assert report(sql) == report(pure)
+    assert report(sql)["reach"] and report(sql)["engagement"]
+
+
+def test_texts_marked_one_by_one_as_they_arrive_agree_with_the_recount(db):
+    """What the runtime records, text by text in the order they came, is the pure answer too."""
+    seed_random(db, people=24, seed=7)
+    with db.session() as s:
+        conn = s.connection()
+        conn.execute(update(Message).values(answered_at=None))
+        texts = conn.execute(select(Message.participant_id, Message.created_at)
+                             .where(Message.direction == "in").order_by(Message.created_at, Message.id)).all()
+        for pid, at in texts:
+            checkins.mark_answered(conn, pid, at)
+    sql, pure = both_paths(db)
+    assert sql["checkins"] == pure["checkins"] and sql["hits"] == pure["hits"]
+    assert sum(a for _, a in sql["checkins"].values()) > 10
+
+
+def test_a_reply_through_the_webhook_marks_the_check_in_and_the_report_counts_it(app, db):
+    phone, sent = "+13125550177", datetime(2026, 3, 12, 14, tzinfo=UTC)
+    seed_program(db)
+    with db.session() as s:
+        person = Participant(first_name="Rey", status="active", release_date=date(2026, 3, 11),
+                             timezone="America/New_York", consent_at=sent - timedelta(days=1), fields={})
+        s.add(person)
+        s.flush()
+        s.add(Contact(participant_id=person.id, channel="sms", address=f"sms:{phone}"))
+        for at in (sent, sent + timedelta(days=1)):
+            s.add(Message(participant_id=person.id, direction="out", channel="sms", kind="nudge", body="(seed)",
+                          status="sent", created_at=at, updated_at=at))
+    app.extensions["homeward.clock"] = lambda: sent + timedelta(hours=3)
+    assert sms(app.test_client(), phone, "4").status_code == 200        # answers the first check-in
+    app.extensions["homeward.clock"] = lambda: sent + timedelta(days=2, hours=1)
+    assert sms(app.test_client(), phone, "hi").status_code == 200       # 25 hours after the second: late
+    with db.session() as s:
+        marks = s.execute(select(Message.created_at, Message.answered_at).where(
+            Message.participant_id == person.id, Message.kind == "nudge").order_by(Message.created_at)).all()
+    assert marks == [(sent, sent + timedelta(hours=3)), (sent + timedelta(days=1), None)]
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    client = app.test_client()
+    login(client, "sam@example.org")
+    html = client.get("/admin/report?start=2026-03-10&end=2026-03-20").get_data(as_text=True)
+    days = {r[0]: r[1:] for r in table(html, "checkins")}
+    assert days["1"] == ["4", "2", "50.0"]          # the seeded three, and Rey's first: answered
+    assert days["2"] == ["4", "0", "0.0"]           # Rey's second: not answered in time
+
+
+def test_migration_0012_backfills_the_check_ins_answered_before_it(db_url, tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}" if db_url.startswith("sqlite") else dbs.create_pg_database()
+    old = Database(url)
+    try:
+        upgrade(old.engine, "0010")
+        at = datetime(2026, 3, 12, 14, 0, 0, 250_000)                   # naive UTC, as stored
+        written = sa.table("messages", *(sa.column(c) for c in ("participant_id", "direction", "channel", "kind",
+                                                                 "body", "num_media", "status")),
+                           sa.column("created_at", sa.DateTime), sa.column("updated_at", sa.DateTime))
+        with old.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO participants (id, language, timezone, status, discreet, fields, "
+                                 "created_at) VALUES (1, 'en', 'America/New_York', 'active', true, '{}', '2026-03-01')")
+            for direction, kind, when in (("out", "nudge", at), ("in", "person", at + timedelta(hours=24)),
+                                          ("out", "nudge", at + timedelta(days=2)),
+                                          ("in", "person", at + timedelta(days=3, microseconds=1))):
+                conn.execute(insert(written).values(participant_id=1, direction=direction, channel="sms", kind=kind,
+                                                    body="", num_media=0, status="sent", created_at=when,
+                                                    updated_at=when))
+        upgrade(old.engine)
+        table = checkins.MESSAGES
+        with old.engine.connect() as conn:
+            marks = conn.execute(select(table.c.created_at, table.c.answered_at).where(table.c.direction == "out")
+                                 .order_by(table.c.created_at)).all()
+        assert [(str(a)[:26], str(b)[:26] if b else None) for a, b in marks] == [
+            ("2026-03-12 14:00:00.250000", "2026-03-13 14:00:00.250000"),   # exactly 24 hours: answered
+            ("2026-03-14 14:00:00.250000", None)]                            # 24 h and a microsecond: not
+    finally:
+        old.engine.dispose()
+        if not url.startswith("sqlite"):
+            dbs.drop_pg_database(url)
