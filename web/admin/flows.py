@@ -321,15 +321,21 @@ def version(name: str, version: int):
                            versions=versions, latest=versions[0]["version"])
 
 
+def _rollback_target(s, name: str, target: int | None) -> tuple[str, int]:
+    """The old version's source and the live version's number; 404 when either is missing."""
+    source = _source(s, name, target) if target else None
+    latest = _store().latest_versions(s).get(name) or 0
+    if source is None or not latest:
+        abort(404)
+    return source, latest
+
+
 @bp.post("/<name>/rollback")
 @role_required("supervisor")
 def rollback(name: str):
     target = request.form.get("version", type=db_int)
     with db().session() as s:
-        source = _source(s, name, target) if target else None
-        if source is None:
-            abort(404)
-        latest = _store().latest_versions(s).get(name) or 0
+        source, latest = _rollback_target(s, name, target)
         if target == latest:
             flash(f"Version {target} is already the live one.", "info")
             return redirect(url_for(".edit", name=name))
@@ -558,10 +564,7 @@ def in_progress(s, name: str, version: int) -> int:
 def rollback_confirm(name: str):
     target = request.args.get("version", type=db_int)
     with db().session() as s:
-        source = _source(s, name, target) if target else None
-        latest = _store().latest_versions(s).get(name) or 0
-        if source is None or not latest:
-            abort(404)
+        source, latest = _rollback_target(s, name, target)
         live = _store().definition(s, name, latest)
         older, _ = _store().validate(s, name, source)
         changes = text_changes(live, older)
