@@ -118,7 +118,31 @@ def _by_lang(value, source: str, line: int, where: str, out: list[Problem]) -> l
     return rows
 
 
+_READ: dict[tuple, tuple] = {}
+
+
 def read_intent(path: Path, out: list[Problem]) -> tuple[list[Example], dict | None]:
+    """One intent file's examples and labels. Start-up reads every file twice (the understanding
+    model and the safety model's "other" texts): a file unchanged since (same size and mtime) is
+    parsed once."""
+    try:
+        st = Path(path).stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key in _READ:
+        examples, labels, problems = _READ[key]
+        out.extend(problems)
+        return list(examples), labels
+    problems: list[Problem] = []
+    examples, labels = _read_intent(path, problems)
+    if key is not None:
+        _READ[key] = (tuple(examples), labels, tuple(problems))
+    out.extend(problems)
+    return examples, labels
+
+
+def _read_intent(path: Path, out: list[Problem]) -> tuple[list[Example], dict | None]:
     data = _read(path, out)
     if data is None:
         return [], None

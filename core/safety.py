@@ -42,10 +42,12 @@ from core import CONTENT
 
 LEXICONS = CONTENT / "safety"
 EXAMPLES = LEXICONS / "examples.yaml"
-# The score the model's best kind must pass to count. Chosen on the 362 corpus dev texts that
-# ask for no help and are not in examples.yaml: the lowest with no false alarm there (at 0.5,
-# "gonna take a nap" read as crisis and "despues de las 3" as emergency).
-MODEL_MARGIN = 0.75
+# The score the model's best kind must pass to count. Chosen by 5-fold cross-validation of the
+# model alone on the corpus's dev half (each fold's texts out of the training set; held-out never
+# read), as the lowest with no more false alarms than at 0.5: at 0.35 it caught 111/126
+# emergencies and 73/90 crises on its own, with no alarm on the 99 hard negatives and one on the
+# other 742 texts (0.75, the old margin: 92/126 and 55/90; 0.3: a second false alarm).
+MODEL_MARGIN = 0.35
 LANGS = ("en", "es")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when installed: ~10x faster
 KINDS = ("emergency", "crisis")
@@ -252,7 +254,12 @@ class Learned:
         return " ".join(t for t in split(text) if t != "|")
 
     def kind(self, text: str, margin: float = MODEL_MARGIN) -> str | None:
-        scores = dict(zip(self.model.classes, self.model.scores(self.normalise(text)).tolist()))
+        """The kind past `margin`, or None. One word is too little for letters to go on: "y" (yes)
+        shares its n-grams with every "y no respira"; a one-word emergency is the rules' to catch."""
+        norm = self.normalise(text)
+        if " " not in norm:
+            return None
+        scores = dict(zip(self.model.classes, self.model.scores(norm).tolist()))
         best = max(KINDS, key=lambda k: scores[k])
         return best if scores[best] > margin and scores[best] > scores["other"] else None
 
@@ -290,23 +297,46 @@ def classify(text: str) -> Classification:
     Each language normalises the same raw tokens one-to-one, so a guard in either language
     (say "what is an overdose") hides those tokens from the rules of both: mixed-language
     texts are common and a Spanish rule must not fire on an English question.
+
+    Where a guard covered words, the model must also find the kind in what the guards left: it
+    cannot tell "i dont want to die" from "i want to die" by their letters, and a guard already
+    said those words are not a crisis.
     """
-    verdict = by_rules(text)
-    if verdict or not split(text):
+    verdict, raw, hidden = _rules(text)
+    if verdict or not raw:
         return verdict
     kind = learned().kind(text)
+    if kind and hidden:
+        kept = [t for i, t in enumerate(raw) if i not in hidden and t != "|"]
+        kind = kind if kept and learned().kind(" ".join(kept)) == kind else None
     if not kind:
         return NONE
-    raw = set(split(text))     # the reply's language: the lexicon sharing more of the words
-    lang = max(LANGS, key=lambda lg: (len(raw & lexicon(lg).vocab), lg == "en"))
+    words = set(raw)     # the reply's language: the lexicon sharing more of the words
+    lang = max(LANGS, key=lambda lg: (len(words & lexicon(lg).vocab), lg == "en"))
     return Classification(kind, lang, f"{lang}.{kind}.model")
 
 
 def by_rules(text: str) -> Classification:
     """The phrase rules alone (steps 1-3)."""
+    return _rules(text)[0]
+
+
+def _rules(text: str) -> tuple[Classification, list[str], set[int]]:
+    """The rules' verdict, the raw tokens, and the indices any guard covered."""
     raw = split(text)
     if not raw:
-        return NONE
+        return NONE, raw, set()
+    lexicons = [lexicon(lang) for lang in LANGS]
+    toks = [lx.tokens(raw) for lx in lexicons]
+    covered: set[int] = set()
+    for kind in KINDS:
+        hidden = set().union(*(lx.guarded(t, kind) for lx, t in zip(lexicons, toks)))
+        for lx, t in zip(lexicons, toks):
+            rule = lx.first_rule(t, kind, hidden)
+            if rule:
+                return Classification(kind, lx.lang, rule), raw, hidden
+        covered |= hidden
+    return NONE, raw, covered
     lexicons = [lexicon(lang) for lang in LANGS]
     toks = [lx.tokens(raw) for lx in lexicons]
     for kind in KINDS:

@@ -103,11 +103,11 @@ class Model:
         x_all = vec.fit_transform([self.normalise(ex.text) for ex in content.examples])
         self.space = Space(vec)
 
-        def fit(rows: list[int], labels: list[str]) -> Linear:
-            return Linear(self.space, LinearSVC(C=0.5, random_state=0).fit(x_all[rows], labels))
+        def fit(rows: list[int], labels: list[str], weight=None) -> Linear:
+            return Linear(self.space, LinearSVC(C=0.5, class_weight=weight, random_state=0).fit(x_all[rows], labels))
 
         everyone = list(range(len(content.examples)))
-        self.intent_model = fit(everyone, [ex.intent for ex in content.examples])
+        self.intent_model = fit(everyone, [ex.intent for ex in content.examples], "balanced")
         self.lang_model = fit(everyone, [ex.lang for ex in content.examples])
         self.slot_models = {}
         for slot, values in content_files.SLOTS.items():

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tests import dbs
+from tests import clock, dbs
 from tests.twilio_signing import AUTH_TOKEN, BASE_URL
 
 os.environ.setdefault("HOMEWARD_INSTANCE", "/tmp/homeward-test-instance")
@@ -51,7 +51,10 @@ def make_test_app(db_url, **overrides):
            "TWILIO_ACCOUNT_SID": "", "TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_FROM_NUMBER": "",
            "PROGRAM_NAME": "Homeward", "WTF_CSRF_ENABLED": False}
     cfg.update(overrides)
-    return create_app(cfg)
+    application = create_app(cfg)
+    # The app reads "now" from here; a test that needs another instant sets its own.
+    application.extensions["homeward.clock"] = clock.pinned
+    return application
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """Staff accounts, people and tickets for the inbox tests (integration and browser)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from werkzeug.security import generate_password_hash
 
 from bot.escalations import PRIORITY_RANK
 from db.models import Contact, Escalation, Message, Participant, User
+from tests import clock
 
 PASSWORD = "correct horse battery staple"
 FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # tests only
@@ -30,7 +31,7 @@ def login(client, email: str, password: str = PASSWORD):
 
 def _local_today(tz: str) -> date:
     """Today on the person's calendar, as the app counts "day since release" (not the machine's)."""
-    return datetime.now(ZoneInfo(tz)).date()
+    return clock.NOW.astimezone(ZoneInfo(tz)).date()
 
 
 def make_person(db, phone: str | None = "+13125552671", name: str | None = "Ana", *, peer_id=None,
@@ -49,7 +50,7 @@ def make_person(db, phone: str | None = "+13125552671", name: str | None = "Ana"
 
 def make_ticket(db, person_id: int, reason: str = "asked_for_peer", priority: str = "normal",
                 created: datetime | None = None, sla_minutes: int = 240, assignee_id=None, **kw) -> int:
-    created = created or datetime.now(timezone.utc)
+    created = created or clock.NOW
     with db.session() as s:
         ticket = Escalation(participant_id=person_id, reason=reason, priority=priority,
                             priority_rank=PRIORITY_RANK[priority], created_at=created,
@@ -60,7 +61,7 @@ def make_ticket(db, person_id: int, reason: str = "asked_for_peer", priority: st
 
 
 def inbound(db, person_id: int, body: str, at: datetime | None = None) -> int:
-    at = at or datetime.now(timezone.utc)
+    at = at or clock.NOW
     with db.session() as s:
         contact = s.query(Contact).filter_by(participant_id=person_id).first()
         msg = Message(participant_id=person_id, contact_id=contact.id if contact else None, direction="in",

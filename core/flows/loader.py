@@ -41,8 +41,10 @@ class LineList(list):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records lines and duplicate keys; true/false are the only booleans."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader that records lines and duplicate keys; true/false are the only booleans.
+    libyaml's parser when installed: the content (flows, intents, thousands of examples) is read
+    at every start-up, and the pure-Python parser took seconds of it."""
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -4,7 +4,6 @@ on a phone-sized screen."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import expect
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from bot.channels.sender import SandboxSender
 from db.models import Escalation, Participant
+from tests import clock
 from tests.staff import make_user
 from web import outbound
 
@@ -39,7 +39,7 @@ def peer_replies(db, body: str) -> None:
     uid = make_user(db, "luis@example.org", "peer", "Luis Ortega")
     with db.session() as s:
         person_id = s.scalar(select(Participant.id))
-    sent = outbound.send_reply(db, SandboxSender(), person_id, None, uid, body, True, datetime.now(timezone.utc))
+    sent = outbound.send_reply(db, SandboxSender(), person_id, None, uid, body, True, clock.NOW)
     assert sent.ok, sent.text
 
 

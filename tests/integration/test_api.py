@@ -3,11 +3,12 @@ limit), enrolling idempotently, replanning, pause/resume/stop, status without bo
 escalation list, JSON errors everywhere, the audit trail, the CLI and the admin page."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from db.models import ApiToken, AuditEvent, ScheduledMessage
+from tests import clock
 from tests.staff import inbound, login, make_person, make_ticket, make_user
 from web import api_tokens
 
@@ -17,7 +18,7 @@ ALL = ("participants:read", "participants:write", "escalations:read",
 
 def token(db, *scopes, name="County jail") -> str:
     with db.session() as s:
-        return api_tokens.create_token(s, name, scopes or ALL, None, datetime.now(timezone.utc))[1]
+        return api_tokens.create_token(s, name, scopes or ALL, None, clock.NOW)[1]
 
 
 def bearer(tok: str) -> dict:
@@ -25,7 +26,7 @@ def bearer(tok: str) -> dict:
 
 
 def enrollment(**over) -> dict:
-    release = (date.today() + timedelta(days=7)).isoformat()
+    release = (clock.NOW.date() + timedelta(days=7)).isoformat()
     return {"external_id": "DOC-123", "phone": "+13125552671", "release_date": release, "consent": True,
             "consent_channel": "in_person", "first_name": "Ana", **over}
 
@@ -64,7 +65,7 @@ def test_a_revoked_token_is_refused_and_the_attempt_audited(client, db):
     assert client.get("/api/v1/escalations", headers=bearer(tok)).status_code == 200
     with db.session() as s:
         token_id = s.scalar(select(ApiToken.id))
-        api_tokens.revoke(s, token_id, None, datetime.now(timezone.utc))
+        api_tokens.revoke(s, token_id, None, clock.NOW)
     assert_error(client.get("/api/v1/escalations", headers=bearer(tok)), 401, "revoked_token")
     [denied] = audits(db, "api_denied")
     assert denied.detail["why"] == "revoked" and denied.detail["token_id"] == token_id
@@ -148,7 +149,7 @@ def test_enroll_conflicts_and_validation_errors_say_what_is_wrong(client, db):
 
 
 def test_an_opted_out_number_cannot_be_enrolled_over_the_api(client, db):
-    make_person(db, status="prospect", opted_out_at=datetime.now(timezone.utc))
+    make_person(db, status="prospect", opted_out_at=clock.NOW)
     resp = client.post("/api/v1/participants", json=enrollment(), headers=bearer(token(db)))
     assert_error(resp, 409, "opted_out")
 
@@ -163,7 +164,7 @@ def test_a_new_release_date_replans_the_nudges(client, db):
     h = bearer(token(db))
     pid = client.post("/api/v1/participants", json=enrollment(), headers=h).json["id"]
     before = client.get(f"/api/v1/participants/{pid}", headers=h).json["next_nudge_at"]
-    later = (date.today() + timedelta(days=20)).isoformat()
+    later = (clock.NOW.date() + timedelta(days=20)).isoformat()
     resp = client.patch(f"/api/v1/participants/{pid}", json={"release_date": later, "checkin_time": None}, headers=h)
     assert resp.status_code == 200 and resp.json["release_date"] == later
     assert resp.json["next_nudge_at"] > before
@@ -220,7 +221,7 @@ def test_a_merged_record_points_at_the_one_it_joined(client, db):
 # -- escalations ------------------------------------------------------------------------------------
 def test_escalations_filter_and_page(client, db):
     h = bearer(token(db))
-    t0 = datetime.now(timezone.utc) - timedelta(hours=5)
+    t0 = clock.NOW - timedelta(hours=5)
     people = [make_person(db, f"+1312555{n:04d}", external_id=f"E-{n}") for n in range(5)]
     ids = [make_ticket(db, p, "emergency" if n % 2 else "asked_for_peer", "urgent" if n % 2 else "normal",
                        created=t0 + timedelta(hours=n)) for n, p in enumerate(people)]

@@ -3,7 +3,7 @@ databases: no request may produce a 500, and every response (status, headers, bo
 one the description promises. Bounded (a few examples per operation) to stay well under a minute."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import json
 
@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from db.models import ApiToken
+from tests import clock
 from tests.staff import make_person, make_ticket, make_user
 from web import api_spec, api_tokens
 
@@ -27,13 +28,13 @@ schema = schemathesis.openapi.from_dict(json.loads(json.dumps(api_spec.SPEC)))
 @pytest.fixture
 def api_app(app, db):
     app.config["API_RATE_PER_MINUTE"] = 1_000_000
-    now = datetime.now(timezone.utc)
+    now = clock.NOW
     with db.session() as s:
         s.add(ApiToken(name="fuzz", prefix=FUZZ_TOKEN[:10], token_hash=api_tokens.digest(FUZZ_TOKEN),
                        scopes=" ".join(api_tokens.SCOPES), created_at=now))
     make_user(db, "luis@example.org", "peer", "Luis Ortega")
     for n in range(3):   # ids 1..3 exist, so generated ids sometimes hit a real person
-        pid = make_person(db, f"+1312555{n:04d}", release=date.today() + timedelta(days=n), external_id=f"F-{n}")
+        pid = make_person(db, f"+1312555{n:04d}", release=clock.NOW.date() + timedelta(days=n), external_id=f"F-{n}")
         make_ticket(db, pid, "emergency", "urgent", created=now - timedelta(hours=n))
     return app
 

@@ -4,11 +4,12 @@ granted a program-wide scope by name. Every read, and every refusal, is audited 
 token's name. On both databases."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from db.models import AuditEvent
+from tests import clock
 from tests.staff import make_person, make_ticket
 from web import api_tokens
 
@@ -17,12 +18,12 @@ OWN = ("participants:read", "participants:write", "escalations:read")
 
 def token(db, name: str, *scopes: str) -> tuple[int, dict]:
     with db.session() as s:
-        row, tok = api_tokens.create_token(s, name, scopes or OWN, None, datetime.now(timezone.utc))
+        row, tok = api_tokens.create_token(s, name, scopes or OWN, None, clock.NOW)
         return row.id, {"Authorization": f"Bearer {tok}"}
 
 
 def enroll(client, headers, external_id: str, phone: str):
-    release = (date.today() + timedelta(days=7)).isoformat()
+    release = (clock.NOW.date() + timedelta(days=7)).isoformat()
     return client.post("/api/v1/participants", headers=headers, json={
         "external_id": external_id, "phone": phone, "release_date": release, "consent": True,
         "consent_channel": "in_person"})

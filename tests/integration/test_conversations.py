@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from db.models import Conversation, Escalation, FlowVersion, Participant, ScheduledMessage
+from tests import clock
 from tests.integration.test_webhook import replies
 from tests.twilio_signing import sms
 
@@ -181,7 +182,7 @@ def test_a_text_arriving_while_stop_is_processed_is_stored_and_both_take_effect(
     from bot.runtime import Inbound, Runtime
     from db.models import Contact, Message
     runtime = app.extensions["homeward.runtime"]
-    now = datetime.now(timezone.utc)
+    now = clock.NOW
     runtime.handle(Inbound("sms", f"sms:{PHONE}", "hello", "SM" + "1" * 32), now)
     real_decide, real_process = conversation.decide, Runtime.process
     deciding_stop, second_stored, go_on = threading.Event(), threading.Event(), threading.Event()
@@ -231,7 +232,7 @@ def test_a_text_whose_sender_is_merged_before_it_is_processed_is_answered_as_the
     from bot.runtime import Inbound
     from db.models import Message
     runtime = app.extensions["homeward.runtime"]
-    now = datetime.now(timezone.utc)
+    now = clock.NOW
     with db.session() as s:
         keep = Participant(status="active", first_name="Dee", fields={}, language="es")
         s.add(keep)

@@ -13,6 +13,7 @@ from bot.channels.sender import SendError, SendResult
 from web import outbound
 from db.models import (AuditEvent, Contact, Escalation, Message, Note, Participant, ScheduledMessage, User)
 from scheduler.dispatch import DispatchConfig, Dispatcher
+from tests import clock
 from tests.staff import PASSWORD, inbound, login, make_person, make_ticket, make_user
 from tests.twilio_signing import sms
 
@@ -359,7 +360,7 @@ def test_canned_replies_are_kept_by_supervisors_and_prefill_the_reply(app, clien
 
 # -- people ---------------------------------------------------------------------------------------
 
-ENROLL = {"phone": "(312) 555-2671", "first_name": "Ana", "release_date": date.today().isoformat(),
+ENROLL = {"phone": "(312) 555-2671", "first_name": "Ana", "release_date": clock.NOW.date().isoformat(),
           "language": "es", "timezone": "America/Chicago", "checkin_time": "10:30",
           "consent": "1", "consent_channel": "in_person"}
 

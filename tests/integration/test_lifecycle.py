@@ -93,8 +93,8 @@ def test_start_on_whatsapp_lifts_the_sms_stop_and_plans_the_days_ahead(app, clie
 
 def test_the_staff_form_plans_checkins_and_an_edit_replans_them(app, client, db):
     peer = make_user(db, "luis@example.org", "peer", "Luis Ortega")
-    login(client, "luis@example.org")
     fixed_clock(app, NOW)
+    login(client, "luis@example.org")
     form = {"phone": NUMBER, "release_date": "2026-06-01", "language": "en", "first_name": "Ana",
             "consent": "1", "consent_channel": "in_person", "timezone": "America/New_York",
             "checkin_time": "10:00", "peer_id": str(peer)}

@@ -6,6 +6,7 @@ from xml.etree import ElementTree
 from sqlalchemy import func, select
 
 from db.models import Contact, Escalation, Message, Participant, ScheduledMessage
+from tests import clock
 from tests.twilio_signing import new_sid, signed_post, sms
 
 PHONE = "+13125552671"
@@ -93,12 +94,12 @@ def test_crisis_gets_988(client, db):
 
 
 def test_stop_opts_out_cancels_pending_and_nothing_more_is_sent(client, db):
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
     replies(sms(client, PHONE, "hello"))
     with db.session() as s:
         person = s.scalar(select(Participant))
         s.add(ScheduledMessage(participant_id=person.id, kind="nudge", dedupe_key="nudge:1",
-                               template_key="checkin", due_at=datetime.now(timezone.utc) + timedelta(days=1)))
+                               template_key="checkin", due_at=clock.NOW + timedelta(days=1)))
     assert replies(sms(client, PHONE, "  stop ")) == []   # Twilio sends the carrier confirmation
     with db.session() as s:
         person = s.scalar(select(Participant))

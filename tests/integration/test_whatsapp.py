@@ -16,6 +16,7 @@ from db.models import Contact, Message, Participant, ScheduledMessage
 from core import policy
 from scheduler.dispatch import DispatchConfig, Dispatcher
 from scheduler.worker import drain
+from tests import clock
 from tests.staff import login, make_person, make_user
 from tests.twilio_signing import sms
 
@@ -167,7 +168,7 @@ def peer_client(app, db, client):
 
 
 def test_a_peer_reply_outside_the_window_is_held_then_sent_when_they_write(app, db, peer_client, twilio_sender):
-    pid = whatsapp_person(db, datetime.now(timezone.utc) - timedelta(days=2), kind="nudge")
+    pid = whatsapp_person(db, clock.NOW - timedelta(days=2), kind="nudge")
     app.extensions["homeward.sender"] = twilio_sender
     posted = requests_to(twilio_sender)
     resp = peer_client.post(f"/people/{pid}/reply", data={"body": "Thinking of you today.", "quiet_ok": "1"},
@@ -181,7 +182,7 @@ def test_a_peer_reply_outside_the_window_is_held_then_sent_when_they_write(app, 
 
 
 def test_a_peer_reply_outside_the_window_uses_the_template_when_configured(app, db, peer_client, twilio_sender):
-    pid = whatsapp_person(db, datetime.now(timezone.utc) - timedelta(days=2), kind="nudge")
+    pid = whatsapp_person(db, clock.NOW - timedelta(days=2), kind="nudge")
     twilio_sender.whatsapp_template_sid = TEMPLATE
     app.extensions["homeward.sender"] = twilio_sender
     posted = requests_to(twilio_sender)

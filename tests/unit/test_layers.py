@@ -83,3 +83,23 @@ def test_the_guard_would_catch_a_database_import(tmp_path):
                      "x = datetime.now()\n")
     assert [name for _, name in imported(tree)] == ["db.models", "sqlalchemy", "datetime"]
     assert [call for _, call in clock_reads(tree)] == ["datetime.now()"]
+
+
+# Tests that start real worker processes share those processes' clock: a lease there runs out in
+# real time, so waiting on it reads the same wall clock the workers do. Nothing else may.
+REAL_CLOCK_TESTS = {"tests/fake_clock.py", "tests/outbox.py", "tests/integration/test_workers.py"}
+WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+              ("time", "time"), ("db.types", "utcnow")}
+
+
+def test_no_test_reads_the_wall_clock():
+    """CI runs at any hour in any zone: a test's "now" is tests/clock.NOW or one it pins itself."""
+    bad = []
+    for path in modules("tests"):
+        rel = str(path.relative_to(ROOT))
+        if rel in REAL_CLOCK_TESTS or rel == "tests/unit/test_layers.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+        bad += [f"{rel}:{line}: {call}" for line, call in clock_reads(tree)
+                if tuple(call[:-2].rsplit(".", 1)) in WALL_CLOCK]
+    assert not bad, "reads the wall clock; use tests.clock.NOW:\n" + "\n".join(bad)
