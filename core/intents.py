@@ -274,7 +274,7 @@ def read_entities(path: Path, out: list[Problem]) -> dict:
 
 def read_answers(directory: Path, out: list[Problem]) -> dict:
     """topic -> {lang: text}; each text within two SMS segments and person-first."""
-    from core.flows.checker import _stigma_hits   # the flows' own stigma lexicon and matching
+    from core.flows.checker import stigma_hits   # the flows' own stigma lexicon and matching
     found: dict = {}
     files = sorted(Path(directory).glob("*.yaml"))
     if not files:
@@ -310,7 +310,7 @@ def read_answers(directory: Path, out: list[Problem]) -> dict:
             if n.segments > 2:
                 out.append(Problem(source, line, "error", f"the {lang} text is {n.describe()}: "
                                    "keep it within 2 segments"))
-            for word, entry in _stigma_hits(s, lang):
+            for word, entry in stigma_hits(s, lang):
                 if entry.get("severity", "error") != "warning":
                     out.append(Problem(source, line, "error", f"'{word}' is stigmatizing; person-first "
                                        f"instead: {entry.get('instead', '')}"))

@@ -14,7 +14,7 @@ import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from core.flows.checker import _stigma_hits
+from core.flows.checker import stigma_hits
 from core.sms import count_segments
 from db.models import CannedReply
 from web import audit
@@ -58,7 +58,7 @@ def problems(body: str, lang: str) -> list[str]:
     worst = count_segments(fill(body, LONG_NAME, LONG_NAME))
     if worst.segments > 2:
         out.append(f"It is {worst.segments} SMS segments with a long name; keep it to two.")
-    for word, entry in _stigma_hits(body, lang):
+    for word, entry in stigma_hits(body, lang):
         if entry.get("severity") != "warning":
             out.append(f"“{word}” labels a person; say “{entry['instead']}” instead.")
     return out

@@ -263,7 +263,7 @@ def _text(d: Definition, what: str, node: Node | None, text: Text, err, warn) ->
             assumed = f", counting {len(PLACEHOLDER)} for each {{variable}}" if VAR.search(s) else ""
             err(line, f"{_where(node, what)}: the {lang} text is {seg.segments} SMS segments "
                       f"({seg.encoding}, {seg.units} characters{assumed}); keep it to 2")
-        for word, entry in _stigma_hits(s, lang):
+        for word, entry in stigma_hits(s, lang):
             sev = entry.get("severity", "error")
             msg = (f"{_where(node, what)}: '{word}' is stigmatizing; person-first instead: "
                    f"{entry.get('instead', '')}")
@@ -277,7 +277,7 @@ def _lexicon() -> dict:
             for lang, entries in data.items()}
 
 
-def _stigma_hits(text: str, lang: str):
+def stigma_hits(text: str, lang: str):
     """(word as written, lexicon entry) for each stigmatizing word or phrase in `text`."""
     raw = [w for w in re.findall(r"\w+(?:[-']\w+)*", VAR.sub(" ", text)) if normalize(w)]
     words = [normalize(w) for w in raw]

@@ -11,7 +11,7 @@ from core import engine
 from core.effects import (CancelTimeout, EndConversation, Escalate, RecordEvent, Reply,
                          ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from core.flows import defaults
-from core.flows.checker import _stigma_hits
+from core.flows.checker import stigma_hits
 from core.flows.loader import load_text
 from core.services import Context
 from core.sms import count_segments
@@ -296,7 +296,7 @@ def test_default_texts_are_translated_short_and_person_first(kind, text):
     assert set(text.by_lang) == {"en", "es"}
     for lang, s in text.by_lang.items():
         assert count_segments(s.replace("{count}", "10").replace("{min}", "100").replace("{max}", "1000")).segments <= 2
-        assert list(_stigma_hits(s, lang)) == []
+        assert list(stigma_hits(s, lang)) == []
 
 
 # -- properties over the shipped flows -----------------------------------------------------
