@@ -43,11 +43,12 @@ from core import CONTENT
 LEXICONS = CONTENT / "safety"
 EXAMPLES = LEXICONS / "examples.yaml"
 # The score the model's best kind must pass to count. Chosen by 5-fold cross-validation of the
-# model alone on the corpus's dev half (each fold's texts out of the training set; held-out never
-# read), as the lowest with no more false alarms than at 0.5: at 0.35 it caught 111/126
-# emergencies and 73/90 crises on its own, with no alarm on the 99 hard negatives and one on the
-# other 742 texts (0.75, the old margin: 92/126 and 55/90; 0.3: a second false alarm).
-MODEL_MARGIN = 0.35
+# model alone on the corpus's dev half (`python -m tests.corpus.crossval safety ...`: each fold's
+# texts out of the training set; held-out never read), as the lowest margin with one false alarm
+# at most: at 0.5 it caught 112/126 emergencies and 72/90 crises on its own, with no alarm on the
+# 99 hard negatives and one on the other 742 texts. At 0.4 "me quiero salir de la lista" and
+# "gonna take a nap" read as crises. (The old 0.75, before the writers' texts: 71/126, 30/90.)
+MODEL_MARGIN = 0.5
 LANGS = ("en", "es")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when installed: ~10x faster
 KINDS = ("emergency", "crisis")

@@ -91,15 +91,15 @@ def test_the_checker_refuses_broken_rows():
 # The held-out half grew on 2026-12-01 by 419 blind texts (sources/*_b.txt: 75 hard negatives, 91
 # emergencies, 69 crises); the alarm and language limits were re-based on their first measurement
 # then (hard negatives 12 of 140, was 5 of 65; wrong language 22-23 of 1,501, was 15 of 1,082).
-# 2026-12-01, evening: 1,925 new training texts (the dev half's texts as intent examples; 1,210 + 715
-# from two writers who never saw the corpus) and the safety model's margin chosen by
-# cross-validation on dev: every floor raised to that measurement (emergencies 171 -> 181 of 184,
-# crises 103 -> 114 of 135, check-ins 103 -> 110, texts asking for nothing 196 -> 212, stop
-# requests 58 -> 61; questions back to 130 after dipping to 126 on the way).
+# 2026-12-01, evening: the dev half's texts as intent examples, 2,645 texts from three writers who
+# never saw the corpus, and the safety model's margin chosen by cross-validation on dev: every
+# floor raised to that measurement (emergencies 171 -> 181 of 184, crises 103 -> 118 of 135,
+# check-ins 103 -> 110, texts asking for nothing 196 -> 213; questions back to 130 after dipping
+# to 126 on the way; stop requests 61, then 60 of 62 with the last writer's texts, above the goal).
 GOAL = 0.95
 INTENT_FLOOR = {"find_place": 212, "talk_to_person": 73, "stop_request": 61, "question": 130,
-                "checkin": 110, "greeting": 80, "thanks": 76, "language": 53, "none": 212, "answer": 96}
-SAFETY_FLOOR = {"emergency": 181, "crisis": 114}
+                "checkin": 110, "greeting": 80, "thanks": 76, "language": 53, "none": 213, "answer": 96}
+SAFETY_FLOOR = {"emergency": 181, "crisis": 118}
 HARD_NEGATIVE_ALARMS_AT_MOST = 12
 WRONG_LANGUAGE_AT_MOST = 21
 
