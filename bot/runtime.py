@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,12 +45,38 @@ ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_i
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
 TOUCH_CONTACT = (update(CONTACTS).where(CONTACTS.c.address == bindparam("b_address"))
-                 .values(last_inbound_at=bindparam("at")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
+                 .values(last_inbound_at=bindparam("at_contact")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
 # The claim on a stored message: it commits with everything processing it did, so a webhook
 # redelivery and the unprocessed sweep can never both process one message (on PostgreSQL the
 # second waits for the row, then finds it processed; SQLite writers take turns).
 CLAIM_MESSAGE = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.status == "received")
                  .values(status="processed", updated_at=bindparam("at")).returning(MESSAGES.c.id))
+INBOUND_COLUMNS = ("participant_id", "contact_id", "direction", "channel", "kind", "body", "num_media",
+                   "provider_sid", "status", "error_code", "created_at", "updated_at")
+
+
+def _store_known_in_one():
+    """PostgreSQL: a text from a known address stored in one statement, one round trip instead
+    of three. The contact touch, `INSERT ... ON CONFLICT (provider_sid) DO NOTHING` (still the
+    redelivery check: no message id back) and the check-in it answers (db/checkins.py), as
+    data-modifying CTEs; the mark depends on the insert, so a redelivery marks nothing. No row
+    back: an unknown address (the caller makes the person). SQLite has no DML in a CTE: it runs
+    the three statements."""
+    touched = TOUCH_CONTACT.cte("touched")
+    values = select(touched.c.participant_id, touched.c.id,
+                    *(bindparam(f"b_{name}", type_=MESSAGES.c[name].type) for name in INBOUND_COLUMNS[2:-2]),
+                    bindparam("b_now", type_=MESSAGES.c.created_at.type),
+                    bindparam("b_now", type_=MESSAGES.c.updated_at.type))
+    stored = (postgresql.insert(MESSAGES).from_select(list(INBOUND_COLUMNS), values)
+              .on_conflict_do_nothing(index_elements=["provider_sid"])
+              .returning(MESSAGES.c.id).cte("stored"))
+    answered = checkins.mark_statement(select(touched.c.participant_id).where(exists(select(stored.c.id)))
+                                       .scalar_subquery()).cte("answered")
+    return (select(touched.c.id, touched.c.participant_id, stored.c.id.label("message_id"))
+            .select_from(touched.outerjoin(stored, true())).add_cte(answered))
+
+
+STORE_KNOWN = _store_known_in_one()
 MAX_BODY = 1600   # Twilio's own maximum for one message; longer bodies are kept cut, with a note
 TRUNCATED = "truncated"
 
@@ -123,6 +150,7 @@ class Runtime:
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
         self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
         self._insert_inbound = insert_unless_exists(db.engine.dialect.name, MESSAGES, "provider_sid", MESSAGES.c.id)
+        self._store_known = STORE_KNOWN if db.engine.dialect.name == "postgresql" else None
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> Stored:
@@ -132,32 +160,44 @@ class Runtime:
         try:
             with self.db.session(write=True) as s:
                 conn = s.connection()
-                known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at": now}).first()
+                values = dict(direction="in", channel=inbound.channel, kind="person", body=inbound.body,
+                              num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
+                              error_code=TRUNCATED if inbound.cut else None, created_at=now, updated_at=now)
+                if self._store_known is not None:
+                    known = conn.execute(self._store_known, {
+                        "b_address": inbound.address, "at_contact": now, "b_now": now,
+                        **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]},
+                        **checkins.answered_params(now)}).first()
+                    if known is not None:   # a known address: stored (or a redelivery) in that one statement
+                        return self._stored(s, inbound, known.message_id, known.participant_id, known.id, False)
+                else:
+                    known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at_contact": now}).first()
                 if known is not None:
                     contact_id, participant_id, first = known.id, known.participant_id, False
                 else:
                     contact, first = self._new_contact(s, inbound, now)
                     contact_id, participant_id = contact.id, contact.participant_id
                 message_id = conn.execute(self._insert_inbound, dict(
-                    participant_id=participant_id, contact_id=contact_id, direction="in",
-                    channel=inbound.channel, kind="person", body=inbound.body,
-                    num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
-                    error_code=TRUNCATED if inbound.cut else None, reply_to_id=None, author_id=None,
-                    created_at=now, updated_at=now)).scalar()
-                if message_id is None:
-                    s.rollback()    # a redelivery: leave the contact as it was
-                    return self._stored_as(inbound)
-                if not first:       # the check-in this text answers, if any (the report counts it)
+                    participant_id=participant_id, contact_id=contact_id, reply_to_id=None, author_id=None,
+                    **values)).scalar()
+                if message_id is not None and not first:   # the check-in this text answers (the report counts it)
                     checkins.mark_answered(conn, participant_id, now)
-                if inbound.cut:
-                    logs.event(log, "inbound body truncated", logging.WARNING, message_id=message_id,
-                               kept=MAX_BODY, dropped=inbound.cut)
-                return Stored(message_id, participant_id, contact_id, inbound.channel, first)
+                return self._stored(s, inbound, message_id, participant_id, contact_id, first)
         except IntegrityError:
             # A concurrent first message from the same new address created the contact first.
             if inbound.provider_sid and (seen := self._stored_as(inbound)) is not None:
                 return seen
             return self.store(inbound, now)
+
+    def _stored(self, s: Session, inbound: Inbound, message_id: int | None, participant_id: int,
+                contact_id: int | None, first: bool) -> Stored:
+        if message_id is None:
+            s.rollback()    # a redelivery: leave the contact as it was
+            return self._stored_as(inbound)
+        if inbound.cut:
+            logs.event(log, "inbound body truncated", logging.WARNING, message_id=message_id,
+                       kept=MAX_BODY, dropped=inbound.cut)
+        return Stored(message_id, participant_id, contact_id, inbound.channel, first)
 
     def _stored_as(self, inbound: Inbound) -> Stored | None:
         with self.db.session() as s:
