@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, insert, select, true, update
+from sqlalchemy import bindparam, exists, insert, literal, select, true, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ MESSAGES, CONTACTS, PARTICIPANTS = Message.__table__, Contact.__table__, Partici
 CONVERSATIONS = Conversation.__table__
 LOCK_PERSON = records.by_id(PARTICIPANTS, lock=True)
 CONVERSATION_BY_ID = records.by_id(CONVERSATIONS)
+NEW_CONVERSATION = insert(CONVERSATIONS).inline()   # no id back: it can go in a write batch
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
@@ -77,6 +78,25 @@ def _store_known_in_one():
 
 
 STORE_KNOWN = _store_known_in_one()
+def _after_lock(claim: bool):
+    """What processing reads once the person is locked, in one statement: the ticket
+    `reopen_on_inbound` needs (open, or resolved within its window) and the active conversation,
+    each a one-row derived table outer-joined to one row, so either may be missing. Read after
+    the lock, as its own statement, so it sees the person's previous message fully applied. With
+    `claim` (PostgreSQL), CLAIM_MESSAGE runs in it too, as a data-modifying CTE: `claimed` is
+    the message id, or None when another delivery processed it."""
+    one = select(literal(1).label("one")).subquery("one")
+    ticket = tickets.OPEN_OR_REOPENABLE.subquery("ticket")
+    convo = ACTIVE_CONVERSATION.subquery("convo")
+    columns = [ticket.c.id.label("t_id"), ticket.c.status.label("t_status"),
+               ticket.c.snoozed_until.label("t_snoozed_until"), *convo.c]
+    if claim:
+        claimed = CLAIM_MESSAGE.cte("claimed")
+        columns.insert(0, select(claimed.c.id).scalar_subquery().label("claimed"))
+    return select(*columns).select_from(one.outerjoin(ticket, true()).outerjoin(convo, true()))
+
+
+AFTER_LOCK, CLAIM_AFTER_LOCK = _after_lock(False), _after_lock(True)
 MAX_BODY = 1600   # Twilio's own maximum for one message; longer bodies are kept cut, with a note
 TRUNCATED = "truncated"
 
@@ -93,6 +113,14 @@ class PersonRecord(Record):
     @property
     def opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+
+@dataclass(frozen=True)
+class TicketFound:
+    """OPEN_OR_REOPENABLE's row, as AFTER_LOCK read it."""
+    id: int
+    status: str
+    snoozed_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -151,27 +179,22 @@ class Runtime:
         self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
         self._insert_inbound = insert_unless_exists(db.engine.dialect.name, MESSAGES, "provider_sid", MESSAGES.c.id)
         self._store_known = STORE_KNOWN if db.engine.dialect.name == "postgresql" else None
+        self._claim_after_lock = db.engine.dialect.name == "postgresql"   # SQLite: no DML in a CTE
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> Stored:
         """Write the inbound message (creating the person on first contact) in one transaction
         that is also the redelivery check: the insert does nothing when the MessageSid is already
         stored (on PostgreSQL it waits for a concurrent delivery of the same sid to commit)."""
+        values = dict(direction="in", channel=inbound.channel, kind="person", body=inbound.body,
+                      num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
+                      error_code=TRUNCATED if inbound.cut else None, created_at=now, updated_at=now)
+        if self._store_known is not None and (stored := self._store_known_address(inbound, now, values)):
+            return stored
         try:
             with self.db.session(write=True) as s:
                 conn = s.connection()
-                values = dict(direction="in", channel=inbound.channel, kind="person", body=inbound.body,
-                              num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
-                              error_code=TRUNCATED if inbound.cut else None, created_at=now, updated_at=now)
-                if self._store_known is not None:
-                    known = conn.execute(self._store_known, {
-                        "b_address": inbound.address, "at_contact": now, "b_now": now,
-                        **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]},
-                        **checkins.answered_params(now)}).first()
-                    if known is not None:   # a known address: stored (or a redelivery) in that one statement
-                        return self._stored(s, inbound, known.message_id, known.participant_id, known.id, False)
-                else:
-                    known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at_contact": now}).first()
+                known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at_contact": now}).first()
                 if known is not None:
                     contact_id, participant_id, first = known.id, known.participant_id, False
                 else:
@@ -189,7 +212,23 @@ class Runtime:
                 return seen
             return self.store(inbound, now)
 
-    def _stored(self, s: Session, inbound: Inbound, message_id: int | None, participant_id: int,
+    def _store_known_address(self, inbound: Inbound, now: datetime, values: dict) -> Stored | None:
+        """PostgreSQL: STORE_KNOWN in a transaction of its own on the connection, no ORM session
+        (nothing here needs one). None: an unknown address, nothing written; the caller makes the
+        person (and touches the contact again, in case a concurrent first text just made it)."""
+        with self.db.transaction() as conn:
+            known = conn.execute(self._store_known, {
+                "b_address": inbound.address, "at_contact": now, "b_now": now,
+                **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]}, **checkins.answered_params(now)}).first()
+            if known is None or known.message_id is None:
+                conn.rollback()     # a redelivery: leave the contact as it was
+        if known is None:
+            return None
+        if known.message_id is None:
+            return self._stored_as(inbound)
+        return self._stored(None, inbound, known.message_id, known.participant_id, known.id, False)
+
+    def _stored(self, s: Session | None, inbound: Inbound, message_id: int | None, participant_id: int,
                 contact_id: int | None, first: bool) -> Stored:
         if message_id is None:
             s.rollback()    # a redelivery: leave the contact as it was
@@ -288,18 +327,27 @@ class Runtime:
         The words come from `inbound` (already stored as `stored`), so nothing is read back; the
         person and the conversation are Records, each written back as one UPDATE of what changed."""
         with self.db.session(write=True) as s, s.no_autoflush:
+            conn = s.connection()
             person = self._lock_person(s, stored.participant_id)
-            if s.connection().execute(CLAIM_MESSAGE, {"b_id": stored.message_id, "at": now}).first() is None:
+            claim = {"b_id": stored.message_id, "at": now}
+            if not self._claim_after_lock and conn.execute(CLAIM_MESSAGE, claim).first() is None:
                 return None
             seen = {person.id}
             while person.status == "merged" and person.merged_into_id not in (None, *seen):
                 seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
+            row = conn.execute(CLAIM_AFTER_LOCK if self._claim_after_lock else AFTER_LOCK,
+                               {"pid": person.id, "since": tickets.reopen_since(now), **claim}).first()
+            if self._claim_after_lock and row.claimed is None:
+                return None
             person.last_inbound_at = now
             if channels.get(stored.channel).has_window:
                 release_held(s, person.id, now)   # their message reopens the window (WhatsApp's 24 hours)
-            tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone)
-            convo = self._active_conversation(s, person.id)
+            tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone,
+                                      found=TicketFound(row.t_id, row.t_status, row.t_snoozed_until)
+                                      if row.t_id is not None else None)
+            convo = (Record(CONVERSATIONS, {c.name: row._mapping[c.name] for c in CONVERSATIONS.c})
+                     if row.id is not None else None)
             services = self.services_for(s, person, now, channel=stored.channel)
             outcome = conversation.decide(
                 inbound.body, inbound.num_media,
@@ -396,12 +444,14 @@ class Runtime:
         turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
                                                     contact_id, reply_to, schedule=self.schedule,
                                                     via_outbox=via_outbox, fold_by=fold_by),
-                                 outcome.effects)
-        self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
+                                 outcome.effects, write_replies=False)
         conn = s.connection()
-        person.save(conn)
-        if convo is not None:
-            convo.save(conn)
+        with self.db.batch(conn):   # writes that return nothing: one round trip on PostgreSQL
+            effects_apply.store_rows(turn)
+            self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
+            person.save(conn)
+            if convo is not None:
+                convo.save(conn)
         if turn.replan and self.schedule is not None:
             participants.replan(s, person, self.schedule(), now)
         return turn.replies
@@ -426,7 +476,7 @@ class Runtime:
         if same:
             convo.state, convo.timeout_at, convo.expires_at, convo.updated_at = state, timeout_at, expires_at, now
         else:
-            s.connection().execute(insert(CONVERSATIONS), dict(
+            s.connection().execute(NEW_CONVERSATION, dict(
                 participant_id=person.id, flow=state["flow"], flow_version=state["version"], state=state,
                 status="active", outcome=None, timeout_at=timeout_at, expires_at=expires_at,
                 started_at=now, updated_at=now))

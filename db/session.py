@@ -127,6 +127,31 @@ class Database:
                 self._pinned.conn = None
 
     @contextmanager
+    def transaction(self):
+        """A unit of work on the bare connection (this thread's pinned one, else a pooled one),
+        no ORM session: for the hot path's Core-only statements. Commits on success; the block
+        may end it early with `conn.rollback()`. Not for SQLite writers (see `session`)."""
+        conn = getattr(self._pinned, "conn", None)
+        if conn is None:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with conn.begin():
+            yield conn
+
+    @contextmanager
+    def batch(self, conn):
+        """Statements that return nothing (INSERT without RETURNING, UPDATE), sent together:
+        PostgreSQL's pipeline mode, so they cost one round trip, at the end of the block, where
+        any error is raised. Nothing in the block may read a result (SQLAlchemy finds none).
+        SQLite runs them as they come: its round trips are calls in this process."""
+        if self.is_sqlite:
+            yield
+            return
+        with conn.connection.driver_connection.pipeline():
+            yield
+
+    @contextmanager
     def session(self, write: bool = False):
         """A unit of work: commit on success, roll back on error.
 
