@@ -15,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,26 +180,32 @@ class Gunicorn:
     def __init__(self, app_spec: str, env: dict, workers: int = 2, threads: int = 8, log: Path | None = None,
                  timeout: int = 30):
         self.port = free_port()
+        self.workers = workers
         self.log = open(log, "w") if log else subprocess.DEVNULL
+        # Every worker touches a file here once it has built the app (bench/gunicorn_ready.py).
+        self._ready = tempfile.TemporaryDirectory(prefix="gunicorn-ready-")
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
                "--bind", f"127.0.0.1:{self.port}", "--timeout", str(timeout), "--keep-alive", "5",
-               "--chdir", str(ROOT), app_spec]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+               "--chdir", str(ROOT), "-c", "python:bench.gunicorn_ready", app_spec]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env, "HOMEWARD_BENCH_READY": self._ready.name},
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 180.0) -> None:
+        """Until every worker has loaded the app (the port opens long before)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)   # waiting for a child to listen
+            if len(os.listdir(self._ready.name)) >= self.workers:
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.1)
         self.stop()
-        raise RuntimeError("gunicorn did not start within 60 s")
+        raise RuntimeError(f"gunicorn's workers did not load the app within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -210,6 +217,7 @@ class Gunicorn:
                 self.proc.wait(10)
         if hasattr(self.log, "close"):
             self.log.close()
+        self._ready.cleanup()
 
 
 def median(values) -> float:

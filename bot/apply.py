@@ -32,6 +32,8 @@ log = logging.getLogger("homeward.apply")
 
 PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
 MESSAGES, EVENTS = Message.__table__, Event.__table__
+# No ids back: these go in the runtime's write batch (db.session.Database.batch).
+STORE_REPLIES, STORE_EVENTS = insert(MESSAGES).inline(), insert(EVENTS).inline()
 KEEP = object()    # Turn.timer when no effect touched the conversation's timer
 
 
@@ -48,6 +50,7 @@ class Turn:
     reply_to: Any = None        # bot.runtime.Stored of the inbound text; None when a timer fired
     replies: list[str] = field(default_factory=list)
     stored_replies: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)          # RecordEvent rows, stored with the replies
     ended: bool = False
     replan: bool = False
     timer: Any = KEEP           # datetime | None once ScheduleTimeout/CancelTimeout/EndConversation ran
@@ -74,18 +77,31 @@ def handles(effect_type: type):
     return register
 
 
-def run(turn: Turn, effects) -> Turn:
-    """Apply `effects` in order; an effect with no handler is a bug, never skipped."""
+def run(turn: Turn, effects, write_replies: bool = True) -> Turn:
+    """Apply `effects` in order; an effect with no handler is a bug, never skipped.
+    `write_replies=False`: the caller stores the replies (`store_replies`) with its own writes."""
     for effect in effects:
         handler = HANDLERS.get(type(effect))
         if handler is None:
             raise ValueError(f"unknown effect {type(effect).__name__}")
         handler(turn, effect)
-    if turn.stored_replies and turn.via_outbox:
+    if turn.via_outbox:
         queue_replies(turn.s, turn.person.id, turn.stored_replies, turn.now)
-    elif turn.stored_replies:
-        turn.s.connection().execute(insert(MESSAGES), turn.stored_replies)
+        turn.stored_replies = []
+    if write_replies:
+        store_rows(turn)
     return turn
+
+
+def store_rows(turn: Turn) -> None:
+    """The rows the effects left, each an INSERT that returns nothing, so the runtime sends them
+    in its write batch: the replies to an inbound text, stored in the thread, and the events."""
+    conn = turn.s.connection()
+    if turn.stored_replies:
+        conn.execute(STORE_REPLIES, turn.stored_replies)
+    if turn.events:
+        conn.execute(STORE_EVENTS, turn.events)
+    turn.stored_replies, turn.events = [], []
 
 
 def queue_replies(s: Session, participant_id: int, rows: list[dict], now: datetime) -> None:
@@ -182,8 +198,7 @@ def _end(turn: Turn, e: EndConversation) -> None:
 
 @handles(RecordEvent)
 def _record(turn: Turn, e: RecordEvent) -> None:
-    turn.s.connection().execute(insert(EVENTS), dict(participant_id=turn.person.id, name=e.name, data=e.data,
-                                                     created_at=turn.now))
+    turn.events.append(dict(participant_id=turn.person.id, name=e.name, data=e.data, created_at=turn.now))
 
 
 @handles(StartFlow)

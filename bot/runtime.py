@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, literal, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,16 +41,62 @@ MESSAGES, CONTACTS, PARTICIPANTS = Message.__table__, Contact.__table__, Partici
 CONVERSATIONS = Conversation.__table__
 LOCK_PERSON = records.by_id(PARTICIPANTS, lock=True)
 CONVERSATION_BY_ID = records.by_id(CONVERSATIONS)
+NEW_CONVERSATION = insert(CONVERSATIONS).inline()   # no id back: it can go in a write batch
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
 TOUCH_CONTACT = (update(CONTACTS).where(CONTACTS.c.address == bindparam("b_address"))
-                 .values(last_inbound_at=bindparam("at")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
+                 .values(last_inbound_at=bindparam("at_contact")).returning(CONTACTS.c.id, CONTACTS.c.participant_id))
 # The claim on a stored message: it commits with everything processing it did, so a webhook
 # redelivery and the unprocessed sweep can never both process one message (on PostgreSQL the
 # second waits for the row, then finds it processed; SQLite writers take turns).
 CLAIM_MESSAGE = (update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.status == "received")
                  .values(status="processed", updated_at=bindparam("at")).returning(MESSAGES.c.id))
+INBOUND_COLUMNS = ("participant_id", "contact_id", "direction", "channel", "kind", "body", "num_media",
+                   "provider_sid", "status", "error_code", "created_at", "updated_at")
+
+
+def _store_known_in_one():
+    """PostgreSQL: a text from a known address stored in one statement, one round trip instead
+    of three. The contact touch, `INSERT ... ON CONFLICT (provider_sid) DO NOTHING` (still the
+    redelivery check: no message id back) and the check-in it answers (db/checkins.py), as
+    data-modifying CTEs; the mark depends on the insert, so a redelivery marks nothing. No row
+    back: an unknown address (the caller makes the person). SQLite has no DML in a CTE: it runs
+    the three statements."""
+    touched = TOUCH_CONTACT.cte("touched")
+    values = select(touched.c.participant_id, touched.c.id,
+                    *(bindparam(f"b_{name}", type_=MESSAGES.c[name].type) for name in INBOUND_COLUMNS[2:-2]),
+                    bindparam("b_now", type_=MESSAGES.c.created_at.type),
+                    bindparam("b_now", type_=MESSAGES.c.updated_at.type))
+    stored = (postgresql.insert(MESSAGES).from_select(list(INBOUND_COLUMNS), values)
+              .on_conflict_do_nothing(index_elements=["provider_sid"])
+              .returning(MESSAGES.c.id).cte("stored"))
+    answered = checkins.mark_statement(select(touched.c.participant_id).where(exists(select(stored.c.id)))
+                                       .scalar_subquery()).cte("answered")
+    return (select(touched.c.id, touched.c.participant_id, stored.c.id.label("message_id"))
+            .select_from(touched.outerjoin(stored, true())).add_cte(answered))
+
+
+STORE_KNOWN = _store_known_in_one()
+def _after_lock(claim: bool):
+    """What processing reads once the person is locked, in one statement: the ticket
+    `reopen_on_inbound` needs (open, or resolved within its window) and the active conversation,
+    each a one-row derived table outer-joined to one row, so either may be missing. Read after
+    the lock, as its own statement, so it sees the person's previous message fully applied. With
+    `claim` (PostgreSQL), CLAIM_MESSAGE runs in it too, as a data-modifying CTE: `claimed` is
+    the message id, or None when another delivery processed it."""
+    one = select(literal(1).label("one")).subquery("one")
+    ticket = tickets.OPEN_OR_REOPENABLE.subquery("ticket")
+    convo = ACTIVE_CONVERSATION.subquery("convo")
+    columns = [ticket.c.id.label("t_id"), ticket.c.status.label("t_status"),
+               ticket.c.snoozed_until.label("t_snoozed_until"), *convo.c]
+    if claim:
+        claimed = CLAIM_MESSAGE.cte("claimed")
+        columns.insert(0, select(claimed.c.id).scalar_subquery().label("claimed"))
+    return select(*columns).select_from(one.outerjoin(ticket, true()).outerjoin(convo, true()))
+
+
+AFTER_LOCK, CLAIM_AFTER_LOCK = _after_lock(False), _after_lock(True)
 MAX_BODY = 1600   # Twilio's own maximum for one message; longer bodies are kept cut, with a note
 TRUNCATED = "truncated"
 
@@ -66,6 +113,14 @@ class PersonRecord(Record):
     @property
     def opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+
+@dataclass(frozen=True)
+class TicketFound:
+    """OPEN_OR_REOPENABLE's row, as AFTER_LOCK read it."""
+    id: int
+    status: str
+    snoozed_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -123,41 +178,65 @@ class Runtime:
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
         self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
         self._insert_inbound = insert_unless_exists(db.engine.dialect.name, MESSAGES, "provider_sid", MESSAGES.c.id)
+        self._store_known = STORE_KNOWN if db.engine.dialect.name == "postgresql" else None
+        self._claim_after_lock = db.engine.dialect.name == "postgresql"   # SQLite: no DML in a CTE
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> Stored:
         """Write the inbound message (creating the person on first contact) in one transaction
         that is also the redelivery check: the insert does nothing when the MessageSid is already
         stored (on PostgreSQL it waits for a concurrent delivery of the same sid to commit)."""
+        values = dict(direction="in", channel=inbound.channel, kind="person", body=inbound.body,
+                      num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
+                      error_code=TRUNCATED if inbound.cut else None, created_at=now, updated_at=now)
+        if self._store_known is not None and (stored := self._store_known_address(inbound, now, values)):
+            return stored
         try:
             with self.db.session(write=True) as s:
                 conn = s.connection()
-                known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at": now}).first()
+                known = conn.execute(TOUCH_CONTACT, {"b_address": inbound.address, "at_contact": now}).first()
                 if known is not None:
                     contact_id, participant_id, first = known.id, known.participant_id, False
                 else:
                     contact, first = self._new_contact(s, inbound, now)
                     contact_id, participant_id = contact.id, contact.participant_id
                 message_id = conn.execute(self._insert_inbound, dict(
-                    participant_id=participant_id, contact_id=contact_id, direction="in",
-                    channel=inbound.channel, kind="person", body=inbound.body,
-                    num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
-                    error_code=TRUNCATED if inbound.cut else None, reply_to_id=None, author_id=None,
-                    created_at=now, updated_at=now)).scalar()
-                if message_id is None:
-                    s.rollback()    # a redelivery: leave the contact as it was
-                    return self._stored_as(inbound)
-                if not first:       # the check-in this text answers, if any (the report counts it)
+                    participant_id=participant_id, contact_id=contact_id, reply_to_id=None, author_id=None,
+                    **values)).scalar()
+                if message_id is not None and not first:   # the check-in this text answers (the report counts it)
                     checkins.mark_answered(conn, participant_id, now)
-                if inbound.cut:
-                    logs.event(log, "inbound body truncated", logging.WARNING, message_id=message_id,
-                               kept=MAX_BODY, dropped=inbound.cut)
-                return Stored(message_id, participant_id, contact_id, inbound.channel, first)
+                return self._stored(s, inbound, message_id, participant_id, contact_id, first)
         except IntegrityError:
             # A concurrent first message from the same new address created the contact first.
             if inbound.provider_sid and (seen := self._stored_as(inbound)) is not None:
                 return seen
             return self.store(inbound, now)
+
+    def _store_known_address(self, inbound: Inbound, now: datetime, values: dict) -> Stored | None:
+        """PostgreSQL: STORE_KNOWN in a transaction of its own on the connection, no ORM session
+        (nothing here needs one). None: an unknown address, nothing written; the caller makes the
+        person (and touches the contact again, in case a concurrent first text just made it)."""
+        with self.db.transaction() as conn:
+            known = conn.execute(self._store_known, {
+                "b_address": inbound.address, "at_contact": now, "b_now": now,
+                **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]}, **checkins.answered_params(now)}).first()
+            if known is None or known.message_id is None:
+                conn.rollback()     # a redelivery: leave the contact as it was
+        if known is None:
+            return None
+        if known.message_id is None:
+            return self._stored_as(inbound)
+        return self._stored(None, inbound, known.message_id, known.participant_id, known.id, False)
+
+    def _stored(self, s: Session | None, inbound: Inbound, message_id: int | None, participant_id: int,
+                contact_id: int | None, first: bool) -> Stored:
+        if message_id is None:
+            s.rollback()    # a redelivery: leave the contact as it was
+            return self._stored_as(inbound)
+        if inbound.cut:
+            logs.event(log, "inbound body truncated", logging.WARNING, message_id=message_id,
+                       kept=MAX_BODY, dropped=inbound.cut)
+        return Stored(message_id, participant_id, contact_id, inbound.channel, first)
 
     def _stored_as(self, inbound: Inbound) -> Stored | None:
         with self.db.session() as s:
@@ -248,18 +327,27 @@ class Runtime:
         The words come from `inbound` (already stored as `stored`), so nothing is read back; the
         person and the conversation are Records, each written back as one UPDATE of what changed."""
         with self.db.session(write=True) as s, s.no_autoflush:
+            conn = s.connection()
             person = self._lock_person(s, stored.participant_id)
-            if s.connection().execute(CLAIM_MESSAGE, {"b_id": stored.message_id, "at": now}).first() is None:
+            claim = {"b_id": stored.message_id, "at": now}
+            if not self._claim_after_lock and conn.execute(CLAIM_MESSAGE, claim).first() is None:
                 return None
             seen = {person.id}
             while person.status == "merged" and person.merged_into_id not in (None, *seen):
                 seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
+            row = conn.execute(CLAIM_AFTER_LOCK if self._claim_after_lock else AFTER_LOCK,
+                               {"pid": person.id, "since": tickets.reopen_since(now), **claim}).first()
+            if self._claim_after_lock and row.claimed is None:
+                return None
             person.last_inbound_at = now
             if channels.get(stored.channel).has_window:
                 release_held(s, person.id, now)   # their message reopens the window (WhatsApp's 24 hours)
-            tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone)
-            convo = self._active_conversation(s, person.id)
+            tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone,
+                                      found=TicketFound(row.t_id, row.t_status, row.t_snoozed_until)
+                                      if row.t_id is not None else None)
+            convo = (Record(CONVERSATIONS, {c.name: row._mapping[c.name] for c in CONVERSATIONS.c})
+                     if row.id is not None else None)
             services = self.services_for(s, person, now, channel=stored.channel)
             outcome = conversation.decide(
                 inbound.body, inbound.num_media,
@@ -356,12 +444,14 @@ class Runtime:
         turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
                                                     contact_id, reply_to, schedule=self.schedule,
                                                     via_outbox=via_outbox, fold_by=fold_by),
-                                 outcome.effects)
-        self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
+                                 outcome.effects, write_replies=False)
         conn = s.connection()
-        person.save(conn)
-        if convo is not None:
-            convo.save(conn)
+        with self.db.batch(conn):   # writes that return nothing: one round trip on PostgreSQL
+            effects_apply.store_rows(turn)
+            self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
+            person.save(conn)
+            if convo is not None:
+                convo.save(conn)
         if turn.replan and self.schedule is not None:
             participants.replan(s, person, self.schedule(), now)
         return turn.replies
@@ -386,7 +476,7 @@ class Runtime:
         if same:
             convo.state, convo.timeout_at, convo.expires_at, convo.updated_at = state, timeout_at, expires_at, now
         else:
-            s.connection().execute(insert(CONVERSATIONS), dict(
+            s.connection().execute(NEW_CONVERSATION, dict(
                 participant_id=person.id, flow=state["flow"], flow_version=state["version"], state=state,
                 status="active", outcome=None, timeout_at=timeout_at, expires_at=expires_at,
                 started_at=now, updated_at=now))

@@ -66,7 +66,7 @@ def _why(s: Session, ticket_id: int) -> str:
 _T = Escalation.__table__
 # On every inbound message, so built once: an open ticket if there is one (then nothing to do),
 # else the most recently resolved one inside the reopen window.
-OPEN_OR_REOPENABLE = (select(_T.c.id, _T.c.status)
+OPEN_OR_REOPENABLE = (select(_T.c.id, _T.c.status, _T.c.snoozed_until)
                       .where(_T.c.participant_id == bindparam("pid"),
                              or_(_T.c.status == "open",
                                  and_(_T.c.status == "resolved", _T.c.resolved_at >= bindparam("since"))))
@@ -107,18 +107,30 @@ def resolve(s: Session, ticket_id: int, user_id: int, outcome: str, note: str, n
     return ticket
 
 
+def reopen_since(now: datetime) -> datetime:
+    """OPEN_OR_REOPENABLE's :since, for a text at `now`."""
+    return now - timedelta(days=REOPEN_WINDOW_DAYS)
+
+
+UNREAD = object()   # reopen_on_inbound's `found` when the caller has not read OPEN_OR_REOPENABLE
+
+
 def reopen_on_inbound(s: Session, person: Participant, now: datetime,
-                      message_id: int | None = None, *, tz: str) -> Escalation | None:
+                      message_id: int | None = None, *, tz: str, found=UNREAD) -> Escalation | None:
     """Call for every new inbound message, before the core's effects are applied.
 
     With no open ticket, the person's most recent resolved one (within REOPEN_WINDOW_DAYS) is
     reopened at normal priority with a fresh SLA and no first response; an emergency in the same
-    message then raises it through open_escalation(). Returns the reopened ticket or None."""
-    since = now - timedelta(days=REOPEN_WINDOW_DAYS)
-    found = s.connection().execute(OPEN_OR_REOPENABLE, {"pid": person.id, "since": since}).first()
+    message then raises it through open_escalation(). Returns the reopened ticket or None.
+    `found`: OPEN_OR_REOPENABLE's row (id, status, snoozed_until) or None, when the caller read
+    it already with the person locked (the runtime reads it with the conversation)."""
+    if found is UNREAD:
+        found = s.connection().execute(OPEN_OR_REOPENABLE, {"pid": person.id, "since": reopen_since(now)}).first()
     if found is not None and found.status == "open":
-        s.execute(WAKE, {"tid": found.id})   # a snoozed ticket comes back when the person writes
-    if found is None or found.status == "open":
+        if found.snoozed_until is not None:   # a snoozed ticket comes back when the person writes
+            s.connection().execute(WAKE, {"tid": found.id})
+        return None
+    if found is None:
         return None
     last = s.get(Escalation, found.id)
     keeper = s.get(User, last.assignee_id) if last.assignee_id else None

@@ -34,24 +34,35 @@ def is_checkin(m) -> sa.ColumnElement[bool]:
     return and_(m.c.direction == "out", m.c.kind.in_(CHECKIN_KINDS), m.c.status.not_in(NOT_SENT))
 
 
-def _open_checkin():
+def _open_checkin(pid):
     """The person's latest check-in before `at` and after `since`: the one a text at `at` answers
     (any earlier one's window ended at this one)."""
     m = MESSAGES.alias("open_checkin")
-    return (select(m.c.id).where(m.c.participant_id == bindparam("pid"), is_checkin(m),
+    return (select(m.c.id).where(m.c.participant_id == pid, is_checkin(m),
                                  m.c.created_at < bindparam("at"), m.c.created_at >= bindparam("since"))
             .order_by(m.c.created_at.desc(), m.c.id.desc()).limit(1).scalar_subquery())
 
 
-MARK = (update(MESSAGES).where(MESSAGES.c.id == _open_checkin(), MESSAGES.c.answered_at.is_(None))
-        .values(answered_at=bindparam("at")))
+def mark_statement(pid=None):
+    """The UPDATE `mark_answered` runs, for the person `pid` (a bound :pid, or an expression, as
+    in the runtime's one-statement store on PostgreSQL); its parameters are `answered_params`."""
+    pid = bindparam("pid") if pid is None else pid
+    return (update(MESSAGES).where(MESSAGES.c.id == _open_checkin(pid), MESSAGES.c.answered_at.is_(None))
+            .values(answered_at=bindparam("at")))
+
+
+MARK = mark_statement()
+
+
+def answered_params(at: datetime) -> dict:
+    at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return {"at": at, "since": at - ANSWER_WINDOW}
 
 
 def mark_answered(conn, participant_id: int, at: datetime) -> int:
     """A text from the person at `at`: mark the check-in it answers. Times are naive UTC here
     (this table is typeless), as the UTCDateTime columns store them."""
-    at = at.astimezone(timezone.utc).replace(tzinfo=None)
-    return conn.execute(MARK, {"pid": participant_id, "at": at, "since": at - ANSWER_WINDOW}).rowcount or 0
+    return conn.execute(MARK, {"pid": participant_id, **answered_params(at)}).rowcount or 0
 
 
 def _plus_window(column, dialect: str):

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -35,7 +37,34 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kw)
+    engine = create_engine(url, pool_size=10, max_overflow=20, **kw)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 2.0   # seconds a pooled connection may sit unused before it is checked again
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """The pool's liveness check (pool_pre_ping), but only for a connection that sat unused for
+    PING_AFTER_IDLE seconds: under load every connection is back in use within milliseconds, and
+    the ping was one of every message's round trips. A server that went away within those two
+    seconds fails one statement instead; SQLAlchemy then invalidates the whole pool, and a
+    webhook's 500 is redelivered by Twilio (nothing is lost: the store is the first write)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_conn, record):
+        record.info["homeward_returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy):
+        returned = record.info.pop("homeward_returned", None)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:   # noqa: BLE001 - any failure: reconnect (the pool retries once)
+            raise DisconnectionError(f"pooled connection failed its ping: {type(exc).__name__}") from exc
 
 
 class WriterQueue:
@@ -96,6 +125,31 @@ class Database:
                 yield
             finally:
                 self._pinned.conn = None
+
+    @contextmanager
+    def transaction(self):
+        """A unit of work on the bare connection (this thread's pinned one, else a pooled one),
+        no ORM session: for the hot path's Core-only statements. Commits on success; the block
+        may end it early with `conn.rollback()`. Not for SQLite writers (see `session`)."""
+        conn = getattr(self._pinned, "conn", None)
+        if conn is None:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with conn.begin():
+            yield conn
+
+    @contextmanager
+    def batch(self, conn):
+        """Statements that return nothing (INSERT without RETURNING, UPDATE), sent together:
+        PostgreSQL's pipeline mode, so they cost one round trip, at the end of the block, where
+        any error is raised. Nothing in the block may read a result (SQLAlchemy finds none).
+        SQLite runs them as they come: its round trips are calls in this process."""
+        if self.is_sqlite:
+            yield
+            return
+        with conn.connection.driver_connection.pipeline():
+            yield
 
     @contextmanager
     def session(self, write: bool = False):
