@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.escalations import PRIORITY_RANK
 from core import channels
 from db.models import Contact, Escalation, Event, Message, Note, Participant, ScheduledMessage, User
+from db.types import UTCDateTime
 
 VIEWS = ("all", "mine", "unassigned")
 PER_PAGE = 50
@@ -38,13 +40,13 @@ class Filters:
                                   ("language", self.language)) if v}
 
 
-def _waiting(stmt: Select, now: datetime) -> Select:
+def _waiting(stmt: Select, now) -> Select:
     """Open and not snoozed: a snoozed ticket is out of the queue until its time comes."""
     return stmt.where(Escalation.status == "open",
                       or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now))
 
 
-def _view(stmt: Select, view: str, user_id: int, off_shift: list[int]) -> Select:
+def _view(stmt: Select, view: str, user_id, off_shift) -> Select:
     """"Unassigned" is the on-shift queue: nobody's, or given to someone off shift who has not
     answered yet."""
     if view == "mine":
@@ -54,22 +56,28 @@ def _view(stmt: Select, view: str, user_id: int, off_shift: list[int]) -> Select
     return stmt
 
 
-def _on_shift_queue(off_shift: list[int]):
+def _on_shift_queue(off_shift):
     nobody = Escalation.assignee_id.is_(None)
-    if not off_shift:
+    if off_shift is None:
         return nobody
     return or_(nobody, Escalation.assignee_id.in_(off_shift) & Escalation.first_response_at.is_(None))
 
 
-def _filter(stmt: Select, f: Filters) -> Select:
-    if f.reason:
-        stmt = stmt.where(Escalation.reason == f.reason)
-    if f.priority:    # the rank, which the queue's index holds, rather than the word
-        stmt = stmt.where(Escalation.priority_rank == PRIORITY_RANK[f.priority])
-    if f.language:
+def _filter(stmt: Select, reason: bool, priority: bool, language: bool) -> Select:
+    """The filters that are set, as bind parameters (values from `_values`): which filters are
+    set decides the statement, not their values, so each combination is built once."""
+    if reason:
+        stmt = stmt.where(Escalation.reason == bindparam("reason"))
+    if priority:    # the rank, which the queue's index holds, rather than the word
+        stmt = stmt.where(Escalation.priority_rank == bindparam("rank"))
+    if language:
         stmt = stmt.where(Escalation.participant_id.in_(
-            select(Participant.id).where(Participant.language == f.language)))
+            select(Participant.id).where(Participant.language == bindparam("language"))))
     return stmt
+
+
+def _values(f: Filters) -> dict:
+    return {"reason": f.reason, "rank": PRIORITY_RANK.get(f.priority), "language": f.language}
 
 
 @dataclass(frozen=True)
@@ -102,15 +110,17 @@ def _last_inbound(column, participant_id_col):
             .order_by(Message.id.desc()).limit(1).scalar_subquery())
 
 
-def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = PER_PAGE, *,
-               now: datetime, filters: Filters = Filters(), off_shift: list[int] = ()) -> list[QueueRow]:
-    """One page of the queue. The page's ids are picked first from the index alone, then only
-    those rows are joined to names, numbers and last texts, so a deep page costs what page 1 costs."""
+@lru_cache(maxsize=64)
+def _queue_page_stmt(view: str, off_shift: bool, reason: bool, priority: bool, language: bool) -> Select:
+    """The page's statement for one combination of view and filters, built once: building it is
+    most of its Python cost (values go in as bind parameters: now, user, off_shift, limit, offset)."""
     order = (Escalation.priority_rank, Escalation.sla_due_at, Escalation.id)
-    base = _filter(_view(_waiting(select(Escalation.id), now), view, user_id, list(off_shift)), filters)
-    ids = base.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery()
+    base = _filter(_view(_waiting(select(Escalation.id), bindparam("now", type_=UTCDateTime())), view,
+                         bindparam("user_id"), bindparam("off_shift", expanding=True) if off_shift else None),
+                   reason, priority, language)
+    ids = base.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")).subquery()
     trigger = Message.__table__.alias("trigger")
-    stmt = (select(Escalation.id, Escalation.participant_id, Participant.first_name,
+    return (select(Escalation.id, Escalation.participant_id, Participant.first_name,
                    primary_address(Escalation.participant_id), Escalation.reason, Escalation.priority,
                    func.coalesce(trigger.c.created_at, Escalation.created_at), Escalation.sla_due_at,
                    Escalation.first_response_at, Escalation.assignee_id, User.name, Escalation.reopened_count,
@@ -122,35 +132,48 @@ def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = P
             .outerjoin(User, User.id == Escalation.assignee_id)
             .outerjoin(trigger, trigger.c.id == Escalation.message_id)
             .order_by(*order))
-    return [QueueRow(*row) for row in s.execute(stmt).all()]
+
+
+def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = PER_PAGE, *,
+               now: datetime, filters: Filters = Filters(), off_shift: list[int] = ()) -> list[QueueRow]:
+    """One page of the queue. The page's ids are picked first from the index alone, then only
+    those rows are joined to names, numbers and last texts, so a deep page costs what page 1 costs."""
+    stmt = _queue_page_stmt(view, bool(off_shift), bool(filters.reason), bool(filters.priority), bool(filters.language))
+    params = {"now": now, "user_id": user_id, "off_shift": list(off_shift), "limit": per_page,
+              "offset": (page - 1) * per_page, **_values(filters)}
+    return [QueueRow(*row) for row in s.execute(stmt, params).all()]
+
+
+@lru_cache(maxsize=16)
+def _counts_stmt(reason: bool, priority: bool, language: bool) -> Select:
+    """Per assignee: waiting, waiting and unanswered, snoozed. One pass over the open tickets
+    (ix_escalations_waiting covers it and gives the grouping's order), one round trip."""
+    now = bindparam("now", type_=UTCDateTime())
+    awake = or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now)
+    return _filter(select(Escalation.assignee_id, func.count().filter(awake),
+                          func.count().filter(and_(awake, Escalation.first_response_at.is_(None))),
+                          func.count().filter(Escalation.snoozed_until > now))
+                   .where(Escalation.status == "open"), reason, priority, language).group_by(Escalation.assignee_id)
 
 
 def queue_counts(s: Session, user_id: int, *, now: datetime, filters: Filters = Filters(),
                  off_shift: list[int] = ()) -> dict[str, int]:
-    """The tabs' counts. On SQLite, in-process, each is its own index range (open; snoozed;
-    mine; nobody's; off shift), several times cheaper there than one pass over 10,000 open
-    tickets. On PostgreSQL each statement is a round trip to the server, which on a busy machine
-    costs more than the counting: there, and whenever a filter leaves the indexes behind, one
-    pass with a FILTER per count (ix_escalations_waiting covers it)."""
-    awake = or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now)
-    is_open = Escalation.status == "open"
-    if filters.args() or s.get_bind().dialect.name == "postgresql":
-        def n(*where):
-            return func.count().filter(and_(*where))
-        total, later, mine, free = s.execute(_filter(
-            select(n(awake), n(Escalation.snoozed_until > now), n(awake, Escalation.assignee_id == user_id),
-                   n(awake, _on_shift_queue(list(off_shift)))).select_from(Escalation).where(is_open), filters)).one()
-        return {"all": total, "mine": mine, "unassigned": free, "snoozed": later}
-
-    def count(*where) -> int:
-        return s.scalar(select(func.count()).select_from(Escalation).where(*where)) or 0
-    snoozed = count(Escalation.snoozed_until > now, is_open)
-    free = count(is_open, Escalation.assignee_id.is_(None), awake)
-    if off_shift:
-        free += count(is_open, Escalation.assignee_id.in_(list(off_shift)), Escalation.first_response_at.is_(None),
-                      awake)
-    return {"all": count(is_open) - snoozed, "mine": count(is_open, Escalation.assignee_id == user_id, awake),
-            "unassigned": free, "snoozed": snoozed}
+    """The tabs' counts, added up from a few rows (one per assignee) rather than counted by a
+    statement each: each statement costs its building, a round trip on PostgreSQL, and a pass
+    over the index; this is one of each."""
+    stmt = _counts_stmt(bool(filters.reason), bool(filters.priority), bool(filters.language))
+    away = set(off_shift)
+    total = mine = free = later = 0
+    for assignee, waiting, unanswered, snoozed_n in s.execute(stmt, {"now": now, **_values(filters)}):
+        total += waiting
+        later += snoozed_n
+        if assignee is None:
+            free += waiting
+        elif assignee in away:
+            free += unanswered
+        if assignee == user_id:
+            mine += waiting
+    return {"all": total, "mine": mine, "unassigned": free, "snoozed": later}
 
 
 def snoozed(s: Session, now: datetime) -> list[tuple[int, int, str | None, str, datetime]]:
