@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from bot.escalations import PRIORITY_RANK
@@ -276,6 +276,21 @@ def person_by_phone(s: Session, address_digits: str) -> int | None:
 
 
 
+def _name_starts(s: Session, prefix: str):
+    """lower(first_name) starts with `prefix`, in a form ix_participants_first_name_lower can
+    serve: PostgreSQL reads LIKE 'abc%' from its text_pattern_ops index; SQLite's LIKE cannot use
+    an expression index, so a range on the lowered name narrows it first (in its binary order
+    every name starting with "abc" lies in ["abc", "abd")), and the LIKE keeps the match exact."""
+    lowered = func.lower(Participant.first_name)
+    like = lowered.startswith(prefix, autoescape=True)
+    if s.get_bind().dialect.name != "sqlite":
+        return like
+    bounded = [lowered >= prefix]
+    if ord(prefix[-1]) < 0x10FFFF:
+        bounded.append(lowered < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return and_(*bounded, like)
+
+
 def find_people(s: Session, text: str, limit: int = 20) -> list[tuple]:
     """The inbox's search box: a first name (its start), the last 4 digits of a number, an
     external id or #id. Rows: (id, first name, address, status, open ticket's reason, priority)."""
@@ -283,22 +298,28 @@ def find_people(s: Session, text: str, limit: int = 20) -> list[tuple]:
     bare = text.lstrip("#")
     if not bare:
         return []
-    match = [Participant.external_id == text]
+    pg = s.get_bind().dialect.name == "postgresql"
+    match, numbers = [Participant.external_id == text], None
     if bare.isdigit():
         if len(bare) < 10:   # an id, not a number someone pasted whole
             match.append(Participant.id == int(bare))
-        if len(bare) == 4:
-            match.append(Participant.id.in_(select(Contact.participant_id)
-                                            .where(Contact.address.endswith(bare, autoescape=True))))
+        if len(bare) == 4:   # PostgreSQL: from ix_contacts_address_reversed; SQLite reads the contacts
+            numbers = select(Contact.participant_id).where(
+                func.reverse(Contact.address).startswith(bare[::-1]) if pg
+                else Contact.address.endswith(bare, autoescape=True))
     else:
-        match.append(func.lower(Participant.first_name).startswith(bare.lower(), autoescape=True))
+        match.append(_name_starts(s, bare.lower()))
+    # An OR across indexed columns reads each index (BitmapOr, MULTI-INDEX OR); an OR with the
+    # numbers' subquery would read every person on PostgreSQL, so the numbers join by a union.
+    where = or_(*match) if numbers is None else Participant.id.in_(
+        union(select(Participant.id).where(or_(*match)), numbers))
     ticket = (select(Escalation.reason, Escalation.priority)
               .where(Escalation.participant_id == Participant.id, Escalation.status == "open")
               .order_by(Escalation.priority_rank).limit(1))
     stmt = (select(Participant.id, Participant.first_name, primary_address(Participant.id), Participant.status,
                    ticket.with_only_columns(Escalation.reason).scalar_subquery(),
                    ticket.with_only_columns(Escalation.priority).scalar_subquery())
-            .where(or_(*match), Participant.status != "merged")
+            .where(where, Participant.status != "merged")
             .order_by(Participant.first_name, Participant.id).limit(limit))
     return s.execute(stmt).all()
 

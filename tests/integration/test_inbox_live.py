@@ -95,6 +95,23 @@ def test_search_finds_people_by_first_name_last_four_digits_or_external_id(clien
     assert searches and all("q" not in d and "2671" not in str(d) for d in searches)
 
 
+def test_search_by_name_is_a_case_blind_prefix_with_no_wildcards(client, db, peer):
+    """The name match is served by an index (a range on SQLite, LIKE on PostgreSQL): the same
+    people either way, and what a peer types is never a pattern."""
+    make_person(db, "+13125552671", "ana")
+    make_person(db, "+13125559999", "Andre")
+    make_person(db, "+13125550000", "Diana")
+    make_person(db, "+13125550001", "A_n%z")
+
+    def found(q):
+        html = client.get("/inbox", query_string={"q": q}).get_data(as_text=True)
+        return re.findall(r'<a href="/people/\d+">([^<]+)</a>', html.split('id="search-results"')[1].split("</section>")[0])
+    assert sorted(found("AN")) == ["Andre", "ana"]
+    assert found("andrez") == [] and found("na") == []   # the start of the name, not the middle
+    assert found("a%") == [] and found("a_") == ["A_n%z"] and found("a_n%") == ["A_n%z"]
+    assert found("diana") == ["Diana"]
+
+
 def test_the_updates_feed_names_urgent_reasons_never_what_was_written(client, db, peer):
     ana = make_person(db, "+13125550001", "Ana")
     inbound(db, ana, "he is not breathing", NY_NOON)
