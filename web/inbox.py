@@ -95,10 +95,10 @@ def _page_data(view: str, page: int, filters: queries.Filters) -> dict:
         rows = queries.queue_page(s, view, me(), page, now=at, filters=filters, off_shift=off)
         counts = queries.queue_counts(s, me(), now=at, filters=filters, off_shift=off)
         later = queries.snoozed(s, at)
-    return {"rows": rows, "counts": counts, "view": view, "page": page, "now": at, "filters": filters,
-            "off_shift": set(off), "snoozed": later, "words": words, "day": present.day_since_release,
+    return {"rows": present.queue_cells(rows, at), "counts": counts, "view": view, "page": page, "now": at,
+            "filters": filters, "off_shift": set(off), "snoozed": later, "words": words,
             "local_time": present.local_time, "program_tz": program_tz(),
-            "pages": max(1, -(-counts[view] // queries.PER_PAGE)), "sla_text": present.sla_text}
+            "pages": max(1, -(-counts[view] // queries.PER_PAGE))}
 
 
 @bp.get("/inbox")
