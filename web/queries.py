@@ -324,6 +324,37 @@ def find_people(s: Session, text: str, limit: int = 20) -> list[tuple]:
     return s.execute(stmt).all()
 
 
+@dataclass(frozen=True)
+class LiveNews:
+    """What an open person page's poll needs to know first: is anything new (a message, a note,
+    an event past the ids it has), and the open ticket with its assignee's name."""
+    message: bool
+    note: bool
+    event: bool
+    ticket_id: int | None
+    assignee: str | None
+
+
+@lru_cache(maxsize=1)
+def _live_news_stmt() -> Select:
+    pid = bindparam("pid")
+
+    def newer(model, after: str):
+        return select(model.id).where(model.participant_id == pid, model.id > bindparam(after)).exists()
+    ticket = (select(Escalation.id).where(Escalation.participant_id == pid, Escalation.status == "open")
+              .order_by(Escalation.priority_rank, Escalation.id).limit(1))
+    assignee = select(User.name).where(User.id == ticket.with_only_columns(Escalation.assignee_id).scalar_subquery())
+    return select(newer(Message, "message"), newer(Note, "note"), newer(Event, "event"), ticket.scalar_subquery(),
+                  assignee.scalar_subquery()).where(Participant.id == pid)
+
+
+def live_news(s: Session, participant_id: int, after: dict[str, int]) -> LiveNews | None:
+    """One statement for the poll's usual answer, "nothing new" (it was five: the person, each
+    kind of item, the ticket and its assignee); None when there is no such person."""
+    row = s.execute(_live_news_stmt(), {"pid": participant_id, **after}).first()
+    return None if row is None else LiveNews(bool(row[0]), bool(row[1]), bool(row[2]), row[3], row[4])
+
+
 def events(s: Session, participant_id: int, after_id: int = 0, limit: int = 200) -> list:
     """The person's recorded events (check-ins, locator questions, safety), oldest first."""
     rows = list(s.scalars(select(Event).where(Event.participant_id == participant_id, Event.id > after_id)

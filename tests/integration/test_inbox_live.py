@@ -235,6 +235,27 @@ def test_the_live_poll_brings_new_texts_statuses_and_who_else_is_here(app, clien
     assert client.post("/people/999999/live", json={}).status_code == 404
 
 
+def test_the_live_poll_says_whose_ticket_it_is_and_brings_new_notes_and_events(app, client, db, peer):
+    """The poll first asks whether anything is new at all; when something is, it still brings
+    every kind, and the ticket's assignee comes with the answer either way."""
+    ana = make_person(db, "+13125550001", "Ana")
+    first = inbound(db, ana, "hi", NY_NOON - timedelta(minutes=5))
+    tid = make_ticket(db, ana, "peer_request", "normal", NY_NOON - timedelta(minutes=5))
+    quiet = client.post(f"/people/{ana}/live", json={"message": first}).get_json()
+    assert quiet["html"] == "" and quiet["ticket"] == {"id": tid, "assignee": None}
+    assert quiet["last"] == {"message": first, "note": 0, "event": 0}
+    client.post(f"/inbox/{tid}/claim", data={"expected": ""})
+    client.post(f"/people/{ana}/note", data={"body": "called, no answer"})
+    with db.session() as s:
+        s.add(Event(participant_id=ana, name="checkin", data={"mood": 3}, created_at=NY_NOON))
+    data = client.post(f"/people/{ana}/live", json={"message": first}).get_json()
+    assert data["ticket"] == {"id": tid, "assignee": "Luis Ortega"}
+    assert "called, no answer" in data["html"] and "Checked in: 3 of 5" in data["html"]
+    assert "data-message=" not in data["html"] and data["last"]["note"] > 0 and data["last"]["event"] > 0
+    again = client.post(f"/people/{ana}/live", json={"message": first, **{k: data["last"][k] for k in ("note", "event")}})
+    assert again.get_json()["html"] == ""
+
+
 def test_the_person_page_shows_no_internals_and_the_history_after_resolve(app, client, db, peer):
     ana = make_person(db, "+13125552671", "Ana", fields={"consent": True, "naloxone_on_hand": "yes", "last_place": {
         "lat": 39.7435, "lon": -84.1792, "label": "Dayton, OH", "zip": "45402", "radius": 5}}, risk_tier="high")
