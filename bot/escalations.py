@@ -112,8 +112,10 @@ def can_take(s: Session, user: User | None, now: datetime, tz: str) -> bool:
 
 
 def off_shift_ids(s: Session, now: datetime, tz: str) -> list[int]:
-    """Staff who are not on duty now: their unanswered tickets belong to the on-shift queue."""
-    return [u.id for u in s.scalars(select(User).where(User.role.in_(("peer", "supervisor"))))
+    """Staff who are not on duty now: their unanswered tickets belong to the on-shift queue.
+    Reads only the columns it needs (every queue page asks)."""
+    return [u.id for u in s.execute(select(User.id, User.active, User.shift)
+                                    .where(User.role.in_(("peer", "supervisor"))))
             if not (u.active and on_shift(u, now, tz))]
 
 

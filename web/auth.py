@@ -52,6 +52,9 @@ class StaffUser(UserMixin):
     def __init__(self, user: User):
         self.id, self.email, self.name, self.role = user.id, user.email, user.name, user.role
         self.session_version = user.session_version or 0
+        # read with the account on every request anyway: every staff page's footer and alert
+        # poll need it, and would otherwise each read the account again
+        self.alert_sound = bool(user.alert_sound)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"

@@ -38,10 +38,8 @@ def _nav():
         return [(label, ep) for label, ep, role in NAV
                 if current_user.has_role(role) and ep in current_app.view_functions]
     def alert_sound_on() -> bool:
-        """Read when the page's footer asks, so pages without the footer cost nothing."""
-        with db().session() as s:
-            user = s.get(User, me())
-            return bool(user and user.alert_sound)
+        """As read with the signed-in account for this request (web/auth.py)."""
+        return bool(getattr(current_user, "alert_sound", False))
     return {"nav_links": nav_links, "alert_sound_on": alert_sound_on}
 
 
@@ -95,10 +93,10 @@ def _page_data(view: str, page: int, filters: queries.Filters) -> dict:
         rows = queries.queue_page(s, view, me(), page, now=at, filters=filters, off_shift=off)
         counts = queries.queue_counts(s, me(), now=at, filters=filters, off_shift=off)
         later = queries.snoozed(s, at)
-    return {"rows": rows, "counts": counts, "view": view, "page": page, "now": at, "filters": filters,
-            "off_shift": set(off), "snoozed": later, "words": words, "day": present.day_since_release,
+    return {"rows": present.queue_cells(rows, at), "counts": counts, "view": view, "page": page, "now": at,
+            "filters": filters, "off_shift": set(off), "snoozed": later, "words": words,
             "local_time": present.local_time, "program_tz": program_tz(),
-            "pages": max(1, -(-counts[view] // queries.PER_PAGE)), "sla_text": present.sla_text}
+            "pages": max(1, -(-counts[view] // queries.PER_PAGE))}
 
 
 @bp.get("/inbox")
@@ -135,7 +133,7 @@ def updates():
         overdue = []
         if is_supervisor() and any(u.id == me() for u in escalations.supervisors_on_shift(s, at, program_tz())):
             overdue = escalations.overdue_unclaimed(s, at, escalations.off_shift_ids(s, at, program_tz()))
-        sound = s.get(User, me()).alert_sound
+    sound = bool(getattr(current_user, "alert_sound", False))
     item = lambda a: {"id": a.id, "reason": words.reason(a.reason),  # noqa: E731
                       "url": url_for("people.show", person_id=a.participant_id)}
     return jsonify(urgent=count, tickets=[item(a) for a in urgent], overdue=[item(a) for a in overdue],

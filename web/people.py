@@ -106,26 +106,29 @@ def live(person_id: int):
     watch = [i for i in (_int(x) for x in (body.get("watch") or [])[:100]) if i]
     at = now()
     with db().session() as s:
-        person = s.get(Participant, person_id)
-        if person is None:
+        news = queries.live_news(s, person_id, after)
+        if news is None:
             abort(404)
         presence.touch(s, me(), person_id, bool(body.get("replying")), at)
-        msgs = list(s.scalars(select(Message).where(Message.participant_id == person_id,
-                                                    Message.id > after["message"]).order_by(Message.id).limit(100)))
-        notes = list(s.scalars(select(Note).where(Note.participant_id == person_id, Note.id > after["note"])
-                               .order_by(Note.id).limit(100)))
-        items = _ordered([("message", m) for m in msgs] + [("note", n) for n in notes] + _events(s, person, after["event"]))
+        items = []
+        if news.message or news.note or news.event:   # else nothing to read but who else is here
+            person = s.get(Participant, person_id)
+            msgs = list(s.scalars(select(Message).where(Message.participant_id == person_id,
+                                                        Message.id > after["message"]).order_by(Message.id)
+                                  .limit(100))) if news.message else []
+            notes = list(s.scalars(select(Note).where(Note.participant_id == person_id, Note.id > after["note"])
+                                   .order_by(Note.id).limit(100))) if news.note else []
+            items = _ordered([("message", m) for m in msgs] + [("note", n) for n in notes]
+                             + (_events(s, person, after["event"]) if news.event else []))
         authors = dict(s.execute(select(User.id, User.name)).all()) if items or watch else {}
         statuses = {}
         for m in s.scalars(select(Message).where(Message.participant_id == person_id, Message.id.in_(watch))) if watch else ():
             statuses[m.id] = {"status": m.status, "html": render_template("_status.html", item=m)}
         html = render_template("_thread_items.html", items=items, person=person, authors=authors,
                                local_time=present.local_time) if items else ""
-        ticket = tickets.open_ticket(s, person_id)
         return jsonify(html=html, statuses=statuses, others=presence.others(s, person_id, me(), at),
                        last={k: max([after[k]] + [i.id for kind, i in items if kind == k]) for k in after},
-                       ticket={"id": ticket.id, "assignee": ticket.assignee.name if ticket.assignee else None}
-                       if ticket else None)
+                       ticket={"id": news.ticket_id, "assignee": news.assignee} if news.ticket_id else None)
 
 
 def _int(value) -> int:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from bot.escalations import PRIORITY_RANK
 from core import channels
 from db.models import Contact, Escalation, Event, Message, Note, Participant, ScheduledMessage, User
+from db.types import UTCDateTime
 
 VIEWS = ("all", "mine", "unassigned")
 PER_PAGE = 50
@@ -38,13 +40,13 @@ class Filters:
                                   ("language", self.language)) if v}
 
 
-def _waiting(stmt: Select, now: datetime) -> Select:
+def _waiting(stmt: Select, now) -> Select:
     """Open and not snoozed: a snoozed ticket is out of the queue until its time comes."""
     return stmt.where(Escalation.status == "open",
                       or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now))
 
 
-def _view(stmt: Select, view: str, user_id: int, off_shift: list[int]) -> Select:
+def _view(stmt: Select, view: str, user_id, off_shift) -> Select:
     """"Unassigned" is the on-shift queue: nobody's, or given to someone off shift who has not
     answered yet."""
     if view == "mine":
@@ -54,22 +56,28 @@ def _view(stmt: Select, view: str, user_id: int, off_shift: list[int]) -> Select
     return stmt
 
 
-def _on_shift_queue(off_shift: list[int]):
+def _on_shift_queue(off_shift):
     nobody = Escalation.assignee_id.is_(None)
-    if not off_shift:
+    if off_shift is None:
         return nobody
     return or_(nobody, Escalation.assignee_id.in_(off_shift) & Escalation.first_response_at.is_(None))
 
 
-def _filter(stmt: Select, f: Filters) -> Select:
-    if f.reason:
-        stmt = stmt.where(Escalation.reason == f.reason)
-    if f.priority:    # the rank, which the queue's index holds, rather than the word
-        stmt = stmt.where(Escalation.priority_rank == PRIORITY_RANK[f.priority])
-    if f.language:
+def _filter(stmt: Select, reason: bool, priority: bool, language: bool) -> Select:
+    """The filters that are set, as bind parameters (values from `_values`): which filters are
+    set decides the statement, not their values, so each combination is built once."""
+    if reason:
+        stmt = stmt.where(Escalation.reason == bindparam("reason"))
+    if priority:    # the rank, which the queue's index holds, rather than the word
+        stmt = stmt.where(Escalation.priority_rank == bindparam("rank"))
+    if language:
         stmt = stmt.where(Escalation.participant_id.in_(
-            select(Participant.id).where(Participant.language == f.language)))
+            select(Participant.id).where(Participant.language == bindparam("language"))))
     return stmt
+
+
+def _values(f: Filters) -> dict:
+    return {"reason": f.reason, "rank": PRIORITY_RANK.get(f.priority), "language": f.language}
 
 
 @dataclass(frozen=True)
@@ -102,15 +110,17 @@ def _last_inbound(column, participant_id_col):
             .order_by(Message.id.desc()).limit(1).scalar_subquery())
 
 
-def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = PER_PAGE, *,
-               now: datetime, filters: Filters = Filters(), off_shift: list[int] = ()) -> list[QueueRow]:
-    """One page of the queue. The page's ids are picked first from the index alone, then only
-    those rows are joined to names, numbers and last texts, so a deep page costs what page 1 costs."""
+@lru_cache(maxsize=64)
+def _queue_page_stmt(view: str, off_shift: bool, reason: bool, priority: bool, language: bool) -> Select:
+    """The page's statement for one combination of view and filters, built once: building it is
+    most of its Python cost (values go in as bind parameters: now, user, off_shift, limit, offset)."""
     order = (Escalation.priority_rank, Escalation.sla_due_at, Escalation.id)
-    base = _filter(_view(_waiting(select(Escalation.id), now), view, user_id, list(off_shift)), filters)
-    ids = base.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery()
+    base = _filter(_view(_waiting(select(Escalation.id), bindparam("now", type_=UTCDateTime())), view,
+                         bindparam("user_id"), bindparam("off_shift", expanding=True) if off_shift else None),
+                   reason, priority, language)
+    ids = base.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")).subquery()
     trigger = Message.__table__.alias("trigger")
-    stmt = (select(Escalation.id, Escalation.participant_id, Participant.first_name,
+    return (select(Escalation.id, Escalation.participant_id, Participant.first_name,
                    primary_address(Escalation.participant_id), Escalation.reason, Escalation.priority,
                    func.coalesce(trigger.c.created_at, Escalation.created_at), Escalation.sla_due_at,
                    Escalation.first_response_at, Escalation.assignee_id, User.name, Escalation.reopened_count,
@@ -122,35 +132,48 @@ def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = P
             .outerjoin(User, User.id == Escalation.assignee_id)
             .outerjoin(trigger, trigger.c.id == Escalation.message_id)
             .order_by(*order))
-    return [QueueRow(*row) for row in s.execute(stmt).all()]
+
+
+def queue_page(s: Session, view: str, user_id: int, page: int, per_page: int = PER_PAGE, *,
+               now: datetime, filters: Filters = Filters(), off_shift: list[int] = ()) -> list[QueueRow]:
+    """One page of the queue. The page's ids are picked first from the index alone, then only
+    those rows are joined to names, numbers and last texts, so a deep page costs what page 1 costs."""
+    stmt = _queue_page_stmt(view, bool(off_shift), bool(filters.reason), bool(filters.priority), bool(filters.language))
+    params = {"now": now, "user_id": user_id, "off_shift": list(off_shift), "limit": per_page,
+              "offset": (page - 1) * per_page, **_values(filters)}
+    return [QueueRow(*row) for row in s.execute(stmt, params).all()]
+
+
+@lru_cache(maxsize=16)
+def _counts_stmt(reason: bool, priority: bool, language: bool) -> Select:
+    """Per assignee: waiting, waiting and unanswered, snoozed. One pass over the open tickets
+    (ix_escalations_waiting covers it and gives the grouping's order), one round trip."""
+    now = bindparam("now", type_=UTCDateTime())
+    awake = or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now)
+    return _filter(select(Escalation.assignee_id, func.count().filter(awake),
+                          func.count().filter(and_(awake, Escalation.first_response_at.is_(None))),
+                          func.count().filter(Escalation.snoozed_until > now))
+                   .where(Escalation.status == "open"), reason, priority, language).group_by(Escalation.assignee_id)
 
 
 def queue_counts(s: Session, user_id: int, *, now: datetime, filters: Filters = Filters(),
                  off_shift: list[int] = ()) -> dict[str, int]:
-    """The tabs' counts. On SQLite, in-process, each is its own index range (open; snoozed;
-    mine; nobody's; off shift), several times cheaper there than one pass over 10,000 open
-    tickets. On PostgreSQL each statement is a round trip to the server, which on a busy machine
-    costs more than the counting: there, and whenever a filter leaves the indexes behind, one
-    pass with a FILTER per count (ix_escalations_waiting covers it)."""
-    awake = or_(Escalation.snoozed_until.is_(None), Escalation.snoozed_until <= now)
-    is_open = Escalation.status == "open"
-    if filters.args() or s.get_bind().dialect.name == "postgresql":
-        def n(*where):
-            return func.count().filter(and_(*where))
-        total, later, mine, free = s.execute(_filter(
-            select(n(awake), n(Escalation.snoozed_until > now), n(awake, Escalation.assignee_id == user_id),
-                   n(awake, _on_shift_queue(list(off_shift)))).select_from(Escalation).where(is_open), filters)).one()
-        return {"all": total, "mine": mine, "unassigned": free, "snoozed": later}
-
-    def count(*where) -> int:
-        return s.scalar(select(func.count()).select_from(Escalation).where(*where)) or 0
-    snoozed = count(Escalation.snoozed_until > now, is_open)
-    free = count(is_open, Escalation.assignee_id.is_(None), awake)
-    if off_shift:
-        free += count(is_open, Escalation.assignee_id.in_(list(off_shift)), Escalation.first_response_at.is_(None),
-                      awake)
-    return {"all": count(is_open) - snoozed, "mine": count(is_open, Escalation.assignee_id == user_id, awake),
-            "unassigned": free, "snoozed": snoozed}
+    """The tabs' counts, added up from a few rows (one per assignee) rather than counted by a
+    statement each: each statement costs its building, a round trip on PostgreSQL, and a pass
+    over the index; this is one of each."""
+    stmt = _counts_stmt(bool(filters.reason), bool(filters.priority), bool(filters.language))
+    away = set(off_shift)
+    total = mine = free = later = 0
+    for assignee, waiting, unanswered, snoozed_n in s.execute(stmt, {"now": now, **_values(filters)}):
+        total += waiting
+        later += snoozed_n
+        if assignee is None:
+            free += waiting
+        elif assignee in away:
+            free += unanswered
+        if assignee == user_id:
+            mine += waiting
+    return {"all": total, "mine": mine, "unassigned": free, "snoozed": later}
 
 
 def snoozed(s: Session, now: datetime) -> list[tuple[int, int, str | None, str, datetime]]:
@@ -253,6 +276,21 @@ def person_by_phone(s: Session, address_digits: str) -> int | None:
 
 
 
+def _name_starts(s: Session, prefix: str):
+    """lower(first_name) starts with `prefix`, in a form ix_participants_first_name_lower can
+    serve: PostgreSQL reads LIKE 'abc%' from its text_pattern_ops index; SQLite's LIKE cannot use
+    an expression index, so a range on the lowered name narrows it first (in its binary order
+    every name starting with "abc" lies in ["abc", "abd")), and the LIKE keeps the match exact."""
+    lowered = func.lower(Participant.first_name)
+    like = lowered.startswith(prefix, autoescape=True)
+    if s.get_bind().dialect.name != "sqlite":
+        return like
+    bounded = [lowered >= prefix]
+    if ord(prefix[-1]) < 0x10FFFF:
+        bounded.append(lowered < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return and_(*bounded, like)
+
+
 def find_people(s: Session, text: str, limit: int = 20) -> list[tuple]:
     """The inbox's search box: a first name (its start), the last 4 digits of a number, an
     external id or #id. Rows: (id, first name, address, status, open ticket's reason, priority)."""
@@ -260,24 +298,61 @@ def find_people(s: Session, text: str, limit: int = 20) -> list[tuple]:
     bare = text.lstrip("#")
     if not bare:
         return []
-    match = [Participant.external_id == text]
+    pg = s.get_bind().dialect.name == "postgresql"
+    match, numbers = [Participant.external_id == text], None
     if bare.isdigit():
         if len(bare) < 10:   # an id, not a number someone pasted whole
             match.append(Participant.id == int(bare))
-        if len(bare) == 4:
-            match.append(Participant.id.in_(select(Contact.participant_id)
-                                            .where(Contact.address.endswith(bare, autoescape=True))))
+        if len(bare) == 4:   # PostgreSQL: from ix_contacts_address_reversed; SQLite reads the contacts
+            numbers = select(Contact.participant_id).where(
+                func.reverse(Contact.address).startswith(bare[::-1]) if pg
+                else Contact.address.endswith(bare, autoescape=True))
     else:
-        match.append(func.lower(Participant.first_name).startswith(bare.lower(), autoescape=True))
+        match.append(_name_starts(s, bare.lower()))
+    # An OR across indexed columns reads each index (BitmapOr, MULTI-INDEX OR); an OR with the
+    # numbers' subquery would read every person on PostgreSQL, so the numbers join by a union.
+    where = or_(*match) if numbers is None else Participant.id.in_(
+        union(select(Participant.id).where(or_(*match)), numbers))
     ticket = (select(Escalation.reason, Escalation.priority)
               .where(Escalation.participant_id == Participant.id, Escalation.status == "open")
               .order_by(Escalation.priority_rank).limit(1))
     stmt = (select(Participant.id, Participant.first_name, primary_address(Participant.id), Participant.status,
                    ticket.with_only_columns(Escalation.reason).scalar_subquery(),
                    ticket.with_only_columns(Escalation.priority).scalar_subquery())
-            .where(or_(*match), Participant.status != "merged")
+            .where(where, Participant.status != "merged")
             .order_by(Participant.first_name, Participant.id).limit(limit))
     return s.execute(stmt).all()
+
+
+@dataclass(frozen=True)
+class LiveNews:
+    """What an open person page's poll needs to know first: is anything new (a message, a note,
+    an event past the ids it has), and the open ticket with its assignee's name."""
+    message: bool
+    note: bool
+    event: bool
+    ticket_id: int | None
+    assignee: str | None
+
+
+@lru_cache(maxsize=1)
+def _live_news_stmt() -> Select:
+    pid = bindparam("pid")
+
+    def newer(model, after: str):
+        return select(model.id).where(model.participant_id == pid, model.id > bindparam(after)).exists()
+    ticket = (select(Escalation.id).where(Escalation.participant_id == pid, Escalation.status == "open")
+              .order_by(Escalation.priority_rank, Escalation.id).limit(1))
+    assignee = select(User.name).where(User.id == ticket.with_only_columns(Escalation.assignee_id).scalar_subquery())
+    return select(newer(Message, "message"), newer(Note, "note"), newer(Event, "event"), ticket.scalar_subquery(),
+                  assignee.scalar_subquery()).where(Participant.id == pid)
+
+
+def live_news(s: Session, participant_id: int, after: dict[str, int]) -> LiveNews | None:
+    """One statement for the poll's usual answer, "nothing new" (it was five: the person, each
+    kind of item, the ticket and its assignee); None when there is no such person."""
+    row = s.execute(_live_news_stmt(), {"pid": participant_id, **after}).first()
+    return None if row is None else LiveNews(bool(row[0]), bool(row[1]), bool(row[2]), row[3], row[4])
 
 
 def events(s: Session, participant_id: int, after_id: int = 0, limit: int = 200) -> list:

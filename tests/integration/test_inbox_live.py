@@ -95,6 +95,23 @@ def test_search_finds_people_by_first_name_last_four_digits_or_external_id(clien
     assert searches and all("q" not in d and "2671" not in str(d) for d in searches)
 
 
+def test_search_by_name_is_a_case_blind_prefix_with_no_wildcards(client, db, peer):
+    """The name match is served by an index (a range on SQLite, LIKE on PostgreSQL): the same
+    people either way, and what a peer types is never a pattern."""
+    make_person(db, "+13125552671", "ana")
+    make_person(db, "+13125559999", "Andre")
+    make_person(db, "+13125550000", "Diana")
+    make_person(db, "+13125550001", "A_n%z")
+
+    def found(q):
+        html = client.get("/inbox", query_string={"q": q}).get_data(as_text=True)
+        return re.findall(r'<a href="/people/\d+">([^<]+)</a>', html.split('id="search-results"')[1].split("</section>")[0])
+    assert sorted(found("AN")) == ["Andre", "ana"]
+    assert found("andrez") == [] and found("na") == []   # the start of the name, not the middle
+    assert found("a%") == [] and found("a_") == ["A_n%z"] and found("a_n%") == ["A_n%z"]
+    assert found("diana") == ["Diana"]
+
+
 def test_the_updates_feed_names_urgent_reasons_never_what_was_written(client, db, peer):
     ana = make_person(db, "+13125550001", "Ana")
     inbound(db, ana, "he is not breathing", NY_NOON)
@@ -216,6 +233,27 @@ def test_the_live_poll_brings_new_texts_statuses_and_who_else_is_here(app, clien
     app.extensions["homeward.clock"] = lambda: NY_NOON + timedelta(minutes=2)   # Dee's tab went quiet
     assert client.post(f"/people/{ana}/live", json={"message": newer}).get_json()["others"] == []
     assert client.post("/people/999999/live", json={}).status_code == 404
+
+
+def test_the_live_poll_says_whose_ticket_it_is_and_brings_new_notes_and_events(app, client, db, peer):
+    """The poll first asks whether anything is new at all; when something is, it still brings
+    every kind, and the ticket's assignee comes with the answer either way."""
+    ana = make_person(db, "+13125550001", "Ana")
+    first = inbound(db, ana, "hi", NY_NOON - timedelta(minutes=5))
+    tid = make_ticket(db, ana, "peer_request", "normal", NY_NOON - timedelta(minutes=5))
+    quiet = client.post(f"/people/{ana}/live", json={"message": first}).get_json()
+    assert quiet["html"] == "" and quiet["ticket"] == {"id": tid, "assignee": None}
+    assert quiet["last"] == {"message": first, "note": 0, "event": 0}
+    client.post(f"/inbox/{tid}/claim", data={"expected": ""})
+    client.post(f"/people/{ana}/note", data={"body": "called, no answer"})
+    with db.session() as s:
+        s.add(Event(participant_id=ana, name="checkin", data={"mood": 3}, created_at=NY_NOON))
+    data = client.post(f"/people/{ana}/live", json={"message": first}).get_json()
+    assert data["ticket"] == {"id": tid, "assignee": "Luis Ortega"}
+    assert "called, no answer" in data["html"] and "Checked in: 3 of 5" in data["html"]
+    assert "data-message=" not in data["html"] and data["last"]["note"] > 0 and data["last"]["event"] > 0
+    again = client.post(f"/people/{ana}/live", json={"message": first, **{k: data["last"][k] for k in ("note", "event")}})
+    assert again.get_json()["html"] == ""
 
 
 def test_the_person_page_shows_no_internals_and_the_history_after_resolve(app, client, db, peer):

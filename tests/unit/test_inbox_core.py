@@ -72,3 +72,22 @@ def test_how_times_read():
     assert present.release_label(-1) == "released in 1 day" and present.release_label(5) == "day 5"
     assert present.masked("sms:+13125552671") == "+1******2671"
     assert present.masked("whatsapp:+13125552671") == "whatsapp:+1******2671"
+
+
+def test_a_queue_row_reads_in_words_from_one_call():
+    import dataclasses
+
+    from web.queries import QueueRow
+    row = QueueRow(id=1, participant_id=7, name=None, address="sms:+13125552671", reason="emergency",
+                   priority="urgent", waiting_since=NY_NOON - timedelta(minutes=9), sla_due_at=NY_NOON - timedelta(minutes=4),
+                   first_response_at=None, assignee_id=None, assignee_name=None, reopened_count=0, language="es",
+                   release_date=date(2026, 3, 6), timezone="America/New_York", last_text="help\u202e " + "y" * 300,
+                   last_text_at=NY_NOON - timedelta(minutes=9))
+    [(same, cells)] = present.queue_cells([row], NY_NOON)
+    assert same is row
+    assert cells.name == "Person #7" and cells.address == "+1******2671" and cells.language == "Spanish"
+    assert cells.day == "day 4" and cells.reason == "Overdose reported" and cells.waiting == "9 min"
+    assert (cells.sla, cells.sla_class) == ("overdue 4 min", "overdue")
+    assert "\u202e" not in cells.preview and len(cells.preview) == 120 and len(cells.title) == 200
+    [(_, quiet)] = present.queue_cells([dataclasses.replace(row, last_text=None)], NY_NOON)
+    assert quiet.preview is None and quiet.title is None
