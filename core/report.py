@@ -170,8 +170,12 @@ def _minutes(delta: timedelta) -> float:
     return round(delta.total_seconds() / 60, 1)
 
 
+def _enrolled_as(status: str, consented: bool) -> bool:
+    return status != "merged" and (consented or status in ("active", "paused", "completed"))
+
+
 def _enrolled(p: PersonRow) -> bool:
-    return p.status != "merged" and (p.consent_at is not None or p.status in ("active", "paused", "completed"))
+    return _enrolled_as(p.status, p.consent_at is not None)
 
 
 def _yes(value: Any) -> bool | None:
@@ -189,18 +193,44 @@ naloxone_answer = _yes
 
 # -- the tables ------------------------------------------------------------------------------------
 
-def people(rows: Iterable[PersonRow], period: Period) -> Table:
-    rows = [p for p in rows if p.status != "merged"]
-    enrolled = [p for p in rows if _enrolled(p)]
-    opted = [p for p in rows if p.opted_out_at is not None]
+@dataclass(frozen=True)
+class PeopleKind:
+    """What the people and naloxone tables ask of a person, period flags included: the shell
+    counts people alike in SQL (a handful of groups, not 10,000 rows); `people_tally` does the
+    same from rows, and the tests hold the two together."""
+    status: str
+    consented: bool
+    opted_out: bool
+    new: bool                   # consented (or first wrote, if never) in the period
+    opted_out_new: bool         # opted out (the latest opt-out) in the period
+    created_new: bool           # first wrote in the period
+    naloxone_on_hand: bool | None = None
+
+
+def people_tally(rows: Iterable[PersonRow], period: Period) -> Counter:
+    """How many people of each kind (merged records left out: they live on the one they joined)."""
+    return Counter(PeopleKind(p.status, p.consent_at is not None, p.opted_out_at is not None,
+                              (p.consent_at or p.created_at) in period, p.opted_out_at in period,
+                              p.created_at in period, p.naloxone_on_hand)
+                   for p in rows if p.status != "merged")
+
+
+def _enrolled_kind(k: PeopleKind) -> bool:
+    return _enrolled_as(k.status, k.consented)
+
+
+def people(tally: Mapping[PeopleKind, int]) -> Table:
+    """`tally`: `people_tally` (or the same counted in SQL)."""
+    def n(keep) -> int:
+        return sum(count for k, count in tally.items() if k.status != "merged" and keep(k))
+    enrolled = _enrolled_kind
     data = (
-        ("Enrolled", len(enrolled), sum(1 for p in enrolled if (p.consent_at or p.created_at) in period)),
-        ("Active", sum(1 for p in enrolled if p.status == "active" and p.opted_out_at is None), None),
-        ("Paused", sum(1 for p in enrolled if p.status == "paused" and p.opted_out_at is None), None),
-        ("Opted out", len(opted), sum(1 for p in opted if p.opted_out_at in period)),
-        ("Completed", sum(1 for p in enrolled if p.status == "completed"), None),
-        ("Texted in, not enrolled", sum(1 for p in rows if not _enrolled(p)),
-         sum(1 for p in rows if not _enrolled(p) and p.created_at in period)),
+        ("Enrolled", n(enrolled), n(lambda k: enrolled(k) and k.new)),
+        ("Active", n(lambda k: enrolled(k) and k.status == "active" and not k.opted_out), None),
+        ("Paused", n(lambda k: enrolled(k) and k.status == "paused" and not k.opted_out), None),
+        ("Opted out", n(lambda k: k.opted_out), n(lambda k: k.opted_out and k.opted_out_new)),
+        ("Completed", n(lambda k: enrolled(k) and k.status == "completed"), None),
+        ("Texted in, not enrolled", n(lambda k: not enrolled(k)), n(lambda k: not enrolled(k) and k.created_new)),
     )
     return Table("people", "People in the program", ("measure", "now", "new in period"), data,
                  "“Now” counts everyone to date; “new in period” by consent (or opt-out) time.", people=(1, 2))
@@ -317,13 +347,14 @@ def locator(events: Iterable[EventRow], period: Period) -> Table:
                  "national lines; asked where: we asked for a ZIP or town; more places: asked for the next page.")
 
 
-def naloxone(persons: Iterable[PersonRow]) -> Table:
-    enrolled = [p for p in persons if _enrolled(p)]
-    yes = sum(1 for p in enrolled if p.naloxone_on_hand is True)
-    no = sum(1 for p in enrolled if p.naloxone_on_hand is False)
+def naloxone(tally: Mapping[PeopleKind, int]) -> Table:
+    """`tally`: `people_tally` (or the same counted in SQL)."""
+    def n(answer) -> int:
+        return sum(c for k, c in tally.items() if _enrolled_kind(k) and k.naloxone_on_hand is answer)
+    yes, no, unknown = n(True), n(False), n(None)
     return Table("naloxone", "Naloxone on hand", ("answer", "people", "% of those asked"),
                  (("has naloxone", yes, rate(yes, yes + no)), ("does not", no, rate(no, yes + no)),
-                  ("not asked yet", len(enrolled) - yes - no, None)),
+                  ("not asked yet", unknown, None)),
                  "Everyone enrolled, as of their latest answer in the risk check (not limited to the period).",
                  people=(1,), rates=(2,))
 
@@ -621,21 +652,43 @@ def suppressed(table: Table) -> Table:
     return replace(table, rows=tuple(rows))
 
 
+# The rows each table is computed from: the shell loads only these for one table (a CSV, a
+# peer's own numbers). "tally": people_tally; "persons": the people released in the period.
+INPUTS = {
+    "people": ("tally",), "reach": ("persons", "hits", "release_tickets"),
+    "engagement": ("persons", "hits", "release_events"), "checkins": ("checkins",), "risk": ("events",),
+    "escalations": ("tickets",), "response": ("tickets",), "response_week": ("tickets",),
+    "response_peer": ("tickets",), "locator": ("events",), "requests": ("events", "tickets"),
+    "naloxone": ("tally",), "outcomes": ("tickets",), "peers": ("staff", "tickets"), "peer_weeks": ("tickets",),
+    "events": ("events",),
+}
+
+
 def build(period: Period, persons: Sequence[PersonRow], checkins: Mapping[int, tuple[int, int]],
           events: Sequence[EventRow], tickets: Sequence[TicketRow], targets: Mapping[str, int],
           outcome_labels: Mapping[str, str], now: datetime, hits: Hits = Hits(),
           release_events: Sequence[EventRow] = (), release_tickets: Sequence[TicketRow] = (),
-          staff: Sequence[PeerRow] = ()) -> Report:
-    """`checkins`: check-ins sent in the period and answered, by day since release
+          staff: Sequence[PeerRow] = (), tally: Mapping[PeopleKind, int] | None = None,
+          only: Iterable[str] | None = None) -> Report:
+    """`persons`: at least everyone released in the period (reach and engagement use no one
+    else); `tally`: everyone, counted by kind (`people_tally`; counted from `persons` when left
+    out). `checkins`: check-ins sent in the period and answered, by day since release
     (`checkin_days`); `hits`: who texted and checked in in each of `release_windows`
     (`window_hits`). `release_events` and `release_tickets` cover the people released in the
-    period over their first 13 weeks (the shell loads them so); the rest covers the period itself."""
-    tables = (people(persons, period), reach(persons, hits, release_tickets, period, now),
-              engagement(persons, hits, release_events, period, now),
-              checkin_response(checkins), risk_tiers(events, period),
-              escalations(tickets, period), response_times(tickets, period, targets, now),
-              response_by(tickets, period, now, "week"), response_by(tickets, period, now, "peer"),
-              locator(events, period), requests(events, tickets, period), naloxone(persons),
-              outcomes(tickets, period, outcome_labels), peers(staff, tickets, period), peer_weeks(tickets, period),
-              conversation_events(events, period))
-    return Report(period, {t.name: t for t in tables})
+    period over their first 13 weeks (the shell loads them so); the rest covers the period itself.
+    `only`: the tables wanted (all of them, in INPUTS' order, when left out)."""
+    makers = {
+        "people": lambda: people(people_tally(persons, period) if tally is None else tally),
+        "reach": lambda: reach(persons, hits, release_tickets, period, now),
+        "engagement": lambda: engagement(persons, hits, release_events, period, now),
+        "checkins": lambda: checkin_response(checkins), "risk": lambda: risk_tiers(events, period),
+        "escalations": lambda: escalations(tickets, period),
+        "response": lambda: response_times(tickets, period, targets, now),
+        "response_week": lambda: response_by(tickets, period, now, "week"),
+        "response_peer": lambda: response_by(tickets, period, now, "peer"),
+        "locator": lambda: locator(events, period), "requests": lambda: requests(events, tickets, period),
+        "naloxone": lambda: naloxone(people_tally(persons, period) if tally is None else tally),
+        "outcomes": lambda: outcomes(tickets, period, outcome_labels), "peers": lambda: peers(staff, tickets, period),
+        "peer_weeks": lambda: peer_weeks(tickets, period), "events": lambda: conversation_events(events, period),
+    }
+    return Report(period, {name: makers[name]() for name in (INPUTS if only is None else only)})

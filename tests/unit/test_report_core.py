@@ -30,7 +30,7 @@ def test_people_counts_now_and_new_in_period():
     rows = [person(1), person(2, status="paused"), person(3, status="completed"),
             person(4, opted=at(2)), person(5, status="prospect", consent=None),
             person(6, status="merged"), person(7, consent=datetime(2026, 2, 1, tzinfo=UTC))]
-    t = {r[0]: r[1:] for r in core.people(rows, P).rows}
+    t = {r[0]: r[1:] for r in core.people(core.people_tally(rows, P)).rows}
     assert t["Enrolled"] == (5, 4)
     assert t["Active"] == (2, None) and t["Paused"] == (1, None) and t["Completed"] == (1, None)
     assert t["Opted out"] == (1, 1) and t["Texted in, not enrolled"] == (1, 1)
@@ -198,7 +198,7 @@ def test_small_cells_are_hidden_with_the_rates_beside_them():
 def test_naloxone_on_hand_rate_among_those_asked():
     rows = [person(1, naloxone_on_hand=True), person(2, naloxone_on_hand=True), person(3, naloxone_on_hand=False),
             person(4), person(5, status="prospect", consent=None, naloxone_on_hand=True)]
-    assert core.naloxone(rows).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3), ("not asked yet", 1, None))
+    assert core.naloxone(core.people_tally(rows, P)).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3), ("not asked yet", 1, None))
     assert core.naloxone_answer("yes") is True and core.naloxone_answer(False) is False
     assert core.naloxone_answer("maybe") is None
 

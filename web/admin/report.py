@@ -13,6 +13,7 @@ import csv
 import io
 import math
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import Date, String, and_, bindparam, cast, column, exists, func, or_, select, values
+from sqlalchemy import Date, String, and_, bindparam, case, cast, column, exists, func, literal, or_, select, values
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
@@ -135,7 +136,7 @@ def local_days(period: core.Period, tz: str) -> list[tuple[date, datetime, datet
     return out
 
 
-def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, int]]:
+def load_checkin_days(s, period: core.Period) -> dict[int, tuple[int, int]]:
     """Check-ins sent in the period and answered (the recorded answer), by day since release,
     counted in SQL from `ix_messages_report_sent`. PostgreSQL turns each time into the person's
     local date itself; SQLite, slow at per-row date functions, counts each local day of the period
@@ -158,7 +159,9 @@ def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, i
          .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
          .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
          .group_by(PARTICIPANTS.c.release_date))
-    for tz in sorted({p.timezone for p in persons if p.release_date is not None}):
+    zones = s.scalars(select(_zone(period)).where(PARTICIPANTS.c.status != "merged",
+                                                  PARTICIPANTS.c.release_date.is_not(None)).distinct())
+    for tz in sorted(zones):
         for day, start, until in local_days(period, tz):
             for release, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until}):
                 before = days.get((day - release).days, (0, 0))
@@ -174,33 +177,102 @@ def _tickets(s, where) -> list[core.TicketRow]:
         .outerjoin(User, User.id == Escalation.assignee_id).where(where))]
 
 
-def load_rows(s, period: core.Period, now, peer_id: int | None = None):
+def _within(col, period: core.Period):
+    return and_(col >= period.start_utc, col < period.end_utc)
+
+
+def _flag(condition):
+    """A condition as a column: true or false, never NULL (a NULL time is not in the period)."""
+    return case((condition, True), else_=False)
+
+
+def _naloxone_json(dialect: str):
+    """The answer stored in `fields` as (JSON type, text): read in SQL, interpreted by the core."""
+    key = "naloxone_on_hand"
+    if dialect == "postgresql":
+        value = PARTICIPANTS.c.fields.op("->")(literal(key))
+        return func.json_typeof(value), PARTICIPANTS.c.fields.op("->>")(literal(key))
+    return func.json_type(PARTICIPANTS.c.fields, f"$.{key}"), func.json_extract(PARTICIPANTS.c.fields, f"$.{key}")
+
+
+def _naloxone(kind: str | None, value) -> bool | None:
+    if kind in ("true", "false"):                       # SQLite's json_type
+        return kind == "true"
+    if kind == "boolean":                               # PostgreSQL's json_typeof
+        return value == "true"
+    if kind in ("text", "string"):
+        return core.naloxone_answer(value)
+    return None                                          # missing, null, a number: not an answer
+
+
+def load_tally(s, period: core.Period) -> Counter:
+    """Everyone, counted by what the people and naloxone tables ask (`core.people_tally`, in
+    SQL): one scan of the people, a handful of groups back."""
+    p = PARTICIPANTS.c
+    kind, value = _naloxone_json(s.bind.dialect.name)
+    person = select(p.status, _flag(p.consent_at.is_not(None)).label("consented"),
+                    _flag(p.opted_out_at.is_not(None)).label("opted"),
+                    _flag(_within(func.coalesce(p.consent_at, p.created_at), period)).label("new"),
+                    _flag(_within(p.opted_out_at, period)).label("opted_new"),
+                    _flag(_within(p.created_at, period)).label("created_new"), kind.label("kind"),
+                    value.label("value")).where(p.status != "merged").subquery()
+    tally: Counter = Counter()
+    for status, consented, opted, new, opted_new, created_new, k, v, n in s.execute(
+            select(*person.c, func.count()).group_by(*person.c)):
+        tally[core.PeopleKind(status, bool(consented), bool(opted), bool(new), bool(opted_new), bool(created_new),
+                              _naloxone(k, v))] += n
+    return tally
+
+
+def load_released(s, period: core.Period) -> list[core.PersonRow]:
+    """The people released in the period (reach and engagement ask about no one else)."""
+    return [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created)
+            for pid, status, release, tz, consent, opted, created in s.execute(
+                select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
+                       Participant.consent_at, Participant.opted_out_at, Participant.created_at).where(
+                    Participant.status != "merged", Participant.release_date.between(period.start, period.end)))]
+
+
+ALL_INPUTS = frozenset(i for needs in core.INPUTS.values() for i in needs)
+
+
+def load_rows(s, period: core.Period, now, peer_id: int | None = None, need=ALL_INPUTS):
     """Plain rows for the period, and for the people released in it, their first 13 weeks;
-    messages only as counts and per-window answers from SQL (no message row is loaded)."""
-    persons = [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created,
-                              core.naloxone_answer((fields or {}).get("naloxone_on_hand")))
-               for pid, status, release, tz, consent, opted, created, fields in s.execute(
-                   select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
-                          Participant.consent_at, Participant.opted_out_at, Participant.created_at,
-                          Participant.fields).where(Participant.status != "merged"))]
-    events = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
-        select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
-            Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc, Event.created_at < period.end_utc))]
-    tickets = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
-                              Escalation.resolved_at.between(period.start_utc, period.end_utc)))
+    people as counts and messages only as counts and per-window answers from SQL (no message
+    row is loaded). `need`: the inputs wanted (`core.INPUTS`), the rest left empty."""
+    rows = dict(tally=Counter(), persons=[], checkins={}, events=[], tickets=[], hits=core.Hits(),
+                release_events=[], release_tickets=[], staff=[])
+    if "tally" in need:
+        rows["tally"] = load_tally(s, period)
+    if need & {"persons", "hits", "release_events", "release_tickets"}:
+        rows["persons"] = load_released(s, period)
+    if "checkins" in need:
+        rows["checkins"] = load_checkin_days(s, period)
+    if "events" in need:
+        rows["events"] = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
+            select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
+                Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc,
+                Event.created_at < period.end_utc))]
+    if "tickets" in need:
+        rows["tickets"] = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
+                                          Escalation.resolved_at.between(period.start_utc, period.end_utc)))
     released = select(Participant.id).where(Participant.status != "merged",
                                             Participant.release_date.between(period.start, period.end))
     r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
-    release_events = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
-        select(Event.name, Event.created_at, Event.participant_id).where(
-            Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
-            Event.created_at >= r_lo, Event.created_at < r_hi))]
-    release_tickets = _tickets(s, and_(Escalation.participant_id.in_(released),
-                                       Escalation.outcome.in_(core.REACHED_OUTCOMES),
-                                       Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
-    return dict(persons=persons, checkins=load_checkin_days(s, persons, period), events=events, tickets=tickets,
-                hits=load_hits(s, core.release_windows(persons, period, now), period),
-                release_events=release_events, release_tickets=release_tickets, staff=load_peers(s, peer_id))
+    if "release_events" in need:
+        rows["release_events"] = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
+            select(Event.name, Event.created_at, Event.participant_id).where(
+                Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
+                Event.created_at >= r_lo, Event.created_at < r_hi))]
+    if "release_tickets" in need:
+        rows["release_tickets"] = _tickets(s, and_(Escalation.participant_id.in_(released),
+                                                   Escalation.outcome.in_(core.REACHED_OUTCOMES),
+                                                   Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
+    if "hits" in need:
+        rows["hits"] = load_hits(s, core.release_windows(rows["persons"], period, now), period)
+    if "staff" in need:
+        rows["staff"] = load_peers(s, peer_id)
+    return rows
 
 
 def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:
@@ -215,14 +287,16 @@ def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:
     return [core.PeerRow(name, n, o) for name, n, o in s.execute(q)]
 
 
-def build_report(period: core.Period, peer_id: int | None = None) -> core.Report:
+def build_report(period: core.Period, peer_id: int | None = None, only=None) -> core.Report:
+    """The report, or only the tables in `only` (loading only what they are computed from)."""
+    need = ALL_INPUTS if only is None else frozenset(i for name in only for i in core.INPUTS[name])
     with db().session() as s:
-        rows = load_rows(s, period, now(), peer_id)
+        rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
     return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
                       targets=targets, outcome_labels=OUTCOMES, now=now(), hits=rows["hits"],
                       release_events=rows["release_events"], release_tickets=rows["release_tickets"],
-                      staff=rows["staff"])
+                      staff=rows["staff"], tally=rows["tally"], only=only)
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -383,7 +457,7 @@ def index():
 def _own(report: core.Report, name: str) -> core.Report:
     """Only the rows about this peer (by name, as the tables carry it)."""
     tables = {}
-    for key in OWN_TABLES:
+    for key in (k for k in OWN_TABLES if k in report.tables):
         t = report.tables[key]
         col = t.columns.index("peer")
         tables[key] = replace(t, rows=tuple(r for r in t.rows if r[col] == name))
@@ -395,7 +469,7 @@ def _own(report: core.Report, name: str) -> core.Report:
 def mine():
     """A peer's own numbers: caseload, open tickets, tickets handled, time to first response."""
     period, problems = period_from(request.args)
-    report = _own(build_report(period, me()), current_user.name)
+    report = _own(build_report(period, me(), only=OWN_TABLES), current_user.name)
     return render_template("admin/report.html", report=report, period=period, problems=problems,
                            charts=charts_of(report), people=None, mine=True,
                            sections=(("Your work", OWN_TABLES),))
@@ -425,14 +499,14 @@ def _cell(value):
 def download(name: str):
     """A table as CSV, small cells hidden. Peers get only their own rows of their own tables."""
     period, _ = period_from(request.args)
-    if is_supervisor():
-        table = build_report(period).tables.get(name)
-    elif name in OWN_TABLES:
-        table = _own(build_report(period, me()), current_user.name).tables.get(name)
-    else:
+    if not is_supervisor() and name not in OWN_TABLES:
         abort(403)                      # program-wide numbers are the supervisors'
-    if table is None:
+    if name not in core.INPUTS:
         abort(404)
+    if is_supervisor():                 # only this table, from only its rows
+        table = build_report(period, only=(name,)).tables[name]
+    else:
+        table = _own(build_report(period, me(), only=(name,)), current_user.name).tables[name]
     table = core.suppressed(table)
     buf = io.StringIO()
     writer = csv.writer(buf)
