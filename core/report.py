@@ -263,6 +263,36 @@ def checkin_days(persons: Iterable[PersonRow], messages: Iterable[MessageRow],
     return days
 
 
+def offset_spans(period: Period, tz: str) -> tuple[tuple[datetime, datetime, timedelta], ...]:
+    """The period cut where `tz`'s UTC offset changes: (from, until, offset) in UTC terms. Within a
+    span a time's local date is the date of time + offset, so SQL finds a person's day with
+    arithmetic, not a time zone lookup per row. (Found a day at a time, each change to the
+    second by halving: offsets change on whole seconds, at most once a day.)"""
+    zone, second, day = ZoneInfo(tz), timedelta(seconds=1), timedelta(days=1)
+
+    def offset(at: datetime) -> timedelta:
+        return at.astimezone(zone).utcoffset()
+
+    lo = at = period.start_utc.astimezone(ZoneInfo("UTC"))
+    end = period.end_utc.astimezone(ZoneInfo("UTC"))
+    current, out = offset(lo), []
+    while at < end:
+        step = min(at + day, end - second)
+        if offset(step) == current:
+            at = step if step > at else end
+            continue
+        a, b = at, step                         # a has the current offset, b the next one
+        while b - a > second:
+            mid = a + (b - a) // 2
+            mid -= timedelta(microseconds=mid.microsecond)
+            a, b = (mid, b) if offset(mid) == current else (a, mid)
+        out.append((lo, b, current))
+        lo = at = b
+        current = offset(b)
+    out.append((lo, end, current))
+    return tuple(out)
+
+
 def checkin_response(days: Mapping[int, tuple[int, int]]) -> Table:
     """`days`: day since release -> (check-ins sent, answered)."""
     data = tuple((day, sent, yes, rate(yes, sent)) for day, (sent, yes) in sorted(days.items()))
