@@ -27,7 +27,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ LOCATOR_STATUSES = ("found", "need_place", "ambiguous", "not_found", "more")
 REACHED_OUTCOMES = ("reached", "naloxone_provided", "referred_treatment")
 PEER_REASONS = ("peer_request", "asked_for_peer")
 WEEKS = 13
+UTC = timezone.utc
 SMALL_CELL = 5
 EVENT_DETAIL = {"checkin": "mood", "screening": "result", "safety": "kind", "timed_out": "flow", "expired": "flow"}
 
@@ -273,8 +274,8 @@ def offset_spans(period: Period, tz: str) -> tuple[tuple[datetime, datetime, tim
     def offset(at: datetime) -> timedelta:
         return at.astimezone(zone).utcoffset()
 
-    lo = at = period.start_utc.astimezone(ZoneInfo("UTC"))
-    end = period.end_utc.astimezone(ZoneInfo("UTC"))
+    lo = at = period.start_utc.astimezone(UTC)
+    end = period.end_utc.astimezone(UTC)
     current, out = offset(lo), []
     while at < end:
         step = min(at + day, end - second)
@@ -559,30 +560,34 @@ def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventR
     for ts in checkins.values():
         ts.sort()
     outs = opt_out_times(persons, events)
-    groups = cohorts(persons, period)
-    starts = {p.id: release_start(p) for g in groups.values() for p in g}
-    data = []
-    for k in range(1, WEEKS + 1):
-        name, eligible, wrote, checked, opted = week(k), 0, 0, 0, 0
-        spread = []
-        for group in groups.values():
-            g_eligible = g_wrote = 0
-            for p in group:
-                lo = starts[p.id] + timedelta(days=7 * (k - 1))
-                hi = lo + timedelta(days=7)
+    names = [week(k) for k in range(1, WEEKS + 1)]
+    eligible, wrote, checked, opted = [0] * WEEKS, [0] * WEEKS, [0] * WEEKS, [0] * WEEKS
+    spread: list[list[float]] = [[] for _ in range(WEEKS)]
+    bounds: dict[tuple, list[tuple[datetime, datetime]]] = {}
+    for group in cohorts(persons, period).values():
+        g_eligible, g_wrote = [0] * WEEKS, [0] * WEEKS
+        for p in group:
+            key = (p.release_date, p.timezone)
+            if key not in bounds:       # the same weeks for everyone released that day there, in UTC
+                start = release_start(p)
+                bounds[key] = [((start + timedelta(days=7 * k)).astimezone(UTC),
+                                (start + timedelta(days=7 * (k + 1))).astimezone(UTC)) for k in range(WEEKS)]
+            mine, out = checkins.get(p.id, ()), outs.get(p.id, ())
+            for i, (lo, hi) in enumerate(bounds[key]):
                 if hi > now:
-                    continue
-                g_eligible += 1
-                g_wrote += (p.id, name) in hits.texted
-                checked += (p.id, name) in hits.answered or _any_from(checkins.get(p.id, ()), lo, hi)
-                opted += _any_from(outs.get(p.id, ()), lo, hi)
-            eligible, wrote = eligible + g_eligible, wrote + g_wrote
-            if g_eligible >= SMALL_CELL:
-                spread.append(rate(g_wrote, g_eligible))
-        if not eligible:
-            continue
-        data.append((k, eligible, wrote, rate(wrote, eligible), checked, rate(checked, eligible), opted,
-                     rate(opted, eligible), min(spread) if spread else None, max(spread) if spread else None))
+                    break               # the later weeks end later still
+                g_eligible[i] += 1
+                g_wrote[i] += (p.id, names[i]) in hits.texted
+                checked[i] += (p.id, names[i]) in hits.answered or _any_from(mine, lo, hi)
+                opted[i] += _any_from(out, lo, hi)
+        for i in range(WEEKS):
+            eligible[i] += g_eligible[i]
+            wrote[i] += g_wrote[i]
+            if g_eligible[i] >= SMALL_CELL:
+                spread[i].append(rate(g_wrote[i], g_eligible[i]))
+    data = [(i + 1, eligible[i], wrote[i], rate(wrote[i], eligible[i]), checked[i], rate(checked[i], eligible[i]),
+             opted[i], rate(opted[i], eligible[i]), min(spread[i]) if spread[i] else None,
+             max(spread[i]) if spread[i] else None) for i in range(WEEKS) if eligible[i]]
     return Table("engagement", "Engagement by week since release",
                  ("week since release", "people", "sent any text", "% sent any text", "checked in", "% checked in",
                   "opted out", "% opted out", "lowest cohort % any text", "highest cohort % any text"),
