@@ -22,7 +22,7 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import Date, Integer, Interval, String, and_, bindparam, case, cast, column, exists, func, literal, or_, select, values
+from sqlalchemy import Date, Integer, Interval, String, and_, bindparam, case, cast, column, exists, func, literal, literal_column, or_, select, values
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
@@ -109,7 +109,9 @@ def load_hits(s, windows, period: core.Period) -> core.Hits:
     """Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
     index probes each (`ix_messages_report_person`), the people from `ix_participants_report_release`.
-    One row back per person, the windows hit as bits (one statement, compiled once)."""
+    One row back per person, the windows hit as bits (one statement, compiled once). SQLite,
+    without statistics, would rather scan every person in id order (for the grouping) against
+    every window: 6 times slower at 180 days; the windows' columns are kept from its indexes."""
     texted, answered = set(), set()
     for chunk in _chunks(list(windows)):
         w = _values("release_windows", WINDOW_COLUMNS,
@@ -119,10 +121,13 @@ def load_hits(s, windows, period: core.Period) -> core.Hits:
                       MESSAGES.c.created_at < w.c.hi)
         wrote = select(literal(1)).where(inside, MESSAGES.c.direction == "in").exists()
         done = select(literal(1)).where(inside, is_checkin(MESSAGES), MESSAGES.c.answered_at.is_not(None)).exists()
+        release, tz = w.c.release_date, w.c.tz
+        if s.bind.dialect.name == "sqlite":     # (unary + keeps SQLite from scanning every person instead)
+            release, tz = (literal_column(f"+release_windows.{c}", t) for c, t in (("release_date", Date()),
+                                                                                   ("tz", String())))
         q = (select(PARTICIPANTS.c.id, func.sum(case((wrote, w.c.bit), else_=0)),
                     func.sum(case((and_(w.c.week == 1, done), w.c.bit), else_=0)))
-             .select_from(w).join(PARTICIPANTS, and_(PARTICIPANTS.c.release_date == w.c.release_date,
-                                                     _zone(period) == w.c.tz))
+             .select_from(w).join(PARTICIPANTS, and_(PARTICIPANTS.c.release_date == release, _zone(period) == tz))
              .where(PARTICIPANTS.c.status != "merged").group_by(PARTICIPANTS.c.id))
         for pid, wrote_bits, done_bits in s.execute(q):
             wrote_bits, done_bits = int(wrote_bits or 0), int(done_bits or 0)
