@@ -200,7 +200,8 @@ def test_small_cells_are_hidden_with_the_rates_beside_them():
 def test_naloxone_on_hand_rate_among_those_asked():
     rows = [person(1, naloxone_on_hand=True), person(2, naloxone_on_hand=True), person(3, naloxone_on_hand=False),
             person(4), person(5, status="prospect", consent=None, naloxone_on_hand=True)]
-    assert core.naloxone(core.people_tally(rows, P)).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3), ("not asked yet", 1, None))
+    assert core.naloxone(core.people_tally(rows, P)).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3),
+                                                              ("not asked yet", 1, None))
     assert core.naloxone_answer("yes") is True and core.naloxone_answer(False) is False
     assert core.naloxone_answer("maybe") is None
 

@@ -22,7 +22,8 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import Date, Integer, Interval, String, and_, bindparam, case, cast, column, exists, func, literal, literal_column, or_, select, values
+from sqlalchemy import (Date, Integer, Interval, String, and_, bindparam, case, cast, column, func, literal,
+                        literal_column, or_, select, values)
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
