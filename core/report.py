@@ -27,7 +27,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ LOCATOR_STATUSES = ("found", "need_place", "ambiguous", "not_found", "more")
 REACHED_OUTCOMES = ("reached", "naloxone_provided", "referred_treatment")
 PEER_REASONS = ("peer_request", "asked_for_peer")
 WEEKS = 13
+UTC = timezone.utc
 SMALL_CELL = 5
 EVENT_DETAIL = {"checkin": "mood", "screening": "result", "safety": "kind", "timed_out": "flow", "expired": "flow"}
 
@@ -170,8 +171,12 @@ def _minutes(delta: timedelta) -> float:
     return round(delta.total_seconds() / 60, 1)
 
 
+def _enrolled_as(status: str, consented: bool) -> bool:
+    return status != "merged" and (consented or status in ("active", "paused", "completed"))
+
+
 def _enrolled(p: PersonRow) -> bool:
-    return p.status != "merged" and (p.consent_at is not None or p.status in ("active", "paused", "completed"))
+    return _enrolled_as(p.status, p.consent_at is not None)
 
 
 def _yes(value: Any) -> bool | None:
@@ -189,18 +194,44 @@ naloxone_answer = _yes
 
 # -- the tables ------------------------------------------------------------------------------------
 
-def people(rows: Iterable[PersonRow], period: Period) -> Table:
-    rows = [p for p in rows if p.status != "merged"]
-    enrolled = [p for p in rows if _enrolled(p)]
-    opted = [p for p in rows if p.opted_out_at is not None]
+@dataclass(frozen=True)
+class PeopleKind:
+    """What the people and naloxone tables ask of a person, period flags included: the shell
+    counts people alike in SQL (a handful of groups, not 10,000 rows); `people_tally` does the
+    same from rows, and the tests hold the two together."""
+    status: str
+    consented: bool
+    opted_out: bool
+    new: bool                   # consented (or first wrote, if never) in the period
+    opted_out_new: bool         # opted out (the latest opt-out) in the period
+    created_new: bool           # first wrote in the period
+    naloxone_on_hand: bool | None = None
+
+
+def people_tally(rows: Iterable[PersonRow], period: Period) -> Counter:
+    """How many people of each kind (merged records left out: they live on the one they joined)."""
+    return Counter(PeopleKind(p.status, p.consent_at is not None, p.opted_out_at is not None,
+                              (p.consent_at or p.created_at) in period, p.opted_out_at in period,
+                              p.created_at in period, p.naloxone_on_hand)
+                   for p in rows if p.status != "merged")
+
+
+def _enrolled_kind(k: PeopleKind) -> bool:
+    return _enrolled_as(k.status, k.consented)
+
+
+def people(tally: Mapping[PeopleKind, int]) -> Table:
+    """`tally`: `people_tally` (or the same counted in SQL)."""
+    def n(keep) -> int:
+        return sum(count for k, count in tally.items() if k.status != "merged" and keep(k))
+    enrolled = _enrolled_kind
     data = (
-        ("Enrolled", len(enrolled), sum(1 for p in enrolled if (p.consent_at or p.created_at) in period)),
-        ("Active", sum(1 for p in enrolled if p.status == "active" and p.opted_out_at is None), None),
-        ("Paused", sum(1 for p in enrolled if p.status == "paused" and p.opted_out_at is None), None),
-        ("Opted out", len(opted), sum(1 for p in opted if p.opted_out_at in period)),
-        ("Completed", sum(1 for p in enrolled if p.status == "completed"), None),
-        ("Texted in, not enrolled", sum(1 for p in rows if not _enrolled(p)),
-         sum(1 for p in rows if not _enrolled(p) and p.created_at in period)),
+        ("Enrolled", n(enrolled), n(lambda k: enrolled(k) and k.new)),
+        ("Active", n(lambda k: enrolled(k) and k.status == "active" and not k.opted_out), None),
+        ("Paused", n(lambda k: enrolled(k) and k.status == "paused" and not k.opted_out), None),
+        ("Opted out", n(lambda k: k.opted_out), n(lambda k: k.opted_out and k.opted_out_new)),
+        ("Completed", n(lambda k: enrolled(k) and k.status == "completed"), None),
+        ("Texted in, not enrolled", n(lambda k: not enrolled(k)), n(lambda k: not enrolled(k) and k.created_new)),
     )
     return Table("people", "People in the program", ("measure", "now", "new in period"), data,
                  "“Now” counts everyone to date; “new in period” by consent (or opt-out) time.", people=(1, 2))
@@ -231,6 +262,36 @@ def checkin_days(persons: Iterable[PersonRow], messages: Iterable[MessageRow],
                 sent, yes = days.get(day, (0, 0))
                 days[day] = (sent + 1, yes + (at in answered))
     return days
+
+
+def offset_spans(period: Period, tz: str) -> tuple[tuple[datetime, datetime, timedelta], ...]:
+    """The period cut where `tz`'s UTC offset changes: (from, until, offset) in UTC terms. Within a
+    span a time's local date is the date of time + offset, so SQL finds a person's day with
+    arithmetic, not a time zone lookup per row. (Found a day at a time, each change to the
+    second by halving: offsets change on whole seconds, at most once a day.)"""
+    zone, second, day = ZoneInfo(tz), timedelta(seconds=1), timedelta(days=1)
+
+    def offset(at: datetime) -> timedelta:
+        return at.astimezone(zone).utcoffset()
+
+    lo = at = period.start_utc.astimezone(UTC)
+    end = period.end_utc.astimezone(UTC)
+    current, out = offset(lo), []
+    while at < end:
+        step = min(at + day, end - second)
+        if offset(step) == current:
+            at = step if step > at else end
+            continue
+        a, b = at, step                         # a has the current offset, b the next one
+        while b - a > second:
+            mid = a + (b - a) // 2
+            mid -= timedelta(microseconds=mid.microsecond)
+            a, b = (mid, b) if offset(mid) == current else (a, mid)
+        out.append((lo, b, current))
+        lo = at = b
+        current = offset(b)
+    out.append((lo, end, current))
+    return tuple(out)
 
 
 def checkin_response(days: Mapping[int, tuple[int, int]]) -> Table:
@@ -317,13 +378,14 @@ def locator(events: Iterable[EventRow], period: Period) -> Table:
                  "national lines; asked where: we asked for a ZIP or town; more places: asked for the next page.")
 
 
-def naloxone(persons: Iterable[PersonRow]) -> Table:
-    enrolled = [p for p in persons if _enrolled(p)]
-    yes = sum(1 for p in enrolled if p.naloxone_on_hand is True)
-    no = sum(1 for p in enrolled if p.naloxone_on_hand is False)
+def naloxone(tally: Mapping[PeopleKind, int]) -> Table:
+    """`tally`: `people_tally` (or the same counted in SQL)."""
+    def n(answer) -> int:
+        return sum(c for k, c in tally.items() if _enrolled_kind(k) and k.naloxone_on_hand is answer)
+    yes, no, unknown = n(True), n(False), n(None)
     return Table("naloxone", "Naloxone on hand", ("answer", "people", "% of those asked"),
                  (("has naloxone", yes, rate(yes, yes + no)), ("does not", no, rate(no, yes + no)),
-                  ("not asked yet", len(enrolled) - yes - no, None)),
+                  ("not asked yet", unknown, None)),
                  "Everyone enrolled, as of their latest answer in the risk check (not limited to the period).",
                  people=(1,), rates=(2,))
 
@@ -498,30 +560,34 @@ def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventR
     for ts in checkins.values():
         ts.sort()
     outs = opt_out_times(persons, events)
-    groups = cohorts(persons, period)
-    starts = {p.id: release_start(p) for g in groups.values() for p in g}
-    data = []
-    for k in range(1, WEEKS + 1):
-        name, eligible, wrote, checked, opted = week(k), 0, 0, 0, 0
-        spread = []
-        for group in groups.values():
-            g_eligible = g_wrote = 0
-            for p in group:
-                lo = starts[p.id] + timedelta(days=7 * (k - 1))
-                hi = lo + timedelta(days=7)
+    names = [week(k) for k in range(1, WEEKS + 1)]
+    eligible, wrote, checked, opted = [0] * WEEKS, [0] * WEEKS, [0] * WEEKS, [0] * WEEKS
+    spread: list[list[float]] = [[] for _ in range(WEEKS)]
+    bounds: dict[tuple, list[tuple[datetime, datetime]]] = {}
+    for group in cohorts(persons, period).values():
+        g_eligible, g_wrote = [0] * WEEKS, [0] * WEEKS
+        for p in group:
+            key = (p.release_date, p.timezone)
+            if key not in bounds:       # the same weeks for everyone released that day there, in UTC
+                start = release_start(p)
+                bounds[key] = [((start + timedelta(days=7 * k)).astimezone(UTC),
+                                (start + timedelta(days=7 * (k + 1))).astimezone(UTC)) for k in range(WEEKS)]
+            mine, out = checkins.get(p.id, ()), outs.get(p.id, ())
+            for i, (lo, hi) in enumerate(bounds[key]):
                 if hi > now:
-                    continue
-                g_eligible += 1
-                g_wrote += (p.id, name) in hits.texted
-                checked += (p.id, name) in hits.answered or _any_from(checkins.get(p.id, ()), lo, hi)
-                opted += _any_from(outs.get(p.id, ()), lo, hi)
-            eligible, wrote = eligible + g_eligible, wrote + g_wrote
-            if g_eligible >= SMALL_CELL:
-                spread.append(rate(g_wrote, g_eligible))
-        if not eligible:
-            continue
-        data.append((k, eligible, wrote, rate(wrote, eligible), checked, rate(checked, eligible), opted,
-                     rate(opted, eligible), min(spread) if spread else None, max(spread) if spread else None))
+                    break               # the later weeks end later still
+                g_eligible[i] += 1
+                g_wrote[i] += (p.id, names[i]) in hits.texted
+                checked[i] += (p.id, names[i]) in hits.answered or _any_from(mine, lo, hi)
+                opted[i] += _any_from(out, lo, hi)
+        for i in range(WEEKS):
+            eligible[i] += g_eligible[i]
+            wrote[i] += g_wrote[i]
+            if g_eligible[i] >= SMALL_CELL:
+                spread[i].append(rate(g_wrote[i], g_eligible[i]))
+    data = [(i + 1, eligible[i], wrote[i], rate(wrote[i], eligible[i]), checked[i], rate(checked[i], eligible[i]),
+             opted[i], rate(opted[i], eligible[i]), min(spread[i]) if spread[i] else None,
+             max(spread[i]) if spread[i] else None) for i in range(WEEKS) if eligible[i]]
     return Table("engagement", "Engagement by week since release",
                  ("week since release", "people", "sent any text", "% sent any text", "checked in", "% checked in",
                   "opted out", "% opted out", "lowest cohort % any text", "highest cohort % any text"),
@@ -621,21 +687,43 @@ def suppressed(table: Table) -> Table:
     return replace(table, rows=tuple(rows))
 
 
+# The rows each table is computed from: the shell loads only these for one table (a CSV, a
+# peer's own numbers). "tally": people_tally; "persons": the people released in the period.
+INPUTS = {
+    "people": ("tally",), "reach": ("persons", "hits", "release_tickets"),
+    "engagement": ("persons", "hits", "release_events"), "checkins": ("checkins",), "risk": ("events",),
+    "escalations": ("tickets",), "response": ("tickets",), "response_week": ("tickets",),
+    "response_peer": ("tickets",), "locator": ("events",), "requests": ("events", "tickets"),
+    "naloxone": ("tally",), "outcomes": ("tickets",), "peers": ("staff", "tickets"), "peer_weeks": ("tickets",),
+    "events": ("events",),
+}
+
+
 def build(period: Period, persons: Sequence[PersonRow], checkins: Mapping[int, tuple[int, int]],
           events: Sequence[EventRow], tickets: Sequence[TicketRow], targets: Mapping[str, int],
           outcome_labels: Mapping[str, str], now: datetime, hits: Hits = Hits(),
           release_events: Sequence[EventRow] = (), release_tickets: Sequence[TicketRow] = (),
-          staff: Sequence[PeerRow] = ()) -> Report:
-    """`checkins`: check-ins sent in the period and answered, by day since release
+          staff: Sequence[PeerRow] = (), tally: Mapping[PeopleKind, int] | None = None,
+          only: Iterable[str] | None = None) -> Report:
+    """`persons`: at least everyone released in the period (reach and engagement use no one
+    else); `tally`: everyone, counted by kind (`people_tally`; counted from `persons` when left
+    out). `checkins`: check-ins sent in the period and answered, by day since release
     (`checkin_days`); `hits`: who texted and checked in in each of `release_windows`
     (`window_hits`). `release_events` and `release_tickets` cover the people released in the
-    period over their first 13 weeks (the shell loads them so); the rest covers the period itself."""
-    tables = (people(persons, period), reach(persons, hits, release_tickets, period, now),
-              engagement(persons, hits, release_events, period, now),
-              checkin_response(checkins), risk_tiers(events, period),
-              escalations(tickets, period), response_times(tickets, period, targets, now),
-              response_by(tickets, period, now, "week"), response_by(tickets, period, now, "peer"),
-              locator(events, period), requests(events, tickets, period), naloxone(persons),
-              outcomes(tickets, period, outcome_labels), peers(staff, tickets, period), peer_weeks(tickets, period),
-              conversation_events(events, period))
-    return Report(period, {t.name: t for t in tables})
+    period over their first 13 weeks (the shell loads them so); the rest covers the period itself.
+    `only`: the tables wanted (all of them, in INPUTS' order, when left out)."""
+    makers = {
+        "people": lambda: people(people_tally(persons, period) if tally is None else tally),
+        "reach": lambda: reach(persons, hits, release_tickets, period, now),
+        "engagement": lambda: engagement(persons, hits, release_events, period, now),
+        "checkins": lambda: checkin_response(checkins), "risk": lambda: risk_tiers(events, period),
+        "escalations": lambda: escalations(tickets, period),
+        "response": lambda: response_times(tickets, period, targets, now),
+        "response_week": lambda: response_by(tickets, period, now, "week"),
+        "response_peer": lambda: response_by(tickets, period, now, "peer"),
+        "locator": lambda: locator(events, period), "requests": lambda: requests(events, tickets, period),
+        "naloxone": lambda: naloxone(people_tally(persons, period) if tally is None else tally),
+        "outcomes": lambda: outcomes(tickets, period, outcome_labels), "peers": lambda: peers(staff, tickets, period),
+        "peer_weeks": lambda: peer_weeks(tickets, period), "events": lambda: conversation_events(events, period),
+    }
+    return Report(period, {name: makers[name]() for name in (INPUTS if only is None else only)})

@@ -76,6 +76,9 @@ class Participant(Base):
                                                      foreign_keys="Contact.participant_id")
     assigned_peer: Mapped[Optional[User]] = relationship(foreign_keys=[assigned_peer_id])
 
+    # the report: the people released on a day, joined to that day's windows (migration 0013)
+    __table_args__ = (Index("ix_participants_report_release", "release_date", "timezone", "status", "id"),)
+
     @property
     def opted_out(self) -> bool:
         return self.opted_out_at is not None

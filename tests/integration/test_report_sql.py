@@ -74,12 +74,24 @@ def pure_messages(s) -> list[core.MessageRow]:
             (Message.direction == "in") | (Message.status.not_in(checkins.NOT_SENT))))]
 
 
+def pure_persons(s, period=P) -> list[core.PersonRow]:
+    """Everyone, as the pure path takes them (the SQL path loads only the people released in the
+    period, and counts the rest)."""
+    return [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created,
+                           core.naloxone_answer((fields or {}).get("naloxone_on_hand")))
+            for pid, status, release, tz, consent, opted, created, fields in s.execute(
+                select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
+                       Participant.consent_at, Participant.opted_out_at, Participant.created_at,
+                       Participant.fields).where(Participant.status != "merged"))]
+
+
 def both_paths(db, period=P, now=NOW):
     with db.session() as s:
         rows = admin_report.load_rows(s, period, now)
         messages = pure_messages(s)
-    persons = rows["persons"]
-    pure = dict(rows, checkins=core.checkin_days(persons, messages, period),
+        persons = pure_persons(s, period)
+    pure = dict(rows, persons=persons, tally=core.people_tally(persons, period),
+                checkins=core.checkin_days(persons, messages, period),
                 hits=core.window_hits(persons, core.release_windows(persons, period, now), messages))
     return rows, pure
 
@@ -87,7 +99,7 @@ def both_paths(db, period=P, now=NOW):
 def report(rows, period=P, now=NOW) -> dict:
     built = core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"], {}, {}, now,
                        hits=rows["hits"], release_events=rows["release_events"],
-                       release_tickets=rows["release_tickets"], staff=rows["staff"])
+                       release_tickets=rows["release_tickets"], staff=rows["staff"], tally=rows["tally"])
     return {name: t.rows for name, t in built.tables.items()}
 
 
@@ -177,3 +189,36 @@ def test_migration_0012_backfills_the_check_ins_answered_before_it(db_url, tmp_p
         old.engine.dispose()
         if not url.startswith("sqlite"):
             dbs.drop_pg_database(url)
+
+
+def test_the_people_counted_in_sql_are_the_pure_tally(db):
+    """The people and naloxone tables from SQL counts (`load_tally`) equal the pure ones from
+    rows: every status, times on the period's edges (its first instant in, its end out), an
+    opt-out, merged records, and naloxone answers of every JSON type."""
+    start, end = P.start_utc, P.end_utc
+    answers = (True, False, "yes", " Sí ", "NO", "true", "maybe", "", 1, 0, None, {"x": 1}, [True])
+    times = (None, start, start - timedelta(microseconds=1), end, end - timedelta(microseconds=1),
+             start + timedelta(days=3, microseconds=7))
+    rows, pid = [], 0
+    for status in ("prospect", "active", "paused", "completed", "merged"):
+        for i, answer in enumerate(answers + ("missing", "no fields")):
+            for j, consent in enumerate(times):
+                pid += 1
+                fields = {} if answer == "missing" else None if answer == "no fields" else {"naloxone_on_hand": answer}
+                rows.append(dict(id=pid, first_name=f"P{pid}", status=status, fields=fields, language="en",
+                                 timezone=ZONES[pid % 4], discreet=True, release_date=date(2026, 3, 1 + j),
+                                 consent_at=consent, opted_out_at=times[(i + j) % len(times)],
+                                 created_at=times[(i + 2 * j) % len(times)] or start - timedelta(days=9)))
+    with db.session() as s:
+        s.execute(insert(Participant), rows)
+    with db.session() as s:
+        sql = admin_report.load_tally(s, P)
+        pure = core.people_tally(pure_persons(s), P)
+    assert sql == pure
+    assert sum(sql.values()) == len(rows) - len(rows) // 5            # the merged left out
+    assert {k.naloxone_on_hand for k in sql} == {True, False, None}
+    assert core.people(sql) == core.people(pure) and core.naloxone(sql) == core.naloxone(pure)
+    enrolled, new = core.people(sql).rows[0][1:]
+    assert 0 < new < enrolled
+    has, has_not = core.naloxone(sql).rows[0][1], core.naloxone(sql).rows[1][1]
+    assert has and has_not

@@ -1,7 +1,9 @@
 """The program report's numbers, from plain rows (no database)."""
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from core import report as core
 
@@ -30,7 +32,7 @@ def test_people_counts_now_and_new_in_period():
     rows = [person(1), person(2, status="paused"), person(3, status="completed"),
             person(4, opted=at(2)), person(5, status="prospect", consent=None),
             person(6, status="merged"), person(7, consent=datetime(2026, 2, 1, tzinfo=UTC))]
-    t = {r[0]: r[1:] for r in core.people(rows, P).rows}
+    t = {r[0]: r[1:] for r in core.people(core.people_tally(rows, P)).rows}
     assert t["Enrolled"] == (5, 4)
     assert t["Active"] == (2, None) and t["Paused"] == (1, None) and t["Completed"] == (1, None)
     assert t["Opted out"] == (1, 1) and t["Texted in, not enrolled"] == (1, 1)
@@ -198,7 +200,8 @@ def test_small_cells_are_hidden_with_the_rates_beside_them():
 def test_naloxone_on_hand_rate_among_those_asked():
     rows = [person(1, naloxone_on_hand=True), person(2, naloxone_on_hand=True), person(3, naloxone_on_hand=False),
             person(4), person(5, status="prospect", consent=None, naloxone_on_hand=True)]
-    assert core.naloxone(rows).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3), ("not asked yet", 1, None))
+    assert core.naloxone(core.people_tally(rows, P)).rows == (("has naloxone", 2, 66.7), ("does not", 1, 33.3),
+                                                              ("not asked yet", 1, None))
     assert core.naloxone_answer("yes") is True and core.naloxone_answer(False) is False
     assert core.naloxone_answer("maybe") is None
 
@@ -254,3 +257,22 @@ def test_the_recorded_answer_uses_the_reports_definition():
     """db/checkins.py may not import the core: its copy of the rule's constants must match."""
     from db import checkins
     assert checkins.CHECKIN_KINDS == core.NUDGE_KINDS and checkins.ANSWER_WINDOW == core.ANSWER_WINDOW
+
+
+def test_offset_spans_cut_the_period_where_the_offset_changes():
+    spans = core.offset_spans(P, "America/New_York")                 # DST starts 8 March, 07:00 UTC
+    change = datetime(2026, 3, 8, 7, tzinfo=UTC)
+    assert spans == ((P.start_utc, change, timedelta(hours=-5)), (change, P.end_utc, timedelta(hours=-4)))
+    assert core.offset_spans(P, "Pacific/Honolulu") == ((P.start_utc, P.end_utc, timedelta(hours=-10)),)
+    rnd = random.Random(18)
+    for tz in ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kolkata"):
+        for period in (P, core.Period(date(2025, 9, 1), date(2026, 11, 30), tz), core.Period(date(2026, 3, 8),
+                                                                                             date(2026, 3, 8))):
+            spans = core.offset_spans(period, tz)
+            assert spans[0][0] == period.start_utc and spans[-1][1] == period.end_utc
+            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+            edges = [t for lo, hi, _ in spans for t in (lo, hi - timedelta(microseconds=1))]
+            for at in edges + [period.start_utc + (period.end_utc - period.start_utc) * rnd.random()
+                               for _ in range(300)]:
+                off = next(o for lo, hi, o in spans if lo <= at < hi)
+                assert (at.astimezone(UTC) + off).date() == at.astimezone(ZoneInfo(tz)).date(), (tz, at)

@@ -13,6 +13,7 @@ import csv
 import io
 import math
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +22,8 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import Date, String, and_, bindparam, cast, column, exists, func, or_, select, values
+from sqlalchemy import (Date, Integer, Interval, String, and_, bindparam, case, cast, column, func, literal,
+                        literal_column, or_, select, values)
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
@@ -94,8 +96,9 @@ def _chunks(items, size: int = 2000):
         yield items[i:i + size]
 
 
-WINDOW_COLUMNS = (("release_date", Date()), ("tz", String()), ("name", String()), ("lo", UTCDateTime()),
-                  ("hi", UTCDateTime()))
+WINDOW_COLUMNS = (("release_date", Date()), ("tz", String()), ("bit", Integer()), ("week", Integer()),
+                  ("lo", UTCDateTime()), ("hi", UTCDateTime()))
+HIT_NAMES = core.REACH_NAMES + tuple(core.week(k) for k in range(1, core.WEEKS + 1))   # a bit each
 
 
 def _zone(period: core.Period):
@@ -106,21 +109,34 @@ def _zone(period: core.Period):
 def load_hits(s, windows, period: core.Period) -> core.Hits:
     """Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
-    index probes each (`ix_messages_report_person`); only the hits come back, never a message."""
+    index probes each (`ix_messages_report_person`), the people from `ix_participants_report_release`.
+    One row back per person, the windows hit as bits (one statement, compiled once). SQLite,
+    without statistics, would rather scan every person in id order (for the grouping) against
+    every window: 6 times slower at 180 days; the windows' columns are kept from its indexes."""
     texted, answered = set(), set()
     for chunk in _chunks(list(windows)):
         w = _values("release_windows", WINDOW_COLUMNS,
-                    [(x.release_date, x.timezone, x.name, x.lo, x.hi) for x in chunk])
+                    [(x.release_date, x.timezone, 1 << HIT_NAMES.index(x.name), int(x.name not in core.REACH_NAMES),
+                      x.lo, x.hi) for x in chunk])
         inside = and_(MESSAGES.c.participant_id == PARTICIPANTS.c.id, MESSAGES.c.created_at >= w.c.lo,
                       MESSAGES.c.created_at < w.c.hi)
-        wrote = exists().where(inside, MESSAGES.c.direction == "in")
-        done = exists().where(inside, is_checkin(MESSAGES), MESSAGES.c.answered_at.is_not(None))
-        people = (select(PARTICIPANTS.c.id, w.c.name)
-                  .join_from(PARTICIPANTS, w, and_(PARTICIPANTS.c.release_date == w.c.release_date,
-                                                   _zone(period) == w.c.tz))
-                  .where(PARTICIPANTS.c.status != "merged"))
-        texted.update(tuple(r) for r in s.execute(people.where(wrote)))
-        answered.update(tuple(r) for r in s.execute(people.where(w.c.name.not_in(core.REACH_NAMES), done)))
+        wrote = select(literal(1)).where(inside, MESSAGES.c.direction == "in").exists()
+        done = select(literal(1)).where(inside, is_checkin(MESSAGES), MESSAGES.c.answered_at.is_not(None)).exists()
+        release, tz = w.c.release_date, w.c.tz
+        if s.bind.dialect.name == "sqlite":     # (unary + keeps SQLite from scanning every person instead)
+            release, tz = (literal_column(f"+release_windows.{c}", t) for c, t in (("release_date", Date()),
+                                                                                   ("tz", String())))
+        q = (select(PARTICIPANTS.c.id, func.sum(case((wrote, w.c.bit), else_=0)),
+                    func.sum(case((and_(w.c.week == 1, done), w.c.bit), else_=0)))
+             .select_from(w).join(PARTICIPANTS, and_(PARTICIPANTS.c.release_date == release, _zone(period) == tz))
+             .where(PARTICIPANTS.c.status != "merged").group_by(PARTICIPANTS.c.id))
+        for pid, wrote_bits, done_bits in s.execute(q):
+            wrote_bits, done_bits = int(wrote_bits or 0), int(done_bits or 0)
+            for i, name in enumerate(HIT_NAMES):
+                if wrote_bits >> i & 1:
+                    texted.add((pid, name))
+                if done_bits >> i & 1:
+                    answered.add((pid, name))
     return core.Hits(frozenset(texted), frozenset(answered))
 
 
@@ -135,30 +151,43 @@ def local_days(period: core.Period, tz: str) -> list[tuple[date, datetime, datet
     return out
 
 
-def load_checkin_days(s, persons, period: core.Period) -> dict[int, tuple[int, int]]:
+def load_checkin_days(s, period: core.Period) -> dict[int, tuple[int, int]]:
     """Check-ins sent in the period and answered (the recorded answer), by day since release,
-    counted in SQL from `ix_messages_report_sent`. PostgreSQL turns each time into the person's
-    local date itself; SQLite, slow at per-row date functions, counts each local day of the period
-    (bounds from Python) by release date, one statement a day, whose plan holds without
-    statistics (a join of the days as VALUES took seconds on an un-ANALYZEd file)."""
+    counted in SQL from `ix_messages_report_sent`. PostgreSQL finds each time's local date by
+    adding the zone's offset, one statement per span of constant offset (`core.offset_spans`:
+    `timezone()` per row took 2-3 times as long); SQLite, slow at per-row date functions, counts
+    each local day of the period (bounds from Python) per person from the index alone, then by
+    release date (a third faster than joining every check-in to its person), one statement a day,
+    whose plan holds without statistics (a join of the days as VALUES took seconds on an un-ANALYZEd
+    file; per-row date() with a sort for the grouping was no faster than a statement a day)."""
     sent = is_checkin(MESSAGES)
     person = and_(PARTICIPANTS.c.id == MESSAGES.c.participant_id, PARTICIPANTS.c.status != "merged",
                   PARTICIPANTS.c.release_date.is_not(None))
     counts = (func.count(), func.count(MESSAGES.c.answered_at))
-    if s.bind.dialect.name == "postgresql":
-        local = func.timezone(_zone(period), func.timezone("UTC", MESSAGES.c.created_at))
-        day = (cast(local, Date) - PARTICIPANTS.c.release_date).label("day")
-        q = (select(day, *counts).select_from(MESSAGES).join(PARTICIPANTS, person)
-             .where(sent, MESSAGES.c.created_at >= period.start_utc, MESSAGES.c.created_at < period.end_utc)
-             .group_by(day))
-        return {d: (n, yes) for d, n, yes in s.execute(q)}
     days: dict[int, tuple[int, int]] = {}
     lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
-    q = (select(PARTICIPANTS.c.release_date, *counts).select_from(MESSAGES)
-         .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
-         .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
+    zones = sorted(s.scalars(select(_zone(period)).where(PARTICIPANTS.c.status != "merged",
+                                                         PARTICIPANTS.c.release_date.is_not(None)).distinct()))
+    if s.bind.dialect.name == "postgresql":
+        local = cast(MESSAGES.c.created_at + bindparam("offset", type_=Interval()), Date)
+        day = (local - PARTICIPANTS.c.release_date).label("day")
+        q = (select(day, *counts).select_from(MESSAGES)
+             .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
+             .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi).group_by(day))
+        for tz in zones:
+            for start, until, offset in core.offset_spans(period, tz):
+                for d, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until, "offset": offset}):
+                    before = days.get(d, (0, 0))
+                    days[d] = (before[0] + n, before[1] + yes)
+        return days
+    per = (select(MESSAGES.c.participant_id, counts[0].label("n"), counts[1].label("yes"))
+           .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
+           .group_by(MESSAGES.c.participant_id).subquery("per_person"))
+    q = (select(PARTICIPANTS.c.release_date, func.sum(per.c.n), func.sum(per.c.yes)).select_from(per)
+         .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == per.c.participant_id, PARTICIPANTS.c.status != "merged",
+                                  PARTICIPANTS.c.release_date.is_not(None), _zone(period) == bindparam("tz")))
          .group_by(PARTICIPANTS.c.release_date))
-    for tz in sorted({p.timezone for p in persons if p.release_date is not None}):
+    for tz in zones:
         for day, start, until in local_days(period, tz):
             for release, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until}):
                 before = days.get((day - release).days, (0, 0))
@@ -174,33 +203,102 @@ def _tickets(s, where) -> list[core.TicketRow]:
         .outerjoin(User, User.id == Escalation.assignee_id).where(where))]
 
 
-def load_rows(s, period: core.Period, now, peer_id: int | None = None):
+def _within(col, period: core.Period):
+    return and_(col >= period.start_utc, col < period.end_utc)
+
+
+def _flag(condition):
+    """A condition as a column: true or false, never NULL (a NULL time is not in the period)."""
+    return case((condition, True), else_=False)
+
+
+def _naloxone_json(dialect: str):
+    """The answer stored in `fields` as (JSON type, text): read in SQL, interpreted by the core."""
+    key = "naloxone_on_hand"
+    if dialect == "postgresql":
+        value = PARTICIPANTS.c.fields.op("->")(literal(key))
+        return func.json_typeof(value), PARTICIPANTS.c.fields.op("->>")(literal(key))
+    return func.json_type(PARTICIPANTS.c.fields, f"$.{key}"), func.json_extract(PARTICIPANTS.c.fields, f"$.{key}")
+
+
+def _naloxone(kind: str | None, value) -> bool | None:
+    if kind in ("true", "false"):                       # SQLite's json_type
+        return kind == "true"
+    if kind == "boolean":                               # PostgreSQL's json_typeof
+        return value == "true"
+    if kind in ("text", "string"):
+        return core.naloxone_answer(value)
+    return None                                          # missing, null, a number: not an answer
+
+
+def load_tally(s, period: core.Period) -> Counter:
+    """Everyone, counted by what the people and naloxone tables ask (`core.people_tally`, in
+    SQL): one scan of the people, a handful of groups back."""
+    p = PARTICIPANTS.c
+    kind, value = _naloxone_json(s.bind.dialect.name)
+    person = select(p.status, _flag(p.consent_at.is_not(None)).label("consented"),
+                    _flag(p.opted_out_at.is_not(None)).label("opted"),
+                    _flag(_within(func.coalesce(p.consent_at, p.created_at), period)).label("new"),
+                    _flag(_within(p.opted_out_at, period)).label("opted_new"),
+                    _flag(_within(p.created_at, period)).label("created_new"), kind.label("kind"),
+                    value.label("value")).where(p.status != "merged").subquery()
+    tally: Counter = Counter()
+    for status, consented, opted, new, opted_new, created_new, k, v, n in s.execute(
+            select(*person.c, func.count()).group_by(*person.c)):
+        tally[core.PeopleKind(status, bool(consented), bool(opted), bool(new), bool(opted_new), bool(created_new),
+                              _naloxone(k, v))] += n
+    return tally
+
+
+def load_released(s, period: core.Period) -> list[core.PersonRow]:
+    """The people released in the period (reach and engagement ask about no one else)."""
+    return [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created)
+            for pid, status, release, tz, consent, opted, created in s.execute(
+                select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
+                       Participant.consent_at, Participant.opted_out_at, Participant.created_at).where(
+                    Participant.status != "merged", Participant.release_date.between(period.start, period.end)))]
+
+
+ALL_INPUTS = frozenset(i for needs in core.INPUTS.values() for i in needs)
+
+
+def load_rows(s, period: core.Period, now, peer_id: int | None = None, need=ALL_INPUTS):
     """Plain rows for the period, and for the people released in it, their first 13 weeks;
-    messages only as counts and per-window answers from SQL (no message row is loaded)."""
-    persons = [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created,
-                              core.naloxone_answer((fields or {}).get("naloxone_on_hand")))
-               for pid, status, release, tz, consent, opted, created, fields in s.execute(
-                   select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
-                          Participant.consent_at, Participant.opted_out_at, Participant.created_at,
-                          Participant.fields).where(Participant.status != "merged"))]
-    events = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
-        select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
-            Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc, Event.created_at < period.end_utc))]
-    tickets = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
-                              Escalation.resolved_at.between(period.start_utc, period.end_utc)))
+    people as counts and messages only as counts and per-window answers from SQL (no message
+    row is loaded). `need`: the inputs wanted (`core.INPUTS`), the rest left empty."""
+    rows = dict(tally=Counter(), persons=[], checkins={}, events=[], tickets=[], hits=core.Hits(),
+                release_events=[], release_tickets=[], staff=[])
+    if "tally" in need:
+        rows["tally"] = load_tally(s, period)
+    if need & {"persons", "hits", "release_events", "release_tickets"}:
+        rows["persons"] = load_released(s, period)
+    if "checkins" in need:
+        rows["checkins"] = load_checkin_days(s, period)
+    if "events" in need:
+        rows["events"] = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
+            select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
+                Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc,
+                Event.created_at < period.end_utc))]
+    if "tickets" in need:
+        rows["tickets"] = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
+                                          Escalation.resolved_at.between(period.start_utc, period.end_utc)))
     released = select(Participant.id).where(Participant.status != "merged",
                                             Participant.release_date.between(period.start, period.end))
     r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
-    release_events = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
-        select(Event.name, Event.created_at, Event.participant_id).where(
-            Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
-            Event.created_at >= r_lo, Event.created_at < r_hi))]
-    release_tickets = _tickets(s, and_(Escalation.participant_id.in_(released),
-                                       Escalation.outcome.in_(core.REACHED_OUTCOMES),
-                                       Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
-    return dict(persons=persons, checkins=load_checkin_days(s, persons, period), events=events, tickets=tickets,
-                hits=load_hits(s, core.release_windows(persons, period, now), period),
-                release_events=release_events, release_tickets=release_tickets, staff=load_peers(s, peer_id))
+    if "release_events" in need:
+        rows["release_events"] = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
+            select(Event.name, Event.created_at, Event.participant_id).where(
+                Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
+                Event.created_at >= r_lo, Event.created_at < r_hi))]
+    if "release_tickets" in need:
+        rows["release_tickets"] = _tickets(s, and_(Escalation.participant_id.in_(released),
+                                                   Escalation.outcome.in_(core.REACHED_OUTCOMES),
+                                                   Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
+    if "hits" in need:
+        rows["hits"] = load_hits(s, core.release_windows(rows["persons"], period, now), period)
+    if "staff" in need:
+        rows["staff"] = load_peers(s, peer_id)
+    return rows
 
 
 def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:
@@ -215,14 +313,16 @@ def load_peers(s, peer_id: int | None = None) -> list[core.PeerRow]:
     return [core.PeerRow(name, n, o) for name, n, o in s.execute(q)]
 
 
-def build_report(period: core.Period, peer_id: int | None = None) -> core.Report:
+def build_report(period: core.Period, peer_id: int | None = None, only=None) -> core.Report:
+    """The report, or only the tables in `only` (loading only what they are computed from)."""
+    need = ALL_INPUTS if only is None else frozenset(i for name in only for i in core.INPUTS[name])
     with db().session() as s:
-        rows = load_rows(s, period, now(), peer_id)
+        rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
     return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
                       targets=targets, outcome_labels=OUTCOMES, now=now(), hits=rows["hits"],
                       release_events=rows["release_events"], release_tickets=rows["release_tickets"],
-                      staff=rows["staff"])
+                      staff=rows["staff"], tally=rows["tally"], only=only)
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -383,7 +483,7 @@ def index():
 def _own(report: core.Report, name: str) -> core.Report:
     """Only the rows about this peer (by name, as the tables carry it)."""
     tables = {}
-    for key in OWN_TABLES:
+    for key in (k for k in OWN_TABLES if k in report.tables):
         t = report.tables[key]
         col = t.columns.index("peer")
         tables[key] = replace(t, rows=tuple(r for r in t.rows if r[col] == name))
@@ -395,7 +495,7 @@ def _own(report: core.Report, name: str) -> core.Report:
 def mine():
     """A peer's own numbers: caseload, open tickets, tickets handled, time to first response."""
     period, problems = period_from(request.args)
-    report = _own(build_report(period, me()), current_user.name)
+    report = _own(build_report(period, me(), only=OWN_TABLES), current_user.name)
     return render_template("admin/report.html", report=report, period=period, problems=problems,
                            charts=charts_of(report), people=None, mine=True,
                            sections=(("Your work", OWN_TABLES),))
@@ -425,14 +525,14 @@ def _cell(value):
 def download(name: str):
     """A table as CSV, small cells hidden. Peers get only their own rows of their own tables."""
     period, _ = period_from(request.args)
-    if is_supervisor():
-        table = build_report(period).tables.get(name)
-    elif name in OWN_TABLES:
-        table = _own(build_report(period, me()), current_user.name).tables.get(name)
-    else:
+    if not is_supervisor() and name not in OWN_TABLES:
         abort(403)                      # program-wide numbers are the supervisors'
-    if table is None:
+    if name not in core.INPUTS:
         abort(404)
+    if is_supervisor():                 # only this table, from only its rows
+        table = build_report(period, only=(name,)).tables[name]
+    else:
+        table = _own(build_report(period, me(), only=(name,)), current_user.name).tables[name]
     table = core.suppressed(table)
     buf = io.StringIO()
     writer = csv.writer(buf)
