@@ -2,13 +2,13 @@
 day to that day's windows after release, and without an index SQLite scanned every person
 against every window (10,000 x 116 at 30 days); covering, so the join reads the index only
 
-Revision ID: 0013_report_people
-Revises: 0012_report_speed
+Revision ID: 0014_report_people
+Revises: 0013_inbox_search
 """
 from alembic import op
 
-revision = "0013_report_people"
-down_revision = "0012_report_speed"
+revision = "0014_report_people"
+down_revision = "0013_inbox_search"
 branch_labels = None
 depends_on = None
 
