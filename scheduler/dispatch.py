@@ -442,8 +442,6 @@ class Dispatcher:
                 msg = Message(participant_id=person.id, direction="out", kind=row.kind, author_id=row.author_id,
                               body=row.body or "", created_at=now)
                 s.add(msg)
-                s.flush()
-                row.message_id = msg.id
             msg.contact_id, msg.channel, msg.status, msg.updated_at = chat.id, chat.channel, "sent", now
             _release(row, "sent", now, None)
             return Attempt("sent", posted=True)
