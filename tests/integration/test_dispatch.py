@@ -77,6 +77,15 @@ def test_sends_through_the_real_twilio_client_to_prism(db, twilio_sender):
     assert msg.provider_sid.startswith(("SM", "MM")) and len(msg.provider_sid) == 34
 
 
+def test_several_sends_at_once_through_the_real_twilio_client(db, twilio_sender):
+    pids = [enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555060{i}") for i in range(3)]
+    assert twilio_sender.concurrency > 1          # an HTTP API waits on the network: overlap the waits
+    result = drain(dispatcher(db, twilio_sender, send_concurrency=3), local(2026, 12, 1, 12))
+    assert result.sent == 3 and result.failed == result.retried == 0
+    sids = {m.provider_sid for p in pids for m in outbound(db, p)}
+    assert len(sids) == 3 and all(sid.startswith(("SM", "MM")) for sid in sids)
+
+
 def test_opted_out_person_is_never_sent_to(db):
     pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
     with db.session() as s:
