@@ -19,7 +19,7 @@ import math
 import os
 import socket
 import time as _time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -485,8 +485,10 @@ class Dispatcher:
         sent."""
         workers = self._concurrency(len(sends))
         pool = self._pool(workers) if workers > 1 else None
-        renewed_at, futures = now, []
+        renewed_at, running = now, set()
         for k, item in enumerate(sends):
+            if len(running) >= workers:     # at most `workers` in flight; the lease is renewed meanwhile
+                _, running = wait(running, return_when=FIRST_COMPLETED)
             if paced:
                 self._pace()
                 at = self.clock()
@@ -502,9 +504,8 @@ class Dispatcher:
             if pool is None:
                 self._send_one(item)
             else:
-                futures.append(pool.submit(self._send_one, item))
-        for f in futures:
-            f.result()
+                running.add(pool.submit(self._send_one, item))
+        wait(running)
 
     def _concurrency(self, n: int) -> int:
         """Sends in flight at once: the sender's (or the config's) limit, no more than the pace
