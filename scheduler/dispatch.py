@@ -2,14 +2,16 @@
 
 Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
 (PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
-with a lease. Right before each send a conditional UPDATE proves the worker still holds the row
-(claimed by it, still claimed) and renews its lease, in the transaction that commits the
-outbound Message as "sending": a worker never sends a row another worker took back. The rest of
-the batch is renewed too once half a lease has gone by, so a slow batch keeps its rows. After
-the provider answers, its sid and status are committed and the row marked sent. A duplicate
-needs one of: a worker that dies between the provider accepting and that commit (its lease
-expires and the next claim sends again), or a single send that outlasts a whole lease (keep the
-sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
+with a lease. A batch is worked in chunks (as many rows as the pace lets out in about a second).
+Before a chunk is sent, one transaction proves the worker still holds each row (a conditional
+UPDATE that renews its lease: claimed by it, still claimed), re-checks them and commits their
+outbound Messages as "sending": a worker never sends a row another worker took back. While the
+chunk is sent, its rows not yet recorded are renewed once half a lease has gone by, and so is
+the rest of the batch. After the provider answers, the sids and statuses are committed and the
+rows marked sent, in one transaction a chunk. A duplicate needs one of: a worker that dies
+between the provider accepting and that commit (its lease expires and the next claim sends
+again; at most the chunk's accepted sends), or a single send that outlasts a whole lease (keep
+the sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
 provider's answer is recorded.
 """
 from __future__ import annotations
