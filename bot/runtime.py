@@ -486,15 +486,33 @@ class Runtime:
         flow. Start it silently at its first question (the nudge was the question), without a
         reminder timer: silence after nudges is the no-contact sweep's business. A conversation
         already running is left alone."""
+        self.await_checkins(s, [person], now, flow)
+
+    def await_checkins(self, s: Session, people, now: datetime, flow: str = "checkin") -> None:
+        """await_checkin for a batch the dispatcher just sent: one read for who already has a
+        conversation running and one insert for the rest, instead of two statements a person."""
         from core import engine
-        if self.flow_store is None or self._active_conversation(s, person.id) is not None:
+        people = list({p.id: p for p in people}.values())
+        if self.flow_store is None or not people:
             return
         definition = self.flow_store.registry(s).get(flow)
         if definition is None:
             return
-        state = engine.start(definition, now, self.services_for(s, person, now)).state
-        if state and state.get("waiting"):
-            self.save_state(s, person, None, {**state, "timeout_at": None}, now, timer=None)
+        busy = set(s.scalars(select(CONVERSATIONS.c.participant_id).where(
+            CONVERSATIONS.c.participant_id.in_([p.id for p in people]), CONVERSATIONS.c.status == "active")))
+        new = []
+        for person in people:
+            if person.id in busy:
+                continue
+            state = engine.start(definition, now, self.services_for(s, person, now)).state
+            if state and state.get("waiting"):
+                state = {**state, "timeout_at": None}
+                expires_at = datetime.fromisoformat(state["expires_at"]) if state.get("expires_at") else None
+                new.append(dict(participant_id=person.id, flow=state["flow"], flow_version=state["version"],
+                                state=state, status="active", outcome=None, timeout_at=None,
+                                expires_at=expires_at, started_at=now, updated_at=now))
+        if new:
+            s.connection().execute(insert(CONVERSATIONS), new)
 
     # -- timers ------------------------------------------------------------------------------
     def run_timeouts(self, now: datetime, limit: int = 200) -> int:

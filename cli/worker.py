@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import click
+from sqlalchemy import select
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -24,9 +25,12 @@ def build_dispatcher(app) -> Dispatcher:
     db = app.extensions["homeward.db"]
 
     def tune() -> tuple[float, int | None]:
-        """Read each pass, so a supervisor's change to the pace applies without a restart."""
-        rate = _setting(db, "sender_rate_per_second", app.config.get("SENDER_RATE_PER_SECOND", 1.0))
-        return float(rate), _setting(db, "sender_daily_cap", None)
+        """Read each pass (one query), so a supervisor's change to the pace applies without a restart."""
+        with db.session() as s:
+            values = dict(s.execute(select(Setting.key, Setting.value).where(
+                Setting.key.in_(("sender_rate_per_second", "sender_daily_cap")))).all())
+        rate = values.get("sender_rate_per_second", app.config.get("SENDER_RATE_PER_SECOND", 1.0))
+        return float(rate), values.get("sender_daily_cap")
 
     rate, cap = tune()
     cfg = DispatchConfig(worker_id=worker_id(), program_name=app.config["PROGRAM_NAME"],
@@ -35,7 +39,7 @@ def build_dispatcher(app) -> Dispatcher:
                          retry_base=timedelta(seconds=float(app.config.get("RETRY_BASE_SECONDS", 30))),
                          retry_cap=timedelta(seconds=float(app.config.get("RETRY_CAP_SECONDS", 1800))))
     return Dispatcher(db, app.extensions["homeward.sender"], app.extensions["homeward.schedule"], cfg,
-                      after_nudge=app.extensions["homeward.runtime"].await_checkin, tune=tune)
+                      after_nudge=app.extensions["homeward.runtime"].await_checkins, tune=tune)
 
 
 def make_sweeps(app):

@@ -2,30 +2,34 @@
 
 Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
 (PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
-with a lease. Right before each send a conditional UPDATE proves the worker still holds the row
-(claimed by it, still claimed) and renews its lease, in the transaction that commits the
-outbound Message as "sending": a worker never sends a row another worker took back. The rest of
-the batch is renewed too once half a lease has gone by, so a slow batch keeps its rows. After
-the provider answers, its sid and status are committed and the row marked sent. A duplicate
-needs one of: a worker that dies between the provider accepting and that commit (its lease
-expires and the next claim sends again), or a single send that outlasts a whole lease (keep the
-sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
+with a lease. A batch is worked in chunks (as many rows as the pace lets out in about a second).
+Before a chunk is sent, one transaction proves the worker still holds each row (a conditional
+UPDATE that renews its lease: claimed by it, still claimed), re-checks them and commits their
+outbound Messages as "sending": a worker never sends a row another worker took back. While the
+chunk is sent, its rows not yet recorded are renewed once half a lease has gone by, and so is
+the rest of the batch. After the provider answers, the sids and statuses are committed and the
+rows marked sent, in one transaction a chunk. A duplicate needs one of: a worker that dies
+between the provider accepting and that commit (its lease expires and the next claim sends
+again; at most the chunk's accepted sends), or a single send that outlasts a whole lease (keep
+the sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
 provider's answer is recorded.
 """
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time as _time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 import logs
-from bot import contacts
+from bot import contacts as contacts_mod
 from core import channels, whatsapp
 from bot.channels.sender import SendError
 from db.queries import mark_unsubscribed
@@ -36,6 +40,7 @@ from core import policy, staff_texts
 
 log = logging.getLogger("homeward.dispatch")
 DISPATCHED_KINDS = ("nudge", "welcome", "closing", "peer", "reply")
+MESSAGES, OUTBOX = Message.__table__, ScheduledMessage.__table__
 
 
 def worker_id() -> str:
@@ -54,6 +59,7 @@ class DispatchConfig:
     retry_base: timedelta = timedelta(seconds=30)   # first back-off; doubles per try, with jitter
     retry_cap: timedelta = timedelta(minutes=30)
     program_tz: str = "America/New_York"      # staff shifts are written in it
+    send_concurrency: int | None = None       # sends in flight at once; None: what the sender says
 
 
 @dataclass
@@ -119,30 +125,49 @@ class Attempt:
     error: SendError | None = None
 
 
-def reachable_contact(s: Session, person: Participant) -> Contact | None:
-    """The address the person last wrote from, among those still usable."""
-    return s.scalar(select(Contact)
-                    .where(Contact.participant_id == person.id, Contact.opted_out_at.is_(None),
-                           Contact.invalid_reason.is_(None), Contact.channel.in_(channels.CARRIED))
-                    .order_by(Contact.last_inbound_at.desc().nulls_last(), Contact.id.desc()).limit(1))
+def reachable_contact(contacts: list[Contact]) -> Contact | None:
+    """The address the person last wrote from, among those still usable (`contacts`: all of the
+    person's, read once for the whole batch)."""
+    usable = [c for c in contacts if c.opted_out_at is None and c.invalid_reason is None
+              and c.channel in channels.CARRIED]
+    return max(usable, key=lambda c: (c.last_inbound_at is not None,
+                                      c.last_inbound_at.timestamp() if c.last_inbound_at else 0.0, c.id),
+               default=None)
 
 
-def addressee(s: Session, row: ScheduledMessage, msg: Message | None,
-              person: Participant) -> tuple[Contact | None, Contact | None]:
-    """(carried contact, web chat contact) for one row. A peer's reply goes to the address the
-    peer chose, while it is usable; once held outside WhatsApp's window it goes, like everything
+def addressee(row: ScheduledMessage, msg: Message | None, contacts: list[Contact],
+              chosen: Contact | None) -> tuple[Contact | None, Contact | None]:
+    """(carried contact, web chat contact) for one row, from the person's `contacts` and the
+    contact the peer chose (`chosen`, or None). A peer's reply goes to the address the peer
+    chose, while it is usable; once held outside WhatsApp's window it goes, like everything
     else, where the person last wrote (their text is what released it); an answer to someone
     with no carried address goes to their web chat."""
     if row.kind == "peer" and msg is not None and msg.contact_id and msg.error_code != whatsapp.HELD_CODE:
-        chosen = s.get(Contact, msg.contact_id)
         if chosen.opted_out_at is not None or chosen.invalid_reason is not None:
             return None, None
         return (chosen, None) if channels.get(chosen.channel).carrier else (None, chosen)
-    contact = reachable_contact(s, person)
+    contact = reachable_contact(contacts)
     if contact is None and row.kind in ("reply", "peer"):
-        return None, s.scalar(select(Contact).where(Contact.participant_id == person.id,
-                                                    Contact.channel.in_(channels.UNCARRIED)).limit(1))
+        return None, min((c for c in contacts if c.channel in channels.UNCARRIED), key=lambda c: c.id, default=None)
     return contact, None
+
+
+@dataclass
+class _Send:
+    """A row whose intent ("sending") is committed: what goes out where, then what came back."""
+    row_id: int
+    message_id: int
+    participant_id: int
+    kind: str
+    address: str
+    body: str
+    template: object | None
+    attempts: int
+    seed: int
+    sent: object | None = None          # the provider's SendResult
+    error: SendError | None = None
+    crashed: bool = False
+    lost: bool = False                  # another worker took the row back before it was sent
 
 
 def _release(row: ScheduledMessage, state: str, now: datetime, reason: str | None = None,
@@ -162,13 +187,20 @@ class Dispatcher:
         self.schedule = schedule if callable(schedule) else (lambda: schedule)
         self.db, self.sender, self.cfg, self.tune = db, sender, cfg, tune
         self._schedule: policy.Schedule | None = None
-        # after_nudge(session, participant, now): a reply to a nudge goes into the check-in flow
+        # after_nudge(session, participants, now): a reply to a nudge goes into the check-in flow
         self.after_nudge = after_nudge
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_size = 0
         self.clock, self.sleep = clock, sleep
         self.bucket = policy.TokenBucket.full(cfg.rate_per_second, clock())
 
     def run_pass(self, now: datetime | None = None) -> PassResult:
-        """Claim and work one batch. `now` fixed (operator's --now) or the real clock."""
+        """Claim and work one batch. `now` fixed (operator's --now) or the real clock. The pass's
+        transactions share one pooled connection: one checkout and liveness ping, not one each."""
+        with self.db.pinned():
+            return self._run_pass(now)
+
+    def _run_pass(self, now: datetime | None) -> PassResult:
         fixed = now is not None
         start = now or self.clock()
         result = PassResult()
@@ -179,24 +211,36 @@ class Dispatcher:
                 self.cfg.rate_per_second = rate
                 self.bucket = policy.TokenBucket.full(rate, self.clock())
         self._staff_pass(start, fixed, result)   # before the daily cap: it counts texts to people only
-        left = policy.daily_cap_left(self.cfg.daily_cap, sent_today(self.db, start))
+        left = (None if self.cfg.daily_cap is None       # no cap: no need to count
+                else policy.daily_cap_left(self.cfg.daily_cap, sent_today(self.db, start)))
         limit = self.cfg.batch if left is None else min(self.cfg.batch, left)
         if limit <= 0:
             return result
         ids = claim(self.db, self.cfg.worker_id, start, limit, self.cfg.lease)
         result.claimed = len(ids)
-        renewed_at = start
-        for i, row_id in enumerate(ids):
-            if not fixed:
-                self._pace()
+        renewed_at, i = start, 0
+        while i < len(ids):
             at = start if fixed else self.clock()
             if at - renewed_at >= self.cfg.lease / 2:      # a slow batch keeps the rows it has left
                 with self.db.session(write=True) as s:
                     renew(s, self.cfg.worker_id, ids[i:], at, self.cfg.lease)
                 renewed_at = at
-            outcome = self.work(row_id, at).outcome
-            setattr(result, outcome, getattr(result, outcome) + 1)
+            chunk = ids[i:i + self._chunk(fixed)]
+            for attempt in self.work_many(chunk, at, paced=not fixed):
+                setattr(result, attempt.outcome, getattr(result, attempt.outcome) + 1)
+            i += len(chunk)
         return result
+
+    CHUNK_SECONDS = 1.0
+
+    def _chunk(self, fixed: bool) -> int:
+        """Rows re-checked and written as "sending" together: as many as the pace lets out in
+        about a second, so what was checked (opt-out, quiet hours) is at most that old when it
+        is sent; one at a time at a long code's 1 a second, the whole batch when fast or `now`
+        is fixed. It also bounds what a crash can send twice (one chunk in flight)."""
+        if fixed:
+            return self.cfg.batch
+        return max(1, min(self.cfg.batch, int(self.cfg.rate_per_second * self.CHUNK_SECONDS)))
 
     def _staff_pass(self, start: datetime, fixed: bool, result: PassResult) -> None:
         """Texts to staff phones (sweeps.sla_breaches queued them), paced like the rest since
@@ -288,100 +332,248 @@ class Dispatcher:
             self.sleep(max(wait, 0.001))
 
     def work(self, row_id: int, now: datetime) -> Attempt:
-        """One claimed row, as a pass works it; a crash is counted as a try, never raised, so
-        one bad row does not stall the rest of a pass (or fail the peer's request)."""
-        try:
-            return self.attempt(row_id, now)
-        except Exception:
-            logs.event(log, "delivery crashed", logging.ERROR, row=row_id, exc_info=True)
-            return Attempt(self._crashed(row_id, now))
+        """One claimed row (the inbox sends a peer's reply with it); a crash is counted as a try,
+        never raised, so one bad row does not fail the peer's request."""
+        return self.work_many([row_id], now)[0]
 
     def deliver(self, row_id: int, now: datetime) -> str:
         """One row: re-check, write the intent, send, record. Returns the PassResult field."""
-        return self.attempt(row_id, now).outcome
+        return self.work(row_id, now).outcome
 
-    def attempt(self, row_id: int, now: datetime) -> Attempt:
-        sched = self._schedule or self.schedule()
-        with self.db.session(write=True) as s:
-            row = s.get(ScheduledMessage, row_id)
-            if row is None or row.state != "claimed" or row.claimed_by != self.cfg.worker_id:
-                return Attempt("lost_lease")
-            person = s.get(Participant, row.participant_id)
-            quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
-            msg = s.get(Message, row.message_id) if row.message_id else None
-            contact, chat = addressee(s, row, msg, person)
-            if (contact or chat) is not None and not channels.get((contact or chat).channel).quiet_hours:
-                quiet_ok = True     # web chat: nothing buzzes a phone, the page shows it when opened
-            stale = sched.stale_after if row.kind in ("nudge", "closing", "welcome") else None
-            status = policy.status_of(person)
-            if row.kind in ("reply", "peer") and person.status == "prospect":
-                status = {**status, "active": True}   # not enrolled, but in a conversation they began
-            if row.kind in ("reply", "peer") and row.message_id is not None:
-                # a late answer to their own message, or a peer's reply the inbox already checked
-                # (core/reply_policy.py: a peer may answer someone paused): only opt-out stops it
-                status = {**status, "active": True, "paused": False}
-            ok, reason = policy.may_send(now, status, person.timezone,
-                                         sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
-            if not ok:
-                if reason == "quiet_hours":
-                    _release(row, "pending", now, "deferred: quiet hours",
-                             policy.next_allowed(now, person.timezone, sched.quiet))
-                    return Attempt("deferred")
-                _release(row, "skipped", now, reason)
-                return Attempt("skipped")
-            if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
-                if msg is None:
-                    msg = Message(participant_id=person.id, direction="out", kind=row.kind, author_id=row.author_id,
-                                  body=row.body or "", created_at=now)
-                    s.add(msg)
-                msg.contact_id, msg.channel, msg.status, msg.updated_at = chat.id, chat.channel, "sent", now
-                _release(row, "sent", now, None)
-                return Attempt("sent", posted=True)
-            if contact is None:
-                _release(row, "skipped", now, "no reachable contact")
-                return Attempt("skipped")
-            if msg is None:
-                msg = Message(participant_id=person.id, contact_id=contact.id, direction="out",
-                              channel=contact.channel, kind=row.kind, author_id=row.author_id,
-                              body=row.body or self._render(s, row, person, sched), status="sending",
-                              created_at=now, updated_at=now)
-                s.add(msg)
-                s.flush()
-                row.message_id = msg.id
-            msg.status, msg.contact_id, msg.channel = "sending", contact.id, contact.channel
-            route = contacts.outbound_route(contact, msg.body, now, self.sender)   # WhatsApp's 24 h window
-            if route.action == "hold":
-                contacts.hold(msg, now)
-                _release(row, "held", now, whatsapp.HELD_REASON)
-                return Attempt("skipped")
-            if msg.error_code == whatsapp.HELD_CODE:
-                msg.error_code = None
-            row.attempts += 1
-            address, body, attempts, seed = contact.address, msg.body, row.attempts, row.id
-            if not renew(s, self.cfg.worker_id, [row_id], now, self.cfg.lease):
-                s.rollback()        # taken back by another worker since the claim: never send it
-                logs.event(log, "lease lost before sending", logging.WARNING, row=row_id)
-                return Attempt("lost_lease")
+    def work_many(self, ids: list[int], now: datetime, paced: bool = False) -> list[Attempt]:
+        """Claimed rows, in three steps: re-check them and commit each one to send as a Message
+        "sending" (one transaction), send each (paced; concurrently when the sender allows it),
+        record the provider's answers (one transaction). The intent is committed before any of
+        its sends. A crash on one row is counted as a try, never raised: the batch falls back
+        to one row at a time so one bad row does not stall the others."""
         try:
-            sent = (self.sender.send(address, body, template=route.template) if route.template
-                    else self.sender.send(address, body))
-        except SendError as exc:
-            return Attempt(self._failed(row_id, exc, attempts, seed, now), error=exc)
-        with self.db.session() as s:
-            row = s.get(ScheduledMessage, row_id)
-            msg = s.get(Message, row.message_id)
-            msg.provider_sid, msg.status, msg.updated_at = sent.sid, sent.status, now
-            _release(row, "sent", now, None)
-            if self.after_nudge is not None and row.kind in ("nudge", "welcome"):
-                self.after_nudge(s, s.get(Participant, row.participant_id), now)
-        logs.event(log, "sent", row=row_id, kind=row.kind, status=sent.status)
-        return Attempt("sent", template=bool(route.template), status=sent.status)
+            outcomes, sends = self._prepare(ids, now, self._schedule or self.schedule())
+        except Exception:
+            if len(ids) > 1:
+                return [a for row_id in ids for a in self.work_many([row_id], now, paced)]
+            logs.event(log, "delivery crashed", logging.ERROR, row=ids[0], exc_info=True)
+            return [Attempt(self._crashed(ids[0], now))]
+        self._send_all(sends, now, paced)
+        outcomes.update(self._record(sends, now))
+        return [outcomes[row_id] for row_id in ids]
 
-    def _render(self, s: Session, row: ScheduledMessage, person: Participant, sched: policy.Schedule) -> str:
-        peer = s.get(User, person.assigned_peer_id) if person.assigned_peer_id else None
+    def _prepare(self, ids: list[int], now: datetime, sched: policy.Schedule) -> tuple[dict[int, Attempt], list[_Send]]:
+        """Re-check the rows this worker still holds (one read each for the rows, people,
+        messages, contacts and peers of the whole batch) and write the intent of each send."""
+        outcomes: dict[int, Attempt] = {}
+        with self.db.session(write=True) as s:
+            # First the proof of holding: renewed here, a row stays this worker's (PostgreSQL: row
+            # locks; SQLite: the write lock) until this transaction commits its "sending".
+            held = set(renew(s, self.cfg.worker_id, ids, now, self.cfg.lease))
+            outcomes.update({row_id: Attempt("lost_lease") for row_id in ids if row_id not in held})
+            if not held:
+                return outcomes, []
+            order = {row_id: k for k, row_id in enumerate(ids)}
+            rows = sorted(s.scalars(select(ScheduledMessage).where(ScheduledMessage.id.in_(held))),
+                          key=lambda r: order[r.id])
+            pids = {r.participant_id for r in rows}
+            people = {p.id: p for p in s.scalars(select(Participant).where(Participant.id.in_(pids)))}
+            mids = [r.message_id for r in rows if r.message_id]
+            msgs = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_(mids)))} if mids else {}
+            chosen_ids = {m.contact_id for m in msgs.values() if m.contact_id}
+            contacts = {c.id: c for c in s.scalars(select(Contact).where(
+                or_(Contact.participant_id.in_(pids), Contact.id.in_(chosen_ids))))}
+            by_person: dict[int, list[Contact]] = {}
+            for c in contacts.values():
+                by_person.setdefault(c.participant_id, []).append(c)
+            peer_ids = {p.assigned_peer_id for p in people.values() if p.assigned_peer_id}
+            peers = ({u.id: u for u in s.scalars(select(User).where(User.id.in_(peer_ids)))}
+                     if peer_ids and any(not r.body for r in rows) else {})
+            planned = []
+            for row in rows:
+                msg = msgs.get(row.message_id) if row.message_id else None
+                chosen = contacts.get(msg.contact_id) if msg is not None and msg.contact_id else None
+                person = people[row.participant_id]
+                decided = self._recheck(s, row, person, msg, by_person.get(person.id, []), chosen, peers, sched, now)
+                if isinstance(decided, Attempt):
+                    outcomes[row.id] = decided
+                else:
+                    planned.append((row, *decided))
+            if not planned:
+                return outcomes, []
+            # The intent of every send: new Messages in one INSERT, the rows' tries and links in one UPDATE.
+            new = [values for _, _, values, _, _ in planned if values is not None]
+            new_ids = iter(s.connection().execute(
+                insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True), new).scalars().all()
+                if new else ())
+            sends = []
+            for row, msg, values, contact, route in planned:
+                message_id = msg.id if msg is not None else next(new_ids)
+                sends.append(_Send(row.id, message_id, row.participant_id, row.kind, contact.address,
+                                   msg.body if msg is not None else values["body"], route.template,
+                                   row.attempts + 1, row.id))
+            s.connection().execute(
+                update(OUTBOX).where(OUTBOX.c.id.in_([x.row_id for x in sends]))
+                .values(attempts=OUTBOX.c.attempts + 1,
+                        message_id=case({x.row_id: x.message_id for x in sends}, value=OUTBOX.c.id)))
+        return outcomes, sends
+
+    def _recheck(self, s: Session, row: ScheduledMessage, person: Participant, msg: Message | None,
+                 contacts: list[Contact], chosen: Contact | None, peers: dict, sched: policy.Schedule,
+                 now: datetime):
+        """One row's re-check: the Attempt when it is not sent (released here), else (its Message
+        marked "sending", or None and the values of a new one; contact; route)."""
+        quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
+        contact, chat = addressee(row, msg, contacts, chosen)
+        if (contact or chat) is not None and not channels.get((contact or chat).channel).quiet_hours:
+            quiet_ok = True     # web chat: nothing buzzes a phone, the page shows it when opened
+        stale = sched.stale_after if row.kind in ("nudge", "closing", "welcome") else None
+        status = policy.status_of(person)
+        if row.kind in ("reply", "peer") and person.status == "prospect":
+            status = {**status, "active": True}   # not enrolled, but in a conversation they began
+        if row.kind in ("reply", "peer") and row.message_id is not None:
+            # a late answer to their own message, or a peer's reply the inbox already checked
+            # (core/reply_policy.py: a peer may answer someone paused): only opt-out stops it
+            status = {**status, "active": True, "paused": False}
+        ok, reason = policy.may_send(now, status, person.timezone,
+                                     sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
+        if not ok:
+            if reason == "quiet_hours":
+                _release(row, "pending", now, "deferred: quiet hours",
+                         policy.next_allowed(now, person.timezone, sched.quiet))
+                return Attempt("deferred")
+            _release(row, "skipped", now, reason)
+            return Attempt("skipped")
+        if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
+            if msg is None:
+                msg = Message(participant_id=person.id, direction="out", kind=row.kind, author_id=row.author_id,
+                              body=row.body or "", created_at=now)
+                s.add(msg)
+            msg.contact_id, msg.channel, msg.status, msg.updated_at = chat.id, chat.channel, "sent", now
+            _release(row, "sent", now, None)
+            return Attempt("sent", posted=True)
+        if contact is None:
+            _release(row, "skipped", now, "no reachable contact")
+            return Attempt("skipped")
+        body = msg.body if msg is not None else (row.body or self._render(row, person, peers, sched))
+        route = contacts_mod.outbound_route(contact, body, now, self.sender)   # WhatsApp's 24 h window
+        values = None
+        if msg is None and route.action != "hold":
+            values = dict(participant_id=person.id, contact_id=contact.id, direction="out", channel=contact.channel,
+                          kind=row.kind, body=body, num_media=0, provider_sid=None, status="sending",
+                          error_code=None, reply_to_id=None, author_id=row.author_id, created_at=now,
+                          updated_at=now, answered_at=None)     # inserted with the rest of the batch
+            return None, values, contact, route
+        if msg is None:
+            msg = Message(participant_id=person.id, contact_id=contact.id, direction="out", channel=contact.channel,
+                          kind=row.kind, author_id=row.author_id, body=body, created_at=now)
+            s.add(msg)
+        msg.status, msg.contact_id, msg.channel, msg.updated_at = "sending", contact.id, contact.channel, now
+        if route.action == "hold":
+            contacts_mod.hold(msg, now)
+            s.flush()
+            row.message_id = msg.id
+            _release(row, "held", now, whatsapp.HELD_REASON)
+            return Attempt("skipped")
+        if msg.error_code == whatsapp.HELD_CODE:
+            msg.error_code = None
+        return msg, None, contact, route
+
+    def _render(self, row: ScheduledMessage, person: Participant, peers: dict, sched: policy.Schedule) -> str:
+        peer = peers.get(person.assigned_peer_id) if person.assigned_peer_id else None
         return policy.render(sched, row.template_key or "nudge.0", person.language,
                              person.first_name, peer.name.split()[0] if peer else None,
                              self.cfg.program_name, person.discreet)
+
+    def _send_all(self, sends: list[_Send], now: datetime, paced: bool) -> None:
+        """Send each, in order and paced; several at once when the sender can (an HTTP API
+        waits on the network; the sandbox does not). Every row of the batch not yet recorded is
+        renewed once half a lease has gone by, and a row another worker took meanwhile is not
+        sent."""
+        workers = self._concurrency(len(sends))
+        pool = self._pool(workers) if workers > 1 else None
+        renewed_at, running = now, set()
+        for k, item in enumerate(sends):
+            if len(running) >= workers:     # at most `workers` in flight; the lease is renewed meanwhile
+                _, running = wait(running, return_when=FIRST_COMPLETED)
+            if paced:
+                self._pace()
+                at = self.clock()
+                if at - renewed_at >= self.cfg.lease / 2:
+                    with self.db.session(write=True) as s:
+                        held = set(renew(s, self.cfg.worker_id, [x.row_id for x in sends], at, self.cfg.lease))
+                    for x in sends[k:]:
+                        x.lost = x.row_id not in held
+                    renewed_at = at
+            if item.lost:
+                logs.event(log, "lease lost before sending", logging.WARNING, row=item.row_id)
+                continue
+            if pool is None:
+                self._send_one(item)
+            else:
+                running.add(pool.submit(self._send_one, item))
+        wait(running)
+
+    def _concurrency(self, n: int) -> int:
+        """Sends in flight at once: the sender's (or the config's) limit, no more than the pace
+        lets out in a second, and no more than there are rows."""
+        limit = self.cfg.send_concurrency or getattr(self.sender, "concurrency", 1)
+        return max(1, min(limit, n, math.ceil(self.cfg.rate_per_second)))
+
+    def _pool(self, workers: int) -> ThreadPoolExecutor:
+        if self._executor is None or self._executor_size < workers:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+            self._executor, self._executor_size = ThreadPoolExecutor(workers, "homeward-send"), workers
+        return self._executor
+
+    def _send_one(self, item: _Send) -> None:
+        """One send; its outcome is kept on the item (nothing here touches the database)."""
+        try:
+            item.sent = (self.sender.send(item.address, item.body, template=item.template) if item.template
+                         else self.sender.send(item.address, item.body))
+        except SendError as exc:
+            item.error = exc
+        except Exception:
+            logs.event(log, "delivery crashed", logging.ERROR, row=item.row_id, exc_info=True)
+            item.crashed = True
+
+    def _record(self, sends: list[_Send], now: datetime) -> dict[int, Attempt]:
+        """The provider's answers for the batch in one transaction (sid and status, rows sent, the
+        check-in conversations the nudges open); failures and crashes go through their own
+        back-off, one row each."""
+        outcomes: dict[int, Attempt] = {}
+        ok = [x for x in sends if x.sent is not None]
+        if ok:
+            try:
+                self._record_sent(ok, now)
+            except Exception:     # one bad row must not lose the others' answers: one at a time
+                logs.event(log, "recording a batch crashed; one row at a time", logging.ERROR, exc_info=True)
+                for x in ok:
+                    try:
+                        self._record_sent([x], now)
+                    except Exception:
+                        logs.event(log, "delivery crashed", logging.ERROR, row=x.row_id, exc_info=True)
+                        x.crashed, x.sent = True, None
+        for x in sends:
+            if x.sent is not None:
+                logs.event(log, "sent", row=x.row_id, kind=x.kind, status=x.sent.status)
+                outcomes[x.row_id] = Attempt("sent", template=bool(x.template), status=x.sent.status)
+            elif x.lost:
+                outcomes[x.row_id] = Attempt("lost_lease")
+            elif x.error is not None:
+                outcomes[x.row_id] = Attempt(self._failed(x.row_id, x.error, x.attempts, x.seed, now), error=x.error)
+            else:
+                outcomes[x.row_id] = Attempt(self._crashed(x.row_id, now))
+        return outcomes
+
+    def _record_sent(self, ok: list[_Send], now: datetime) -> None:
+        with self.db.session() as s:
+            conn = s.connection()
+            conn.execute(update(MESSAGES).where(MESSAGES.c.id.in_([x.message_id for x in ok]))
+                         .values(provider_sid=case({x.message_id: x.sent.sid for x in ok}, value=MESSAGES.c.id),
+                                 status=case({x.message_id: x.sent.status for x in ok}, value=MESSAGES.c.id),
+                                 updated_at=now))
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([x.row_id for x in ok]))
+                         .values(state="sent", claimed_by=None, claimed_until=None, updated_at=now))
+            nudged = {x.participant_id for x in ok if x.kind in ("nudge", "welcome")}
+            if self.after_nudge is not None and nudged:
+                self.after_nudge(s, list(s.scalars(select(Participant).where(Participant.id.in_(nudged)))), now)
 
     def _failed(self, row_id: int, exc: SendError, attempts: int, seed: int, now: datetime) -> str:
         if exc.http_status in (401, 403):

@@ -37,6 +37,7 @@ class SendError(Exception):
 class SandboxSender:
     """No credentials: messages are stored and shown, nothing leaves the machine."""
     name = "sandbox"
+    concurrency = 1     # nothing to wait on: threads would only add overhead
     _ids = itertools.count(1)
 
     def __init__(self, whatsapp_template_sid: str = ""):
@@ -61,6 +62,7 @@ class _RebasedHttpClient(TwilioHttpClient):
 
 class TwilioSender:
     name = "twilio"
+    concurrency = 4     # sends in flight at once (the dispatcher's pool; still within the pace)
 
     def __init__(self, account_sid: str, auth_token: str, messaging_service_sid: str = "",
                  from_number: str = "", status_callback: str = "", api_base_url: str = "",

@@ -77,6 +77,15 @@ def test_sends_through_the_real_twilio_client_to_prism(db, twilio_sender):
     assert msg.provider_sid.startswith(("SM", "MM")) and len(msg.provider_sid) == 34
 
 
+def test_several_sends_at_once_through_the_real_twilio_client(db, twilio_sender):
+    pids = [enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555060{i}") for i in range(3)]
+    assert twilio_sender.concurrency > 1          # an HTTP API waits on the network: overlap the waits
+    result = drain(dispatcher(db, twilio_sender, send_concurrency=3), local(2026, 12, 1, 12))
+    assert result.sent == 3 and result.failed == result.retried == 0
+    sids = {m.provider_sid for p in pids for m in outbound(db, p)}
+    assert len(sids) == 3 and all(sid.startswith(("SM", "MM")) for sid in sids)
+
+
 def test_opted_out_person_is_never_sent_to(db):
     pid = enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8))
     with db.session() as s:
@@ -217,3 +226,45 @@ def test_an_unexpected_error_on_one_row_does_not_stall_the_others_and_ends_as_fa
     with db.session() as s:
         states = list(s.scalars(select(ScheduledMessage.state).where(ScheduledMessage.dedupe_key.like("nudge:0:%"))))
     assert states == ["failed"] * 3 and sender.calls == 15   # five tries each, then given up
+
+
+class Watching(SandboxSender):
+    """A sender that runs `during(address)` inside each send, as if the provider were slow."""
+
+    def __init__(self, during, concurrency: int = 1):
+        super().__init__()
+        self.during, self.concurrency, self.to = during, concurrency, []
+
+    def send(self, address, body, **kw):
+        self.during(address)
+        self.to.append(address)
+        return super().send(address, body, **kw)
+
+
+def test_a_batch_commits_every_sends_intent_before_the_first_send(db):
+    """Issue 20: a chunk is written "sending" in one transaction, then sent, then recorded; so
+    whatever is being sent is already committed, and what a crash leaves is "sending"."""
+    for i in range(3):
+        enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555040{i}")
+    seen = []
+
+    def look(_address):
+        with db.session() as s:
+            seen.append(sorted(s.scalars(select(Message.status).where(Message.direction == "out"))))
+    sender = Watching(look)
+    assert drain(dispatcher(db, sender), local(2026, 12, 1, 12)).sent == 3
+    assert seen == [["sending"] * 3] * 3 and len(set(sender.to)) == 3
+    with db.session() as s:
+        assert set(s.scalars(select(Message.status).where(Message.direction == "out"))) == {"sandbox"}
+        assert s.scalar(select(func.count()).select_from(ScheduledMessage)
+                        .where(ScheduledMessage.state == "sent", ScheduledMessage.attempts == 1)) == 3
+
+
+def test_sends_overlap_when_the_sender_allows_several_at_once(db):
+    import threading
+    pids = [enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555050{i}") for i in range(4)]
+    together = threading.Barrier(4, timeout=30)      # passes only when four sends are in flight at once
+    sender = Watching(lambda _address: together.wait(), concurrency=4)
+    result = drain(dispatcher(db, sender), local(2026, 12, 1, 12))
+    assert result.sent == 4 and len(set(sender.to)) == 4
+    assert all(m.provider_sid for p in pids for m in outbound(db, p))
