@@ -52,7 +52,8 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
         # Twilio's own STOP handling sends the carrier-compliant confirmation on SMS.
         return Outcome(None, (OptOut(kw.word),))
 
-    verdict = safety.classify(body) if body else None
+    asked = replies.waiting_kind(flows.current, state) if flows is not None else None
+    verdict = safety.classify(body, learned_half=not understand.plain_answer(body, asked)) if body else None
     if verdict and verdict.kind:
         # The language the text is written in: a Spanish crisis text is answered in Spanish.
         reply_lang = model.language_of(body, model.normalise(body)) or verdict.lang_hint or lang
@@ -124,8 +125,10 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     if route is not None:
         if state is not None:
             prefix += (CancelTimeout(), EndConversation("interrupted"))
-        if route.lang and route.lang != services.context.lang and not replies.chosen_lang(services):
-            prefix += (SetLanguage(route.lang),)   # "NALOXONA 60614": answer in Spanish from now on
+        # "NALOXONA 60614": answer in Spanish from now on. Not the other way: the flyers' words
+        # (CHECKIN, NALOXONE) are English for everyone, so one never moves a Spanish speaker.
+        if route.lang and route.lang not in (services.context.lang, "en") and not replies.chosen_lang(services):
+            prefix += (SetLanguage(route.lang),)
         return _begin(registry, route.flow, route.params, prefix, now, services)
 
     waiting = state is not None and flows.current is not None and bool(state.get("waiting"))

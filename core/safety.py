@@ -17,10 +17,18 @@ How it works, per language (bot/content/safety/en.yaml, es.yaml; loaded once):
    overdose in general ("what is an overdose", "if someone overdoses ...": to the clause end).
 3. rules, in order, over what is left; the first match wins. Emergency beats crisis (someone
    who took pills to die needs 911 first; the escalation carries it to a peer either way).
-4. when no rule fires, a learned model gets a say (`Learned`): character n-grams and a linear
+4. second thoughts: a rule fired, but the text also says something that usually means "not
+   now" (`defusers`: the past, "she's home now", a class or a walk, "lol", asthma) and nothing
+   urgent (`urgent`: "help", "what do i do", "ahora mismo"). Then the learned model must not
+   read it as "other" more surely than as the rule's kind. A phrase rule cannot tell "my sister
+   was unresponsive back in march, she's doing great" from "she's unresponsive"; the model,
+   trained on hundreds of such memories, can. Without a defuser the rule stands alone, so a
+   plain "he's not breathing" never waits on the model.
+5. when no rule fires, a learned model gets a say (`Learned`): character n-grams and a linear
    SVM trained on bot/content/safety/examples.yaml, with every intent example as "other". The
    rules were written on the texts we had and miss new phrasings ("we was using and my bro just
-   dropped"); the model generalises from the same texts. It speaks only past MODEL_MARGIN.
+   dropped"); the model generalises from the same texts. It speaks only past its margin
+   (MODEL_MARGIN, per kind).
 
 Pattern language (a rule or guard is a string of space-separated items, matched over tokens):
     word        the token exactly (normalised like the text)      word*  any token starting so
@@ -42,13 +50,18 @@ from core import CONTENT
 
 LEXICONS = CONTENT / "safety"
 EXAMPLES = LEXICONS / "examples.yaml"
-# The score the model's best kind must pass to count. Chosen by 5-fold cross-validation of the
-# model alone on the corpus's dev half (`python -m tests.corpus.crossval safety ...`: each fold's
-# texts out of the training set; held-out never read), as the lowest margin with one false alarm
-# at most: at 0.5 it caught 112/126 emergencies and 72/90 crises on its own, with no alarm on the
-# 99 hard negatives and one on the other 742 texts. At 0.4 "me quiero salir de la lista" and
-# "gonna take a nap" read as crises. (The old 0.75, before the writers' texts: 71/126, 30/90.)
-MODEL_MARGIN = 0.5
+# The score the model's best kind must pass to count, per kind. Chosen by 5-fold cross-validation
+# over the corpus's dev half and a fourth writer's 660 texts (`python -m tests.corpus.crossval
+# safety ...`; held-out never read): an emergency counts from 0.2 (a spare 911 reminder costs
+# less than a miss; no more alarms on dev's 742 ordinary texts than at 0.5), a crisis from 0.5
+# (at 0.4 "gonna take a nap" and "de noche mejor" read as crises). The old single margin, 0.5,
+# left emergencies the rules missed at scores of 0.26-0.43 ("theres foam coming out his mouth").
+MODEL_MARGIN = {"emergency": 0.2, "crisis": 0.5}
+# Second thoughts (step 4): a defused rule hit stands unless the model scores "other" above the
+# rule's kind by more than this. Chosen by the same cross-validation over dev and two more
+# writers' 1,180 texts: at 0.0 no emergency or crisis in either was dropped, and the alarms on the
+# writers' 660 hard negatives fell from 106 to 22; at -0.5 an emergency was dropped.
+VETO_MARGIN = 0.0
 LANGS = ("en", "es")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when installed: ~10x faster
 KINDS = ("emergency", "crisis")
@@ -119,6 +132,8 @@ class Lexicon:
             rx = self.compile(g["pattern"])
             for kind in g.get("applies", KINDS):
                 self.guards[kind].append((rx, g.get("scope", "span")))
+        self.defusers = self._any(data.get("defusers", ()))
+        self.urgent = self._any(data.get("urgent", ()))
         self.rules = {kind: [(f"{lang}.{kind}.{r['id']}", [self.compile(p) for p in _listify(r)])
                              for r in (data.get("rules") or {}).get(kind, ())] for kind in KINDS}
         # Most texts match no rule: one combined search says so at once; the rules are then
@@ -127,6 +142,9 @@ class Lexicon:
                           for kind, guards in self.guards.items()}
         self.any_rule = {kind: re.compile("|".join(f"(?:{p.pattern})" for _, ps in rules for p in ps) or "(?!)")
                          for kind, rules in self.rules.items()}
+
+    def _any(self, patterns) -> re.Pattern:
+        return re.compile("|".join(f"(?:{self.compile(p).pattern})" for p in patterns) or "(?!)")
 
     # -- normalisation shared by text and patterns ---------------------------------------
     def _squeeze(self, w: str) -> str:
@@ -254,15 +272,23 @@ class Learned:
     def normalise(text: str) -> str:
         return " ".join(t for t in split(text) if t != "|")
 
-    def kind(self, text: str, margin: float = MODEL_MARGIN) -> str | None:
-        """The kind past `margin`, or None. One word is too little for letters to go on: "y" (yes)
+    def scores(self, text: str) -> dict[str, float]:
+        return dict(zip(self.model.classes, self.model.scores(self.normalise(text)).tolist()))
+
+    def kind(self, text: str, margin: float | dict = MODEL_MARGIN) -> str | None:
+        """The kind past its margin, or None. One word is too little for letters to go on: "y" (yes)
         shares its n-grams with every "y no respira"; a one-word emergency is the rules' to catch."""
-        norm = self.normalise(text)
-        if " " not in norm:
+        if " " not in self.normalise(text):
             return None
-        scores = dict(zip(self.model.classes, self.model.scores(norm).tolist()))
+        scores = self.scores(text)
         best = max(KINDS, key=lambda k: scores[k])
-        return best if scores[best] > margin and scores[best] > scores["other"] else None
+        need = margin[best] if isinstance(margin, dict) else margin
+        return best if scores[best] > need and scores[best] > scores["other"] else None
+
+    def doubts(self, text: str, kind: str) -> bool:
+        """Does the model read `text` as "other" more surely than as `kind` (step 4)?"""
+        scores = self.scores(text)
+        return scores["other"] > scores[kind] + VETO_MARGIN
 
 
 def training_texts(examples: Path = EXAMPLES) -> tuple[list[str], list[str]]:
@@ -292,19 +318,23 @@ def warm() -> None:
     learned()
 
 
-def classify(text: str) -> Classification:
+def classify(text: str, learned_half: bool = True) -> Classification:
     """Emergency beats crisis; within a kind English rules are tried before Spanish ones.
 
     Each language normalises the same raw tokens one-to-one, so a guard in either language
     (say "what is an overdose") hides those tokens from the rules of both: mixed-language
     texts are common and a Spanish rule must not fire on an English question.
 
+    `learned_half=False`: the rules alone (the text plainly answers the question waiting).
+
     Where a guard covered words, the model must also find the kind in what the guards left: it
     cannot tell "i dont want to die" from "i want to die" by their letters, and a guard already
     said those words are not a crisis.
     """
-    verdict, raw, hidden = _rules(text)
-    if verdict or not raw:
+    verdict, raw, hidden, lines = _rules(text)
+    if verdict:
+        return NONE if _defused(lines) and learned().doubts(text, verdict.kind) else verdict
+    if not raw or not learned_half:
         return verdict
     kind = learned().kind(text)
     if kind and hidden:
@@ -317,33 +347,31 @@ def classify(text: str) -> Classification:
     return Classification(kind, lang, f"{lang}.{kind}.model")
 
 
+def _defused(lines: list[tuple["Lexicon", str]]) -> bool:
+    """Something in the text says "not now" and nothing says "now", in either language."""
+    return any(lx.defusers.search(s) for lx, s in lines) and not any(lx.urgent.search(s) for lx, s in lines)
+
+
 def by_rules(text: str) -> Classification:
     """The phrase rules alone (steps 1-3)."""
     return _rules(text)[0]
 
 
-def _rules(text: str) -> tuple[Classification, list[str], set[int]]:
-    """The rules' verdict, the raw tokens, and the indices any guard covered."""
+def _rules(text: str) -> tuple[Classification, list[str], set[int], list]:
+    """The rules' verdict, the raw tokens, the indices any guard covered, and each lexicon's
+    token line (for the defusers)."""
     raw = split(text)
     if not raw:
-        return NONE, raw, set()
+        return NONE, raw, set(), []
     lexicons = [lexicon(lang) for lang in LANGS]
     toks = [lx.tokens(raw) for lx in lexicons]
+    lines = [(lx, lx.line(t)) for lx, t in zip(lexicons, toks)]
     covered: set[int] = set()
     for kind in KINDS:
         hidden = set().union(*(lx.guarded(t, kind) for lx, t in zip(lexicons, toks)))
         for lx, t in zip(lexicons, toks):
             rule = lx.first_rule(t, kind, hidden)
             if rule:
-                return Classification(kind, lx.lang, rule), raw, hidden
+                return Classification(kind, lx.lang, rule), raw, hidden, lines
         covered |= hidden
-    return NONE, raw, covered
-    lexicons = [lexicon(lang) for lang in LANGS]
-    toks = [lx.tokens(raw) for lx in lexicons]
-    for kind in KINDS:
-        hidden = set().union(*(lx.guarded(t, kind) for lx, t in zip(lexicons, toks)))
-        for lx, t in zip(lexicons, toks):
-            rule = lx.first_rule(t, kind, hidden)
-            if rule:
-                return Classification(kind, lx.lang, rule)
-    return NONE
+    return NONE, raw, covered, lines

@@ -255,6 +255,14 @@ def reads_as_answer(text: str, waiting: str) -> bool:
     return bool(clean(text))
 
 
+def plain_answer(text: str, waiting: str | None) -> bool:
+    """A short, plain answer to the question waiting ("no creo" to a yes/no, "un 4" to 1-5).
+    The safety check judges one by its phrase rules alone: the learned half reads a few short
+    words by their letters, and "no creo" shares them with "no respira". Free text ("anything
+    your peer should know?") and anything longer than four words get both halves."""
+    return waiting not in (None, "free_text") and len(text.split()) <= 4 and reads_as_answer(text, waiting)
+
+
 _REFERENCE_DAY = __import__("datetime").date(2025, 1, 1)   # only "is it a date?" is asked, never which
 
 

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Callable
 
 from core import keywords, locator, places, safety
+from core.understand import plain_answer
 from core.flows.registry import load_registry
 from tests.corpus.corpus import ROOT_FLOWS, SAFETY, fold
 
@@ -67,12 +68,18 @@ def _place_label(text: str | None) -> str | None:
     return None
 
 
-def system_first(text: str, lang: str) -> Reading | None:
-    """What the runtime decides before any reader: STOP, safety, the system keywords."""
+def judge(text: str, waiting: str | None) -> safety.Classification:
+    """The safety check as core.conversation.decide runs it with this question waiting."""
+    return safety.classify(text, learned_half=not plain_answer(text, waiting))
+
+
+def system_first(text: str, lang: str, waiting: str | None = None) -> Reading | None:
+    """What the runtime decides before any reader: STOP, safety (the rules alone for a plain
+    answer to the waiting question, as core.conversation.decide does), the system keywords."""
     kw = keywords.match(text)
     if kw and kw.kind == "opt_out":
         return Reading("stop_request", kw.lang or lang)
-    verdict = safety.classify(text)
+    verdict = judge(text, waiting)
     if verdict.kind:
         return Reading(verdict.kind, verdict.lang_hint or lang)
     if kw and kw.kind == "language":
@@ -86,7 +93,7 @@ def system_first(text: str, lang: str) -> Reading | None:
 
 def baseline(text: str, waiting: str | None, lang: str) -> Reading:
     """Today: trigger words, the waiting question, menu numbers, need words."""
-    first = system_first(text, lang)
+    first = system_first(text, lang, waiting)
     if first:
         return first
     reg = registry()
@@ -109,7 +116,7 @@ def baseline(text: str, waiting: str | None, lang: str) -> Reading:
 
 def understanding_reader(understand: Callable, model) -> Callable[[str, str | None, str], Reading]:
     def read(text: str, waiting: str | None, lang: str) -> Reading:
-        first = system_first(text, lang)
+        first = system_first(text, lang, waiting)
         if first:
             return first
         u = understand(text, model, waiting=waiting)
@@ -225,7 +232,7 @@ def safety_scores(rows: list[dict]) -> SafetyResult:
     n_other = n_hard = 0
     for row in rows:
         t0 = time.perf_counter_ns()
-        kind = safety.classify(row["text"]).kind
+        kind = judge(row["text"], row.get("waiting")).kind
         times.append((time.perf_counter_ns() - t0) / 1000)
         if row["intent"] in SAFETY:
             recall[row["intent"]][0] += kind == row["intent"]

@@ -203,3 +203,30 @@ def test_a_broken_examples_file_is_refused_with_its_file_and_line(tmp_path):
     message = str(err.value)
     assert f"{broken}:4: error: unknown label 'emergncy'" in message
     assert f"{broken}:7: error: 'he is not breathing' is also listed as emergency (line 3)" in message
+
+
+@pytest.mark.parametrize("text, kind", [
+    # a rule fires, a defuser says "not now", and the model reads a memory or a lesson
+    ("my sister was unresponsive like 3 min back in march, shes in rehab now doin great", None),
+    ("mi mama me encontro sin respirar cuando tenia 20, ahora hablamos de eso y estamos mas unidas", None),
+    ("im an emt now, we get od calls like every shift", None),
+    # the same words happening now: no defuser, or an urgent word beside it
+    ("my sister is unresponsive", "emergency"),
+    ("help my sister is unresponsive again like back in march", "emergency"),
+    ("used for the first time in 2 yrs and i feel like im fading out", "emergency"),
+    ("my girl is out cold and i got dope in the house, will they arrest me if i call", "emergency"),
+    ("lost my job lost my girl lost everything, got nothing to live for", "crisis"),
+])
+def test_second_thoughts_ask_the_model_only_when_something_says_not_now(text, kind):
+    assert safety.classify(text).kind == kind
+
+
+def test_a_plain_answer_to_the_waiting_question_is_judged_by_the_rules_alone():
+    from core import understand
+    assert understand.plain_answer("no creo", "yes_no")
+    assert understand.plain_answer("un 4 creo", "number")
+    assert not understand.plain_answer("no creo", None)                     # nothing waits
+    assert not understand.plain_answer("no creo", "free_text")              # free text: both halves
+    assert not understand.plain_answer("no, shes gray and cold and wont wake up", "yes_no")   # too long
+    assert safety.classify("no creo", learned_half=False).kind is None
+    assert safety.classify("no respira", learned_half=False).kind == "emergency"   # the rules still run

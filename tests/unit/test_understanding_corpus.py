@@ -96,11 +96,14 @@ def test_the_checker_refuses_broken_rows():
 # floor raised to that measurement (emergencies 171 -> 181 of 184, crises 103 -> 118 of 135,
 # check-ins 103 -> 110, texts asking for nothing 196 -> 213; questions back to 130 after dipping
 # to 126 on the way; stop requests 61, then 60 of 62 with the last writer's texts, above the goal).
+# 2026-12-01, night: two more writers' 1,180 safety texts, the rules' second thoughts (defusers),
+# the emergency margin at 0.2 and plain answers judged by the rules alone: emergencies 181 -> 182,
+# crises 118 -> 124, hard negatives that fire 12 -> 7, questions 130 -> 132, none 213 -> 216.
 GOAL = 0.95
-INTENT_FLOOR = {"find_place": 212, "talk_to_person": 73, "stop_request": 61, "question": 130,
-                "checkin": 110, "greeting": 80, "thanks": 76, "language": 53, "none": 213, "answer": 96}
-SAFETY_FLOOR = {"emergency": 181, "crisis": 118}
-HARD_NEGATIVE_ALARMS_AT_MOST = 12
+INTENT_FLOOR = {"find_place": 212, "talk_to_person": 73, "stop_request": 61, "question": 132,
+                "checkin": 110, "greeting": 80, "thanks": 76, "language": 53, "none": 216, "answer": 96}
+SAFETY_FLOOR = {"emergency": 182, "crisis": 124}
+HARD_NEGATIVE_ALARMS_AT_MOST = 7
 WRONG_LANGUAGE_AT_MOST = 21
 
 
