@@ -142,6 +142,8 @@ class Lexicon:
                           for kind, guards in self.guards.items()}
         self.any_rule = {kind: re.compile("|".join(f"(?:{p.pattern})" for _, ps in rules for p in ps) or "(?!)")
                          for kind, rules in self.rules.items()}
+        # Each token's normal form, once per process: most of a text's words were seen before.
+        self._seen: dict[str, str] = {}
 
     def _any(self, patterns) -> re.Pattern:
         return re.compile("|".join(f"(?:{self.compile(p).pattern})" for p in patterns) or "(?!)")
@@ -166,17 +168,26 @@ class Lexicon:
             (self.prefixes.add(w[:-1]) if w.endswith("*") else self.vocab.add(w))
 
     def tokens(self, raw: list[str]) -> list[str]:
+        seen = self._seen
         out = []
         for t in raw:
-            if t == "|":
-                out.append(t)
-                continue
-            t = self.word(t)
-            if t not in self.vocab and len(t) >= 5 and not t.isdigit() \
-                    and not any(t.startswith(p) for p in self.prefixes):
-                t = next((a for a in self.anchors if _within_one(t, a)), t)
-            out.append(t)
+            w = seen.get(t)
+            if w is None:
+                w = self._token(t)
+                if len(seen) > 50_000:      # a memo, not a store: people's words come and go
+                    seen.clear()
+                seen[t] = w
+            out.append(w)
         return out
+
+    def _token(self, t: str) -> str:
+        if t == "|":
+            return t
+        t = self.word(t)
+        if t not in self.vocab and len(t) >= 5 and not t.isdigit() \
+                and not any(t.startswith(p) for p in self.prefixes):
+            t = next((a for a in self.anchors if _within_one(t, a)), t)
+        return t
 
     # -- pattern compiler --------------------------------------------------------------
     def _alts(self, phrases: list[list[str]]) -> str:
