@@ -26,14 +26,19 @@ from core import channels
 from core.effects import (ALL, CancelTimeout, EndConversation, Escalate, OptIn, OptOut, RecordEvent,
                           Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from db.models import Event, Message, ScheduledMessage
+from db.raw import Raw
 from db.records import Record
 
 log = logging.getLogger("homeward.apply")
 
 PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
 MESSAGES, EVENTS = Message.__table__, Event.__table__
-# No ids back: these go in the runtime's write batch (db.session.Database.batch).
-STORE_REPLIES, STORE_EVENTS = insert(MESSAGES).inline(), insert(EVENTS).inline()
+# No ids back: these go in the runtime's write batch (db.session.Database.batch), straight to
+# the driver (db/raw.py). The columns are the ones `_reply` and `_record` fill.
+REPLY_COLUMNS = ("participant_id", "contact_id", "direction", "channel", "kind", "body", "status", "reply_to_id",
+                 "created_at", "updated_at")
+STORE_REPLIES = Raw(insert(MESSAGES), keys=REPLY_COLUMNS)
+STORE_EVENTS = Raw(insert(EVENTS), keys=("participant_id", "name", "data", "created_at"))
 KEEP = object()    # Turn.timer when no effect touched the conversation's timer
 
 
@@ -98,9 +103,9 @@ def store_rows(turn: Turn) -> None:
     in its write batch: the replies to an inbound text, stored in the thread, and the events."""
     conn = turn.s.connection()
     if turn.stored_replies:
-        conn.execute(STORE_REPLIES, turn.stored_replies)
+        STORE_REPLIES.executemany(conn, turn.stored_replies)
     if turn.events:
-        conn.execute(STORE_EVENTS, turn.events)
+        STORE_EVENTS.executemany(conn, turn.events)
     turn.stored_replies, turn.events = [], []
 
 

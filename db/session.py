@@ -99,6 +99,13 @@ class WriterQueue:
             self._thread.release()
 
 
+def _begin_immediate(conn) -> None:
+    """SQLite: take the write lock now (pysqlite would begin only at the first write)."""
+    driver = conn.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
@@ -127,17 +134,29 @@ class Database:
                 self._pinned.conn = None
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, write: bool = False):
         """A unit of work on the bare connection (this thread's pinned one, else a pooled one),
-        no ORM session: for the hot path's Core-only statements. Commits on success; the block
-        may end it early with `conn.rollback()`. Not for SQLite writers (see `session`)."""
-        conn = getattr(self._pinned, "conn", None)
-        if conn is None:
-            with self.engine.connect() as conn, conn.begin():
+        no ORM session: for the hot path's statements (db/raw.py). Commits on success; the block
+        may end it early with `conn.rollback()`. `write=True`: as `session(write=True)`, on
+        SQLite the writer's turn and BEGIN IMMEDIATE before the first statement."""
+        serialise = write and self.is_sqlite
+        if serialise:
+            self._write_lock.acquire()
+        try:
+            conn = getattr(self._pinned, "conn", None)
+            if conn is None:
+                with self.engine.connect() as conn, conn.begin():
+                    if serialise:
+                        _begin_immediate(conn)
+                    yield conn
+                return
+            with conn.begin():
+                if serialise:
+                    _begin_immediate(conn)
                 yield conn
-            return
-        with conn.begin():
-            yield conn
+        finally:
+            if serialise:
+                self._write_lock.release()
 
     @contextmanager
     def batch(self, conn):
@@ -170,9 +189,7 @@ class Database:
             s: Session = self.Session(bind=conn) if conn is not None else self.Session()
             try:
                 if serialise:
-                    raw = s.connection()
-                    if not raw.connection.driver_connection.in_transaction:
-                        raw.exec_driver_sql("BEGIN IMMEDIATE")
+                    _begin_immediate(s.connection())
                 yield s
                 s.commit()
             except BaseException:
