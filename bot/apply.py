@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import logs
 from bot import participants
-from bot.escalations import fold_escalation, open_escalation
+from bot.escalations import Staffing, fold_escalation, open_escalation, open_escalation_now
 from core import channels
 from core.effects import (ALL, CancelTimeout, EndConversation, Escalate, OptIn, OptOut, RecordEvent,
                           Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
@@ -62,6 +62,7 @@ class Turn:
     schedule: Callable[[], Any] | None = None   # the nudge schedule in force, read only when needed
     via_outbox: bool = False    # a late answer (the unprocessed sweep): replies go out through the outbox
     fold_by: tuple[str, ...] = ()   # where a web chat safety hit came from (flood folding)
+    staffing: Staffing | None = None    # the runtime's cached SLA and peers: tickets opened without the ORM
 
     def nudges(self):
         return self.schedule() if self.schedule is not None else None
@@ -143,8 +144,12 @@ def _escalate(turn: Turn, e: Escalate) -> None:
         fold_escalation(turn.s, turn.fold_by, turn.person, e.reason, e.priority, e.note, turn.now,
                         turn.reply_to.message_id if turn.reply_to is not None else None, tz=turn.tz)
         return
-    open_escalation(turn.s, turn.person, e.reason, e.priority, e.note, turn.now,
-                    turn.reply_to.message_id if turn.reply_to is not None else None, tz=turn.tz)
+    message_id = turn.reply_to.message_id if turn.reply_to is not None else None
+    if turn.staffing is not None and open_escalation_now(turn.s.connection(), turn.staffing, turn.person, e.reason,
+                                                         e.priority, e.note, turn.now, message_id,
+                                                         tz=turn.tz) is not None:
+        return
+    open_escalation(turn.s, turn.person, e.reason, e.priority, e.note, turn.now, message_id, tz=turn.tz)
 
 
 @handles(SetField)

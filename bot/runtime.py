@@ -27,7 +27,7 @@ from bot import participants, tickets
 from core import channels, conversation, hours, messages
 from core.effects import Outcome
 from bot.contacts import link_contact, release_held
-from bot.escalations import fold_escalation, on_shift, open_escalation
+from bot.escalations import DEFAULT_SLA_MINUTES, Staffing, fold_escalation, on_shift, open_escalation
 from core.services import BoundServices, Context
 from db.models import Contact, Conversation, Message, Participant, Setting, User
 from db import checkins, records
@@ -188,7 +188,7 @@ class Runtime:
     def __init__(self, db: Database, program: Program, flow_store=None, locator=None, schedule=None):
         self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
-        self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
+        self._facts: tuple[float, dict, bool, dict[int, str], Staffing] | None = None
         self._insert_inbound = insert_unless_exists(db.engine.dialect.name, MESSAGES, "provider_sid", MESSAGES.c.id)
         self._raw_insert_inbound = RAW_INSERT_INBOUND[db.engine.dialect.name]
         self._store_known = STORE_KNOWN if db.engine.dialect.name == "postgresql" else None
@@ -380,7 +380,9 @@ class Runtime:
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored,
                                  via_outbox=via_outbox, fold_by=inbound.flood_keys)
+            # The text's one log line (the webhook adds none for a text processed here).
             logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
+                       channel=stored.channel, sid=inbound.provider_sid, address=logs.mask_address(inbound.address),
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
 
@@ -429,18 +431,30 @@ class Runtime:
         the active peers' first names, read at most every few seconds: they change rarely and
         this is on every message's path."""
         cached = self._facts
-        if cached is not None and time.monotonic() - cached[0] < self.FACTS_SECONDS:
-            return cached[1], cached[2], cached[3]
+        if cached is None or time.monotonic() - cached[0] >= self.FACTS_SECONDS:
+            cached = self._read_facts(s, now)
+        return cached[1], cached[2], cached[3]
+
+    def staffing(self, s: Session, now: datetime) -> Staffing:
+        """The SLA minutes and active peers a ticket opened now needs, read with the facts."""
+        cached = self._facts
+        if cached is None or time.monotonic() - cached[0] >= self.FACTS_SECONDS:
+            cached = self._read_facts(s, now)
+        return cached[4]
+
+    def _read_facts(self, s: Session, now: datetime):
         settings = dict(s.execute(select(Setting.key, Setting.value)
-                                  .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
+                                  .where(Setting.key.in_(("program_name", "coverage_hours", "sla_minutes")))).all())
         peers = list(s.scalars(select(User).where(User.active.is_(True), User.role == "peer")))
         on_duty = any(on_shift(u, now, self.program.timezone) for u in peers)
         names = {u.id: _first_word(u.name) for u in peers}
         from_shifts = hours.coverage(u.shift for u in peers)
         if from_shifts:    # what people are told is when peers really work, not a second setting
             settings["coverage_hours"] = from_shifts
-        self._facts = (time.monotonic(), settings, on_duty, names)
-        return settings, on_duty, names
+        staffing = Staffing({**DEFAULT_SLA_MINUTES, **(settings.pop("sla_minutes", None) or {})},
+                            tuple(sorted((u.id, u.capacity, u.shift) for u in peers)))
+        self._facts = (time.monotonic(), settings, on_duty, names, staffing)
+        return self._facts
 
     def services_for(self, s: Session, person: Participant | PersonRecord, now: datetime,
                      channel: str = "sms") -> BoundServices:
@@ -468,7 +482,8 @@ class Runtime:
         hits from there within a short window join one ticket (bot/escalations.py)."""
         turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
                                                     contact_id, reply_to, schedule=self.schedule,
-                                                    via_outbox=via_outbox, fold_by=fold_by),
+                                                    via_outbox=via_outbox, fold_by=fold_by,
+                                                    staffing=self.staffing(s, now) if reply_to is not None else None),
                                  outcome.effects, write_replies=False)
         conn = s.connection()
         with self.db.batch(conn):   # writes that return nothing: one round trip on PostgreSQL
