@@ -99,11 +99,25 @@ def plain(app, todo, url) -> int:
     for env in list(requests(200_000, 200)):
         call(floor, env)
     fw, fc = timed(floor, floor_todo)
+    from core import conversation
+    decide, spent = conversation.decide, [0.0, 0]
+
+    def timed_decide(*args, **kw):     # the core's step, the lead's: its own CPU, measured apart
+        c = time.process_time()
+        try:
+            return decide(*args, **kw)
+        finally:
+            spent[0] += time.process_time() - c
+            spent[1] += 1
+    conversation.decide = timed_decide
     hw, hc = timed(app, todo)
+    conversation.decide = decide
     print(f"{url.split(':')[0]}: one thread, in-process, best of 3 x {len(todo) // 3}; "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"  floor     {fw:6.2f} ms wall  {fc:6.2f} ms CPU (this process) per message")
     print(f"  Homeward  {hw:6.2f} ms wall  {hc:6.2f} ms CPU  ({hw / fw:.1f}x / {hc / fc:.1f}x the floor)")
+    print(f"  of which `decide` (core/conversation.py)  {spent[0] / max(spent[1], 1) * 1000:6.2f} ms CPU a text "
+          f"(all three rounds)")
     return 0
 
 
@@ -115,6 +129,7 @@ def main() -> int:
     ap.add_argument("--cpu", action="store_true",
                     help="profile with this process's CPU clock, not the wall clock: waits on the database, "
                          "the disk and the scheduler count nothing")
+    ap.add_argument("--dump", help="also write the profile here (pstats), to read further")
     ap.add_argument("--plain", action="store_true",
                     help="no profiler: ms and CPU ms per message, Homeward against the floor app")
     args = ap.parse_args()
@@ -161,6 +176,8 @@ def main() -> int:
         wall = time.perf_counter() - t0
         n = len(todo)
         stats = pstats.Stats(prof)
+        if args.dump:
+            stats.dump_stats(args.dump)
         total = sum(v[2] for v in stats.stats.values())   # own time of everything = profiled CPU
         print(f"{args.db}: {n} follow-up messages, {wall / n * 1000:.2f} ms each under cProfile "
               f"({'CPU' if args.cpu else 'wall'} clock: {total / n * 1000:.2f} ms profiled), "
