@@ -351,7 +351,7 @@ class Runtime:
         """Lock the person, claim the message, decide, apply; None when it was already processed.
         The words come from `inbound` (already stored as `stored`), so nothing is read back; the
         person and the conversation are Records, each written back as one UPDATE of what changed."""
-        with self.db.session(write=True) as s, s.no_autoflush:
+        with self.db.work(write=True) as s:    # no ORM session unless an effect needs one
             conn = s.connection()
             person = self._lock_person(s, stored.participant_id)
             claim = {"b_id": stored.message_id, "at": now}

@@ -99,6 +99,38 @@ class WriterQueue:
             self._thread.release()
 
 
+class LazySession:
+    """What the hot path hands its helpers as the session: `connection()` is the transaction's
+    own connection, and an ORM Session (autoflush off, joined to that transaction) is made only
+    when something asks for more (a first contact's person, a ticket reopened, an opt-out).
+    Most texts never make one. `finish()` flushes what a made session holds, before the
+    transaction commits."""
+    __slots__ = ("_db", "_conn", "_session")
+
+    def __init__(self, db: "Database", conn):
+        self._db, self._conn, self._session = db, conn, None
+
+    def connection(self):
+        return self._conn
+
+    @property
+    def orm(self) -> Session:
+        if self._session is None:
+            self._session = self._db.Session(bind=self._conn, autoflush=False)
+        return self._session
+
+    def __getattr__(self, name: str):
+        return getattr(self.orm, name)
+
+    def finish(self) -> None:
+        if self._session is not None:
+            self._session.commit()      # joined to the connection's transaction: a flush
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
 def _begin_immediate(conn) -> None:
     """SQLite: take the write lock now (pysqlite would begin only at the first write)."""
     driver = conn.connection.driver_connection
@@ -157,6 +189,19 @@ class Database:
         finally:
             if serialise:
                 self._write_lock.release()
+
+    @contextmanager
+    def work(self, write: bool = False):
+        """`session(write)` for the hot path: a `transaction(write)` and a LazySession on it.
+        Commits on success (what an ORM session made meanwhile holds, then the transaction);
+        rolls everything back on error."""
+        with self.transaction(write=write) as conn:
+            s = LazySession(self, conn)
+            try:
+                yield s
+                s.finish()
+            finally:
+                s.close()
 
     @contextmanager
     def batch(self, conn):
