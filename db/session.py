@@ -102,7 +102,7 @@ class WriterQueue:
 class LazySession:
     """What the hot path hands its helpers as the session: `connection()` is the transaction's
     own connection, and an ORM Session (autoflush off, joined to that transaction) is made only
-    when something asks for more (a first contact's person, a ticket reopened, an opt-out).
+    when something asks for more (a ticket reopened, an opt-out or opt-in, consent, a replan).
     Most texts never make one. `finish()` flushes what a made session holds, before the
     transaction commits."""
     __slots__ = ("_db", "_conn", "_session")
