@@ -29,6 +29,8 @@ from bench.webhook import BODIES, prepare, real_env  # noqa: E402
 
 # (label, file suffix, function name): cumulative time of these, as a share of the whole.
 STAGES = (
+    ("the whole request (Flask's WSGI app)", "flask/app.py", "wsgi_app"),
+    ("the view (runtime.handle and the rest)", "bot/channels/twilio_webhook.py", "inbound"),
     ("signature check", "bot/channels/twilio_webhook.py", "verify_signature"),
     ("store (touch, insert, mark answered)", "bot/runtime.py", "store"),
     ("process (lock .. apply, commit)", "bot/runtime.py", "process"),
@@ -97,11 +99,25 @@ def plain(app, todo, url) -> int:
     for env in list(requests(200_000, 200)):
         call(floor, env)
     fw, fc = timed(floor, floor_todo)
+    from core import conversation
+    decide, spent = conversation.decide, [0.0, 0]
+
+    def timed_decide(*args, **kw):     # the core's step, the lead's: its own CPU, measured apart
+        c = time.process_time()
+        try:
+            return decide(*args, **kw)
+        finally:
+            spent[0] += time.process_time() - c
+            spent[1] += 1
+    conversation.decide = timed_decide
     hw, hc = timed(app, todo)
+    conversation.decide = decide
     print(f"{url.split(':')[0]}: one thread, in-process, best of 3 x {len(todo) // 3}; "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"  floor     {fw:6.2f} ms wall  {fc:6.2f} ms CPU (this process) per message")
     print(f"  Homeward  {hw:6.2f} ms wall  {hc:6.2f} ms CPU  ({hw / fw:.1f}x / {hc / fc:.1f}x the floor)")
+    print(f"  of which `decide` (core/conversation.py)  {spent[0] / max(spent[1], 1) * 1000:6.2f} ms CPU a text "
+          f"(all three rounds)")
     return 0
 
 
@@ -110,6 +126,10 @@ def main() -> int:
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
     ap.add_argument("-n", type=int, default=600, help="messages profiled, after 1,000 unprofiled")
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--cpu", action="store_true",
+                    help="profile with this process's CPU clock, not the wall clock: waits on the database, "
+                         "the disk and the scheduler count nothing")
+    ap.add_argument("--dump", help="also write the profile here (pstats), to read further")
     ap.add_argument("--plain", action="store_true",
                     help="no profiler: ms and CPU ms per message, Homeward against the floor app")
     args = ap.parse_args()
@@ -145,7 +165,9 @@ def main() -> int:
             key = " ".join(sql.split())[:110]
             seen[key] = seen.get(key, 0) + 1
         event.listen(engine, "before_cursor_execute", count)
-        prof = cProfile.Profile()
+        from db import raw
+        raw.on_execute = lambda sql: count(None, None, sql)     # the hot path's, straight to the driver
+        prof = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
         t0 = time.perf_counter()
         prof.enable()
         for env in todo:
@@ -154,8 +176,11 @@ def main() -> int:
         wall = time.perf_counter() - t0
         n = len(todo)
         stats = pstats.Stats(prof)
+        if args.dump:
+            stats.dump_stats(args.dump)
         total = sum(v[2] for v in stats.stats.values())   # own time of everything = profiled CPU
-        print(f"{args.db}: {n} follow-up messages, {wall / n * 1000:.2f} ms each under cProfile, "
+        print(f"{args.db}: {n} follow-up messages, {wall / n * 1000:.2f} ms each under cProfile "
+              f"({'CPU' if args.cpu else 'wall'} clock: {total / n * 1000:.2f} ms profiled), "
               f"{statements[0] / n:.1f} statements each; load average {os.getloadavg()[0]:.2f}")
         print(f"{'stage':<40} {'ms/msg':>7} {'share':>6}")
         for label, suffix, name in STAGES:

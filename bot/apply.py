@@ -21,19 +21,24 @@ from sqlalchemy.orm import Session
 
 import logs
 from bot import participants
-from bot.escalations import fold_escalation, open_escalation
+from bot.escalations import Staffing, fold_escalation, open_escalation, open_escalation_now
 from core import channels
 from core.effects import (ALL, CancelTimeout, EndConversation, Escalate, OptIn, OptOut, RecordEvent,
                           Reply, ScheduleTimeout, SetField, SetLanguage, StartFlow)
 from db.models import Event, Message, ScheduledMessage
+from db.raw import Raw
 from db.records import Record
 
 log = logging.getLogger("homeward.apply")
 
 PARTICIPANT_COLUMNS = {"first_name", "checkin_time", "risk_tier", "discreet"}
 MESSAGES, EVENTS = Message.__table__, Event.__table__
-# No ids back: these go in the runtime's write batch (db.session.Database.batch).
-STORE_REPLIES, STORE_EVENTS = insert(MESSAGES).inline(), insert(EVENTS).inline()
+# No ids back: these go in the runtime's write batch (db.session.Database.batch), straight to
+# the driver (db/raw.py). The columns are the ones `_reply` and `_record` fill.
+REPLY_COLUMNS = ("participant_id", "contact_id", "direction", "channel", "kind", "body", "status", "reply_to_id",
+                 "created_at", "updated_at")
+STORE_REPLIES = Raw(insert(MESSAGES), keys=REPLY_COLUMNS)
+STORE_EVENTS = Raw(insert(EVENTS), keys=("participant_id", "name", "data", "created_at"))
 KEEP = object()    # Turn.timer when no effect touched the conversation's timer
 
 
@@ -57,6 +62,7 @@ class Turn:
     schedule: Callable[[], Any] | None = None   # the nudge schedule in force, read only when needed
     via_outbox: bool = False    # a late answer (the unprocessed sweep): replies go out through the outbox
     fold_by: tuple[str, ...] = ()   # where a web chat safety hit came from (flood folding)
+    staffing: Staffing | None = None    # the runtime's cached SLA and peers: tickets opened without the ORM
 
     def nudges(self):
         return self.schedule() if self.schedule is not None else None
@@ -98,9 +104,9 @@ def store_rows(turn: Turn) -> None:
     in its write batch: the replies to an inbound text, stored in the thread, and the events."""
     conn = turn.s.connection()
     if turn.stored_replies:
-        conn.execute(STORE_REPLIES, turn.stored_replies)
+        STORE_REPLIES.executemany(conn, turn.stored_replies)
     if turn.events:
-        conn.execute(STORE_EVENTS, turn.events)
+        STORE_EVENTS.executemany(conn, turn.events)
     turn.stored_replies, turn.events = [], []
 
 
@@ -138,8 +144,12 @@ def _escalate(turn: Turn, e: Escalate) -> None:
         fold_escalation(turn.s, turn.fold_by, turn.person, e.reason, e.priority, e.note, turn.now,
                         turn.reply_to.message_id if turn.reply_to is not None else None, tz=turn.tz)
         return
-    open_escalation(turn.s, turn.person, e.reason, e.priority, e.note, turn.now,
-                    turn.reply_to.message_id if turn.reply_to is not None else None, tz=turn.tz)
+    message_id = turn.reply_to.message_id if turn.reply_to is not None else None
+    if turn.staffing is not None and open_escalation_now(turn.s.connection(), turn.staffing, turn.person, e.reason,
+                                                         e.priority, e.note, turn.now, message_id,
+                                                         tz=turn.tz) is not None:
+        return
+    open_escalation(turn.s, turn.person, e.reason, e.priority, e.note, turn.now, message_id, tz=turn.tz)
 
 
 @handles(SetField)

@@ -6,14 +6,16 @@ note instead of cluttering the queue, the way Chatwoot keeps one conversation pe
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import hours
 from db.models import Escalation, Participant, RateHit, Setting, User
 from db.queries import serialise
+from db.raw import Raw
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 DEFAULT_SLA_MINUTES = {"urgent": 5, "high": 30, "normal": 240}
@@ -46,6 +48,63 @@ def open_escalation(s: Session, participant: Participant, reason: str, priority:
     s.add(ticket)
     s.flush()
     return ticket
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """What opening a ticket reads about staff and settings, read by the runtime every few
+    seconds (bot/runtime.py `_program_facts`) instead of on every ticket: the SLA minutes and
+    the active peers as (id, capacity, shift), by id. Open-ticket counts are always read live."""
+    sla: dict[str, int]
+    peers: tuple[tuple[int, int, dict | None], ...]
+
+
+_E = Escalation.__table__
+# The hot path's ticket statements (an inbound text's Escalate effect), straight to the driver.
+OPEN_TICKET_OF = Raw(select(_E.c.id, _E.c.priority_rank, _E.c.note, _E.c.sla_due_at)
+                     .where(_E.c.participant_id == bindparam("pid"), _E.c.status == "open").limit(1))
+OPEN_LOADS = Raw(select(_E.c.assignee_id, func.count().label("n"))
+                 .where(_E.c.status == "open", _E.c.assignee_id.is_not(None)).group_by(_E.c.assignee_id))
+RAISE_TICKET = Raw(update(_E).where(_E.c.id == bindparam("tid"))
+                   .values(priority=bindparam("v_priority"), priority_rank=bindparam("v_rank"),
+                           reason=bindparam("v_reason"), sla_due_at=bindparam("v_due"), note=bindparam("v_note")))
+NOTE_TICKET = Raw(update(_E).where(_E.c.id == bindparam("tid")).values(note=bindparam("v_note")))
+NEW_TICKET = Raw(insert(_E).returning(_E.c.id),
+                 keys=("participant_id", "reason", "priority", "priority_rank", "status", "note", "message_id",
+                       "created_at", "sla_due_at", "assignee_id", "reopened_count"))
+
+
+def open_escalation_now(conn, staffing: Staffing, participant, reason: str, priority: str, note: str,
+                        now: datetime, message_id: int | None = None, *, tz: str) -> int | None:
+    """`open_escalation` for an inbound text, on the connection with the runtime's cached
+    `staffing`: the same ticket, raised or opened the same way and given to the same peer, in two
+    or three statements and no ORM flush. Returns the ticket's id, or None with nothing written
+    when the person's own peer is not an active peer (then `open_escalation` decides)."""
+    priority = priority if priority in PRIORITY_RANK else "normal"
+    rank, sla = PRIORITY_RANK[priority], timedelta(minutes=staffing.sla[priority])
+    line = f"{reason}: {note}".strip(": ")
+    existing = OPEN_TICKET_OF.first(conn, pid=participant.id)
+    if existing is not None:
+        text = "\n".join(x for x in (existing["note"], line) if x)
+        if rank < existing["priority_rank"]:
+            RAISE_TICKET.execute(conn, tid=existing["id"], v_priority=priority, v_rank=rank, v_reason=reason,
+                                 v_due=min(existing["sla_due_at"], now + sla), v_note=text)
+        else:
+            NOTE_TICKET.execute(conn, tid=existing["id"], v_note=text)
+        return existing["id"]
+    own = participant.assigned_peer_id
+    if own is not None and all(peer[0] != own for peer in staffing.peers):
+        return None
+    loads = {row["assignee_id"]: row["n"] for row in OPEN_LOADS.rows(conn)}
+    assignee = None
+    # The person's own peer first, then the least loaded (auto_assignee's order), on shift with room.
+    for peer_id, capacity, shift in sorted(staffing.peers, key=lambda p: (p[0] != own, loads.get(p[0], 0), p[0])):
+        if loads.get(peer_id, 0) < capacity and shift and hours.is_open(shift, now, tz):
+            assignee = peer_id
+            break
+    return NEW_TICKET.first(conn, participant_id=participant.id, reason=reason, priority=priority, priority_rank=rank,
+                            status="open", note=note, message_id=message_id, created_at=now, sla_due_at=now + sla,
+                            assignee_id=assignee, reopened_count=0)["id"]
 
 
 FLOOD_WINDOW = timedelta(minutes=10)

@@ -4,8 +4,10 @@ Persist first (a person's words are never lost), then lock the person, call the 
 apply what it returned in one transaction. If anything in processing fails the message stays
 stored, is marked failed and escalated, and the person still gets a short answer.
 
-This is every text's path, so it speaks Core, not the ORM: about nine statements built once,
-two transactions on one pooled connection (docs/architecture.md, docs/benchmarks.md).
+This is every text's path, so it speaks neither the ORM nor SQLAlchemy's execute path: about
+nine statements compiled once and sent straight to the driver (db/raw.py), two transactions on
+one pooled connection (docs/architecture.md, docs/benchmarks.md). The ORM session is still
+there for what is rare (a first contact, a ticket reopened, an opt-out).
 """
 from __future__ import annotations
 
@@ -25,10 +27,11 @@ from bot import participants, tickets
 from core import channels, conversation, hours, messages
 from core.effects import Outcome
 from bot.contacts import link_contact, release_held
-from bot.escalations import fold_escalation, on_shift, open_escalation
+from bot.escalations import DEFAULT_SLA_MINUTES, Staffing, fold_escalation, on_shift, open_escalation
 from core.services import BoundServices, Context
 from db.models import Contact, Conversation, Message, Participant, Setting, User
 from db import checkins, records
+from db.raw import Raw
 from db.queries import insert_unless_exists
 from db.records import Record
 from db.session import Database
@@ -39,9 +42,12 @@ log = logging.getLogger("homeward.runtime")
 # work and no statement construction per message.
 MESSAGES, CONTACTS, PARTICIPANTS = Message.__table__, Contact.__table__, Participant.__table__
 CONVERSATIONS = Conversation.__table__
+CONVERSATION_COLUMNS = tuple(c.name for c in CONVERSATIONS.c)
 LOCK_PERSON = records.by_id(PARTICIPANTS, lock=True)
 CONVERSATION_BY_ID = records.by_id(CONVERSATIONS)
-NEW_CONVERSATION = insert(CONVERSATIONS).inline()   # no id back: it can go in a write batch
+NEW_CONVERSATION_COLUMNS = ("participant_id", "flow", "flow_version", "state", "status", "outcome", "timeout_at",
+                            "expires_at", "started_at", "updated_at")
+NEW_CONVERSATION = Raw(insert(CONVERSATIONS), keys=NEW_CONVERSATION_COLUMNS)   # no id back: it can go in a write batch
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
@@ -77,7 +83,12 @@ def _store_known_in_one():
             .select_from(touched.outerjoin(stored, true())).add_cte(answered))
 
 
-STORE_KNOWN = _store_known_in_one()
+STORE_KNOWN = Raw(_store_known_in_one())
+RAW_TOUCH_CONTACT, RAW_CLAIM_MESSAGE = Raw(TOUCH_CONTACT), Raw(CLAIM_MESSAGE)
+RAW_INSERT_INBOUND = {d: Raw(insert_unless_exists(d, MESSAGES, "provider_sid", MESSAGES.c.id),
+                             keys=INBOUND_COLUMNS) for d in ("sqlite", "postgresql")}
+
+
 def _after_lock(claim: bool):
     """What processing reads once the person is locked, in one statement: the ticket
     `reopen_on_inbound` needs (open, or resolved within its window) and the active conversation,
@@ -96,7 +107,8 @@ def _after_lock(claim: bool):
     return select(*columns).select_from(one.outerjoin(ticket, true()).outerjoin(convo, true()))
 
 
-AFTER_LOCK, CLAIM_AFTER_LOCK = _after_lock(False), _after_lock(True)
+AFTER_LOCK, CLAIM_AFTER_LOCK = Raw(_after_lock(False)), Raw(_after_lock(True))
+RAW_ACTIVE_CONVERSATION = Raw(ACTIVE_CONVERSATION)
 MAX_BODY = 1600   # Twilio's own maximum for one message; longer bodies are kept cut, with a note
 TRUNCATED = "truncated"
 
@@ -176,8 +188,9 @@ class Runtime:
     def __init__(self, db: Database, program: Program, flow_store=None, locator=None, schedule=None):
         self.db, self.program, self.flow_store, self.locator = db, program, flow_store, locator
         self.schedule = schedule   # () -> Schedule in force: replan nudges when the person changes them
-        self._facts: tuple[float, dict, bool, dict[int, str]] | None = None
+        self._facts: tuple[float, dict, bool, dict[int, str], Staffing] | None = None
         self._insert_inbound = insert_unless_exists(db.engine.dialect.name, MESSAGES, "provider_sid", MESSAGES.c.id)
+        self._raw_insert_inbound = RAW_INSERT_INBOUND[db.engine.dialect.name]
         self._store_known = STORE_KNOWN if db.engine.dialect.name == "postgresql" else None
         self._claim_after_lock = db.engine.dialect.name == "postgresql"   # SQLite: no DML in a CTE
 
@@ -189,7 +202,7 @@ class Runtime:
         values = dict(direction="in", channel=inbound.channel, kind="person", body=inbound.body,
                       num_media=inbound.num_media, provider_sid=inbound.provider_sid, status="received",
                       error_code=TRUNCATED if inbound.cut else None, created_at=now, updated_at=now)
-        if self._store_known is not None and (stored := self._store_known_address(inbound, now, values)):
+        if (stored := self._store_known_address(inbound, now, values)) is not None:
             return stored
         try:
             with self.db.session(write=True) as s:
@@ -213,20 +226,32 @@ class Runtime:
             return self.store(inbound, now)
 
     def _store_known_address(self, inbound: Inbound, now: datetime, values: dict) -> Stored | None:
-        """PostgreSQL: STORE_KNOWN in a transaction of its own on the connection, no ORM session
-        (nothing here needs one). None: an unknown address, nothing written; the caller makes the
-        person (and touches the contact again, in case a concurrent first text just made it)."""
-        with self.db.transaction() as conn:
-            known = conn.execute(self._store_known, {
-                "b_address": inbound.address, "at_contact": now, "b_now": now,
-                **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]}, **checkins.answered_params(now)}).first()
-            if known is None or known.message_id is None:
+        """A known address's text, in a transaction of its own on the connection, no ORM session
+        (nothing here needs one). PostgreSQL: STORE_KNOWN, one statement; SQLite: the touch, the
+        insert and the check-in mark. None: an unknown address, nothing written; the caller makes
+        the person (and touches the contact again, in case a concurrent first text just made it)."""
+        with self.db.transaction(write=True) as conn:
+            if self._store_known is not None:
+                known = self._store_known.first(conn, b_address=inbound.address, at_contact=now, b_now=now,
+                                                **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]},
+                                                **checkins.answered_params(now))
+                message_id = known["message_id"] if known is not None else None
+            else:
+                known = RAW_TOUCH_CONTACT.first(conn, b_address=inbound.address, at_contact=now)
+                message_id = None
+                if known is not None:
+                    message_id = self._raw_insert_inbound.first(conn, participant_id=known["participant_id"],
+                                                                contact_id=known["id"], **values)
+                    message_id = message_id["id"] if message_id is not None else None
+                    if message_id is not None:   # the check-in this text answers (the report counts it)
+                        checkins.mark_answered(conn, known["participant_id"], now)
+            if known is None or message_id is None:
                 conn.rollback()     # a redelivery: leave the contact as it was
         if known is None:
             return None
-        if known.message_id is None:
+        if message_id is None:
             return self._stored_as(inbound)
-        return self._stored(None, inbound, known.message_id, known.participant_id, known.id, False)
+        return self._stored(None, inbound, message_id, known["participant_id"], known["id"], False)
 
     def _stored(self, s: Session | None, inbound: Inbound, message_id: int | None, participant_id: int,
                 contact_id: int | None, first: bool) -> Stored:
@@ -326,28 +351,28 @@ class Runtime:
         """Lock the person, claim the message, decide, apply; None when it was already processed.
         The words come from `inbound` (already stored as `stored`), so nothing is read back; the
         person and the conversation are Records, each written back as one UPDATE of what changed."""
-        with self.db.session(write=True) as s, s.no_autoflush:
+        with self.db.work(write=True) as s:    # no ORM session unless an effect needs one
             conn = s.connection()
             person = self._lock_person(s, stored.participant_id)
             claim = {"b_id": stored.message_id, "at": now}
-            if not self._claim_after_lock and conn.execute(CLAIM_MESSAGE, claim).first() is None:
+            if not self._claim_after_lock and RAW_CLAIM_MESSAGE.first(conn, **claim) is None:
                 return None
             seen = {person.id}
             while person.status == "merged" and person.merged_into_id not in (None, *seen):
                 seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
-            row = conn.execute(CLAIM_AFTER_LOCK if self._claim_after_lock else AFTER_LOCK,
-                               {"pid": person.id, "since": tickets.reopen_since(now), **claim}).first()
-            if self._claim_after_lock and row.claimed is None:
+            row = (CLAIM_AFTER_LOCK if self._claim_after_lock else AFTER_LOCK).first(
+                conn, pid=person.id, since=tickets.reopen_since(now), **claim)
+            if self._claim_after_lock and row["claimed"] is None:
                 return None
             person.last_inbound_at = now
             if channels.get(stored.channel).has_window:
                 release_held(s, person.id, now)   # their message reopens the window (WhatsApp's 24 hours)
             tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone,
-                                      found=TicketFound(row.t_id, row.t_status, row.t_snoozed_until)
-                                      if row.t_id is not None else None)
-            convo = (Record(CONVERSATIONS, {c.name: row._mapping[c.name] for c in CONVERSATIONS.c})
-                     if row.id is not None else None)
+                                      found=TicketFound(row["t_id"], row["t_status"], row["t_snoozed_until"])
+                                      if row["t_id"] is not None else None)
+            convo = (Record(CONVERSATIONS, {name: row[name] for name in CONVERSATION_COLUMNS})
+                     if row["id"] is not None else None)
             services = self.services_for(s, person, now, channel=stored.channel)
             outcome = conversation.decide(
                 inbound.body, inbound.num_media,
@@ -355,7 +380,9 @@ class Runtime:
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored,
                                  via_outbox=via_outbox, fold_by=inbound.flood_keys)
+            # The text's one log line (the webhook adds none for a text processed here).
             logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
+                       channel=stored.channel, sid=inbound.provider_sid, address=logs.mask_address(inbound.address),
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
 
@@ -389,7 +416,7 @@ class Runtime:
 
     @staticmethod
     def _active_conversation(s: Session, participant_id: int) -> Record | None:
-        return records.load(s.connection(), CONVERSATIONS, ACTIVE_CONVERSATION, pid=participant_id)
+        return records.load(s.connection(), CONVERSATIONS, RAW_ACTIVE_CONVERSATION, pid=participant_id)
 
     def flows_for(self, s: Session, convo: Record | None) -> conversation.Flows | None:
         if self.flow_store is None:
@@ -404,18 +431,30 @@ class Runtime:
         the active peers' first names, read at most every few seconds: they change rarely and
         this is on every message's path."""
         cached = self._facts
-        if cached is not None and time.monotonic() - cached[0] < self.FACTS_SECONDS:
-            return cached[1], cached[2], cached[3]
+        if cached is None or time.monotonic() - cached[0] >= self.FACTS_SECONDS:
+            cached = self._read_facts(s, now)
+        return cached[1], cached[2], cached[3]
+
+    def staffing(self, s: Session, now: datetime) -> Staffing:
+        """The SLA minutes and active peers a ticket opened now needs, read with the facts."""
+        cached = self._facts
+        if cached is None or time.monotonic() - cached[0] >= self.FACTS_SECONDS:
+            cached = self._read_facts(s, now)
+        return cached[4]
+
+    def _read_facts(self, s: Session, now: datetime):
         settings = dict(s.execute(select(Setting.key, Setting.value)
-                                  .where(Setting.key.in_(("program_name", "coverage_hours")))).all())
+                                  .where(Setting.key.in_(("program_name", "coverage_hours", "sla_minutes")))).all())
         peers = list(s.scalars(select(User).where(User.active.is_(True), User.role == "peer")))
         on_duty = any(on_shift(u, now, self.program.timezone) for u in peers)
         names = {u.id: _first_word(u.name) for u in peers}
         from_shifts = hours.coverage(u.shift for u in peers)
         if from_shifts:    # what people are told is when peers really work, not a second setting
             settings["coverage_hours"] = from_shifts
-        self._facts = (time.monotonic(), settings, on_duty, names)
-        return settings, on_duty, names
+        staffing = Staffing({**DEFAULT_SLA_MINUTES, **(settings.pop("sla_minutes", None) or {})},
+                            tuple(sorted((u.id, u.capacity, u.shift) for u in peers)))
+        self._facts = (time.monotonic(), settings, on_duty, names, staffing)
+        return self._facts
 
     def services_for(self, s: Session, person: Participant | PersonRecord, now: datetime,
                      channel: str = "sms") -> BoundServices:
@@ -443,7 +482,8 @@ class Runtime:
         hits from there within a short window join one ticket (bot/escalations.py)."""
         turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
                                                     contact_id, reply_to, schedule=self.schedule,
-                                                    via_outbox=via_outbox, fold_by=fold_by),
+                                                    via_outbox=via_outbox, fold_by=fold_by,
+                                                    staffing=self.staffing(s, now) if reply_to is not None else None),
                                  outcome.effects, write_replies=False)
         conn = s.connection()
         with self.db.batch(conn):   # writes that return nothing: one round trip on PostgreSQL
@@ -476,10 +516,10 @@ class Runtime:
         if same:
             convo.state, convo.timeout_at, convo.expires_at, convo.updated_at = state, timeout_at, expires_at, now
         else:
-            s.connection().execute(NEW_CONVERSATION, dict(
-                participant_id=person.id, flow=state["flow"], flow_version=state["version"], state=state,
-                status="active", outcome=None, timeout_at=timeout_at, expires_at=expires_at,
-                started_at=now, updated_at=now))
+            NEW_CONVERSATION.execute(
+                s.connection(), participant_id=person.id, flow=state["flow"], flow_version=state["version"],
+                state=state, status="active", outcome=None, timeout_at=timeout_at, expires_at=expires_at,
+                started_at=now, updated_at=now)
 
     def await_checkin(self, s: Session, person: Participant, now: datetime, flow: str = "checkin") -> None:
         """A nudge just asked "how are you, 1-5": the person's answer belongs to the check-in

@@ -99,6 +99,45 @@ class WriterQueue:
             self._thread.release()
 
 
+class LazySession:
+    """What the hot path hands its helpers as the session: `connection()` is the transaction's
+    own connection, and an ORM Session (autoflush off, joined to that transaction) is made only
+    when something asks for more (a ticket reopened, an opt-out or opt-in, consent, a replan).
+    Most texts never make one. `finish()` flushes what a made session holds, before the
+    transaction commits."""
+    __slots__ = ("_db", "_conn", "_session")
+
+    def __init__(self, db: "Database", conn):
+        self._db, self._conn, self._session = db, conn, None
+
+    def connection(self):
+        return self._conn
+
+    @property
+    def orm(self) -> Session:
+        if self._session is None:
+            self._session = self._db.Session(bind=self._conn, autoflush=False)
+        return self._session
+
+    def __getattr__(self, name: str):
+        return getattr(self.orm, name)
+
+    def finish(self) -> None:
+        if self._session is not None:
+            self._session.commit()      # joined to the connection's transaction: a flush
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def _begin_immediate(conn) -> None:
+    """SQLite: take the write lock now (pysqlite would begin only at the first write)."""
+    driver = conn.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
@@ -127,17 +166,42 @@ class Database:
                 self._pinned.conn = None
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, write: bool = False):
         """A unit of work on the bare connection (this thread's pinned one, else a pooled one),
-        no ORM session: for the hot path's Core-only statements. Commits on success; the block
-        may end it early with `conn.rollback()`. Not for SQLite writers (see `session`)."""
-        conn = getattr(self._pinned, "conn", None)
-        if conn is None:
-            with self.engine.connect() as conn, conn.begin():
+        no ORM session: for the hot path's statements (db/raw.py). Commits on success; the block
+        may end it early with `conn.rollback()`. `write=True`: as `session(write=True)`, on
+        SQLite the writer's turn and BEGIN IMMEDIATE before the first statement."""
+        serialise = write and self.is_sqlite
+        if serialise:
+            self._write_lock.acquire()
+        try:
+            conn = getattr(self._pinned, "conn", None)
+            if conn is None:
+                with self.engine.connect() as conn, conn.begin():
+                    if serialise:
+                        _begin_immediate(conn)
+                    yield conn
+                return
+            with conn.begin():
+                if serialise:
+                    _begin_immediate(conn)
                 yield conn
-            return
-        with conn.begin():
-            yield conn
+        finally:
+            if serialise:
+                self._write_lock.release()
+
+    @contextmanager
+    def work(self, write: bool = False):
+        """`session(write)` for the hot path: a `transaction(write)` and a LazySession on it.
+        Commits on success (what an ORM session made meanwhile holds, then the transaction);
+        rolls everything back on error."""
+        with self.transaction(write=write) as conn:
+            s = LazySession(self, conn)
+            try:
+                yield s
+                s.finish()
+            finally:
+                s.close()
 
     @contextmanager
     def batch(self, conn):
@@ -170,9 +234,7 @@ class Database:
             s: Session = self.Session(bind=conn) if conn is not None else self.Session()
             try:
                 if serialise:
-                    raw = s.connection()
-                    if not raw.connection.driver_connection.in_transaction:
-                        raw.exec_driver_sql("BEGIN IMMEDIATE")
+                    _begin_immediate(s.connection())
                 yield s
                 s.commit()
             except BaseException:

@@ -2,6 +2,8 @@
 "webchat:<id>". Numbers are normalised to E.164 with phonenumbers so one phone is one contact."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from core import channels
@@ -11,6 +13,7 @@ class BadAddress(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)    # every inbound text parses its From; the same people write again
 def e164(raw: str, region: str = "US") -> str:
     try:
         number = phonenumbers.parse(raw.strip(), region)

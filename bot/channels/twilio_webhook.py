@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
+from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, compare, remove_port
 
 import logs
 from bot.channels.addresses import BadAddress, from_twilio
@@ -60,11 +61,22 @@ def verify_signature():
         logs.event(log, "twilio webhook refused: no auth token configured", logging.WARNING)
         return Response("Twilio webhooks are disabled: no TWILIO_AUTH_TOKEN configured.\n", 403)
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not RequestValidator(token).validate(_public_url(), request.form, signature):
+    if not signature or not _signed(token, _public_url(), request.form, signature):
         logs.event(log, "twilio signature rejected", logging.WARNING, path=request.path,
                    had_signature=bool(signature))
         return Response("Invalid or missing X-Twilio-Signature.\n", 403)
     return None
+
+
+def _signed(token: str, url: str, form, signature: str) -> bool:
+    """RequestValidator.validate, which always computes the signature twice (the URL without
+    and with its port), computing the usual one first: the URL as Twilio was given it. Only a
+    signature that does not match it is checked by `validate` itself, so what is accepted does
+    not change."""
+    validator = RequestValidator(token)
+    if compare(validator.compute_signature(remove_port(urlparse(url)), form), signature):
+        return True
+    return validator.validate(url, form, signature)
 
 
 TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -104,8 +116,9 @@ def inbound():
     num_media = min(int(text), MAX_MEDIA) if text.isascii() and text.isdigit() else 0
     runtime = current_app.extensions["homeward.runtime"]
     result = runtime.handle(Inbound(channel, address, form.get("Body", ""), sid, num_media), _now())
-    logs.event(log, "inbound", sid=sid, address=logs.mask_address(address), channel=channel,
-               duplicate=result.duplicate, failed=result.failed, replies=len(result.replies))
+    if result.duplicate or result.failed:   # a text processed now has the runtime's line
+        logs.event(log, "inbound", sid=sid, address=logs.mask_address(address), channel=channel,
+                   duplicate=result.duplicate, failed=result.failed, replies=len(result.replies))
     return _twiml(result.replies)
 
 

@@ -42,3 +42,40 @@ def test_a_record_refuses_a_column_the_table_does_not_have(db):
         person.nickname = "D"
     with db.engine.connect() as conn:
         assert records.load(conn, PEOPLE, records.by_id(PEOPLE), id=pid + 1000) is None
+
+
+def test_a_raw_statement_reads_and_writes_what_sqlalchemy_would(db):
+    """db/raw.py sends the hot path's statements straight to the driver: the row it reads back
+    is the one SQLAlchemy's execute returns (aware datetimes, JSON, booleans), and what it writes
+    SQLAlchemy reads back unchanged; constants and scalar defaults are filled in."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import bindparam, insert, select, update
+
+    from db.raw import Raw
+    at = datetime(2026, 12, 1, 18, 30, 0, tzinfo=timezone.utc)    # no microseconds: SQLite's text form
+    add = Raw(insert(PEOPLE).returning(PEOPLE.c.id), keys=("first_name", "fields", "opted_out_at", "created_at"))
+    with db.engine.begin() as conn:
+        pid = add.first(conn, first_name="Ana", fields={"zip": "60601", "é": [1]}, opted_out_at=at,
+                        created_at=at)["id"]
+        mine = records.by_id(PEOPLE).first(conn, id=pid)
+        theirs = dict(conn.execute(select(PEOPLE).where(PEOPLE.c.id == pid)).mappings().one())
+        assert mine == theirs and mine["opted_out_at"] == at and mine["language"] == "en"
+        touched = Raw(update(PEOPLE).where(PEOPLE.c.id == bindparam("pid"), PEOPLE.c.status == "prospect")
+                      .values(first_name=bindparam("name")))
+        assert touched.execute(conn, pid=pid, name="Ann") == 1
+        assert touched.execute(conn, pid=pid + 1000, name="Ann") == 0
+
+
+def test_a_raw_statement_raises_sqlalchemys_errors(db):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from db.raw import Raw
+    add = Raw(insert(PEOPLE), keys=("first_name", "timezone", "fields", "created_at"))
+    with pytest.raises(IntegrityError):
+        with db.engine.begin() as conn:
+            add.execute(conn, first_name="Bo", timezone=None, fields={},
+                        created_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
