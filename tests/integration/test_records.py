@@ -42,3 +42,16 @@ def test_a_record_refuses_a_column_the_table_does_not_have(db):
         person.nickname = "D"
     with db.engine.connect() as conn:
         assert records.load(conn, PEOPLE, records.by_id(PEOPLE), id=pid + 1000) is None
+
+
+def test_autocommit_reads_what_is_committed_and_keeps_a_one_statement_write(db):
+    """The polls' bare connection (Database.autocommit): no transaction to begin or end, yet a
+    write of one statement is kept, and the connection goes back to the pool as it came."""
+    from sqlalchemy import select, update
+    pid = _person(db, first_name="Dee", language="en")
+    with db.autocommit() as conn:
+        assert conn.execute(select(PEOPLE.c.first_name).where(PEOPLE.c.id == pid)).scalar() == "Dee"
+        conn.execute(update(PEOPLE).where(PEOPLE.c.id == pid).values(first_name="Deandra"))
+    with db.session() as s:
+        assert s.get(Participant, pid).first_name == "Deandra"
+        assert s.connection().get_isolation_level() != "AUTOCOMMIT"   # a session still gets a transaction
