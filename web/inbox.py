@@ -88,11 +88,11 @@ def program_tz() -> str:
 
 def _page_data(view: str, page: int, filters: queries.Filters) -> dict:
     at = now()
-    with db().autocommit() as s:      # reads only: no ORM session, no BEGIN/COMMIT
-        off = escalations.off_shift_ids(s, at, program_tz())
-        rows = queries.queue_page(s, view, me(), page, now=at, filters=filters, off_shift=off)
-        counts = queries.queue_counts(s, me(), now=at, filters=filters, off_shift=off)
-        later = queries.snoozed(s, at)
+    with db().autocommit() as conn:   # reads only: no ORM session, no BEGIN/COMMIT
+        off = escalations.off_shift_ids(conn, at, program_tz())
+        rows = queries.queue_page(conn, view, me(), page, now=at, filters=filters, off_shift=off)
+        counts = queries.queue_counts(conn, me(), now=at, filters=filters, off_shift=off)
+        later = queries.snoozed(conn, at)
     return {"rows": present.queue_cells(rows, at), "counts": counts, "view": view, "page": page, "now": at,
             "filters": filters, "off_shift": set(off), "snoozed": later, "words": words,
             "local_time": present.local_time, "program_tz": program_tz(),
