@@ -170,12 +170,13 @@ def can_take(s: Session, user: User | None, now: datetime, tz: str) -> bool:
             and open_load(s, user.id) < user.capacity)
 
 
+_STAFF_SHIFTS = select(User.id, User.active, User.shift).where(User.role.in_(("peer", "supervisor")))
+
+
 def off_shift_ids(s: Session, now: datetime, tz: str) -> list[int]:
     """Staff who are not on duty now: their unanswered tickets belong to the on-shift queue.
-    Reads only the columns it needs (every queue page asks)."""
-    return [u.id for u in s.execute(select(User.id, User.active, User.shift)
-                                    .where(User.role.in_(("peer", "supervisor"))))
-            if not (u.active and on_shift(u, now, tz))]
+    Reads only the columns it needs, from a statement built once (every queue page asks)."""
+    return [u.id for u in s.execute(_STAFF_SHIFTS) if not (u.active and on_shift(u, now, tz))]
 
 
 def supervisors_on_shift(s: Session, now: datetime, tz: str) -> list[User]:

@@ -77,7 +77,9 @@ class Participant(Base):
     assigned_peer: Mapped[Optional[User]] = relationship(foreign_keys=[assigned_peer_id])
 
     # the report: the people released on a day, joined to that day's windows (migration 0013)
-    __table_args__ = (Index("ix_participants_report_release", "release_date", "timezone", "status", "id"),)
+    __table_args__ = (Index("ix_participants_report_release", "release_date", "timezone", "status", "id"),
+                      # the queue's language filter: the people of one language, ids included
+                      Index("ix_participants_language", "language", "id"))
 
     @property
     def opted_out(self) -> bool:

@@ -204,6 +204,30 @@ class Database:
                 s.close()
 
     @contextmanager
+    def autocommit(self):
+        """A bare connection on which each statement is its own transaction, no ORM session: for
+        reads, and writes of one statement, that every open page repeats (the sign-in check, the
+        alert and thread polls, the queue). PostgreSQL's READ COMMITTED gives each statement its
+        own snapshot inside a transaction too, so reads see nothing different; what goes is the
+        BEGIN and COMMIT round trips. On SQLite, where a read never opens a transaction, a write
+        commits at the end of the block. Not for a unit of work that must be atomic (`session`)."""
+        pinned = getattr(self._pinned, "conn", None)
+        if pinned is not None:         # this thread's pinned connection, left as it is
+            if pinned.in_transaction():
+                yield pinned
+                return
+            with pinned.begin():
+                yield pinned
+            return
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                yield conn
+                conn.commit()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
+    @contextmanager
     def batch(self, conn):
         """Statements that return nothing (INSERT without RETURNING, UPDATE), sent together:
         PostgreSQL's pipeline mode, so they cost one round trip, at the end of the block, where

@@ -88,11 +88,11 @@ def program_tz() -> str:
 
 def _page_data(view: str, page: int, filters: queries.Filters) -> dict:
     at = now()
-    with db().session() as s:
-        off = escalations.off_shift_ids(s, at, program_tz())
-        rows = queries.queue_page(s, view, me(), page, now=at, filters=filters, off_shift=off)
-        counts = queries.queue_counts(s, me(), now=at, filters=filters, off_shift=off)
-        later = queries.snoozed(s, at)
+    with db().autocommit() as conn:   # reads only: no ORM session, no BEGIN/COMMIT
+        off = escalations.off_shift_ids(conn, at, program_tz())
+        rows = queries.queue_page(conn, view, me(), page, now=at, filters=filters, off_shift=off)
+        counts = queries.queue_counts(conn, me(), now=at, filters=filters, off_shift=off)
+        later = queries.snoozed(conn, at)
     return {"rows": present.queue_cells(rows, at), "counts": counts, "view": view, "page": page, "now": at,
             "filters": filters, "off_shift": set(off), "snoozed": later, "words": words,
             "local_time": present.local_time, "program_tz": program_tz(),
@@ -128,11 +128,13 @@ def updates():
     title, the sound and the notification) and, for supervisors on shift, urgent tickets past
     their SLA with nobody on them. Reasons only, never what anyone wrote."""
     at = now()
-    with db().session() as s:
-        count, urgent = queries.urgent_waiting(s, at)
-        overdue = []
-        if is_supervisor() and any(u.id == me() for u in escalations.supervisors_on_shift(s, at, program_tz())):
-            overdue = escalations.overdue_unclaimed(s, at, escalations.off_shift_ids(s, at, program_tz()))
+    with db().autocommit() as conn:
+        count, urgent = queries.urgent_waiting(conn, at)
+    overdue = []
+    if is_supervisor():
+        with db().session() as s:
+            if any(u.id == me() for u in escalations.supervisors_on_shift(s, at, program_tz())):
+                overdue = escalations.overdue_unclaimed(s, at, escalations.off_shift_ids(s, at, program_tz()))
     sound = bool(getattr(current_user, "alert_sound", False))
     item = lambda a: {"id": a.id, "reason": words.reason(a.reason),  # noqa: E731
                       "url": url_for("people.show", person_id=a.participant_id)}

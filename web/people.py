@@ -105,30 +105,34 @@ def live(person_id: int):
     after = {k: _int(body.get(k)) for k in ("message", "note", "event")}
     watch = [i for i in (_int(x) for x in (body.get("watch") or [])[:100]) if i]
     at = now()
-    with db().session() as s:
-        news = queries.live_news(s, person_id, after)
+    with db().autocommit() as conn:   # the usual answer, "nothing new", on a bare connection
+        news = queries.live_news(conn, person_id, after)
         if news is None:
             abort(404)
-        presence.touch(s, me(), person_id, bool(body.get("replying")), at)
-        items = []
-        if news.message or news.note or news.event:   # else nothing to read but who else is here
-            person = s.get(Participant, person_id)
-            msgs = list(s.scalars(select(Message).where(Message.participant_id == person_id,
-                                                        Message.id > after["message"]).order_by(Message.id)
-                                  .limit(100))) if news.message else []
-            notes = list(s.scalars(select(Note).where(Note.participant_id == person_id, Note.id > after["note"])
-                                   .order_by(Note.id).limit(100))) if news.note else []
-            items = _ordered([("message", m) for m in msgs] + [("note", n) for n in notes]
-                             + (_events(s, person, after["event"]) if news.event else []))
-        authors = dict(s.execute(select(User.id, User.name)).all()) if items or watch else {}
-        statuses = {}
-        for m in s.scalars(select(Message).where(Message.participant_id == person_id, Message.id.in_(watch))) if watch else ():
-            statuses[m.id] = {"status": m.status, "html": render_template("_status.html", item=m)}
-        html = render_template("_thread_items.html", items=items, person=person, authors=authors,
-                               local_time=present.local_time) if items else ""
-        return jsonify(html=html, statuses=statuses, others=presence.others(s, person_id, me(), at),
-                       last={k: max([after[k]] + [i.id for kind, i in items if kind == k]) for k in after},
-                       ticket={"id": news.ticket_id, "assignee": news.assignee} if news.ticket_id else None)
+        presence.touch(conn, me(), person_id, bool(body.get("replying")), at)
+        others = presence.others(conn, person_id, me(), at)
+    html, statuses, items, person = "", {}, [], None
+    if news.message or news.note or news.event or watch:
+        with db().session() as s:
+            if news.message or news.note or news.event:
+                person = s.get(Participant, person_id)
+                msgs = list(s.scalars(select(Message).where(Message.participant_id == person_id,
+                                                            Message.id > after["message"]).order_by(Message.id)
+                                      .limit(100))) if news.message else []
+                notes = list(s.scalars(select(Note).where(Note.participant_id == person_id,
+                                                          Note.id > after["note"]).order_by(Note.id)
+                                       .limit(100))) if news.note else []
+                items = _ordered([("message", m) for m in msgs] + [("note", n) for n in notes]
+                                 + (_events(s, person, after["event"]) if news.event else []))
+            authors = dict(s.execute(select(User.id, User.name)).all()) if items or watch else {}
+            for m in s.scalars(select(Message).where(Message.participant_id == person_id,
+                                                     Message.id.in_(watch))) if watch else ():
+                statuses[m.id] = {"status": m.status, "html": render_template("_status.html", item=m)}
+            html = render_template("_thread_items.html", items=items, person=person, authors=authors,
+                                   local_time=present.local_time) if items else ""
+    return jsonify(html=html, statuses=statuses, others=others,
+                   last={k: max([after[k]] + [i.id for kind, i in items if kind == k]) for k in after},
+                   ticket={"id": news.ticket_id, "assignee": news.assignee} if news.ticket_id else None)
 
 
 def _int(value) -> int:

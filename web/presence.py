@@ -20,10 +20,15 @@ FRESH = timedelta(seconds=30)
 
 def touch(s: Session, user_id: int, person_id: int, replying: bool, now: datetime) -> None:
     """One statement: insert or refresh this peer's mark (two tabs cannot collide on the key)."""
-    insert = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
+    insert = sqlite_insert if _dialect(s) == "sqlite" else pg_insert
     stmt = insert(StaffPresence).values(user_id=user_id, participant_id=person_id, replying=replying, seen_at=now)
     s.execute(stmt.on_conflict_do_update(index_elements=["user_id", "participant_id"],
                                          set_={"replying": replying, "seen_at": now}))
+
+
+def _dialect(s) -> str:
+    """Of a Session or of a bare Connection (the live poll's)."""
+    return (s.get_bind() if isinstance(s, Session) else s).dialect.name
 
 
 def leave(s: Session, user_id: int, person_id: int) -> None:

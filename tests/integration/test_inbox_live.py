@@ -125,6 +125,16 @@ def test_the_updates_feed_names_urgent_reasons_never_what_was_written(client, db
     assert data["overdue"] == []    # peers are not the supervisors' alarm
 
 
+def test_the_updates_feed_counts_every_urgent_ticket_and_names_the_newest_few(client, db, peer):
+    assert client.get("/inbox/updates").get_json()["urgent"] == 0
+    ids = [make_ticket(db, make_person(db, f"+131255501{i:02d}", f"P{i}"), "crisis", "urgent", NY_NOON)
+           for i in range(12)]
+    make_ticket(db, make_person(db, "+13125550200", "Snoozed"), "crisis", "urgent", NY_NOON,
+                snoozed_until=NY_NOON + timedelta(hours=1))
+    data = client.get("/inbox/updates").get_json()
+    assert data["urgent"] == 12 and [t["id"] for t in data["tickets"]] == ids[::-1][:10]
+
+
 def test_sound_can_be_turned_off_per_user(app, client, db, peer):
     other = app.test_client()
     make_user(db, "dee@example.org", "peer", "Dee", shift=ON_SHIFT)

@@ -79,3 +79,16 @@ def test_a_raw_statement_raises_sqlalchemys_errors(db):
         with db.engine.begin() as conn:
             add.execute(conn, first_name="Bo", timezone=None, fields={},
                         created_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
+
+
+def test_autocommit_reads_what_is_committed_and_keeps_a_one_statement_write(db):
+    """The polls' bare connection (Database.autocommit): no transaction to begin or end, yet a
+    write of one statement is kept, and the connection goes back to the pool as it came."""
+    from sqlalchemy import select, update
+    pid = _person(db, first_name="Dee", language="en")
+    with db.autocommit() as conn:
+        assert conn.execute(select(PEOPLE.c.first_name).where(PEOPLE.c.id == pid)).scalar() == "Dee"
+        conn.execute(update(PEOPLE).where(PEOPLE.c.id == pid).values(first_name="Deandra"))
+    with db.session() as s:
+        assert s.get(Participant, pid).first_name == "Deandra"
+        assert s.connection().get_isolation_level() != "AUTOCOMMIT"   # a session still gets a transaction
