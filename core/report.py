@@ -264,34 +264,31 @@ def checkin_days(persons: Iterable[PersonRow], messages: Iterable[MessageRow],
     return days
 
 
-def offset_spans(period: Period, tz: str) -> tuple[tuple[datetime, datetime, timedelta], ...]:
-    """The period cut where `tz`'s UTC offset changes: (from, until, offset) in UTC terms. Within a
-    span a time's local date is the date of time + offset, so SQL finds a person's day with
-    arithmetic, not a time zone lookup per row. (Found a day at a time, each change to the
-    second by halving: offsets change on whole seconds, at most once a day.)"""
-    zone, second, day = ZoneInfo(tz), timedelta(seconds=1), timedelta(days=1)
+def whole_days(period: Period, tz: str) -> tuple[list[date], list[tuple[date, datetime, datetime]]]:
+    """The period's local days in `tz`, split into those it holds whole, midnight to midnight
+    there (the kept summary answers them), and those it cuts at its own first or last midnight
+    in the program's zone, as (day, from, until) in UTC terms (counted from the messages)."""
+    zone, whole, cut = ZoneInfo(tz), [], []
+    day = period.start_utc.astimezone(zone).date()
+    while (midnight := datetime.combine(day, time(0), zone)) < period.end_utc:
+        until = datetime.combine(day + timedelta(days=1), time(0), zone)
+        lo, hi = max(midnight, period.start_utc), min(until, period.end_utc)
+        if (lo, hi) == (midnight, until):
+            whole.append(day)
+        else:
+            cut.append((day, lo, hi))
+        day += timedelta(days=1)
+    return whole, cut
 
-    def offset(at: datetime) -> timedelta:
-        return at.astimezone(zone).utcoffset()
 
-    lo = at = period.start_utc.astimezone(UTC)
-    end = period.end_utc.astimezone(UTC)
-    current, out = offset(lo), []
-    while at < end:
-        step = min(at + day, end - second)
-        if offset(step) == current:
-            at = step if step > at else end
-            continue
-        a, b = at, step                         # a has the current offset, b the next one
-        while b - a > second:
-            mid = a + (b - a) // 2
-            mid -= timedelta(microseconds=mid.microsecond)
-            a, b = (mid, b) if offset(mid) == current else (a, mid)
-        out.append((lo, b, current))
-        lo = at = b
-        current = offset(b)
-    out.append((lo, end, current))
-    return tuple(out)
+def checkin_days_of(rows: Iterable[tuple[date, datetime, bool]], tz: str) -> dict[int, tuple[int, int]]:
+    """Check-ins as (release date, sent at, answered), by day since release on `tz`'s calendar."""
+    zone, days = ZoneInfo(tz), {}
+    for release, at, answered in rows:
+        day = (at.astimezone(zone).date() - release).days
+        sent, yes = days.get(day, (0, 0))
+        days[day] = (sent + 1, yes + bool(answered))
+    return days
 
 
 def checkin_response(days: Mapping[int, tuple[int, int]]) -> Table:

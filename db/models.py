@@ -147,6 +147,18 @@ class Message(Base):
     answered_at: Mapped[Optional[datetime]] = mapped_column(default=None)
 
 
+class ReportCheckinDay(Base):
+    """The report's check-ins sent and answered (as db/checkins.py counts them) per zone, local
+    day and release date of the people, kept by triggers on messages and participants
+    (migration 0015): the report reads this, not every check-in of the period."""
+    __tablename__ = "report_checkin_days"
+    timezone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    release_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+
+
 class Escalation(Base):
     """A ticket in the peer inbox."""
     __tablename__ = "escalations"

@@ -22,12 +22,12 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import (Date, Integer, Interval, String, and_, bindparam, case, cast, column, func, literal,
+from sqlalchemy import (Date, Integer, String, and_, bindparam, case, column, func, literal,
                         literal_column, or_, select, values)
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
-from db.models import Escalation, Event, Message, Participant, User
+from db.models import Escalation, Event, Message, Participant, ReportCheckinDay, User
 from db.types import UTCDateTime
 from web import audit, params, program_settings
 from core import report as core
@@ -140,58 +140,50 @@ def load_hits(s, windows, period: core.Period) -> core.Hits:
     return core.Hits(frozenset(texted), frozenset(answered))
 
 
-def local_days(period: core.Period, tz: str) -> list[tuple[date, datetime, datetime]]:
-    """The period cut at midnights in `tz`: (local day, from, until), in UTC terms."""
-    zone, out = ZoneInfo(tz), []
-    day = period.start_utc.astimezone(zone).date()
-    while (lo := max(datetime.combine(day, time(0), zone), period.start_utc)) < period.end_utc:
-        hi = min(datetime.combine(day + timedelta(days=1), time(0), zone), period.end_utc)
-        out.append((day, lo, hi))
-        day += timedelta(days=1)
-    return out
+KEPT = ReportCheckinDay.__table__
 
 
 def load_checkin_days(s, period: core.Period) -> dict[int, tuple[int, int]]:
-    """Check-ins sent in the period and answered (the recorded answer), by day since release,
-    counted in SQL from `ix_messages_report_sent`. PostgreSQL finds each time's local date by
-    adding the zone's offset, one statement per span of constant offset (`core.offset_spans`:
-    `timezone()` per row took 2-3 times as long); SQLite, slow at per-row date functions, counts
-    each local day of the period (bounds from Python) per person from the index alone, then by
-    release date (a third faster than joining every check-in to its person), one statement a day,
-    whose plan holds without statistics (a join of the days as VALUES took seconds on an un-ANALYZEd
-    file; per-row date() with a sort for the grouping was no faster than a statement a day)."""
-    sent = is_checkin(MESSAGES)
-    person = and_(PARTICIPANTS.c.id == MESSAGES.c.participant_id, PARTICIPANTS.c.status != "merged",
-                  PARTICIPANTS.c.release_date.is_not(None))
-    counts = (func.count(), func.count(MESSAGES.c.answered_at))
+    """Check-ins sent in the period and answered (the recorded answer), by day since release.
+    The local days the period holds whole come from the kept summary (`report_checkin_days`, a
+    row per zone, local day and release date: migration 0015), one statement a zone; a zone's
+    day the period cuts (the program's midnight is not the person's) is counted from the
+    messages, from `ix_messages_report_sent`, and so are the people the summary cannot keep
+    (no zone stored: the program's applies)."""
     days: dict[int, tuple[int, int]] = {}
-    lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
-    zones = sorted(s.scalars(select(_zone(period)).where(PARTICIPANTS.c.status != "merged",
-                                                         PARTICIPANTS.c.release_date.is_not(None)).distinct()))
-    if s.bind.dialect.name == "postgresql":
-        local = cast(MESSAGES.c.created_at + bindparam("offset", type_=Interval()), Date)
-        day = (local - PARTICIPANTS.c.release_date).label("day")
-        q = (select(day, *counts).select_from(MESSAGES)
-             .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
-             .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi).group_by(day))
-        for tz in zones:
-            for start, until, offset in core.offset_spans(period, tz):
-                for d, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until, "offset": offset}):
-                    before = days.get(d, (0, 0))
-                    days[d] = (before[0] + n, before[1] + yes)
-        return days
-    per = (select(MESSAGES.c.participant_id, counts[0].label("n"), counts[1].label("yes"))
-           .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
+
+    def add(day: int, n: int, yes: int) -> None:
+        before = days.get(day, (0, 0))
+        days[day] = (before[0] + int(n), before[1] + int(yes))   # (PostgreSQL sums are Decimal)
+
+    eligible = and_(PARTICIPANTS.c.status != "merged", PARTICIPANTS.c.release_date.is_not(None))
+    zones = sorted(s.scalars(select(_zone(period)).where(eligible).distinct()))
+    kept = (select(KEPT.c.release_date, KEPT.c.day, KEPT.c.sent, KEPT.c.answered)
+            .where(KEPT.c.timezone == bindparam("tz"), KEPT.c.day.between(bindparam("first"), bindparam("last")),
+                   KEPT.c.sent > 0))
+    per = (select(MESSAGES.c.participant_id, func.count().label("n"), func.count(MESSAGES.c.answered_at).label("yes"))
+           .where(is_checkin(MESSAGES), MESSAGES.c.created_at >= bindparam("lo", type_=UTCDateTime()),
+                  MESSAGES.c.created_at < bindparam("hi", type_=UTCDateTime()))
            .group_by(MESSAGES.c.participant_id).subquery("per_person"))
-    q = (select(PARTICIPANTS.c.release_date, func.sum(per.c.n), func.sum(per.c.yes)).select_from(per)
-         .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == per.c.participant_id, PARTICIPANTS.c.status != "merged",
-                                  PARTICIPANTS.c.release_date.is_not(None), _zone(period) == bindparam("tz")))
-         .group_by(PARTICIPANTS.c.release_date))
+    cut = (select(PARTICIPANTS.c.release_date, func.sum(per.c.n), func.sum(per.c.yes)).select_from(per)
+           .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == per.c.participant_id, eligible,
+                                    PARTICIPANTS.c.timezone == bindparam("tz")))
+           .group_by(PARTICIPANTS.c.release_date))
     for tz in zones:
-        for day, start, until in local_days(period, tz):
-            for release, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until}):
-                before = days.get((day - release).days, (0, 0))
-                days[(day - release).days] = (before[0] + n, before[1] + yes)
+        whole, cut_days = core.whole_days(period, tz)
+        if whole:
+            for release, day, n, yes in s.execute(kept, {"tz": tz, "first": whole[0], "last": whole[-1]}):
+                add((day - release).days, n, yes)
+        for day, lo, hi in cut_days:
+            for release, n, yes in s.execute(cut, {"tz": tz, "lo": lo, "hi": hi}):
+                add((day - release).days, n, yes)
+    unzoned = s.execute(
+        select(PARTICIPANTS.c.release_date, MESSAGES.c.created_at, MESSAGES.c.answered_at.is_not(None))
+        .select_from(PARTICIPANTS).join(MESSAGES, MESSAGES.c.participant_id == PARTICIPANTS.c.id)
+        .where(eligible, func.coalesce(PARTICIPANTS.c.timezone, "") == "", is_checkin(MESSAGES),
+               _within(MESSAGES.c.created_at, period))).all()
+    for day, (n, yes) in core.checkin_days_of(unzoned, period.tz).items():
+        add(day, n, yes)
     return days
 
 
