@@ -116,6 +116,7 @@ def recount_answered(conn, participant_ids: Iterable[int] | None = None) -> int:
     count = conn.execute(stmt).rowcount or 0
     if participant_ids is None:
         rebuild_checkin_days(conn)
+        rebuild_person_weeks(conn)
     return count
 
 
@@ -132,3 +133,31 @@ def rebuild_checkin_days(conn) -> None:
         ["timezone", "day", "release_date", "sent", "answered"],
         select(rows.c.timezone, rows.c.day, rows.c.release_date, func.count(), func.count(rows.c.answered_at))
         .where(rows.c.day.is_not(None)).group_by(rows.c.timezone, rows.c.day, rows.c.release_date)))
+
+
+WEEKS = sa.table("report_person_weeks", sa.column("participant_id", sa.Integer), sa.column("week", sa.Integer),
+                 sa.column("texts", sa.Integer), sa.column("early", sa.Integer), sa.column("answered", sa.Integer))
+FOLLOWED_DAYS = 91      # weeks 0-12 since release
+
+
+def rebuild_person_weeks(conn) -> None:
+    """`report_person_weeks` again from the messages: per person and week since release, the
+    texts they sent (in the first three days too) and the check-ins sent in it that were answered."""
+    m, p = MESSAGES, PEOPLE
+    local = func.homeward_local_date(m.c.created_at, p.c.timezone)
+    if conn.dialect.name == "sqlite":
+        since = sa.cast(func.julianday(local) - func.julianday(p.c.release_date), sa.Integer)
+    else:
+        since = sa.cast(sa.cast(local, sa.Date) - p.c.release_date, sa.Integer)
+    parts = (select(m.c.participant_id, since.label("d"), (m.c.direction == "in").label("wrote"))
+             .select_from(m.join(p, p.c.id == m.c.participant_id))
+             .where(p.c.release_date.is_not(None), p.c.status != "merged",
+                    or_(m.c.direction == "in", and_(is_checkin(m), m.c.answered_at.is_not(None)))).subquery())
+    week = (parts.c.d // 7).label("week")
+    text = sa.case((parts.c.wrote, 1), else_=0)
+    conn.execute(WEEKS.delete())
+    conn.execute(WEEKS.insert().from_select(
+        ["participant_id", "week", "texts", "early", "answered"],
+        select(parts.c.participant_id, week, func.sum(text), func.sum(sa.case((parts.c.d < 3, text), else_=0)),
+               func.sum(sa.case((parts.c.wrote, 0), else_=1)))
+        .where(parts.c.d >= 0, parts.c.d < FOLLOWED_DAYS).group_by(parts.c.participant_id, week)))

@@ -290,3 +290,37 @@ def test_check_ins_counted_from_rows_by_day_since_release_in_a_zone():
             (REL, at(0), True), (REL - timedelta(days=2), at(0), False)]
     assert core.checkin_days_of(rows, "America/New_York") == {-1: (1, 1), 0: (2, 1), 2: (1, 0)}
     assert core.checkin_days_of([], "America/New_York") == {}
+
+
+def test_hits_from_the_kept_weeks_are_the_hits_from_the_messages():
+    """A row a person of weeks as bits gives what the windows probed in the messages give: reach
+    of 7 and 14 days from the first one or two weeks, 72 hours from the first three days, and
+    only the windows ended by `now`."""
+    rnd = random.Random(4)
+    zones = ("America/New_York", "Asia/Kolkata")
+    persons = [core.PersonRow(i, "active", REL + timedelta(days=i % 9), zones[i % 2]) for i in range(1, 41)]
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    msgs, rows = [], []
+    for p in persons:
+        start = core.release_start(p)
+        wrote = answered = 0
+        first = False
+        for _ in range(rnd.randrange(0, 12)):
+            day = rnd.randrange(-3, 95)
+            at = start + timedelta(days=day, hours=rnd.randrange(0, 24))
+            out = rnd.random() < 0.5
+            msgs.append(core.MessageRow(p.id, "out" if out else "in", "nudge" if out else "person", at))
+            if out:
+                msgs.append(core.MessageRow(p.id, "in", "person", at + timedelta(minutes=5)))   # answered
+                day = (at.astimezone(ZoneInfo(p.timezone)).date() - p.release_date).days
+                answered |= (1 << day // 7) if 0 <= day < 91 else 0
+            reply_day = ((at + timedelta(minutes=5) if out else at).astimezone(ZoneInfo(p.timezone)).date()
+                         - p.release_date).days
+            if 0 <= reply_day < 91:
+                wrote |= 1 << reply_day // 7
+                first = first or reply_day < 3
+        rows.append((p.id, p.release_date, p.timezone, wrote, first, answered))
+    windows = core.release_windows(persons, P, now)
+    assert core.week_hits(rows, windows) == core.window_hits(persons, windows, msgs)
+    assert core.week_hits(rows, windows).texted and core.week_hits(rows, windows).answered
+    assert core.week_hits([(1, REL, "America/New_York", None, None, None)], windows) == core.Hits()

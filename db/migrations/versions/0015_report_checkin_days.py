@@ -134,7 +134,8 @@ def upgrade() -> None:
     op.create_table(TABLE, sa.Column("timezone", sa.String(64), nullable=False),
                     sa.Column("day", sa.Date(), nullable=False), sa.Column("release_date", sa.Date(), nullable=False),
                     sa.Column("sent", sa.Integer(), nullable=False), sa.Column("answered", sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint("timezone", "day", "release_date", name=f"pk_{TABLE}"))
+                    sa.PrimaryKeyConstraint("timezone", "day", "release_date", name=f"pk_{TABLE}"),
+                    sqlite_with_rowid=False)     # SQLite: rows kept in key order, read from the key alone
     if bind.dialect.name == "sqlite":
         bind.connection.dbapi_connection.create_function("homeward_local_date", 2, _local_date)
         statements = _sqlite()
