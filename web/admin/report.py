@@ -23,7 +23,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup
 from pygal.style import Style
 from sqlalchemy import (Date, Integer, String, and_, bindparam, case, column, func, literal,
-                        literal_column, or_, select, values)
+                        literal_column, or_, select, text, values)
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
@@ -112,19 +112,16 @@ WEEKS_KEPT = ReportPersonWeek.__table__
 def load_hits(s, windows, period: core.Period) -> core.Hits:
     """Who texted and whose check-in was answered in each window after release, for the people
     released in the period: from the kept weeks since release (`report_person_weeks`: migration
-    0015_report_person_weeks), a row a person with the weeks as bits (driven from the people
-    released, each person's weeks read from the key: a join and grouping took twice the time on
-    SQLite), through `core.week_hits`; the people
+    0015_report_person_weeks), a row a person with the weeks as bits, through `core.week_hits`; the people
     with no zone stored (the summary cannot place their days) are probed in the messages."""
     p = PARTICIPANTS.c
     released = and_(p.status != "merged", p.release_date.between(period.start, period.end))
-    w, bit = WEEKS_KEPT.c, literal(1).op("<<")(WEEKS_KEPT.c.week)
-
-    def kept(value, *where):        # one person's weeks, from the key (a few rows each)
-        return select(value).where(w.participant_id == p.id, *where).scalar_subquery()
-    rows = s.execute(select(p.id, p.release_date, p.timezone, kept(func.sum(case((w.texts > 0, bit), else_=0))),
-                            kept(w.early, w.week == 0), kept(func.sum(case((w.answered > 0, bit), else_=0))))
-                     .where(released, p.timezone != "")).all()
+    w = WEEKS_KEPT.c
+    bit = literal(1).op("<<")(w.week)
+    rows = s.execute(select(p.id, p.release_date, p.timezone, func.sum(case((w.texts > 0, bit), else_=0)),
+                            func.max(w.early), func.sum(case((w.answered > 0, bit), else_=0)))
+                     .select_from(PARTICIPANTS).join(WEEKS_KEPT, w.participant_id == p.id)
+                     .where(released, p.timezone != "").group_by(p.id, p.release_date, p.timezone)).all()
     hits = core.week_hits(rows, windows)
     if s.scalar(select(func.count()).where(released, func.coalesce(p.timezone, "") == "")):
         probed = probe_hits(s, windows, period, unzoned=True)
@@ -338,6 +335,8 @@ def build_report(period: core.Period, peer_id: int | None = None, only=None) -> 
     """The report, or only the tables in `only` (loading only what they are computed from)."""
     need = ALL_INPUTS if only is None else frozenset(i for name in only for i in core.INPUTS[name])
     with db().session() as s:
+        if s.bind.dialect.name == "postgresql":     # JIT compiling took longer than the statements (0.7 s)
+            s.execute(text("SET LOCAL jit = off"))
         rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
     return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
