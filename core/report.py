@@ -264,34 +264,31 @@ def checkin_days(persons: Iterable[PersonRow], messages: Iterable[MessageRow],
     return days
 
 
-def offset_spans(period: Period, tz: str) -> tuple[tuple[datetime, datetime, timedelta], ...]:
-    """The period cut where `tz`'s UTC offset changes: (from, until, offset) in UTC terms. Within a
-    span a time's local date is the date of time + offset, so SQL finds a person's day with
-    arithmetic, not a time zone lookup per row. (Found a day at a time, each change to the
-    second by halving: offsets change on whole seconds, at most once a day.)"""
-    zone, second, day = ZoneInfo(tz), timedelta(seconds=1), timedelta(days=1)
+def whole_days(period: Period, tz: str) -> tuple[list[date], list[tuple[date, datetime, datetime]]]:
+    """The period's local days in `tz`, split into those it holds whole, midnight to midnight
+    there (the kept summary answers them), and those it cuts at its own first or last midnight
+    in the program's zone, as (day, from, until) in UTC terms (counted from the messages)."""
+    zone, whole, cut = ZoneInfo(tz), [], []
+    day = period.start_utc.astimezone(zone).date()
+    while (midnight := datetime.combine(day, time(0), zone)) < period.end_utc:
+        until = datetime.combine(day + timedelta(days=1), time(0), zone)
+        lo, hi = max(midnight, period.start_utc), min(until, period.end_utc)
+        if (lo, hi) == (midnight, until):
+            whole.append(day)
+        else:
+            cut.append((day, lo, hi))
+        day += timedelta(days=1)
+    return whole, cut
 
-    def offset(at: datetime) -> timedelta:
-        return at.astimezone(zone).utcoffset()
 
-    lo = at = period.start_utc.astimezone(UTC)
-    end = period.end_utc.astimezone(UTC)
-    current, out = offset(lo), []
-    while at < end:
-        step = min(at + day, end - second)
-        if offset(step) == current:
-            at = step if step > at else end
-            continue
-        a, b = at, step                         # a has the current offset, b the next one
-        while b - a > second:
-            mid = a + (b - a) // 2
-            mid -= timedelta(microseconds=mid.microsecond)
-            a, b = (mid, b) if offset(mid) == current else (a, mid)
-        out.append((lo, b, current))
-        lo = at = b
-        current = offset(b)
-    out.append((lo, end, current))
-    return tuple(out)
+def checkin_days_of(rows: Iterable[tuple[date, datetime, bool]], tz: str) -> dict[int, tuple[int, int]]:
+    """Check-ins as (release date, sent at, answered), by day since release on `tz`'s calendar."""
+    zone, days = ZoneInfo(tz), {}
+    for release, at, answered in rows:
+        day = (at.astimezone(zone).date() - release).days
+        sent, yes = days.get(day, (0, 0))
+        days[day] = (sent + 1, yes + bool(answered))
+    return days
 
 
 def checkin_response(days: Mapping[int, tuple[int, int]]) -> Table:
@@ -468,6 +465,33 @@ def window_hits(persons: Iterable[PersonRow], windows: Iterable[Window], message
     return Hits(frozenset(texted), frozenset(done))
 
 
+def week_hits(rows: Iterable[tuple], windows: Iterable[Window]) -> Hits:
+    """The same as `window_hits`, from the kept weeks since release, a row a person: (participant
+    id, release date, zone, weeks texted as bits (bit k: week k+1), texted in the first three
+    days, weeks with a check-in sent in them answered as bits). Week k's window is days 7(k-1) to
+    7k-1 since release; a reach window of 3 days is the first three, of 7 or 14 days the first one
+    or two weeks. Only windows in `windows` (ended by `now`) count."""
+    ended: dict[tuple, set[str]] = defaultdict(set)
+    for w in windows:
+        ended[(w.release_date, w.timezone)].add(w.name)
+    names = [week(k + 1) for k in range(WEEKS)]
+    spans = [(name, (1 << days // 7) - 1) for name, days in REACH_SPANS if days % 7 == 0]   # weeks they hold
+    early = [name for name, days in REACH_SPANS if days == 3]
+    texted, done, seen = [], [], {}
+    for pid, release, tz, wrote, first_days, answered in rows:
+        key = (release, tz, wrote or 0, bool(first_days), answered or 0)
+        if key not in seen:             # people alike share the answer (10,000 rows, a few hundred kinds)
+            mine = ended.get((release, tz), ())
+            hit = [names[k] for k in range(WEEKS) if key[2] >> k & 1]
+            hit += [name for name, weeks in spans if key[2] & weeks] + (early if key[3] else [])
+            seen[key] = ([n for n in hit if n in mine],
+                         [names[k] for k in range(WEEKS) if key[4] >> k & 1 and names[k] in mine])
+        wrote_in, done_in = seen[key]
+        texted += [(pid, name) for name in wrote_in]
+        done += [(pid, name) for name in done_in]
+    return Hits(frozenset(texted), frozenset(done))
+
+
 def _any_from(ordered: Sequence[datetime], lo: datetime, hi: datetime) -> bool:
     """Whether a sorted list holds a time in [lo, hi)."""
     i = bisect.bisect_left(ordered, lo)
@@ -578,8 +602,8 @@ def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventR
                     break               # the later weeks end later still
                 g_eligible[i] += 1
                 g_wrote[i] += (p.id, names[i]) in hits.texted
-                checked[i] += (p.id, names[i]) in hits.answered or _any_from(mine, lo, hi)
-                opted[i] += _any_from(out, lo, hi)
+                checked[i] += (p.id, names[i]) in hits.answered or bool(mine) and _any_from(mine, lo, hi)
+                opted[i] += bool(out) and _any_from(out, lo, hi)      # (most have neither: no search)
         for i in range(WEEKS):
             eligible[i] += g_eligible[i]
             wrote[i] += g_wrote[i]

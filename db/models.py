@@ -149,6 +149,32 @@ class Message(Base):
     answered_at: Mapped[Optional[datetime]] = mapped_column(default=None)
 
 
+class ReportCheckinDay(Base):
+    """The report's check-ins sent and answered (as db/checkins.py counts them) per zone, local
+    day and release date of the people, kept by triggers on messages and participants
+    (migration 0015): the report reads this, not every check-in of the period."""
+    __tablename__ = "report_checkin_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+    timezone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    release_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+
+
+class ReportPersonWeek(Base):
+    """Per person and week since release (0-12, their calendar): texts they sent, those in the
+    first three days (week 0 only), and check-ins sent in it that were answered; kept by triggers
+    (migration 0015_report_person_weeks) for the report's reach and engagement."""
+    __tablename__ = "report_person_weeks"
+    __table_args__ = {"sqlite_with_rowid": False}
+    participant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    texts: Mapped[int] = mapped_column(Integer)
+    early: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+
+
 class Escalation(Base):
     """A ticket in the peer inbox."""
     __tablename__ = "escalations"

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from db import checkins
+
 
 SQLITE_MINIMUM = (3, 35)   # UPDATE/INSERT ... RETURNING and INSERT ... ON CONFLICT on the hot path
 
@@ -36,6 +38,8 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # the report's summary triggers need the local date (SQLite has no time zones)
+            dbapi_conn.create_function(checkins.LOCAL_DATE, 2, checkins.local_date, deterministic=True)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20, **kw)
     _ping_when_idle(engine)

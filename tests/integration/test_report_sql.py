@@ -109,6 +109,8 @@ def test_the_sql_path_and_the_pure_path_agree(db):
         checkins.recount_answered(s.connection())
     sql, pure = both_paths(db)
     assert sql["hits"] == pure["hits"] and sql["checkins"] == pure["checkins"]
+    with db.session() as s:                   # the probes (for people with no zone) answer the same
+        assert admin_report.probe_hits(s, core.release_windows(sql["persons"], P, NOW), P) == pure["hits"]
     assert len(sql["hits"].texted) > 200 and len(sql["hits"].answered) > 50      # the probes found things
     assert sum(a for _, a in sql["checkins"].values()) > 20
     assert report(sql) == report(pure)
@@ -222,3 +224,106 @@ def test_the_people_counted_in_sql_are_the_pure_tally(db):
     assert 0 < new < enrolled
     has, has_not = core.naloxone(sql).rows[0][1], core.naloxone(sql).rows[1][1]
     assert has and has_not
+
+
+def kept_days(db) -> tuple[list, list]:
+    """The kept summaries as the triggers left them (rows emptied by refusals and moves left out)."""
+    days, weeks = checkins.DAYS, checkins.WEEKS
+    with db.session() as s:
+        return (sorted((str(tz), str(day), str(release), n, yes) for tz, day, release, n, yes in s.execute(
+                    select(days.c.timezone, days.c.day, days.c.release_date, days.c.sent, days.c.answered)
+                    .where(days.c.sent != 0))),
+                sorted(tuple(r) for r in s.execute(select(weeks).where((weeks.c.texts != 0) | (weeks.c.answered != 0)))))
+
+
+def rebuilt_days(db) -> tuple[list, list]:
+    with db.session() as s:
+        checkins.rebuild_checkin_days(s.connection())
+        checkins.rebuild_person_weeks(s.connection())
+    return kept_days(db)
+
+
+def test_the_kept_check_in_days_follow_every_write_that_changes_one(db):
+    """Triggers keep `report_checkin_days` (migration 0015) in each write's transaction: check-ins
+    inserted, refused by the carrier and retried, answered, deleted, moved by a real merge; a
+    release date and a zone edited, a release date cleared, a record marked merged. After all of
+    it, without a recount, the summary is what a rebuild from the messages gives; once the answers
+    are recounted for the people (a refused check-in moves the next one's window: the recorded
+    answer is as of its time), the report is the pure one (a person with no zone stored, the
+    program's, counted from the messages)."""
+    from bot.merging import merge
+    seed_random(db)
+    with db.session() as s:
+        checkins.recount_answered(s.connection())
+    assert kept_days(db) == rebuilt_days(db) and all(kept_days(db))
+    at = datetime(2026, 3, 14, 12, 30, 0, 500, tzinfo=UTC)
+    with db.session() as s:
+        conn = s.connection()
+        ids = [r.id for r in conn.execute(select(Message.id).where(Message.direction == "out", Message.kind == "nudge")
+                                          .order_by(Message.id))]
+        conn.execute(update(Message).where(Message.id.in_(ids[:30:3])).values(status="failed"))
+        conn.execute(update(Message).where(Message.id.in_(ids[1:30:3])).values(status="undelivered"))
+        conn.execute(update(Message).where(Message.id.in_(ids[:15:3])).values(status="sending"))      # retried
+        conn.execute(update(Message).where(Message.id.in_(ids[40:60])).values(status="delivered"))     # no change
+        conn.execute(sa.delete(Message).where(Message.id.in_(ids[60:64])))
+        conn.execute(insert(Message), [dict(participant_id=p, direction="out", channel="sms", kind="welcome",
+                                            body="(seed)", status="sending", created_at=at, updated_at=at)
+                                       for p in (3, 4, 5)])
+        conn.execute(insert(Message), [dict(participant_id=p, direction="in", channel="sms", kind="person",
+                                            body="(seed)", status="received", created_at=at + timedelta(minutes=5),
+                                            updated_at=at) for p in (3, 4, 13)])
+        conn.execute(update(Message).where(Message.status == "received").values(status="processed"))  # no change
+        for p in (3, 4):
+            checkins.mark_answered(conn, p, at + timedelta(minutes=5))
+        conn.execute(update(Participant).where(Participant.id == 6).values(release_date=date(2026, 3, 3)))
+        conn.execute(update(Participant).where(Participant.id == 7).values(timezone="Asia/Kolkata"))
+        conn.execute(update(Participant).where(Participant.id == 8).values(release_date=None))
+        conn.execute(update(Participant).where(Participant.id == 9).values(status="merged"))
+        conn.execute(update(Participant).where(Participant.id == 10).values(timezone=""))   # the program's zone
+    with db.session() as s:
+        keep, other = s.get(Participant, 11), s.get(Participant, 12)
+        merge(s, keep, other, NOW)
+    assert kept_days(db) == rebuilt_days(db)
+    with db.session() as s:
+        checkins.recount_answered(s.connection(), range(1, 49))       # the per-person form: no rebuild
+    assert kept_days(db) == rebuilt_days(db)
+    sql, pure = both_paths(db)
+    assert sql["checkins"] == pure["checkins"] and sql["hits"] == pure["hits"]
+    assert report(sql) == report(pure)
+
+
+def test_the_0015_migrations_backfill_the_kept_summaries(db_url, tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}" if db_url.startswith("sqlite") else dbs.create_pg_database()
+    old = Database(url)
+    try:
+        upgrade(old.engine, "0014_report_people")
+        with old.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO participants (id, language, timezone, status, discreet, fields, created_at, "
+                                 "release_date) VALUES (1, 'en', 'America/Los_Angeles', 'active', true, '{}', "
+                                 "'2026-03-01', '2026-03-01'), (2, 'en', 'America/New_York', 'merged', true, '{}', "
+                                 "'2026-03-01', '2026-03-01')")
+            for pid, status, when, answered in ((1, "sent", "2026-03-02 07:59:59.999999", None),   # 23:59 in LA
+                                                (1, "sent", "2026-03-02 08:00:00", "2026-03-02 09:00:00"),
+                                                (1, "failed", "2026-03-02 10:00:00", None),
+                                                (2, "sent", "2026-03-02 10:00:00", None)):         # merged
+                conn.exec_driver_sql(
+                    "INSERT INTO messages (participant_id, direction, channel, kind, body, num_media, status, "
+                    f"created_at, updated_at, answered_at) VALUES ({pid}, 'out', 'sms', 'nudge', '', 0, '{status}', "
+                    f"'{when}', '{when}', {repr(answered) if answered else 'NULL'})")
+            conn.exec_driver_sql("INSERT INTO messages (participant_id, direction, channel, kind, body, num_media, "
+                                 "status, created_at, updated_at) VALUES (1, 'in', 'sms', 'person', '', 0, "
+                                 "'processed', '2026-03-02 09:00:00', '2026-03-02 09:00:00')")
+        upgrade(old.engine)
+        days = checkins.DAYS
+        with old.engine.connect() as conn:
+            rows = conn.execute(select(days.c.timezone, days.c.day, days.c.release_date, days.c.sent,
+                                       days.c.answered).order_by(days.c.day)).all()
+        assert [(tz, str(d), str(r), n, a) for tz, d, r, n, a in rows] == [
+            ("America/Los_Angeles", "2026-03-01", "2026-03-01", 1, 0),
+            ("America/Los_Angeles", "2026-03-02", "2026-03-01", 1, 1)]
+        with old.engine.connect() as conn:                    # day 1 in LA: a text, and a check-in answered
+            assert [tuple(r) for r in conn.execute(select(checkins.WEEKS))] == [(1, 0, 1, 1, 1)]
+    finally:
+        old.engine.dispose()
+        if not url.startswith("sqlite"):
+            dbs.drop_pg_database(url)

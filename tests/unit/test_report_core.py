@@ -259,20 +259,68 @@ def test_the_recorded_answer_uses_the_reports_definition():
     assert checkins.CHECKIN_KINDS == core.NUDGE_KINDS and checkins.ANSWER_WINDOW == core.ANSWER_WINDOW
 
 
-def test_offset_spans_cut_the_period_where_the_offset_changes():
-    spans = core.offset_spans(P, "America/New_York")                 # DST starts 8 March, 07:00 UTC
-    change = datetime(2026, 3, 8, 7, tzinfo=UTC)
-    assert spans == ((P.start_utc, change, timedelta(hours=-5)), (change, P.end_utc, timedelta(hours=-4)))
-    assert core.offset_spans(P, "Pacific/Honolulu") == ((P.start_utc, P.end_utc, timedelta(hours=-10)),)
-    rnd = random.Random(18)
-    for tz in ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kolkata"):
-        for period in (P, core.Period(date(2025, 9, 1), date(2026, 11, 30), tz), core.Period(date(2026, 3, 8),
-                                                                                             date(2026, 3, 8))):
-            spans = core.offset_spans(period, tz)
-            assert spans[0][0] == period.start_utc and spans[-1][1] == period.end_utc
-            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
-            edges = [t for lo, hi, _ in spans for t in (lo, hi - timedelta(microseconds=1))]
-            for at in edges + [period.start_utc + (period.end_utc - period.start_utc) * rnd.random()
-                               for _ in range(300)]:
-                off = next(o for lo, hi, o in spans if lo <= at < hi)
-                assert (at.astimezone(UTC) + off).date() == at.astimezone(ZoneInfo(tz)).date(), (tz, at)
+def test_whole_local_days_and_the_ones_the_period_cuts():
+    """The summary answers a person's local days the period holds whole; the rest are cut at the
+    program's midnights (New York here), and together they tile the period."""
+    assert core.whole_days(P, "America/New_York") == ([date(2026, 3, 1) + timedelta(days=i) for i in range(31)], [])
+    whole, cut = core.whole_days(P, "America/Los_Angeles")           # midnight in NY is 21:00 there
+    assert whole == [date(2026, 3, 1) + timedelta(days=i) for i in range(30)]
+    assert cut == [(date(2026, 2, 28), P.start_utc, datetime(2026, 3, 1, 8, tzinfo=UTC)),
+                   (date(2026, 3, 31), datetime(2026, 3, 31, 7, tzinfo=UTC), P.end_utc)]
+    whole, cut = core.whole_days(P, "Europe/Berlin")                  # 06:00 there: both ends cut
+    assert whole[0] == date(2026, 3, 2) and whole[-1] == date(2026, 3, 31)
+    assert [c[0] for c in cut] == [date(2026, 3, 1), date(2026, 4, 1)] and cut[-1][2] == P.end_utc
+    for tz in ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kolkata",
+               "Pacific/Honolulu"):
+        for period in (P, core.Period(date(2025, 9, 1), date(2026, 11, 30)), core.Period(date(2026, 3, 8),
+                                                                                          date(2026, 3, 8))):
+            whole, cut = core.whole_days(period, tz)
+            zone = ZoneInfo(tz)
+            spans = sorted([(datetime.combine(d, datetime.min.time(), zone),
+                             datetime.combine(d + timedelta(days=1), datetime.min.time(), zone)) for d in whole]
+                           + [(lo, hi) for _, lo, hi in cut])
+            assert spans[0][0] == period.start_utc and spans[-1][1] == period.end_utc, tz
+            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:])), tz
+            assert len(cut) <= 2 and all(c[0] not in whole for c in cut)
+
+
+def test_check_ins_counted_from_rows_by_day_since_release_in_a_zone():
+    rows = [(REL, datetime(2026, 3, 10, 3, 59, tzinfo=UTC), True),      # 23:59 on the 9th in NY (EDT): day -1
+            (REL, datetime(2026, 3, 10, 4, 0, tzinfo=UTC), False),      # midnight: day 0
+            (REL, at(0), True), (REL - timedelta(days=2), at(0), False)]
+    assert core.checkin_days_of(rows, "America/New_York") == {-1: (1, 1), 0: (2, 1), 2: (1, 0)}
+    assert core.checkin_days_of([], "America/New_York") == {}
+
+
+def test_hits_from_the_kept_weeks_are_the_hits_from_the_messages():
+    """A row a person of weeks as bits gives what the windows probed in the messages give: reach
+    of 7 and 14 days from the first one or two weeks, 72 hours from the first three days, and
+    only the windows ended by `now`."""
+    rnd = random.Random(4)
+    zones = ("America/New_York", "Asia/Kolkata")
+    persons = [core.PersonRow(i, "active", REL + timedelta(days=i % 9), zones[i % 2]) for i in range(1, 41)]
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    msgs, rows = [], []
+    for p in persons:
+        start = core.release_start(p)
+        wrote = answered = 0
+        first = False
+        for _ in range(rnd.randrange(0, 12)):
+            day = rnd.randrange(-3, 95)
+            at = start + timedelta(days=day, hours=rnd.randrange(0, 24))
+            out = rnd.random() < 0.5
+            msgs.append(core.MessageRow(p.id, "out" if out else "in", "nudge" if out else "person", at))
+            if out:
+                msgs.append(core.MessageRow(p.id, "in", "person", at + timedelta(minutes=5)))   # answered
+                day = (at.astimezone(ZoneInfo(p.timezone)).date() - p.release_date).days
+                answered |= (1 << day // 7) if 0 <= day < 91 else 0
+            reply_day = ((at + timedelta(minutes=5) if out else at).astimezone(ZoneInfo(p.timezone)).date()
+                         - p.release_date).days
+            if 0 <= reply_day < 91:
+                wrote |= 1 << reply_day // 7
+                first = first or reply_day < 3
+        rows.append((p.id, p.release_date, p.timezone, wrote, first, answered))
+    windows = core.release_windows(persons, P, now)
+    assert core.week_hits(rows, windows) == core.window_hits(persons, windows, msgs)
+    assert core.week_hits(rows, windows).texted and core.week_hits(rows, windows).answered
+    assert core.week_hits([(1, REL, "America/New_York", None, None, None)], windows) == core.Hits()

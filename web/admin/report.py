@@ -22,12 +22,12 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import (Date, Integer, Interval, String, and_, bindparam, case, cast, column, func, literal,
-                        literal_column, or_, select, values)
+from sqlalchemy import (Date, Integer, String, and_, bindparam, case, column, func, literal,
+                        literal_column, or_, select, text, values)
 
 from bot.tickets import OUTCOMES
 from db.checkins import is_checkin
-from db.models import Escalation, Event, Message, Participant, User
+from db.models import Escalation, Event, Message, Participant, ReportCheckinDay, ReportPersonWeek, User
 from db.types import UTCDateTime
 from web import audit, params, program_settings
 from core import report as core
@@ -106,8 +106,32 @@ def _zone(period: core.Period):
     return func.coalesce(func.nullif(PARTICIPANTS.c.timezone, ""), period.tz)
 
 
+WEEKS_KEPT = ReportPersonWeek.__table__
+
+
 def load_hits(s, windows, period: core.Period) -> core.Hits:
-    """Per person released in the period and window after release (bounds from Python: local
+    """Who texted and whose check-in was answered in each window after release, for the people
+    released in the period: from the kept weeks since release (`report_person_weeks`: migration
+    0015_report_person_weeks), a row a person with the weeks as bits, through `core.week_hits`; the people
+    with no zone stored (the summary cannot place their days) are probed in the messages."""
+    p = PARTICIPANTS.c
+    released = and_(p.status != "merged", p.release_date.between(period.start, period.end))
+    w = WEEKS_KEPT.c
+    bit = literal(1).op("<<")(w.week)
+    rows = s.execute(select(p.id, p.release_date, p.timezone, func.sum(case((w.texts > 0, bit), else_=0)),
+                            func.max(w.early), func.sum(case((w.answered > 0, bit), else_=0)))
+                     .select_from(PARTICIPANTS).join(WEEKS_KEPT, w.participant_id == p.id)
+                     .where(released, p.timezone != "").group_by(p.id, p.release_date, p.timezone)).all()
+    hits = core.week_hits(rows, windows)
+    if s.scalar(select(func.count()).where(released, func.coalesce(p.timezone, "") == "")):
+        probed = probe_hits(s, windows, period, unzoned=True)
+        hits = core.Hits(hits.texted | probed.texted, hits.answered | probed.answered)
+    return hits
+
+
+def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.Hits:
+    """What `load_hits` answers, probed in the messages (for the people with no zone stored, when
+    `unzoned`; the tests hold it for everyone). Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
     index probes each (`ix_messages_report_person`), the people from `ix_participants_report_release`.
     One row back per person, the windows hit as bits (one statement, compiled once). SQLite,
@@ -130,6 +154,8 @@ def load_hits(s, windows, period: core.Period) -> core.Hits:
                     func.sum(case((and_(w.c.week == 1, done), w.c.bit), else_=0)))
              .select_from(w).join(PARTICIPANTS, and_(PARTICIPANTS.c.release_date == release, _zone(period) == tz))
              .where(PARTICIPANTS.c.status != "merged").group_by(PARTICIPANTS.c.id))
+        if unzoned:
+            q = q.where(func.coalesce(PARTICIPANTS.c.timezone, "") == "")
         for pid, wrote_bits, done_bits in s.execute(q):
             wrote_bits, done_bits = int(wrote_bits or 0), int(done_bits or 0)
             for i, name in enumerate(HIT_NAMES):
@@ -140,58 +166,50 @@ def load_hits(s, windows, period: core.Period) -> core.Hits:
     return core.Hits(frozenset(texted), frozenset(answered))
 
 
-def local_days(period: core.Period, tz: str) -> list[tuple[date, datetime, datetime]]:
-    """The period cut at midnights in `tz`: (local day, from, until), in UTC terms."""
-    zone, out = ZoneInfo(tz), []
-    day = period.start_utc.astimezone(zone).date()
-    while (lo := max(datetime.combine(day, time(0), zone), period.start_utc)) < period.end_utc:
-        hi = min(datetime.combine(day + timedelta(days=1), time(0), zone), period.end_utc)
-        out.append((day, lo, hi))
-        day += timedelta(days=1)
-    return out
+KEPT = ReportCheckinDay.__table__
 
 
 def load_checkin_days(s, period: core.Period) -> dict[int, tuple[int, int]]:
-    """Check-ins sent in the period and answered (the recorded answer), by day since release,
-    counted in SQL from `ix_messages_report_sent`. PostgreSQL finds each time's local date by
-    adding the zone's offset, one statement per span of constant offset (`core.offset_spans`:
-    `timezone()` per row took 2-3 times as long); SQLite, slow at per-row date functions, counts
-    each local day of the period (bounds from Python) per person from the index alone, then by
-    release date (a third faster than joining every check-in to its person), one statement a day,
-    whose plan holds without statistics (a join of the days as VALUES took seconds on an un-ANALYZEd
-    file; per-row date() with a sort for the grouping was no faster than a statement a day)."""
-    sent = is_checkin(MESSAGES)
-    person = and_(PARTICIPANTS.c.id == MESSAGES.c.participant_id, PARTICIPANTS.c.status != "merged",
-                  PARTICIPANTS.c.release_date.is_not(None))
-    counts = (func.count(), func.count(MESSAGES.c.answered_at))
+    """Check-ins sent in the period and answered (the recorded answer), by day since release.
+    The local days the period holds whole come from the kept summary (`report_checkin_days`, a
+    row per zone, local day and release date: migration 0015), one statement a zone; a zone's
+    day the period cuts (the program's midnight is not the person's) is counted from the
+    messages, from `ix_messages_report_sent`, and so are the people the summary cannot keep
+    (no zone stored: the program's applies)."""
     days: dict[int, tuple[int, int]] = {}
-    lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
-    zones = sorted(s.scalars(select(_zone(period)).where(PARTICIPANTS.c.status != "merged",
-                                                         PARTICIPANTS.c.release_date.is_not(None)).distinct()))
-    if s.bind.dialect.name == "postgresql":
-        local = cast(MESSAGES.c.created_at + bindparam("offset", type_=Interval()), Date)
-        day = (local - PARTICIPANTS.c.release_date).label("day")
-        q = (select(day, *counts).select_from(MESSAGES)
-             .join(PARTICIPANTS, and_(person, _zone(period) == bindparam("tz")))
-             .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi).group_by(day))
-        for tz in zones:
-            for start, until, offset in core.offset_spans(period, tz):
-                for d, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until, "offset": offset}):
-                    before = days.get(d, (0, 0))
-                    days[d] = (before[0] + n, before[1] + yes)
-        return days
-    per = (select(MESSAGES.c.participant_id, counts[0].label("n"), counts[1].label("yes"))
-           .where(sent, MESSAGES.c.created_at >= lo, MESSAGES.c.created_at < hi)
+
+    def add(day: int, n: int, yes: int) -> None:
+        before = days.get(day, (0, 0))
+        days[day] = (before[0] + int(n), before[1] + int(yes))   # (PostgreSQL sums are Decimal)
+
+    eligible = and_(PARTICIPANTS.c.status != "merged", PARTICIPANTS.c.release_date.is_not(None))
+    zones = sorted(s.scalars(select(_zone(period)).where(eligible).distinct()))
+    kept = (select(KEPT.c.release_date, KEPT.c.day, KEPT.c.sent, KEPT.c.answered)
+            .where(KEPT.c.timezone == bindparam("tz"), KEPT.c.day.between(bindparam("first"), bindparam("last")),
+                   KEPT.c.sent > 0))
+    per = (select(MESSAGES.c.participant_id, func.count().label("n"), func.count(MESSAGES.c.answered_at).label("yes"))
+           .where(is_checkin(MESSAGES), MESSAGES.c.created_at >= bindparam("lo", type_=UTCDateTime()),
+                  MESSAGES.c.created_at < bindparam("hi", type_=UTCDateTime()))
            .group_by(MESSAGES.c.participant_id).subquery("per_person"))
-    q = (select(PARTICIPANTS.c.release_date, func.sum(per.c.n), func.sum(per.c.yes)).select_from(per)
-         .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == per.c.participant_id, PARTICIPANTS.c.status != "merged",
-                                  PARTICIPANTS.c.release_date.is_not(None), _zone(period) == bindparam("tz")))
-         .group_by(PARTICIPANTS.c.release_date))
+    cut = (select(PARTICIPANTS.c.release_date, func.sum(per.c.n), func.sum(per.c.yes)).select_from(per)
+           .join(PARTICIPANTS, and_(PARTICIPANTS.c.id == per.c.participant_id, eligible,
+                                    PARTICIPANTS.c.timezone == bindparam("tz")))
+           .group_by(PARTICIPANTS.c.release_date))
     for tz in zones:
-        for day, start, until in local_days(period, tz):
-            for release, n, yes in s.execute(q, {"tz": tz, "lo": start, "hi": until}):
-                before = days.get((day - release).days, (0, 0))
-                days[(day - release).days] = (before[0] + n, before[1] + yes)
+        whole, cut_days = core.whole_days(period, tz)
+        if whole:
+            for release, day, n, yes in s.execute(kept, {"tz": tz, "first": whole[0], "last": whole[-1]}):
+                add((day - release).days, n, yes)
+        for day, lo, hi in cut_days:
+            for release, n, yes in s.execute(cut, {"tz": tz, "lo": lo, "hi": hi}):
+                add((day - release).days, n, yes)
+    unzoned_ids = s.scalars(select(PARTICIPANTS.c.id).where(eligible, func.coalesce(PARTICIPANTS.c.timezone, "") == ""))
+    unzoned = [row for chunk in _chunks(list(unzoned_ids)) for row in s.execute(
+        select(PARTICIPANTS.c.release_date, MESSAGES.c.created_at, MESSAGES.c.answered_at.is_not(None))
+        .select_from(PARTICIPANTS).join(MESSAGES, MESSAGES.c.participant_id == PARTICIPANTS.c.id)
+        .where(PARTICIPANTS.c.id.in_(chunk), is_checkin(MESSAGES), _within(MESSAGES.c.created_at, period)))]
+    for day, (n, yes) in core.checkin_days_of(unzoned, period.tz).items():
+        add(day, n, yes)
     return days
 
 
@@ -317,6 +335,8 @@ def build_report(period: core.Period, peer_id: int | None = None, only=None) -> 
     """The report, or only the tables in `only` (loading only what they are computed from)."""
     need = ALL_INPUTS if only is None else frozenset(i for name in only for i in core.INPUTS[name])
     with db().session() as s:
+        if s.bind.dialect.name == "postgresql":     # JIT compiling took longer than the statements (0.7 s)
+            s.execute(text("SET LOCAL jit = off"))
         rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
     return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
