@@ -4,12 +4,12 @@ read every person to find them (SQLite then looked each one's tickets up; Postgr
 them). With (language, id) the people of one language are an index range, ids included.
 
 Revision ID: 0016_inbox_language
-Revises: 0014_report_people (another branch may add 0015; re-chained at merge)
+Revises: 0015_report_person_weeks (re-chained at merge after the report summaries)
 """
 from alembic import op
 
 revision = "0016_inbox_language"
-down_revision = "0014_report_people"
+down_revision = "0015_report_person_weeks"
 branch_labels = None
 depends_on = None
 
