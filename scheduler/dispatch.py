@@ -2,17 +2,23 @@
 
 Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
 (PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
-with a lease. A batch is worked in chunks (as many rows as the pace lets out in about a second).
-Before a chunk is sent, one transaction proves the worker still holds each row (a conditional
-UPDATE that renews its lease: claimed by it, still claimed), re-checks them and commits their
-outbound Messages as "sending": a worker never sends a row another worker took back. While the
-chunk is sent, its rows not yet recorded are renewed once half a lease has gone by, and so is
-the rest of the batch. After the provider answers, the sids and statuses are committed and the
-rows marked sent, in one transaction a chunk. A duplicate needs one of: a worker that dies
-between the provider accepting and that commit (its lease expires and the next claim sends
-again; at most the chunk's accepted sends), or a single send that outlasts a whole lease (keep
-the sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
-provider's answer is recorded.
+with a lease. A batch is worked in chunks (as many rows as the pace lets out in about a second,
+at most the claim batch). Before a chunk is sent, one transaction proves the worker still holds
+each row (a conditional UPDATE that renews its lease: claimed by it, still claimed), re-checks
+them (status, opt-out, quiet hours, staleness, the address) and commits their outbound Messages
+as "sending": a worker never sends a row another worker took back, and every send's intent is
+committed before it. While the chunk is sent, its rows not yet recorded are renewed once half a
+lease has gone by, and so is the rest of the batch. The provider's answers (sids, statuses, rows
+sent) are committed in one transaction after each round of sends: every `_record_every` sends,
+that is the sender's sends in flight when it has several (twilio: 4), else the whole chunk.
+
+What a duplicate needs, exactly: a worker that dies after the provider accepted a send and
+before the answer's commit (its lease expires and the next claim sends the row again), or a
+single send that outlasts a whole lease (keep the sender's time-out under the lease). So a
+SIGKILL re-sends at most the sends of one round: with twilio at most its 4 in flight (fewer at a
+slow pace: at most the pace's rows a second, 1 at a long code); with the sandbox at most one
+chunk, min(claim batch, pace per second), 50 with the defaults at a fast pace. Nothing is ever
+lost: a row is finished only after the provider's answer is recorded.
 """
 from __future__ import annotations
 
@@ -101,6 +107,7 @@ class DispatchConfig:
     retry_cap: timedelta = timedelta(minutes=30)
     program_tz: str = "America/New_York"      # staff shifts are written in it
     send_concurrency: int | None = None       # sends in flight at once; None: what the sender says
+    record_every: int | None = None           # answers committed after this many sends (see _record_every)
 
 
 @dataclass
@@ -395,8 +402,11 @@ class Dispatcher:
                 return [a for row_id in ids for a in self.work_many([row_id], now, paced)]
             logs.event(log, "delivery crashed", logging.ERROR, row=ids[0], exc_info=True)
             return [Attempt(self._crashed(ids[0], now))]
-        self._send_all(sends, now, paced)
-        outcomes.update(self._record(sends, now))
+        step = self._record_every(len(sends))
+        for k in range(0, len(sends), step):    # what a crash may send twice: the sends since the last record
+            part = sends[k:k + step]
+            self._send_all(part, now, paced)
+            outcomes.update(self._record(part, now))
         return [outcomes[row_id] for row_id in ids]
 
     def _prepare(self, ids: list[int], now: datetime, sched: policy.Schedule) -> tuple[dict[int, Attempt], list[_Send]]:
@@ -576,6 +586,17 @@ class Dispatcher:
             else:
                 running.add(pool.submit(self._send_one, item))
         wait(running)
+
+    def _record_every(self, n: int) -> int:
+        """Sends between two records of the answers, hence what a worker killed mid-chunk may
+        send twice. A sender with several in flight (twilio: 4) is recorded after each round of
+        them, so only the sends in flight are uncertain: its sends take far longer than the
+        commit. A sender with one at a time (the sandbox: nothing to wait on) is recorded once a
+        chunk: a commit every send would cost more than the send (docs/benchmarks.md)."""
+        if self.cfg.record_every:
+            return self.cfg.record_every
+        workers = self._concurrency(n)
+        return workers if workers > 1 else max(n, 1)
 
     def _concurrency(self, n: int) -> int:
         """Sends in flight at once: the sender's (or the config's) limit, no more than the pace
