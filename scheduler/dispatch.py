@@ -83,7 +83,8 @@ RELEASE = (update(OUTBOX).where(OUTBOX.c.id == bindparam("rid"))
 ANSWERED = (update(MESSAGES).where(MESSAGES.c.id == bindparam("mid"))
             .values(provider_sid=bindparam("sid"), status=bindparam("status"), updated_at=bindparam("now")))
 _answers = func.unnest(_mids, bindparam("sids", type_=ARRAY(String)),
-                       bindparam("statuses", type_=ARRAY(String))).table_valued("mid", "sid", "status").render_derived("v")
+                       bindparam("statuses", type_=ARRAY(String))
+                       ).table_valued("mid", "sid", "status").render_derived("v")
 ANSWERED_PG = (update(MESSAGES).where(MESSAGES.c.id == any_(_mids), MESSAGES.c.id == _answers.c.mid)
                .values(provider_sid=_answers.c.sid, status=_answers.c.status, updated_at=bindparam("now")))
 SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -427,11 +428,13 @@ class Dispatcher:
             rows = [got[row_id] for row_id in ids if row_id in got]
             people, by_person = self._people(conn, {r.participant_id for r in rows})
             mids = [r.message_id for r in rows if r.message_id]
-            msgs = {m["id"]: Record(MESSAGES, m) for m in conn.execute(LINKED, {"mids": mids}).mappings()} if mids else {}
+            msgs = ({m["id"]: Record(MESSAGES, m) for m in conn.execute(LINKED, {"mids": mids}).mappings()}
+                    if mids else {})
             contacts = {c.id: c for cs in by_person.values() for c in cs}
             missing = {m.contact_id for m in msgs.values() if m.contact_id and m.contact_id not in contacts}
             if missing:     # an address of someone merged away since the peer chose it
-                contacts.update({c["id"]: Record(CONTACTS, c) for c in conn.execute(CHOSEN, {"cids": list(missing)}).mappings()})
+                contacts.update({c["id"]: Record(CONTACTS, c)
+                                 for c in conn.execute(CHOSEN, {"cids": list(missing)}).mappings()})
             planned, releases = [], []
             for row in rows:
                 msg = msgs.get(row.message_id) if row.message_id else None
