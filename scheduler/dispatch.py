@@ -2,17 +2,23 @@
 
 Delivery guarantee: at least once, duplicates bounded. A row is claimed in one statement
 (PostgreSQL: FOR UPDATE SKIP LOCKED inside the UPDATE; SQLite: one atomic UPDATE ... RETURNING)
-with a lease. A batch is worked in chunks (as many rows as the pace lets out in about a second).
-Before a chunk is sent, one transaction proves the worker still holds each row (a conditional
-UPDATE that renews its lease: claimed by it, still claimed), re-checks them and commits their
-outbound Messages as "sending": a worker never sends a row another worker took back. While the
-chunk is sent, its rows not yet recorded are renewed once half a lease has gone by, and so is
-the rest of the batch. After the provider answers, the sids and statuses are committed and the
-rows marked sent, in one transaction a chunk. A duplicate needs one of: a worker that dies
-between the provider accepting and that commit (its lease expires and the next claim sends
-again; at most the chunk's accepted sends), or a single send that outlasts a whole lease (keep
-the sender's time-out under the lease). Nothing is ever lost: a row is finished only after the
-provider's answer is recorded.
+with a lease. A batch is worked in chunks (as many rows as the pace lets out in about a second,
+at most the claim batch). Before a chunk is sent, one transaction proves the worker still holds
+each row (a conditional UPDATE that renews its lease: claimed by it, still claimed), re-checks
+them (status, opt-out, quiet hours, staleness, the address) and commits their outbound Messages
+as "sending": a worker never sends a row another worker took back, and every send's intent is
+committed before it. While the chunk is sent, its rows not yet recorded are renewed once half a
+lease has gone by, and so is the rest of the batch. The provider's answers (sids, statuses, rows
+sent) are committed in one transaction after each round of sends: every `_record_every` sends,
+that is the sender's sends in flight when it has several (twilio: 4), else the whole chunk.
+
+What a duplicate needs, exactly: a worker that dies after the provider accepted a send and
+before the answer's commit (its lease expires and the next claim sends the row again), or a
+single send that outlasts a whole lease (keep the sender's time-out under the lease). So a
+SIGKILL re-sends at most the sends of one round: with twilio at most its 4 in flight (fewer at a
+slow pace: at most the pace's rows a second, 1 at a long code); with the sandbox at most one
+chunk, min(claim batch, pace per second), 50 with the defaults at a fast pace. Nothing is ever
+lost: a row is finished only after the provider's answer is recorded.
 """
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import Integer, String, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 import logs
@@ -35,12 +42,53 @@ from bot.channels.sender import SendError
 from db.queries import mark_unsubscribed
 from bot import escalations
 from db.models import Contact, Escalation, Message, Participant, ScheduledMessage, StaffText, User
+from db.records import Record
 from db.session import Database
+from db.types import UTCDateTime
+from bot.runtime import PersonRecord
 from core import policy, staff_texts
 
 log = logging.getLogger("homeward.dispatch")
 DISPATCHED_KINDS = ("nudge", "welcome", "closing", "peer", "reply")
 MESSAGES, OUTBOX = Message.__table__, ScheduledMessage.__table__
+PARTICIPANTS, CONTACTS, USERS = Participant.__table__, Contact.__table__, User.__table__
+
+# A chunk's statements, built once: Core only (no ORM object a row), the same SQL text every
+# chunk (so SQLAlchemy's and psycopg's caches and PostgreSQL's prepared statements hold), and
+# per-row values sent as one executemany (psycopg pipelines it: one round trip).
+HOLD = (update(OUTBOX)      # the proof of holding, renewing the lease, and the rows themselves
+        .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)), OUTBOX.c.state == "claimed",
+               OUTBOX.c.claimed_by == bindparam("worker"))
+        .values(claimed_until=bindparam("until")).returning(*OUTBOX.c))
+_CONTACT_COLS = [c.label(f"c_{c.name}") for c in CONTACTS.c]
+PEOPLE = (select(PARTICIPANTS, USERS.c.name.label("peer_name"), *_CONTACT_COLS)   # the re-check's one read
+          .select_from(PARTICIPANTS.outerjoin(USERS, USERS.c.id == PARTICIPANTS.c.assigned_peer_id)
+                       .outerjoin(CONTACTS, CONTACTS.c.participant_id == PARTICIPANTS.c.id))
+          .where(PARTICIPANTS.c.id.in_(bindparam("pids", expanding=True))))
+LINKED = select(MESSAGES).where(MESSAGES.c.id.in_(bindparam("mids", expanding=True)))
+CHOSEN = select(CONTACTS).where(CONTACTS.c.id.in_(bindparam("cids", expanding=True)))
+NEW_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+INTENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("rid"))      # SQLite: executemany, in-process
+          .values(attempts=OUTBOX.c.attempts + 1, message_id=bindparam("mid")))
+_rids, _mids = bindparam("rids", type_=ARRAY(Integer)), bindparam("mids", type_=ARRAY(Integer))
+_intents = func.unnest(_rids, _mids).table_valued("rid", "mid").render_derived("v")
+INTENT_PG = (update(OUTBOX)     # PostgreSQL: one statement, two arrays; = ANY keeps it on the primary key
+             .where(OUTBOX.c.id == any_(_rids), OUTBOX.c.id == _intents.c.rid)
+             .values(attempts=OUTBOX.c.attempts + 1, message_id=_intents.c.mid))
+RELEASE = (update(OUTBOX).where(OUTBOX.c.id == bindparam("rid"))
+           .values(state=bindparam("state"), claimed_by=None, claimed_until=None, updated_at=bindparam("now"),
+                   last_error=func.coalesce(bindparam("reason", type_=String), OUTBOX.c.last_error),
+                   due_at=func.coalesce(bindparam("due", type_=UTCDateTime), OUTBOX.c.due_at),
+                   message_id=func.coalesce(bindparam("mid", type_=Integer), OUTBOX.c.message_id)))
+ANSWERED = (update(MESSAGES).where(MESSAGES.c.id == bindparam("mid"))
+            .values(provider_sid=bindparam("sid"), status=bindparam("status"), updated_at=bindparam("now")))
+_answers = func.unnest(_mids, bindparam("sids", type_=ARRAY(String)),
+                       bindparam("statuses", type_=ARRAY(String))
+                       ).table_valued("mid", "sid", "status").render_derived("v")
+ANSWERED_PG = (update(MESSAGES).where(MESSAGES.c.id == any_(_mids), MESSAGES.c.id == _answers.c.mid)
+               .values(provider_sid=_answers.c.sid, status=_answers.c.status, updated_at=bindparam("now")))
+SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+        .values(state="sent", claimed_by=None, claimed_until=None, updated_at=bindparam("now")))
 
 
 def worker_id() -> str:
@@ -60,6 +108,7 @@ class DispatchConfig:
     retry_cap: timedelta = timedelta(minutes=30)
     program_tz: str = "America/New_York"      # staff shifts are written in it
     send_concurrency: int | None = None       # sends in flight at once; None: what the sender says
+    record_every: int | None = None           # answers committed after this many sends (see _record_every)
 
 
 @dataclass
@@ -164,6 +213,7 @@ class _Send:
     template: object | None
     attempts: int
     seed: int
+    person: object = None               # the participants row the re-check read
     sent: object | None = None          # the provider's SendResult
     error: SendError | None = None
     crashed: bool = False
@@ -353,71 +403,94 @@ class Dispatcher:
                 return [a for row_id in ids for a in self.work_many([row_id], now, paced)]
             logs.event(log, "delivery crashed", logging.ERROR, row=ids[0], exc_info=True)
             return [Attempt(self._crashed(ids[0], now))]
-        self._send_all(sends, now, paced)
-        outcomes.update(self._record(sends, now))
+        step = self._record_every(len(sends))
+        for k in range(0, len(sends), step):    # what a crash may send twice: the sends since the last record
+            part = sends[k:k + step]
+            self._send_all(part, now, paced)
+            outcomes.update(self._record(part, now))
         return [outcomes[row_id] for row_id in ids]
 
     def _prepare(self, ids: list[int], now: datetime, sched: policy.Schedule) -> tuple[dict[int, Attempt], list[_Send]]:
-        """Re-check the rows this worker still holds (one read each for the rows, people,
-        messages, contacts and peers of the whole batch) and write the intent of each send."""
+        """Re-check the rows this worker still holds and write the intent of each send, in one
+        transaction of a few statements for the whole chunk: the proof of holding (which returns
+        the rows), one read of the people with their addresses and peers, the new Messages in one
+        INSERT, the rows' tries and links in one executemany."""
         outcomes: dict[int, Attempt] = {}
         with self.db.session(write=True) as s:
+            conn = s.connection()
             # First the proof of holding: renewed here, a row stays this worker's (PostgreSQL: row
             # locks; SQLite: the write lock) until this transaction commits its "sending".
-            held = set(renew(s, self.cfg.worker_id, ids, now, self.cfg.lease))
-            outcomes.update({row_id: Attempt("lost_lease") for row_id in ids if row_id not in held})
-            if not held:
+            got = {r["id"]: Record(OUTBOX, r) for r in conn.execute(
+                HOLD, {"ids": ids, "worker": self.cfg.worker_id, "until": now + self.cfg.lease}).mappings()}
+            outcomes.update({row_id: Attempt("lost_lease") for row_id in ids if row_id not in got})
+            if not got:
                 return outcomes, []
-            order = {row_id: k for k, row_id in enumerate(ids)}
-            rows = sorted(s.scalars(select(ScheduledMessage).where(ScheduledMessage.id.in_(held))),
-                          key=lambda r: order[r.id])
-            pids = {r.participant_id for r in rows}
-            people = {p.id: p for p in s.scalars(select(Participant).where(Participant.id.in_(pids)))}
+            rows = [got[row_id] for row_id in ids if row_id in got]
+            people, by_person = self._people(conn, {r.participant_id for r in rows})
             mids = [r.message_id for r in rows if r.message_id]
-            msgs = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_(mids)))} if mids else {}
-            chosen_ids = {m.contact_id for m in msgs.values() if m.contact_id}
-            contacts = {c.id: c for c in s.scalars(select(Contact).where(
-                or_(Contact.participant_id.in_(pids), Contact.id.in_(chosen_ids))))}
-            by_person: dict[int, list[Contact]] = {}
-            for c in contacts.values():
-                by_person.setdefault(c.participant_id, []).append(c)
-            peer_ids = {p.assigned_peer_id for p in people.values() if p.assigned_peer_id}
-            peers = ({u.id: u for u in s.scalars(select(User).where(User.id.in_(peer_ids)))}
-                     if peer_ids and any(not r.body for r in rows) else {})
-            planned = []
+            msgs = ({m["id"]: Record(MESSAGES, m) for m in conn.execute(LINKED, {"mids": mids}).mappings()}
+                    if mids else {})
+            contacts = {c.id: c for cs in by_person.values() for c in cs}
+            missing = {m.contact_id for m in msgs.values() if m.contact_id and m.contact_id not in contacts}
+            if missing:     # an address of someone merged away since the peer chose it
+                contacts.update({c["id"]: Record(CONTACTS, c)
+                                 for c in conn.execute(CHOSEN, {"cids": list(missing)}).mappings()})
+            planned, releases = [], []
             for row in rows:
                 msg = msgs.get(row.message_id) if row.message_id else None
                 chosen = contacts.get(msg.contact_id) if msg is not None and msg.contact_id else None
                 person = people[row.participant_id]
-                decided = self._recheck(s, row, person, msg, by_person.get(person.id, []), chosen, peers, sched, now)
+                decided = self._recheck(conn, row, person, msg, by_person.get(person.id, []), chosen, sched, now,
+                                        releases)
                 if isinstance(decided, Attempt):
                     outcomes[row.id] = decided
                 else:
-                    planned.append((row, *decided))
+                    planned.append((row, person, *decided))
+            if releases:
+                conn.execute(RELEASE, releases)
             if not planned:
                 return outcomes, []
-            # The intent of every send: new Messages in one INSERT, the rows' tries and links in one UPDATE.
-            new = [values for _, _, values, _, _ in planned if values is not None]
-            new_ids = iter(s.connection().execute(
-                insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True), new).scalars().all()
-                if new else ())
+            # The intent of every send: new Messages in one INSERT, the rows' tries and links in one executemany.
+            new = [values for _, _, _, values, _, _ in planned if values is not None]
+            new_ids = iter(conn.execute(NEW_MESSAGES, new).scalars().all() if new else ())
             sends = []
-            for row, msg, values, contact, route in planned:
+            for row, person, msg, values, contact, route in planned:
+                if msg is not None:
+                    msg.save(conn)
                 message_id = msg.id if msg is not None else next(new_ids)
                 sends.append(_Send(row.id, message_id, row.participant_id, row.kind, contact.address,
                                    msg.body if msg is not None else values["body"], route.template,
-                                   row.attempts + 1, row.id))
-            s.connection().execute(
-                update(OUTBOX).where(OUTBOX.c.id.in_([x.row_id for x in sends]))
-                .values(attempts=OUTBOX.c.attempts + 1,
-                        message_id=case({x.row_id: x.message_id for x in sends}, value=OUTBOX.c.id)))
+                                   row.attempts + 1, row.id, person))
+            if self.db.is_sqlite:
+                conn.execute(INTENT, [{"rid": x.row_id, "mid": x.message_id} for x in sends])
+            else:
+                conn.execute(INTENT_PG, {"rids": [x.row_id for x in sends], "mids": [x.message_id for x in sends]})
         return outcomes, sends
 
-    def _recheck(self, s: Session, row: ScheduledMessage, person: Participant, msg: Message | None,
-                 contacts: list[Contact], chosen: Contact | None, peers: dict, sched: policy.Schedule,
-                 now: datetime):
-        """One row's re-check: the Attempt when it is not sent (released here), else (its Message
-        marked "sending", or None and the values of a new one; contact; route)."""
+    @staticmethod
+    def _people(conn, pids: set[int]) -> tuple[dict[int, PersonRecord], dict[int, list[Record]]]:
+        """The chunk's people, their peers' names and all their addresses: one query."""
+        people: dict[int, PersonRecord] = {}
+        by_person: dict[int, list[Record]] = {}
+        cols = [c.name for c in PARTICIPANTS.c]
+        ccols = [(f"c_{c.name}", c.name) for c in CONTACTS.c]
+        for r in conn.execute(PEOPLE, {"pids": list(pids)}).mappings():
+            pid = r["id"]
+            if pid not in people:
+                people[pid] = PersonRecord(PARTICIPANTS, {**{k: r[k] for k in cols}, "peer_name": r["peer_name"]})
+                by_person[pid] = []
+            if r["c_id"] is not None:
+                by_person[pid].append(Record(CONTACTS, {name: r[label] for label, name in ccols}))
+        return people, by_person
+
+    def _recheck(self, conn, row: Record, person: PersonRecord, msg: Record | None, contacts: list[Record],
+                 chosen: Record | None, sched: policy.Schedule, now: datetime, releases: list[dict]):
+        """One row's re-check: the Attempt when it is not sent (its release appended to
+        `releases`), else (its Message to mark "sending", or None and the values of a new one;
+        contact; route)."""
+        def release(state: str, reason: str | None = None, due: datetime | None = None, mid: int | None = None):
+            releases.append({"rid": row.id, "state": state, "now": now, "reason": reason, "due": due, "mid": mid})
+
         quiet_ok = row.quiet_ok or policy.wrote_first(person.last_inbound_at, now, sched.reply_window)
         contact, chat = addressee(row, msg, contacts, chosen)
         if (contact or chat) is not None and not channels.get((contact or chat).channel).quiet_hours:
@@ -434,50 +507,58 @@ class Dispatcher:
                                      sched.quiet, quiet_ok, due_at=row.due_at, stale_after=stale)
         if not ok:
             if reason == "quiet_hours":
-                _release(row, "pending", now, "deferred: quiet hours",
-                         policy.next_allowed(now, person.timezone, sched.quiet))
+                release("pending", "deferred: quiet hours", policy.next_allowed(now, person.timezone, sched.quiet))
                 return Attempt("deferred")
-            _release(row, "skipped", now, reason)
+            release("skipped", reason)
             return Attempt("skipped")
         if chat is not None:   # no carrier: the chat page shows it on their next visit or poll
             if msg is None:
-                msg = Message(participant_id=person.id, direction="out", kind=row.kind, author_id=row.author_id,
-                              body=row.body or "", created_at=now)
-                s.add(msg)
-            msg.contact_id, msg.channel, msg.status, msg.updated_at = chat.id, chat.channel, "sent", now
-            _release(row, "sent", now, None)
+                self._new_message(conn, person, row, body=row.body or "", contact=chat, status="sent", now=now)
+            else:
+                msg.contact_id, msg.channel, msg.status, msg.updated_at = chat.id, chat.channel, "sent", now
+                msg.save(conn)
+            release("sent")
             return Attempt("sent", posted=True)
         if contact is None:
-            _release(row, "skipped", now, "no reachable contact")
+            release("skipped", "no reachable contact")
             return Attempt("skipped")
-        body = msg.body if msg is not None else (row.body or self._render(row, person, peers, sched))
+        body = msg.body if msg is not None else (row.body or self._render(row, person, sched))
         route = contacts_mod.outbound_route(contact, body, now, self.sender)   # WhatsApp's 24 h window
-        values = None
-        if msg is None and route.action != "hold":
+        if route.action == "hold":
+            if msg is None:
+                mid = self._new_message(conn, person, row, body=body, contact=contact, status="held", now=now,
+                                        error_code=whatsapp.HELD_CODE)
+            else:
+                msg.contact_id, msg.channel = contact.id, contact.channel
+                contacts_mod.hold(msg, now)
+                msg.save(conn)
+                mid = msg.id
+            release("held", whatsapp.HELD_REASON, mid=mid)
+            return Attempt("skipped")
+        if msg is None:
             values = dict(participant_id=person.id, contact_id=contact.id, direction="out", channel=contact.channel,
                           kind=row.kind, body=body, num_media=0, provider_sid=None, status="sending",
                           error_code=None, reply_to_id=None, author_id=row.author_id, created_at=now,
-                          updated_at=now, answered_at=None)     # inserted with the rest of the batch
+                          updated_at=now, answered_at=None)     # inserted with the rest of the chunk
             return None, values, contact, route
-        if msg is None:
-            msg = Message(participant_id=person.id, contact_id=contact.id, direction="out", channel=contact.channel,
-                          kind=row.kind, author_id=row.author_id, body=body, created_at=now)
-            s.add(msg)
         msg.status, msg.contact_id, msg.channel, msg.updated_at = "sending", contact.id, contact.channel, now
-        if route.action == "hold":
-            contacts_mod.hold(msg, now)
-            s.flush()
-            row.message_id = msg.id
-            _release(row, "held", now, whatsapp.HELD_REASON)
-            return Attempt("skipped")
         if msg.error_code == whatsapp.HELD_CODE:
             msg.error_code = None
         return msg, None, contact, route
 
-    def _render(self, row: ScheduledMessage, person: Participant, peers: dict, sched: policy.Schedule) -> str:
-        peer = peers.get(person.assigned_peer_id) if person.assigned_peer_id else None
+    @staticmethod
+    def _new_message(conn, person, row, body: str, contact, status: str, now: datetime,
+                     error_code: str | None = None) -> int:
+        """An outbound Message written on its own (web chat posts, WhatsApp holds: off the hot path)."""
+        return conn.execute(insert(MESSAGES).returning(MESSAGES.c.id), dict(
+            participant_id=person.id, contact_id=contact.id, direction="out", channel=contact.channel,
+            kind=row.kind, body=body, num_media=0, status=status, error_code=error_code,
+            author_id=row.author_id, created_at=now, updated_at=now)).scalar_one()
+
+    def _render(self, row: Record, person: PersonRecord, sched: policy.Schedule) -> str:
+        peer = person.peer_name.split() if person.assigned_peer_id and person.peer_name else None
         return policy.render(sched, row.template_key or "nudge.0", person.language,
-                             person.first_name, peer.name.split()[0] if peer else None,
+                             person.first_name, peer[0] if peer else None,
                              self.cfg.program_name, person.discreet)
 
     def _send_all(self, sends: list[_Send], now: datetime, paced: bool) -> None:
@@ -508,6 +589,17 @@ class Dispatcher:
             else:
                 running.add(pool.submit(self._send_one, item))
         wait(running)
+
+    def _record_every(self, n: int) -> int:
+        """Sends between two records of the answers, hence what a worker killed mid-chunk may
+        send twice. A sender with several in flight (twilio: 4) is recorded after each round of
+        them, so only the sends in flight are uncertain: its sends take far longer than the
+        commit. A sender with one at a time (the sandbox: nothing to wait on) is recorded once a
+        chunk: a commit every send would cost more than the send (docs/benchmarks.md)."""
+        if self.cfg.record_every:
+            return self.cfg.record_every
+        workers = self._concurrency(n)
+        return workers if workers > 1 else max(n, 1)
 
     def _concurrency(self, n: int) -> int:
         """Sends in flight at once: the sender's (or the config's) limit, no more than the pace
@@ -565,15 +657,16 @@ class Dispatcher:
     def _record_sent(self, ok: list[_Send], now: datetime) -> None:
         with self.db.session() as s:
             conn = s.connection()
-            conn.execute(update(MESSAGES).where(MESSAGES.c.id.in_([x.message_id for x in ok]))
-                         .values(provider_sid=case({x.message_id: x.sent.sid for x in ok}, value=MESSAGES.c.id),
-                                 status=case({x.message_id: x.sent.status for x in ok}, value=MESSAGES.c.id),
-                                 updated_at=now))
-            conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_([x.row_id for x in ok]))
-                         .values(state="sent", claimed_by=None, claimed_until=None, updated_at=now))
-            nudged = {x.participant_id for x in ok if x.kind in ("nudge", "welcome")}
+            if self.db.is_sqlite:
+                conn.execute(ANSWERED, [{"mid": x.message_id, "sid": x.sent.sid, "status": x.sent.status, "now": now}
+                                        for x in ok])
+            else:
+                conn.execute(ANSWERED_PG, {"mids": [x.message_id for x in ok], "sids": [x.sent.sid for x in ok],
+                                           "statuses": [x.sent.status for x in ok], "now": now})
+            conn.execute(SENT, {"ids": [x.row_id for x in ok], "now": now})
+            nudged = [x.person for x in ok if x.kind in ("nudge", "welcome")]
             if self.after_nudge is not None and nudged:
-                self.after_nudge(s, list(s.scalars(select(Participant).where(Participant.id.in_(nudged)))), now)
+                self.after_nudge(s, nudged, now)
 
     def _failed(self, row_id: int, exc: SendError, attempts: int, seed: int, now: datetime) -> str:
         if exc.http_status in (401, 403):

@@ -260,6 +260,22 @@ def test_a_batch_commits_every_sends_intent_before_the_first_send(db):
                         .where(ScheduledMessage.state == "sent", ScheduledMessage.attempts == 1)) == 3
 
 
+def test_a_sender_with_several_in_flight_is_recorded_after_each_round(db):
+    """Issue 20: what a worker killed mid-chunk may send twice is what was sent since the last
+    record: for a sender with 2 in flight, the answers are committed every 2 sends."""
+    for i in range(4):
+        enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555070{i}")
+    seen = []
+
+    def look(_address):
+        with db.session() as s:
+            seen.append(s.scalar(select(func.count()).select_from(ScheduledMessage)
+                                 .where(ScheduledMessage.state == "sent")))
+    sender = Watching(look, concurrency=2)
+    assert drain(dispatcher(db, sender, send_concurrency=2), local(2026, 12, 1, 12)).sent == 4
+    assert sorted(seen) == [0, 0, 2, 2] and len(set(sender.to)) == 4
+
+
 def test_sends_overlap_when_the_sender_allows_several_at_once(db):
     import threading
     pids = [enroll(db, date(2026, 12, 1), local(2026, 12, 1, 8), phone=f"+1312555050{i}") for i in range(4)]
