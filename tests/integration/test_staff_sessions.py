@@ -87,6 +87,15 @@ def test_a_background_poll_does_not_keep_a_session_alive(app, client, db, clock)
     assert client.get("/inbox").status_code == 302
 
 
+def test_every_page_poll_says_it_is_a_background_refresh():
+    """The alert poll runs on every staff page and the thread's poll on every person page: without
+    the header each one counted as activity, and a tab left open never signed out."""
+    from pathlib import Path
+    static = Path(__file__).resolve().parents[2] / "web" / "static"
+    for name in ("alerts.js", "inbox.js", "person.js"):
+        assert '"X-Requested-With"' in (static / name).read_text(encoding="utf-8"), name
+
+
 def test_limits_are_configurable(db_url, db):
     app = make_test_app(db_url, SESSION_IDLE_MINUTES=5)
     at = {"now": T0}

@@ -60,7 +60,8 @@
     }
   }
   function poll() {
-    fetch(banner.dataset.updatesUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    // a background refresh, not activity: a tab left open still signs out after the idle limit
+    fetch(banner.dataset.updatesUrl, {credentials: "same-origin", headers: {"Accept": "application/json", "X-Requested-With": "fetch"}})
       .then(function (r) { if (r.redirected || !r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
         data.tickets.forEach(function (t) { t.kind = "urgent"; });

@@ -64,8 +64,12 @@
   function poll() {
     var payload = {message: thread.dataset.lastMessage, note: thread.dataset.lastNote, event: thread.dataset.lastEvent,
                    watch: watching(), replying: !!(body && body.value.trim())};
+    // A background refresh is not activity (the idle sign-out still comes to an open tab), unless
+    // the peer is writing a reply: typing in the box keeps them signed in.
+    var headers = {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""};
+    if (!payload.replying) headers["X-Requested-With"] = "fetch";
     fetch(thread.dataset.liveUrl, {method: "POST", credentials: "same-origin",
-                                   headers: {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.content : ""},
+                                   headers: headers,
                                    body: JSON.stringify(payload)})
       .then(function (r) { if (r.redirected || !r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
