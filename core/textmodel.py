@@ -21,15 +21,32 @@ class Space:
         self.vocab = vec.vocabulary_
         self.idf = vec.idf_
         self._last: tuple = (None, None)
+        # char_wb n-grams never cross a space, so a text's are its words' own: each word's known
+        # n-grams are looked up once per process (most words of a text were seen before).
+        self._by_word = vec.analyzer == "char_wb" and not vec.lowercase and vec.preprocessor is None \
+            and vec.strip_accents is None
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    def _grams(self, text: str):
+        if not self._by_word:
+            yield from (j for j in map(self.vocab.get, self.analyzer(text)) if j is not None)
+            return
+        words = self._words
+        for w in text.split():
+            ids = words.get(w)
+            if ids is None:
+                ids = tuple(j for j in map(self.vocab.get, self.analyzer(w)) if j is not None)
+                if len(words) > 100_000:     # a memo, not a store
+                    words.clear()
+                words[w] = ids
+            yield from ids
 
     def features(self, text: str):
         if self._last[0] == text:
             return self._last[1]
         counts: dict[int, int] = {}
-        for gram in self.analyzer(text):
-            j = self.vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        for j in self._grams(text):
+            counts[j] = counts.get(j, 0) + 1
         feats = None
         if counts:
             np = self.np
