@@ -283,22 +283,23 @@ class Learned:
     def normalise(text: str) -> str:
         return " ".join(t for t in split(text) if t != "|")
 
-    def scores(self, text: str) -> dict[str, float]:
-        return dict(zip(self.model.classes, self.model.scores(self.normalise(text)).tolist()))
+    def _scores(self, norm: str) -> dict[str, float]:
+        return dict(zip(self.model.classes, self.model.scores(norm).tolist()))
 
     def kind(self, text: str, margin: float | dict = MODEL_MARGIN) -> str | None:
         """The kind past its margin, or None. One word is too little for letters to go on: "y" (yes)
         shares its n-grams with every "y no respira"; a one-word emergency is the rules' to catch."""
-        if " " not in self.normalise(text):
+        norm = self.normalise(text)
+        if " " not in norm:
             return None
-        scores = self.scores(text)
+        scores = self._scores(norm)
         best = max(KINDS, key=lambda k: scores[k])
         need = margin[best] if isinstance(margin, dict) else margin
         return best if scores[best] > need and scores[best] > scores["other"] else None
 
     def doubts(self, text: str, kind: str) -> bool:
         """Does the model read `text` as "other" more surely than as `kind` (step 4)?"""
-        scores = self.scores(text)
+        scores = self._scores(self.normalise(text))
         return scores["other"] > scores[kind] + VETO_MARGIN
 
 
@@ -342,9 +343,9 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     cannot tell "i dont want to die" from "i want to die" by their letters, and a guard already
     said those words are not a crisis.
     """
-    verdict, raw, hidden, lines = _rules(text)
+    verdict, raw, hidden, toks = _rules(text)
     if verdict:
-        return NONE if _defused(lines) and learned().doubts(text, verdict.kind) else verdict
+        return NONE if _defused(toks) and learned().doubts(text, verdict.kind) else verdict
     if not raw or not learned_half:
         return verdict
     kind = learned().kind(text)
@@ -358,8 +359,9 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     return Classification(kind, lang, f"{lang}.{kind}.model")
 
 
-def _defused(lines: list[tuple["Lexicon", str]]) -> bool:
+def _defused(toks: list[list[str]]) -> bool:
     """Something in the text says "not now" and nothing says "now", in either language."""
+    lines = [(lx, lx.line(t)) for lx, t in zip((lexicon(lang) for lang in LANGS), toks)]
     return any(lx.defusers.search(s) for lx, s in lines) and not any(lx.urgent.search(s) for lx, s in lines)
 
 
@@ -368,21 +370,20 @@ def by_rules(text: str) -> Classification:
     return _rules(text)[0]
 
 
-def _rules(text: str) -> tuple[Classification, list[str], set[int], list]:
-    """The rules' verdict, the raw tokens, the indices any guard covered, and each lexicon's
-    token line (for the defusers)."""
+def _rules(text: str) -> tuple[Classification, list[str], set[int], list[list[str]]]:
+    """The rules' verdict, the raw tokens, the indices any guard covered, and each language's
+    tokens (in LANGS order, for the defusers)."""
     raw = split(text)
     if not raw:
         return NONE, raw, set(), []
     lexicons = [lexicon(lang) for lang in LANGS]
     toks = [lx.tokens(raw) for lx in lexicons]
-    lines = [(lx, lx.line(t)) for lx, t in zip(lexicons, toks)]
     covered: set[int] = set()
     for kind in KINDS:
         hidden = set().union(*(lx.guarded(t, kind) for lx, t in zip(lexicons, toks)))
         for lx, t in zip(lexicons, toks):
             rule = lx.first_rule(t, kind, hidden)
             if rule:
-                return Classification(kind, lx.lang, rule), raw, hidden, lines
+                return Classification(kind, lx.lang, rule), raw, hidden, toks
         covered |= hidden
-    return NONE, raw, covered, lines
+    return NONE, raw, covered, toks
