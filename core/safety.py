@@ -206,6 +206,9 @@ class Lexicon:
             if group is not None:
                 phrases = []
                 for alt in group.split("|"):
+                    if re.search(r"(^|\s)(~\d+|\^|\$)(\s|$)", alt):   # would be read as a word
+                        raise ValueError(f"{self.lang} safety lexicon: {pattern!r}: ~N, ^ and $ "
+                                         f"cannot go inside ( | ); write a pattern of its own")
                     ref = re.fullmatch(r"\{(\w+)\}", alt.strip())
                     phrases += self.classes[ref[1]] if ref else [self.phrase(alt)]
                 [self._learn(p) for p in phrases]

@@ -230,3 +230,10 @@ def test_a_plain_answer_to_the_waiting_question_is_judged_by_the_rules_alone():
     assert not understand.plain_answer("no, shes gray and cold and wont wake up", "yes_no")   # too long
     assert safety.classify("no creo", learned_half=False).kind is None
     assert safety.classify("no respira", learned_half=False).kind == "emergency"   # the rules still run
+
+
+@pytest.mark.parametrize("pattern", ["(perdi a ~2 por suicidio|se suicido)", "(^ help|hurry)", "(help $|hurry)"])
+def test_a_gap_or_an_anchor_inside_a_group_is_refused_not_read_as_a_word(pattern):
+    """Inside ( | ) "~2" would be matched as the word "~2": the alternative could never fire."""
+    with pytest.raises(ValueError, match="cannot go inside"):
+        safety.Lexicon("es", {"rules": {"crisis": [{"id": "x", "pattern": pattern}]}})
