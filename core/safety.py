@@ -62,6 +62,10 @@ MODEL_MARGIN = {"emergency": 0.2, "crisis": 0.5}
 # writers' 1,180 texts: at 0.0 no emergency or crisis in either was dropped, and the alarms on the
 # writers' 660 hard negatives fell from 106 to 22; at -0.5 an emergency was dropped.
 VETO_MARGIN = 0.0
+# Each further sign of "not now" ("back in march", "in rehab now", "doin great": three) lowers the
+# bar by this much, to at most two steps: one defuser can sit in a scene ("she od'd, i used to be
+# an emt"), three in one text rarely do.
+VETO_STEP = 0.25
 LANGS = ("en", "es")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when installed: ~10x faster
 KINDS = ("emergency", "crisis")
@@ -300,10 +304,11 @@ class Learned:
         need = margin[best] if isinstance(margin, dict) else margin
         return best if scores[best] > need and scores[best] > scores["other"] else None
 
-    def doubts(self, text: str, kind: str) -> bool:
-        """Does the model read `text` as "other" more surely than as `kind` (step 4)?"""
+    def doubts(self, text: str, kind: str, signs: int = 1) -> bool:
+        """Does the model read `text` as "other" more surely than as `kind` (step 4)? `signs`: how
+        many things in it say "not now"."""
         scores = self._scores(self.normalise(text))
-        return scores["other"] > scores[kind] + VETO_MARGIN
+        return scores["other"] > scores[kind] + VETO_MARGIN - VETO_STEP * min(max(signs - 1, 0), 2)
 
 
 def training_texts(examples: Path = EXAMPLES) -> tuple[list[str], list[str]]:
@@ -348,7 +353,8 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     """
     verdict, raw, hidden, toks = _rules(text)
     if verdict:
-        return NONE if _defused(toks) and learned().doubts(text, verdict.kind) else verdict
+        signs = _defused(toks)
+        return NONE if signs and learned().doubts(text, verdict.kind, signs) else verdict
     if not raw or not learned_half:
         return verdict
     kind = learned().kind(text)
@@ -362,10 +368,13 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     return Classification(kind, lang, f"{lang}.{kind}.model")
 
 
-def _defused(toks: list[list[str]]) -> bool:
-    """Something in the text says "not now" and nothing says "now", in either language."""
+def _defused(toks: list[list[str]]) -> int:
+    """How many things in the text say "not now" (the most in either language), or 0 when
+    something says "now"."""
     lines = [(lx, lx.line(t)) for lx, t in zip((lexicon(lang) for lang in LANGS), toks)]
-    return any(lx.defusers.search(s) for lx, s in lines) and not any(lx.urgent.search(s) for lx, s in lines)
+    if any(lx.urgent.search(s) for lx, s in lines):
+        return 0
+    return max(sum(1 for _ in lx.defusers.finditer(s)) for lx, s in lines)
 
 
 def by_rules(text: str) -> Classification:

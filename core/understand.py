@@ -28,6 +28,11 @@ from core import places
 from core.textmodel import Linear, Space
 
 THRESHOLD = 0.45          # below it: one clarifying question (tuned on the examples and dev corpus)
+# A question is answered from the answer set only when the step is fairly sure it is a question
+# or sure of its topic (5-fold cross-validation on dev: 6 off-topic texts no longer answered, no
+# real question lost).
+QUESTION_SURE = 0.6
+TOPIC_SURE = 0.9
 STRONG = 0.75             # a request this sure interrupts even a free-text question
 MAX_CHARS = 480           # the words past three SMS segments do not change what was asked
 LANG_CHARS = 200          # the first sentence or two tell the language
@@ -350,7 +355,12 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     if intent == "find_place":
         u.update(need=need, place=place)
     elif intent == "question":
-        u["topic"] = model._proba(model.slot_models["topic"], norm)[0][0]
+        topic, sure = model._proba(model.slot_models["topic"], norm)[0]
+        if confidence < QUESTION_SURE and sure < TOPIC_SURE:
+            # "my tattoo is for my friend who died of an od": it reads a little like a question and
+            # like no topic in particular; one clarifying question beats a wrong answer.
+            return Understanding("unclear", round(confidence, 4), lang, alternatives=tuple(requests[:2]))
+        u["topic"] = topic
     elif intent == "checkin":
         u["mood"] = model._proba(model.slot_models["mood"], norm)[0][0]
     elif intent == "language":
