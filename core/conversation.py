@@ -143,6 +143,13 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         lang, keep = replies.reply_lang(u, services, len(body.split()))
         if keep:                                   # written in the other language: follow it
             state, prefix = dict(state, lang=lang), prefix + keep
+        if replies.says_hello(u) and not replies.answers_node(flows.current, state, body, now.date()):
+            # "hey hows ur day" while 1-5 waits: a hello, not a wrong answer. Say hello and ask
+            # again, instead of "Sorry, I didn't catch that" (no re-ask is used up).
+            svc = replies.in_lang(services, state.get("lang") or lang)
+            again = engine.repeat(flows.current, state, svc).effects
+            return _with_prefix(prefix, Outcome(state, (_say("hello_midflow", state.get("lang") or lang, svc),
+                                                        *again)))
         if u.intent == "checkin" and flows.current.name == "checkin":
             node = flows.current.nodes.get(state.get("node"))
             body = replies.mood_text(u, node, body, state.get("lang") or lang, now.date())

@@ -68,6 +68,21 @@ def interrupts(u: Understanding, definition, state: dict, body: str, today) -> b
     return u.intent != "checkin" and u.confidence >= STRONG and len(body.split()) >= 3
 
 
+def says_hello(u: Understanding) -> bool:
+    """A hello, or a short text the step left to the waiting question that reads most as one
+    ("buenas q tal" while a 1-5 menu waits: three words could be a choice's label)."""
+    return u.intent == "greeting" or (u.intent == "unclear" and bool(u.answer) and u.alternatives[:1] == ("greeting",)
+                                      and u.confidence >= THRESHOLD)
+
+
+def answers_node(definition, state: dict, body: str, today) -> bool:
+    """Does `body` answer the question waiting, as the flow engine will read it?"""
+    node = definition.nodes.get(state.get("node"))
+    if node is None or node.type == "locate":
+        return node is not None and isinstance(places.resolve(body), (places.Place, places.Ambiguous))
+    return answers.read(node, body, state.get("lang") or "en", today).status in ("ok", "skip")
+
+
 def mood_text(u: Understanding, node, body: str, lang: str, today) -> str:
     """The text to feed the check-in's mood question: the person's own words when it reads
     them ("not great" is 2), else the mood the model heard, on the 1-5 scale."""
