@@ -87,6 +87,7 @@ _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
 _ENDS = re.compile(r"[.!?;\n\r\u2026]+")
 _NON_WORD = re.compile(r"[^a-z0-9|]+")
 _SQUEEZE = re.compile(r"([a-z])\1+")
+_VOWELS = re.compile(r"[aeiou]")
 _O_D = re.compile(r"\bo\s?\.\s?d\b\.?")          # "O.D." -> "od"
 
 
@@ -127,6 +128,7 @@ class Lexicon:
         self.classes = {name: [self.phrase(p) for p in phrases]
                         for name, phrases in (data.get("classes") or {}).items()}
         self.anchors = [self.word(w) for w in data.get("fuzzy", ())]
+        self.skeletons = {_VOWELS.sub("", self.word(w)): self.word(w) for w in data.get("skeletons", ())}
         self.vocab, self.prefixes = set(self.anchors), set()
         for phrases in self.classes.values():
             for p in phrases:
@@ -188,6 +190,8 @@ class Lexicon:
         if t == "|":
             return t
         t = self.word(t)
+        if t not in self.vocab and not _VOWELS.search(t):
+            t = self.skeletons.get(t, t)
         if t not in self.vocab and len(t) >= 5 and not t.isdigit() \
                 and not any(t.startswith(p) for p in self.prefixes):
             t = next((a for a in self.anchors if _within_one(t, a)), t)
