@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pygal
@@ -109,29 +109,9 @@ def _zone(period: core.Period):
 WEEKS_KEPT = ReportPersonWeek.__table__
 
 
-def load_hits(s, windows, period: core.Period) -> core.Hits:
-    """Who texted and whose check-in was answered in each window after release, for the people
-    released in the period: from the kept weeks since release (`report_person_weeks`: migration
-    0015_report_person_weeks), a row a person with the weeks as bits, through `core.week_hits`; the people
-    with no zone stored (the summary cannot place their days) are probed in the messages."""
-    p = PARTICIPANTS.c
-    released = and_(p.status != "merged", p.release_date.between(period.start, period.end))
-    w = WEEKS_KEPT.c
-    bit = literal(1).op("<<")(w.week)
-    rows = s.execute(select(p.id, p.release_date, p.timezone, func.sum(case((w.texts > 0, bit), else_=0)),
-                            func.max(w.early), func.sum(case((w.answered > 0, bit), else_=0)))
-                     .select_from(PARTICIPANTS).join(WEEKS_KEPT, w.participant_id == p.id)
-                     .where(released, p.timezone != "").group_by(p.id, p.release_date, p.timezone)).all()
-    hits = core.week_hits(rows, windows)
-    if s.scalar(select(func.count()).where(released, func.coalesce(p.timezone, "") == "")):
-        probed = probe_hits(s, windows, period, unzoned=True)
-        hits = core.Hits(hits.texted | probed.texted, hits.answered | probed.answered)
-    return hits
-
-
 def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.Hits:
-    """What `load_hits` answers, probed in the messages (for the people with no zone stored, when
-    `unzoned`; the tests hold it for everyone). Per person released in the period and window after release (bounds from Python: local
+    """Who texted and whose check-in was answered in each window, probed in the messages (for the
+    people with no zone stored, when `unzoned`: `load_release`; the tests hold it for everyone). Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
     index probes each (`ix_messages_report_person`), the people from `ix_participants_report_release`.
     One row back per person, the windows hit as bits (one statement, compiled once). SQLite,
@@ -164,6 +144,122 @@ def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.H
                 if done_bits >> i & 1:
                     answered.add((pid, name))
     return core.Hits(frozenset(texted), frozenset(answered))
+
+
+EVENTS, TICKETS = Event.__table__, Escalation.__table__
+GROUP_WINDOWS = (("release_date", Date()), ("tz", String()), ("bit", Integer()), ("lo", UTCDateTime()),
+                 ("hi", UTCDateTime()))
+FIRST_WEEK = len(core.REACH_NAMES)          # bit of "week 1"; the reach windows' bits are below it
+
+
+def _released(period: core.Period):
+    """The people reach and engagement count: released in the period, enrolled, not merged."""
+    p = PARTICIPANTS.c
+    return and_(p.status != "merged", p.release_date.between(period.start, period.end),
+                or_(p.consent_at.is_not(None), p.status.in_(("active", "paused", "completed"))))
+
+
+def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
+    """Reach and engagement's counts (`core.ReleaseCounts`) in SQL, per release date and zone:
+    a row back per group, not per person. Per person (one row each, inside the statement) the
+    windows hit as bits: the kept weeks (`report_person_weeks`) for texts and check-ins answered,
+    OR the check-in events, opt-outs (events and `opted_out_at`) and tickets resolved as reached
+    that fall in a window (bounds from Python, `core.group_windows`, as a VALUES table); then
+    summed per group, a column a window. The people with no zone stored (the summary cannot place
+    their days) are counted from their rows (`core.release_counts`, their hits probed)."""
+    p, k, e, t = PARTICIPANTS.c, WEEKS_KEPT.c, EVENTS.c, TICKETS.c
+    zoned = and_(_released(period), p.timezone != "")
+    groups = {(release, tz): n for release, tz, n in s.execute(
+        select(p.release_date, p.timezone, func.count()).where(zoned).group_by(p.release_date, p.timezone))}
+    contact, checked, opted = Counter(), Counter(), Counter()
+    keys = sorted(groups)
+    per_chunk = 2000 // (len(HIT_NAMES))            # groups a statement: its windows' parameters stay few
+    one = literal(1)
+    for i in range(0, len(keys), per_chunk):
+        chunk = keys[i:i + per_chunk]
+        windows = core.group_windows(chunk, now)
+        if not windows:
+            continue
+        ppl = (select(p.id, p.release_date, p.timezone)
+               .where(zoned, p.release_date.between(chunk[0][0], chunk[-1][0])).cte("released"))
+        w = _values("group_windows", GROUP_WINDOWS,
+                    [(x.release_date, x.timezone, 1 << HIT_NAMES.index(x.name), x.lo, x.hi) for x in windows])
+        in_window = and_(w.c.release_date == ppl.c.release_date, w.c.tz == ppl.c.timezone)
+
+        def bits(pairs, name):
+            """Per person, the windows of `pairs` (person, bit: each once) as bits."""
+            pairs = pairs.subquery()
+            return (select(pairs.c.pid, func.sum(pairs.c.bit).label("bits"))
+                    .group_by(pairs.c.pid).subquery(name))
+
+        def event_pairs(name):
+            return (select(ppl.c.id.label("pid"), w.c.bit).select_from(ppl).join(w, in_window)
+                    .join(EVENTS, and_(e.participant_id == ppl.c.id, e.name == name, e.created_at >= w.c.lo,
+                                       e.created_at < w.c.hi))
+                    .where(w.c.bit >= 1 << FIRST_WEEK).distinct())
+        started = bits(event_pairs("checkin"), "started")
+        outs = bits(event_pairs("opted_out").union(
+            select(ppl.c.id.label("pid"), w.c.bit).select_from(ppl).join(w, in_window)
+            .join(PARTICIPANTS, and_(p.id == ppl.c.id, p.opted_out_at >= w.c.lo, p.opted_out_at < w.c.hi))
+            .where(w.c.bit >= 1 << FIRST_WEEK)), "outs")
+        reached = bits(select(ppl.c.id.label("pid"), w.c.bit).select_from(ppl).join(w, in_window)
+                       .join(TICKETS, and_(t.participant_id == ppl.c.id, t.outcome.in_(core.REACHED_OUTCOMES),
+                                           t.resolved_at >= w.c.lo, t.resolved_at < w.c.hi))
+                       .where(w.c.bit < 1 << FIRST_WEEK).distinct(), "reached")
+        weekly = one.op("<<")(k.week + FIRST_WEEK)
+        kept = (select(k.participant_id.label("pid"), func.sum(case((k.texts > 0, weekly), else_=0)).label("texted"),
+                       func.max(k.early).label("early"),
+                       func.sum(case((k.answered > 0, weekly), else_=0)).label("answered"))
+                .where(k.participant_id.in_(select(ppl.c.id))).group_by(k.participant_id).subquery("kept"))
+        texted = func.coalesce(kept.c.texted, 0)
+        first_week, two_weeks = 1 << FIRST_WEEK, 3 << FIRST_WEEK
+        reach_bits = [(func.coalesce(kept.c.early, 0) > 0, 1 << HIT_NAMES.index(core.REACH_NAMES[0])),
+                      (texted.op("&")(first_week) != 0, 1 << HIT_NAMES.index(core.REACH_NAMES[1])),
+                      (texted.op("&")(two_weeks) != 0, 1 << HIT_NAMES.index(core.REACH_NAMES[2]))]
+        assert [d for _, d in core.REACH_SPANS] == [3, 7, 14]     # 72 h: the first three days; 7 and 14: weeks
+        contact_bits = texted.op("|")(func.coalesce(reached.c.bits, 0))
+        for cond, bit in reach_bits:
+            contact_bits = contact_bits.op("|")(case((cond, bit), else_=0))
+        checked_bits = func.coalesce(kept.c.answered, 0).op("|")(func.coalesce(started.c.bits, 0))
+        per = (select(ppl.c.release_date, ppl.c.timezone, contact_bits.label("contact"),
+                      checked_bits.label("checked"), func.coalesce(outs.c.bits, 0).label("opted"))
+               .select_from(ppl).outerjoin(kept, kept.c.pid == ppl.c.id)
+               .outerjoin(reached, reached.c.pid == ppl.c.id).outerjoin(started, started.c.pid == ppl.c.id)
+               .outerjoin(outs, outs.c.pid == ppl.c.id).subquery("per_person"))
+
+        def count(col, bit):
+            return func.sum(case((col.op("&")(bit) != 0, 1), else_=0))
+        measures = [(contact, per.c.contact, range(len(HIT_NAMES))),
+                    (checked, per.c.checked, range(FIRST_WEEK, len(HIT_NAMES))),
+                    (opted, per.c.opted, range(FIRST_WEEK, len(HIT_NAMES)))]
+        cols = [count(col, 1 << b) for _, col, bits_ in measures for b in bits_]
+        ended = {(x.release_date, x.timezone, x.name) for x in windows}
+        for release, tz, *sums in s.execute(select(per.c.release_date, per.c.timezone, *cols)
+                                            .group_by(per.c.release_date, per.c.timezone)):
+            sums = iter(sums)
+            for counter, _, bits_ in measures:
+                for b in bits_:
+                    n, key = int(next(sums) or 0), (release, tz, HIT_NAMES[b])
+                    if n and key in ended:
+                        counter[key] += n
+    counts = core.ReleaseCounts.of(groups, contact, checked, opted)
+    unzoned = [core.PersonRow(pid, status, release, period.tz, consent, opted_at, created)
+               for pid, status, release, consent, opted_at, created in s.execute(
+                   select(p.id, p.status, p.release_date, p.consent_at, p.opted_out_at, p.created_at)
+                   .where(_released(period), func.coalesce(p.timezone, "") == ""))]
+    if unzoned:
+        hits = probe_hits(s, core.release_windows(unzoned, period, now), period, unzoned=True)
+        ids = [x.id for x in unzoned]
+        r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
+        events = [core.EventRow(name, {}, at, pid) for chunk in _chunks(ids) for name, at, pid in s.execute(
+            select(Event.name, Event.created_at, Event.participant_id).where(
+                Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(chunk),
+                Event.created_at >= r_lo, Event.created_at < r_hi))]
+        tickets = [row for chunk in _chunks(ids) for row in _tickets(s, and_(
+            Escalation.participant_id.in_(chunk), Escalation.outcome.in_(core.REACHED_OUTCOMES),
+            Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))]
+        counts = counts + core.release_counts(unzoned, hits, tickets, events, period, now)
+    return counts
 
 
 KEPT = ReportCheckinDay.__table__
@@ -268,15 +364,6 @@ def load_tally(s, period: core.Period) -> Counter:
     return tally
 
 
-def load_released(s, period: core.Period) -> list[core.PersonRow]:
-    """The people released in the period (reach and engagement ask about no one else)."""
-    return [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created)
-            for pid, status, release, tz, consent, opted, created in s.execute(
-                select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
-                       Participant.consent_at, Participant.opted_out_at, Participant.created_at).where(
-                    Participant.status != "merged", Participant.release_date.between(period.start, period.end)))]
-
-
 ALL_INPUTS = frozenset(i for needs in core.INPUTS.values() for i in needs)
 
 
@@ -284,12 +371,11 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None, need=ALL_
     """Plain rows for the period, and for the people released in it, their first 13 weeks;
     people as counts and messages only as counts and per-window answers from SQL (no message
     row is loaded). `need`: the inputs wanted (`core.INPUTS`), the rest left empty."""
-    rows = dict(tally=Counter(), persons=[], checkins={}, events=[], tickets=[], hits=core.Hits(),
-                release_events=[], release_tickets=[], staff=[])
+    rows = dict(tally=Counter(), checkins={}, events=[], tickets=[], release=core.ReleaseCounts(), staff=[])
     if "tally" in need:
         rows["tally"] = load_tally(s, period)
-    if need & {"persons", "hits", "release_events", "release_tickets"}:
-        rows["persons"] = load_released(s, period)
+    if "release" in need:
+        rows["release"] = load_release(s, period, now)
     if "checkins" in need:
         rows["checkins"] = load_checkin_days(s, period)
     if "events" in need:
@@ -300,20 +386,6 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None, need=ALL_
     if "tickets" in need:
         rows["tickets"] = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
                                           Escalation.resolved_at.between(period.start_utc, period.end_utc)))
-    released = select(Participant.id).where(Participant.status != "merged",
-                                            Participant.release_date.between(period.start, period.end))
-    r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
-    if "release_events" in need:
-        rows["release_events"] = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
-            select(Event.name, Event.created_at, Event.participant_id).where(
-                Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
-                Event.created_at >= r_lo, Event.created_at < r_hi))]
-    if "release_tickets" in need:
-        rows["release_tickets"] = _tickets(s, and_(Escalation.participant_id.in_(released),
-                                                   Escalation.outcome.in_(core.REACHED_OUTCOMES),
-                                                   Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
-    if "hits" in need:
-        rows["hits"] = load_hits(s, core.release_windows(rows["persons"], period, now), period)
     if "staff" in need:
         rows["staff"] = load_peers(s, peer_id)
     return rows
@@ -339,10 +411,9 @@ def build_report(period: core.Period, peer_id: int | None = None, only=None) -> 
             s.execute(text("SET LOCAL jit = off"))
         rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
-    return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
-                      targets=targets, outcome_labels=OUTCOMES, now=now(), hits=rows["hits"],
-                      release_events=rows["release_events"], release_tickets=rows["release_tickets"],
-                      staff=rows["staff"], tally=rows["tally"], only=only)
+    return core.build(period, (), rows["checkins"], rows["events"], rows["tickets"],
+                      targets=targets, outcome_labels=OUTCOMES, now=now(), staff=rows["staff"],
+                      tally=rows["tally"], only=only, release=rows["release"])
 
 
 # -- charts -----------------------------------------------------------------------------------------
