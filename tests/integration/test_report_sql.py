@@ -122,7 +122,8 @@ def seed_release_edges(db, people: int = 48, seed: int = 18) -> None:
     quiet = (("America/Los_Angeles", [3 * d], 3 * d, 14 * d), ("America/Los_Angeles", [7 * d - us], 7 * d, 7 * d),
              ("Europe/Berlin", [8 * d], 14 * d - us, 14 * d - us), ("Europe/Berlin", [13 * d], 3 * d - us, None),
              ("America/New_York", [14 * d], 14 * d, 21 * d), ("Pacific/Honolulu", [], 7 * d - us, 7 * d - us),
-             ("America/Chicago", [6 * d, 20 * d], None, 28 * d), ("Europe/Berlin", [10 * d], None, None))
+             ("America/Chicago", [6 * d, 20 * d], None, 28 * d), ("Europe/Berlin", [10 * d], None, None),
+             ("Asia/Kolkata", [], -us, None))                # reached before release: not a contact
     messages = []
     for i, (tz, texts, ticket, out) in enumerate(quiet):
         pid, release = first + 10 + i, date(2026, 3, 2) + timedelta(days=3 * i)
@@ -137,6 +138,8 @@ def seed_release_edges(db, people: int = 48, seed: int = 18) -> None:
                                 resolved_at=start + ticket, outcome="referred_treatment"))
         if out is not None:
             opted[pid] = start + out
+        for o in (-us, 91 * d - us, 91 * d):   # before release, week 13's last instant, after it: one counts
+            events.append(dict(participant_id=pid, name="checkin", data={}, created_at=start + o))
     with db.session() as s:
         s.execute(insert(Participant), extra)
         s.execute(insert(Message), messages)

@@ -22,7 +22,7 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import (Date, Integer, String, and_, bindparam, case, column, func, literal,
+from sqlalchemy import (Date, Integer, String, and_, bindparam, case, cast as sa_cast, column, func, literal,
                         literal_column, or_, select, text, values)
 
 from bot.tickets import OUTCOMES
@@ -147,9 +147,8 @@ def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.H
 
 
 EVENTS, TICKETS = Event.__table__, Escalation.__table__
-GROUP_WINDOWS = (("release_date", Date()), ("tz", String()), ("bit", Integer()), ("lo", UTCDateTime()),
-                 ("hi", UTCDateTime()))
 FIRST_WEEK = len(core.REACH_NAMES)          # bit of "week 1"; the reach windows' bits are below it
+FOLLOWED_DAYS = 7 * core.WEEKS
 
 
 def _released(period: core.Period):
@@ -159,86 +158,87 @@ def _released(period: core.Period):
                 or_(p.consent_at.is_not(None), p.status.in_(("active", "paused", "completed"))))
 
 
+def _day_since_release(dialect: str, at, person):
+    """A time's day since release on the person's calendar (their stored zone), in SQL: the local
+    date from `homeward_local_date` (migration 0015; SQLite's is db/checkins.local_date), as the
+    kept weeks are. A window after release is a run of those days: [release midnight + n days)
+    is the days below n (local midnights are where the days change)."""
+    local = func.homeward_local_date(at, person.c.timezone)
+    if dialect == "postgresql":
+        return sa_cast(local - person.c.release_date, Integer)
+    return sa_cast(func.julianday(local) - func.julianday(person.c.release_date), Integer)
+
+
 def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
-    """Reach and engagement's counts (`core.ReleaseCounts`) in SQL, per release date and zone:
-    a row back per group, not per person. Per person (one row each, inside the statement) the
-    windows hit as bits: the kept weeks (`report_person_weeks`) for texts and check-ins answered,
-    OR the check-in events, opt-outs (events and `opted_out_at`) and tickets resolved as reached
-    that fall in a window (bounds from Python, `core.group_windows`, as a VALUES table); then
-    summed per group, a column a window. The people with no zone stored (the summary cannot place
-    their days) are counted from their rows (`core.release_counts`, their hits probed)."""
+    """Reach and engagement's counts (`core.ReleaseCounts`) in SQL, per release date and zone: a
+    row back per group, not per person. Inside the statement, a row a person, the windows hit as
+    bits (`HIT_NAMES`): the kept weeks (`report_person_weeks`) for texts and check-ins answered,
+    OR'd with the weeks of their check-in events and opt-outs (events and `opted_out_at`) and the
+    reach windows of tickets resolved as reached, placed by their day since release; then summed
+    per group, a column a window. Only the windows ended by `now` are kept (`core.group_windows`).
+    The people with no zone stored (the summary cannot place their days) are counted from their
+    rows (`core.release_counts`, their hits probed in the messages)."""
     p, k, e, t = PARTICIPANTS.c, WEEKS_KEPT.c, EVENTS.c, TICKETS.c
     zoned = and_(_released(period), p.timezone != "")
     groups = {(release, tz): n for release, tz, n in s.execute(
         select(p.release_date, p.timezone, func.count()).where(zoned).group_by(p.release_date, p.timezone))}
+    ended = {(w.release_date, w.timezone, w.name) for w in core.group_windows(groups, now)}
     contact, checked, opted = Counter(), Counter(), Counter()
-    keys = sorted(groups)
-    per_chunk = 2000 // (len(HIT_NAMES))            # groups a statement: its windows' parameters stay few
-    one = literal(1)
-    for i in range(0, len(keys), per_chunk):
-        chunk = keys[i:i + per_chunk]
-        windows = core.group_windows(chunk, now)
-        if not windows:
-            continue
-        ppl = (select(p.id, p.release_date, p.timezone)
-               .where(zoned, p.release_date.between(chunk[0][0], chunk[-1][0])).cte("released"))
-        w = _values("group_windows", GROUP_WINDOWS,
-                    [(x.release_date, x.timezone, 1 << HIT_NAMES.index(x.name), x.lo, x.hi) for x in windows])
-        in_window = and_(w.c.release_date == ppl.c.release_date, w.c.tz == ppl.c.timezone)
+    if groups:
+        dialect = s.bind.dialect.name
+        ppl = select(p.id, p.release_date, p.timezone, p.opted_out_at).where(zoned).cte("released")
+        r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
+        one = literal(1)
 
-        def bits(pairs, name):
-            """Per person, the windows of `pairs` (person, bit: each once) as bits."""
+        def weeks_of(pairs, name):
+            """Per person, the weeks since release of `pairs` (person, day since release) as bits."""
             pairs = pairs.subquery()
-            return (select(pairs.c.pid, func.sum(pairs.c.bit).label("bits"))
-                    .group_by(pairs.c.pid).subquery(name))
+            week = (select(pairs.c.pid, (pairs.c.d // 7).label("w"))
+                    .where(pairs.c.d >= 0, pairs.c.d < FOLLOWED_DAYS).distinct().subquery())
+            return (select(week.c.pid, func.sum(one.op("<<")(week.c.w + FIRST_WEEK)).label("bits"))
+                    .group_by(week.c.pid).subquery(name))
 
-        def event_pairs(name):
-            return (select(ppl.c.id.label("pid"), w.c.bit).select_from(ppl).join(w, in_window)
-                    .join(EVENTS, and_(e.participant_id == ppl.c.id, e.name == name, e.created_at >= w.c.lo,
-                                       e.created_at < w.c.hi))
-                    .where(w.c.bit >= 1 << FIRST_WEEK).distinct())
-        started = bits(event_pairs("checkin"), "started")
-        outs = bits(event_pairs("opted_out").union(
-            select(ppl.c.id.label("pid"), w.c.bit).select_from(ppl).join(w, in_window)
-            .join(PARTICIPANTS, and_(p.id == ppl.c.id, p.opted_out_at >= w.c.lo, p.opted_out_at < w.c.hi))
-            .where(w.c.bit >= 1 << FIRST_WEEK)), "outs")
-        reached = bits(select(ppl.c.id.label("pid"), w.c.bit).select_from(ppl).join(w, in_window)
-                       .join(TICKETS, and_(t.participant_id == ppl.c.id, t.outcome.in_(core.REACHED_OUTCOMES),
-                                           t.resolved_at >= w.c.lo, t.resolved_at < w.c.hi))
-                       .where(w.c.bit < 1 << FIRST_WEEK).distinct(), "reached")
+        def event_days(name):
+            return (select(ppl.c.id.label("pid"), _day_since_release(dialect, e.created_at, ppl).label("d"))
+                    .select_from(ppl).join(EVENTS, e.participant_id == ppl.c.id)
+                    .where(e.name == name, e.created_at >= r_lo, e.created_at < r_hi))
+        started = weeks_of(event_days("checkin"), "started")
+        outs = weeks_of(event_days("opted_out").union_all(
+            select(ppl.c.id.label("pid"), _day_since_release(dialect, ppl.c.opted_out_at, ppl).label("d"))
+            .where(ppl.c.opted_out_at.is_not(None))), "outs")
+        d = _day_since_release(dialect, t.resolved_at, ppl)
+        reached = (select(ppl.c.id.label("pid"), func.min(d).label("first"))     # the windows nest: the first counts
+                   .select_from(ppl).join(TICKETS, t.participant_id == ppl.c.id)
+                   .where(t.outcome.in_(core.REACHED_OUTCOMES), t.resolved_at >= r_lo, t.resolved_at < r_hi, d >= 0)
+                   .group_by(ppl.c.id).subquery("reached"))
         weekly = one.op("<<")(k.week + FIRST_WEEK)
         kept = (select(k.participant_id.label("pid"), func.sum(case((k.texts > 0, weekly), else_=0)).label("texted"),
                        func.max(k.early).label("early"),
                        func.sum(case((k.answered > 0, weekly), else_=0)).label("answered"))
                 .where(k.participant_id.in_(select(ppl.c.id))).group_by(k.participant_id).subquery("kept"))
         texted = func.coalesce(kept.c.texted, 0)
-        first_week, two_weeks = 1 << FIRST_WEEK, 3 << FIRST_WEEK
-        reach_bits = [(func.coalesce(kept.c.early, 0) > 0, 1 << HIT_NAMES.index(core.REACH_NAMES[0])),
-                      (texted.op("&")(first_week) != 0, 1 << HIT_NAMES.index(core.REACH_NAMES[1])),
-                      (texted.op("&")(two_weeks) != 0, 1 << HIT_NAMES.index(core.REACH_NAMES[2]))]
-        assert [d for _, d in core.REACH_SPANS] == [3, 7, 14]     # 72 h: the first three days; 7 and 14: weeks
-        contact_bits = texted.op("|")(func.coalesce(reached.c.bits, 0))
-        for cond, bit in reach_bits:
-            contact_bits = contact_bits.op("|")(case((cond, bit), else_=0))
+        contact_bits = texted
+        for name, days in core.REACH_SPANS:       # 72 h: the first three days; 7 and 14 days: the first weeks
+            bit = 1 << core.REACH_NAMES.index(name)
+            by_text = (func.coalesce(kept.c.early, 0) > 0 if days == 3
+                       else texted.op("&")(((1 << days // 7) - 1) << FIRST_WEEK) != 0)
+            assert days == 3 or days % 7 == 0
+            contact_bits = contact_bits.op("|")(case((or_(by_text, reached.c.first < days), bit), else_=0))
         checked_bits = func.coalesce(kept.c.answered, 0).op("|")(func.coalesce(started.c.bits, 0))
         per = (select(ppl.c.release_date, ppl.c.timezone, contact_bits.label("contact"),
                       checked_bits.label("checked"), func.coalesce(outs.c.bits, 0).label("opted"))
                .select_from(ppl).outerjoin(kept, kept.c.pid == ppl.c.id)
                .outerjoin(reached, reached.c.pid == ppl.c.id).outerjoin(started, started.c.pid == ppl.c.id)
                .outerjoin(outs, outs.c.pid == ppl.c.id).subquery("per_person"))
-
-        def count(col, bit):
-            return func.sum(case((col.op("&")(bit) != 0, 1), else_=0))
         measures = [(contact, per.c.contact, range(len(HIT_NAMES))),
                     (checked, per.c.checked, range(FIRST_WEEK, len(HIT_NAMES))),
                     (opted, per.c.opted, range(FIRST_WEEK, len(HIT_NAMES)))]
-        cols = [count(col, 1 << b) for _, col, bits_ in measures for b in bits_]
-        ended = {(x.release_date, x.timezone, x.name) for x in windows}
+        cols = [func.sum(case((col.op("&")(1 << b) != 0, 1), else_=0)) for _, col, bits in measures for b in bits]
         for release, tz, *sums in s.execute(select(per.c.release_date, per.c.timezone, *cols)
                                             .group_by(per.c.release_date, per.c.timezone)):
             sums = iter(sums)
-            for counter, _, bits_ in measures:
-                for b in bits_:
+            for counter, _, bits in measures:
+                for b in bits:
                     n, key = int(next(sums) or 0), (release, tz, HIT_NAMES[b])
                     if n and key in ended:
                         counter[key] += n
