@@ -94,6 +94,15 @@ class EventRow:
     data: Mapping[str, Any]
     at: datetime
     participant_id: int | None = None
+    n: int = 1              # how many events alike the row stands for (the shell counts them in SQL)
+
+
+# What the period's tables read of an event's data, by event name (the shell counts events alike
+# in SQL by these: `EventRow.n`).
+EVENT_KEYS = {"risk_check": ("tier",), "locator": ("need", "status", "sites"),
+              **{name: (key,) for name, key in EVENT_DETAIL.items()}}
+DAY_EVENTS = ("risk_check",)        # tables that place the event on the calendar (the rest: in the period)
+PERSON_EVENTS = ("safety",)         # tables that count the people, too
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,7 @@ def risk_tiers(events: Iterable[EventRow], period: Period) -> Table:
     for e in events:
         if e.name == "risk_check" and e.at in period:
             tier = str((e.data or {}).get("tier") or "unknown")
-            weeks[week_of(period.local_date(e.at))][tier if tier in TIERS else "unknown"] += 1
+            weeks[week_of(period.local_date(e.at))][tier if tier in TIERS else "unknown"] += e.n
     cols = TIERS + (("unknown",) if any(c["unknown"] for c in weeks.values()) else ())
     data = tuple((w.isoformat(),) + tuple(weeks[w][t] for t in cols) for w in sorted(weeks))
     return Table("risk", "Risk tiers over time (risk checks, by week starting Monday)", ("week",) + cols, data,
@@ -365,7 +374,7 @@ def locator(events: Iterable[EventRow], period: Period) -> Table:
             col = cols[4] if sites is None else (cols[0] if sites else cols[1])
         else:
             col = cols[2]
-        counts[str(data.get("need") or "unknown")][col] += 1
+        counts[str(data.get("need") or "unknown")][col] += e.n
     shown = tuple(c for c in cols if c != cols[4] or any(n[c] for n in counts.values()))
     data = sorted(((need,) + tuple(c[k] for k in shown) + (sum(c.values()),) for need, c in counts.items()),
                   key=lambda r: (-r[-1], r[0]))
@@ -401,7 +410,7 @@ def conversation_events(events: Iterable[EventRow], period: Period) -> Table:
     for e in events:
         if e.at in period and e.name in EVENT_DETAIL:
             detail = (e.data or {}).get(EVENT_DETAIL[e.name])
-            counts[(e.name, f"{EVENT_DETAIL[e.name]} {detail}" if detail not in (None, "") else "")] += 1
+            counts[(e.name, f"{EVENT_DETAIL[e.name]} {detail}" if detail not in (None, "") else "")] += e.n
     return Table("events", "What happened in conversations", ("event", "detail", "count"),
                  tuple((n, d, c) for (n, d), c in sorted(counts.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))),
                  "Check-in moods (1 really rough … 5 really good), screenings, safety messages answered, "
@@ -730,8 +739,8 @@ def requests(events: Iterable[EventRow], tickets: Iterable[TicketRow], period: P
     def people_in(items, attr="participant_id"):
         return len({getattr(i, attr) for i in items if getattr(i, attr) is not None})
     data = (("asked for a peer", len(asked), people_in(asked)),
-            ("emergency (overdose now)", len(safety["emergency"]), people_in(safety["emergency"])),
-            ("crisis (thoughts of suicide)", len(safety["crisis"]), people_in(safety["crisis"])))
+            ("emergency (overdose now)", sum(e.n for e in safety["emergency"]), people_in(safety["emergency"])),
+            ("crisis (thoughts of suicide)", sum(e.n for e in safety["crisis"]), people_in(safety["crisis"])))
     return Table("requests", "Requests for a peer, emergencies and crises", ("what", "times", "people"), data,
                  "Emergencies and crises: texts the safety check answered at once (each also opens an urgent "
                  "ticket).", people=(2,))

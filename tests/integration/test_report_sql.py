@@ -449,3 +449,49 @@ def test_the_0015_migrations_backfill_the_kept_summaries(db_url, tmp_path):
         old.engine.dispose()
         if not url.startswith("sqlite"):
             dbs.drop_pg_database(url)
+
+
+def test_the_events_counted_in_sql_give_the_tables_of_the_events(db):
+    """`load_events` counts the period's events alike in SQL (a row a kind, with its count); the
+    risk, locator, requests and events tables from those rows are the ones from every event: data
+    of every JSON type, keys missing, times on the period's edges and on its weeks' (the program's
+    midnights), safety events of one person counted once as a person."""
+    rnd = random.Random(5)
+    start, end = P.start_utc, P.end_utc
+    monday = datetime.combine(date(2026, 3, 9), time(0), tzinfo=ZoneInfo(P.tz))
+    times = (start, start - timedelta(microseconds=1), end, end - timedelta(microseconds=1), monday,
+             monday - timedelta(microseconds=1), datetime(2026, 3, 8, 7, tzinfo=UTC),      # DST day, 03:00 EDT
+             datetime(2026, 3, 20, 3, 59, tzinfo=UTC))                                   # 23:59 on the 19th
+    values = ("high", "low", "moderate", "", None, 1, 0, 2.5, 3.0, True, False, {"a": 1}, [1, "x"], "Sí ✓",
+              "found", "more", "need_place", "emergency", "crisis", "MISSING")
+    names = ("risk_check", "locator", "checkin", "screening", "safety", "timed_out", "expired", "opted_out",
+             "opted_in")
+    with db.session() as s:
+        s.execute(insert(Participant), [dict(id=i, first_name=f"P{i}", status="active", fields={}, language="en",
+                                             timezone="America/New_York", discreet=True, created_at=start)
+                                        for i in range(1, 8)])
+        rows = []
+        for i in range(600):
+            name = names[i % len(names)]
+            data = {}
+            for key in ("tier", "need", "status", "sites", "mood", "result", "kind", "flow"):
+                value = rnd.choice(values)
+                if value != "MISSING":
+                    data[key] = value
+            at = times[i % len(times)] if i % 3 == 0 else start + (end - start) * rnd.random()
+            rows.append(dict(participant_id=rnd.choice((1, 2, 3, 4, 5, 6, 7, None)), name=name,
+                             data=data if i % 17 else None, created_at=at))
+        s.execute(insert(Event), rows)
+    with db.session() as s:
+        counted = admin_report.load_events(s, P)
+        every = [e for e in pure_events(s)]
+    assert len(counted) < len(every) and sum(e.n for e in counted) == sum(1 for e in every if e.at in P
+                                                                         and e.name in admin_report.EVENT_NAMES)
+
+    def tables(events):
+        return (core.risk_tiers(events, P), core.locator(events, P), core.requests(events, [], P),
+                core.conversation_events(events, P))
+    assert tables(counted) == tables(every)
+    risk, locator, requests, events = tables(counted)
+    assert len(risk.rows) >= 4 and "unknown" in risk.columns and locator.rows and events.rows
+    assert requests.rows[1][1] > requests.rows[1][2] > 1              # emergencies: more than the people

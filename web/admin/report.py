@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pygal
@@ -149,6 +150,7 @@ def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.H
 EVENTS, TICKETS = Event.__table__, Escalation.__table__
 FIRST_WEEK = len(core.REACH_NAMES)          # bit of "week 1"; the reach windows' bits are below it
 FOLLOWED_DAYS = 7 * core.WEEKS
+STARTED, OPTED, REACHED = 0, 1, 2           # what a time after release is, in load_release
 
 
 def _released(period: core.Period):
@@ -190,27 +192,33 @@ def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
         r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
         one = literal(1)
 
-        def weeks_of(pairs, name):
-            """Per person, the weeks since release of `pairs` (person, day since release) as bits."""
-            pairs = pairs.subquery()
-            week = (select(pairs.c.pid, (pairs.c.d // 7).label("w"))
-                    .where(pairs.c.d >= 0, pairs.c.d < FOLLOWED_DAYS).distinct().subquery())
-            return (select(week.c.pid, func.sum(one.op("<<")(week.c.w + FIRST_WEEK)).label("bits"))
-                    .group_by(week.c.pid).subquery(name))
+        def since(at):
+            return _day_since_release(dialect, at, ppl).label("d")
 
-        def event_days(name):
-            return (select(ppl.c.id.label("pid"), _day_since_release(dialect, e.created_at, ppl).label("d"))
+        def of_events(name, kind):
+            return (select(ppl.c.id.label("pid"), literal(kind).label("kind"), since(e.created_at))
                     .select_from(ppl).join(EVENTS, e.participant_id == ppl.c.id)
                     .where(e.name == name, e.created_at >= r_lo, e.created_at < r_hi))
-        started = weeks_of(event_days("checkin"), "started")
-        outs = weeks_of(event_days("opted_out").union_all(
-            select(ppl.c.id.label("pid"), _day_since_release(dialect, ppl.c.opted_out_at, ppl).label("d"))
-            .where(ppl.c.opted_out_at.is_not(None))), "outs")
-        d = _day_since_release(dialect, t.resolved_at, ppl)
-        reached = (select(ppl.c.id.label("pid"), func.min(d).label("first"))     # the windows nest: the first counts
-                   .select_from(ppl).join(TICKETS, t.participant_id == ppl.c.id)
-                   .where(t.outcome.in_(core.REACHED_OUTCOMES), t.resolved_at >= r_lo, t.resolved_at < r_hi, d >= 0)
-                   .group_by(ppl.c.id).subquery("reached"))
+        # each time's day since release computed once (MATERIALIZED: inlined, SQLite and PostgreSQL
+        # would compute it again for every use of it, a Python call a row on SQLite)
+        days = (of_events("checkin", STARTED).union_all(
+            of_events("opted_out", OPTED),
+            select(ppl.c.id, literal(OPTED), since(ppl.c.opted_out_at)).where(ppl.c.opted_out_at.is_not(None)),
+            select(ppl.c.id, literal(REACHED), since(t.resolved_at)).select_from(ppl)
+            .join(TICKETS, t.participant_id == ppl.c.id)
+            .where(t.outcome.in_(core.REACHED_OUTCOMES), t.resolved_at >= r_lo, t.resolved_at < r_hi))
+            .cte("release_days").prefix_with("MATERIALIZED"))
+        counted = and_(days.c.d >= 0, days.c.d < FOLLOWED_DAYS)
+
+        def weeks_of(kind, name):
+            """Per person, the weeks since release holding a time of `kind`, as bits."""
+            week = (select(days.c.pid, (days.c.d // 7).label("w")).where(days.c.kind == kind, counted)
+                    .distinct().subquery())
+            return (select(week.c.pid, func.sum(one.op("<<")(week.c.w + FIRST_WEEK)).label("bits"))
+                    .group_by(week.c.pid).subquery(name))
+        started, outs = weeks_of(STARTED, "started"), weeks_of(OPTED, "outs")
+        reached = (select(days.c.pid, func.min(days.c.d).label("first"))     # the windows nest: the first counts
+                   .where(days.c.kind == REACHED, counted).group_by(days.c.pid).subquery("reached"))
         weekly = one.op("<<")(k.week + FIRST_WEEK)
         kept = (select(k.participant_id.label("pid"), func.sum(case((k.texts > 0, weekly), else_=0)).label("texted"),
                        func.max(k.early).label("early"),
@@ -345,6 +353,69 @@ def _naloxone(kind: str | None, value) -> bool | None:
     return None                                          # missing, null, a number: not an answer
 
 
+def _json_at(dialect: str, key: str):
+    """An event's `data[key]` as (JSON type, value) in SQL; `_json_value` reads it back."""
+    data = EVENTS.c.data
+    if dialect == "postgresql":
+        value = data.op("->")(literal(key))
+        return func.json_typeof(value), data.op("->>")(literal(key))
+    return func.json_type(data, f"$.{key}"), func.json_extract(data, f"$.{key}")
+
+
+def _json_value(kind: str | None, value):
+    """The value as Python's json gives it, from SQLite's json_type / json_extract or PostgreSQL's
+    json_typeof / ->> (NULL type: no such key)."""
+    if kind is None or kind == "null":
+        return None
+    if kind in ("true", "false"):                       # SQLite
+        return kind == "true"
+    if kind == "boolean":                               # PostgreSQL
+        return value == "true"
+    if kind in ("text", "string"):
+        return value
+    if kind in ("integer", "real"):                     # SQLite: the number itself
+        return value
+    return json.loads(value)                            # a number (PostgreSQL), an array, an object
+
+
+
+def load_events(s, period: core.Period) -> list[core.EventRow]:
+    """The period's events counted in SQL, alike by what the tables read (`core.EVENT_KEYS`):
+    their name, the data they look at (as JSON type and value, read back as Python's json would),
+    the local day for those placed on the calendar (`core.DAY_EVENTS`, the program's zone) and the
+    person for those counting people (`core.PERSON_EVENTS`); a row a kind, with its count (`n`),
+    instead of a row an event."""
+    e, dialect = EVENTS.c, s.bind.dialect.name
+    slots = max(len(keys) for keys in core.EVENT_KEYS.values())
+    cols = []
+    for i in range(slots):
+        kinds, values = [], []
+        for name, keys in core.EVENT_KEYS.items():
+            if i < len(keys):
+                kind, value = _json_at(dialect, keys[i])
+                kinds.append((e.name == name, kind))
+                values.append((e.name == name, sa_cast(value, String) if dialect == "postgresql" else value))
+        cols += [case(*kinds).label(f"kind_{i}"), case(*values).label(f"value_{i}")]
+    day = case((e.name.in_(core.DAY_EVENTS), func.homeward_local_date(e.created_at, literal(period.tz))),
+               else_=None)
+    person = case((e.name.in_(core.PERSON_EVENTS), e.participant_id), else_=None)
+    kinds = select(e.name, day.label("day"), person.label("person"), *cols).where(
+        e.name.in_(EVENT_NAMES), e.created_at >= period.start_utc, e.created_at < period.end_utc).subquery()
+    out = []
+    zone = ZoneInfo(period.tz)
+    for name, local, pid, *rest in s.execute(select(*kinds.c, func.count()).group_by(*kinds.c)):
+        *rest, n = rest
+        data = {}
+        for key, kind, value in zip(core.EVENT_KEYS.get(name, ()), rest[::2], rest[1::2]):
+            if kind is not None:
+                data[key] = _json_value(kind, value)
+        at = period.start_utc
+        if local is not None:           # noon of its day in the program's zone: inside the period, that day
+            at = datetime.combine(local if isinstance(local, date) else date.fromisoformat(local), time(12), zone)
+        out.append(core.EventRow(name, data, at, pid, int(n)))
+    return out
+
+
 def load_tally(s, period: core.Period) -> Counter:
     """Everyone, counted by what the people and naloxone tables ask (`core.people_tally`, in
     SQL): one scan of the people, a handful of groups back."""
@@ -379,10 +450,7 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None, need=ALL_
     if "checkins" in need:
         rows["checkins"] = load_checkin_days(s, period)
     if "events" in need:
-        rows["events"] = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
-            select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
-                Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc,
-                Event.created_at < period.end_utc))]
+        rows["events"] = load_events(s, period)
     if "tickets" in need:
         rows["tickets"] = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
                                           Escalation.resolved_at.between(period.start_utc, period.end_utc)))
