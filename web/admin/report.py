@@ -188,7 +188,7 @@ def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
     contact, checked, opted = Counter(), Counter(), Counter()
     if groups:
         dialect = s.bind.dialect.name
-        ppl = select(p.id, p.release_date, p.timezone, p.opted_out_at).where(zoned).cte("released")
+        ppl = select(p.id, p.release_date, p.timezone, p.opted_out_at).where(zoned).cte("released").prefix_with("MATERIALIZED")
         r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
         one = literal(1)
 
