@@ -12,8 +12,10 @@ Timed: GET /admin/report for the default 30 days and for 180 days, and one CSV. 
 written directly, not through the runtime, so the check-ins answered are recounted after seeding
 (db/checkins.recount_answered, what migration 0012 runs a copy of as its backfill; it rebuilds the
 check-in summary too), and that is timed too.
-The report never loads messages: SQL answers per person and window after release and counts
-check-ins per day (web/admin/report.load_hits, load_checkin_days). Results: docs/benchmarks.md.
+The report never loads messages, people or events as rows: SQL counts them per release day and
+zone, per day and per kind (web/admin/report.load_release, load_checkin_days, load_tally,
+load_events). `--keep DIR` keeps the seed for the next run (same data before and after a change).
+Results: docs/benchmarks.md.
 """
 from __future__ import annotations
 

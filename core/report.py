@@ -771,7 +771,8 @@ def suppressed(table: Table) -> Table:
 # peer's own numbers). "tally": people_tally; "release": release_counts (the people released in
 # the period, their windows' hits, tickets and events, counted).
 INPUTS = {
-    "people": ("tally",), "reach": ("release",), "engagement": ("release",), "checkins": ("checkins",), "risk": ("events",),
+    "people": ("tally",), "reach": ("release",), "engagement": ("release",), "checkins": ("checkins",),
+    "risk": ("events",),
     "escalations": ("tickets",), "response": ("tickets",), "response_week": ("tickets",),
     "response_peer": ("tickets",), "locator": ("events",), "requests": ("events", "tickets"),
     "naloxone": ("tally",), "outcomes": ("tickets",), "peers": ("staff", "tickets"), "peer_weeks": ("tickets",),

@@ -82,7 +82,8 @@ def seed_release_edges(db, people: int = 48, seed: int = 18) -> None:
         for _ in range(rnd.randrange(0, 5)):
             events.append(dict(participant_id=pid, name="checkin", data={"mood": rnd.randrange(1, 6)},
                                created_at=start + timedelta(days=rnd.uniform(-3, 95))))
-        events.append(dict(participant_id=pid, name="checkin", data={}, created_at=start + timedelta(days=7 * (pid % 14))))
+        events.append(dict(participant_id=pid, name="checkin", data={},
+                           created_at=start + timedelta(days=7 * (pid % 14))))
         events.append(dict(participant_id=pid, name="checkin", data={},
                            created_at=start + timedelta(days=7 * (pid % 13 + 1), microseconds=-1)))   # a week's last µs
         if pid % 5 == 0:
@@ -151,7 +152,7 @@ def seed_release_edges(db, people: int = 48, seed: int = 18) -> None:
         s.execute(insert(Escalation), tickets)
         for pid in (first + 1, first + 2):
             for k in range(0, 90, 5):
-                at = datetime.combine(date(2026, 3, 9), time(0), tzinfo=ZoneInfo(P.tz)) + timedelta(days=k, hours=k % 24)
+                at = datetime.combine(date(2026, 3, 9), time(0), ZoneInfo(P.tz)) + timedelta(days=k, hours=k % 24)
                 s.add(Message(participant_id=pid, direction="in" if k % 2 else "out", channel="sms",
                               kind="person" if k % 2 else "nudge", body="(seed)",
                               status="processed" if k % 2 else "sent", created_at=at, updated_at=at))

@@ -4,8 +4,10 @@ The numbers come from core/report.py (pure); this shell loads plain rows for the
 draws each table as a chart with pygal, server-side, inline SVG with no script and nothing from
 another site. Every table downloads as CSV, with small cells hidden. De-identified: only counts,
 rates and times; no names, numbers or texts reach the page or the files. CSV downloads are
-audited. Messages are never loaded one by one: SQL answers per person and window after release
-(windows from core.release_windows) and counts check-ins per day, from covering indexes.
+audited. Messages are never loaded one by one, nor the people released or the period's events:
+SQL counts reach and engagement per release day and zone from the kept weeks (load_release), the
+check-ins per day (load_checkin_days), the people by kind (load_tally) and the events alike
+(load_events); Python's work is per group, not per person.
 """
 from __future__ import annotations
 
@@ -112,7 +114,8 @@ WEEKS_KEPT = ReportPersonWeek.__table__
 
 def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.Hits:
     """Who texted and whose check-in was answered in each window, probed in the messages (for the
-    people with no zone stored, when `unzoned`: `load_release`; the tests hold it for everyone). Per person released in the period and window after release (bounds from Python: local
+    people with no zone stored, when `unzoned`: `load_release`; the tests hold it for everyone).
+    Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
     index probes each (`ix_messages_report_person`), the people from `ix_participants_report_release`.
     One row back per person, the windows hit as bits (one statement, compiled once). SQLite,
@@ -188,7 +191,8 @@ def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
     contact, checked, opted = Counter(), Counter(), Counter()
     if groups:
         dialect = s.bind.dialect.name
-        ppl = select(p.id, p.release_date, p.timezone, p.opted_out_at).where(zoned).cte("released").prefix_with("MATERIALIZED")
+        ppl = (select(p.id, p.release_date, p.timezone, p.opted_out_at).where(zoned)
+               .cte("released").prefix_with("MATERIALIZED"))      # (read six times: scanned once)
         r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
         one = literal(1)
 
@@ -200,7 +204,7 @@ def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
                     .select_from(ppl).join(EVENTS, e.participant_id == ppl.c.id)
                     .where(e.name == name, e.created_at >= r_lo, e.created_at < r_hi))
         # each time's day since release computed once (MATERIALIZED: inlined, SQLite and PostgreSQL
-        # would compute it again for every use of it, a Python call a row on SQLite)
+        # compute it again at each use, and on SQLite each is a Python call)
         days = (of_events("checkin", STARTED).union_all(
             of_events("opted_out", OPTED),
             select(ppl.c.id, literal(OPTED), since(ppl.c.opted_out_at)).where(ppl.c.opted_out_at.is_not(None)),
@@ -226,12 +230,12 @@ def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
                 .where(k.participant_id.in_(select(ppl.c.id))).group_by(k.participant_id).subquery("kept"))
         texted = func.coalesce(kept.c.texted, 0)
         contact_bits = texted
-        for name, days in core.REACH_SPANS:       # 72 h: the first three days; 7 and 14 days: the first weeks
+        for name, span in core.REACH_SPANS:       # 72 h: the first three days; 7 and 14 days: the first weeks
             bit = 1 << core.REACH_NAMES.index(name)
-            by_text = (func.coalesce(kept.c.early, 0) > 0 if days == 3
-                       else texted.op("&")(((1 << days // 7) - 1) << FIRST_WEEK) != 0)
-            assert days == 3 or days % 7 == 0
-            contact_bits = contact_bits.op("|")(case((or_(by_text, reached.c.first < days), bit), else_=0))
+            by_text = (func.coalesce(kept.c.early, 0) > 0 if span == 3
+                       else texted.op("&")(((1 << span // 7) - 1) << FIRST_WEEK) != 0)
+            assert span == 3 or span % 7 == 0
+            contact_bits = contact_bits.op("|")(case((or_(by_text, reached.c.first < span), bit), else_=0))
         checked_bits = func.coalesce(kept.c.answered, 0).op("|")(func.coalesce(started.c.bits, 0))
         per = (select(ppl.c.release_date, ppl.c.timezone, contact_bits.label("contact"),
                       checked_bits.label("checked"), func.coalesce(outs.c.bits, 0).label("opted"))
@@ -477,6 +481,10 @@ def build_report(period: core.Period, peer_id: int | None = None, only=None) -> 
     with db().session() as s:
         if s.bind.dialect.name == "postgresql":     # JIT compiling took longer than the statements (0.7 s)
             s.execute(text("SET LOCAL jit = off"))
+            # psycopg prepares a statement run 5 times on a connection, and after 5 more PostgreSQL
+            # plans it once for any parameters: for load_release's that generic plan took 11 s
+            # (0.2 s planned for the period's own dates), from the 11th report on a connection on
+            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
     return core.build(period, (), rows["checkins"], rows["events"], rows["tickets"],
