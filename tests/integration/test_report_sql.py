@@ -4,6 +4,8 @@ check-ins answered by day (the recorded answer: the runtime's mark, the recount,
 times, replies at exactly 24 hours, check-ins sent at the same instant and failed ones."""
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -496,3 +498,39 @@ def test_the_events_counted_in_sql_give_the_tables_of_the_events(db):
     risk, locator, requests, events = tables(counted)
     assert len(risk.rows) >= 4 and "unknown" in risk.columns and locator.rows and events.rows
     assert requests.rows[1][1] > requests.rows[1][2] > 1              # emergencies: more than the people
+
+
+def test_the_csv_downloads_of_the_tables_counted_in_sql_hide_small_cells_as_the_pure_ones(app, db):
+    """Reach, engagement, requests, locator, risk and events as downloaded (counted in SQL, small
+    cells hidden) are the pure tables from every row, suppressed: counts of 1 to 4 people as "<5"
+    and the rates beside them blank."""
+    seed_random(db)
+    with db.session() as s:
+        checkins.recount_answered(s.connection())
+    seed_release_edges(db)
+    with db.session() as s:
+        s.execute(insert(Event), [dict(participant_id=1 + i % 3, name=name, data=data,
+                                       created_at=datetime(2026, 3, 2 + i, 15, tzinfo=UTC))
+                                  for i, (name, data) in enumerate(
+                                      [("safety", {"kind": "emergency"})] * 4 + [("safety", {"kind": "crisis"})]
+                                      + [("locator", {"need": "naloxone", "status": "found", "sites": 2})] * 3
+                                      + [("risk_check", {"tier": "high"}), ("risk_check", {"tier": 2})])])
+    _, pure = both_paths(db)
+    with db.session() as s:
+        events, tickets = pure_events(s), pure_tickets(s)
+    expected = {"reach": core.reach_of(pure["release"], NOW), "engagement": core.engagement_of(pure["release"], NOW),
+                "requests": core.requests(events, tickets, P), "locator": core.locator(events, P),
+                "risk": core.risk_tiers(events, P), "events": core.conversation_events(events, P)}
+    app.extensions["homeward.clock"] = lambda: NOW
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    client = app.test_client()
+    login(client, "sam@example.org")
+    hidden = 0
+    for name, made in expected.items():
+        body = client.get(f"/admin/report/{name}.csv?start={P.start}&end={P.end}").get_data(as_text=True)
+        rows = list(csv.reader(io.StringIO(body)))
+        want = core.suppressed(made)
+        assert rows[0] == list(want.columns) and len(rows) > 1, name
+        assert rows[1:] == [["" if v is None else str(v) for v in row] for row in want.rows], name
+        hidden += sum(v == "<5" for row in rows for v in row)
+    assert hidden >= 5
