@@ -541,13 +541,13 @@ def release_counts(persons: Iterable[PersonRow], hits: Hits, tickets: Iterable[T
     """`ReleaseCounts` from rows: `hits` (`window_hits`), the tickets and events of the people
     released in the period over their first 13 weeks (every one of them will do)."""
     peer_reached = reached_times(tickets)
+    events, persons = list(events), list(persons)
     started: dict[int, list[datetime]] = defaultdict(list)
     for e in events:
         if e.name == "checkin" and e.participant_id is not None:
             started[e.participant_id].append(e.at)
     for ts in started.values():
         ts.sort()
-    persons = list(persons)
     outs = opt_out_times(persons, events)
     people, contact, checked, opted = Counter(), Counter(), Counter(), Counter()
     for group in cohorts(persons, period).values():
