@@ -12,8 +12,10 @@ Timed: GET /admin/report for the default 30 days and for 180 days, and one CSV. 
 written directly, not through the runtime, so the check-ins answered are recounted after seeding
 (db/checkins.recount_answered, what migration 0012 runs a copy of as its backfill; it rebuilds the
 check-in summary too), and that is timed too.
-The report never loads messages: SQL answers per person and window after release and counts
-check-ins per day (web/admin/report.load_hits, load_checkin_days). Results: docs/benchmarks.md.
+The report never loads messages, people or events as rows: SQL counts them per release day and
+zone, per day and per kind (web/admin/report.load_release, load_checkin_days, load_tally,
+load_events). `--keep DIR` keeps the seed for the next run (same data before and after a change).
+Results: docs/benchmarks.md.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -40,6 +42,7 @@ from db.models import Escalation, Event, Message, Participant, User  # noqa: E40
 
 NOW = datetime(2026, 6, 30, 16, tzinfo=timezone.utc)
 PASSWORD = "bench-password-only"
+SEEDED = "bench_seeded"      # an event no report counts: the kept seed is whole
 
 
 FOLLOW = timedelta(days=90)
@@ -127,20 +130,35 @@ def timed(fn, runs: int) -> tuple[float, float, float]:
     return statistics.median(samples), max(samples), statistics.median(cpu)
 
 
-def bench(url: str, label: str, people: int, messages: int, runs: int) -> None:
+def seeded(db) -> bool:
+    """Whether a kept database holds a finished seed (the supervisor is added first, the marker
+    last)."""
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(Event).where(Event.name == SEEDED)) > 0
+
+
+def bench(url: str, label: str, people: int, messages: int, runs: int, only_seed: bool = False) -> None:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TWILIO_ACCOUNT_SID": "",
                       "TWILIO_AUTH_TOKEN": "", "WTF_CSRF_ENABLED": False, "LOG_LEVEL": "WARNING"})
     app.extensions["homeward.clock"] = lambda: NOW
     db = app.extensions["homeward.db"]
     upgrade(db.engine)
-    t0 = time.perf_counter()
-    seed(db, people, messages)
-    print(f"\n{label}: {people:,} people, {messages:,} messages seeded in {time.perf_counter() - t0:.0f} s")
-    t0 = time.perf_counter()
-    with db.engine.begin() as conn:
-        recount_answered(conn)
-    print(f"  check-ins answered recounted (the migration's backfill) in {time.perf_counter() - t0:.0f} s")
-    settle(db)
+    if seeded(db):
+        print(f"\n{label}: the kept seed ({url.rsplit('/', 1)[-1]})")
+    else:
+        t0 = time.perf_counter()
+        seed(db, people, messages)
+        print(f"\n{label}: {people:,} people, {messages:,} messages seeded in {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        with db.engine.begin() as conn:
+            recount_answered(conn)
+        print(f"  check-ins answered recounted (the migration's backfill) in {time.perf_counter() - t0:.0f} s")
+        settle(db)
+        with db.session() as s:
+            s.add(Event(name=SEEDED, data={"people": people, "messages": messages}, created_at=NOW))
+    if only_seed:
+        db.engine.dispose()
+        return
     client = app.test_client()
     assert client.post("/login", data={"email": "sup@bench.example", "password": PASSWORD}).status_code == 302
     for name, path in (("GET /admin/report (30 days)", "/admin/report"),
@@ -163,17 +181,41 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep the seed: SQLite in DIR/report-PEOPLE-MESSAGES.db, PostgreSQL in the database "
+                             "bench_report_PEOPLE_MESSAGES; a later run with --keep reuses them (the report only "
+                             "reads), so the code before and after can be timed on one seed")
+    parser.add_argument("--seed-only", action="store_true", help="with --keep: seed (if not kept yet), time nothing")
     args = parser.parse_args()
+    name = f"report-{args.people}-{args.messages}"
     if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            bench(f"sqlite:///{tmp}/bench.db", "SQLite", args.people, args.messages, args.runs)
+        if args.keep:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+            bench(f"sqlite:///{Path(args.keep).resolve() / name}.db", "SQLite", args.people, args.messages,
+                  args.runs, args.seed_only)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                bench(f"sqlite:///{tmp}/bench.db", "SQLite", args.people, args.messages, args.runs)
     if not args.skip_pg:
+        from sqlalchemy.engine import make_url
+
         from tests import dbs
-        url = dbs.create_pg_database()
-        try:
-            bench(url, "PostgreSQL", args.people, args.messages, args.runs)
-        finally:
-            dbs.drop_pg_database(url)
+        if args.keep:
+            server = make_url(dbs.PG_SERVER)
+            kept = name.replace("-", "_").replace("report", "bench_report")
+            admin = create_engine(server, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": kept}):
+                    conn.execute(text(f'CREATE DATABASE "{kept}"'))
+            admin.dispose()
+            bench(server.set(database=kept).render_as_string(hide_password=False), "PostgreSQL", args.people,
+                  args.messages, args.runs, args.seed_only)
+        else:
+            url = dbs.create_pg_database()
+            try:
+                bench(url, "PostgreSQL", args.people, args.messages, args.runs)
+            finally:
+                dbs.drop_pg_database(url)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,15 @@ class EventRow:
     data: Mapping[str, Any]
     at: datetime
     participant_id: int | None = None
+    n: int = 1              # how many events alike the row stands for (the shell counts them in SQL)
+
+
+# What the period's tables read of an event's data, by event name (the shell counts events alike
+# in SQL by these: `EventRow.n`).
+EVENT_KEYS = {"risk_check": ("tier",), "locator": ("need", "status", "sites"),
+              **{name: (key,) for name, key in EVENT_DETAIL.items()}}
+DAY_EVENTS = ("risk_check",)        # tables that place the event on the calendar (the rest: in the period)
+PERSON_EVENTS = ("safety",)         # tables that count the people, too
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,7 @@ def risk_tiers(events: Iterable[EventRow], period: Period) -> Table:
     for e in events:
         if e.name == "risk_check" and e.at in period:
             tier = str((e.data or {}).get("tier") or "unknown")
-            weeks[week_of(period.local_date(e.at))][tier if tier in TIERS else "unknown"] += 1
+            weeks[week_of(period.local_date(e.at))][tier if tier in TIERS else "unknown"] += e.n
     cols = TIERS + (("unknown",) if any(c["unknown"] for c in weeks.values()) else ())
     data = tuple((w.isoformat(),) + tuple(weeks[w][t] for t in cols) for w in sorted(weeks))
     return Table("risk", "Risk tiers over time (risk checks, by week starting Monday)", ("week",) + cols, data,
@@ -365,7 +374,7 @@ def locator(events: Iterable[EventRow], period: Period) -> Table:
             col = cols[4] if sites is None else (cols[0] if sites else cols[1])
         else:
             col = cols[2]
-        counts[str(data.get("need") or "unknown")][col] += 1
+        counts[str(data.get("need") or "unknown")][col] += e.n
     shown = tuple(c for c in cols if c != cols[4] or any(n[c] for n in counts.values()))
     data = sorted(((need,) + tuple(c[k] for k in shown) + (sum(c.values()),) for need, c in counts.items()),
                   key=lambda r: (-r[-1], r[0]))
@@ -401,7 +410,7 @@ def conversation_events(events: Iterable[EventRow], period: Period) -> Table:
     for e in events:
         if e.at in period and e.name in EVENT_DETAIL:
             detail = (e.data or {}).get(EVENT_DETAIL[e.name])
-            counts[(e.name, f"{EVENT_DETAIL[e.name]} {detail}" if detail not in (None, "") else "")] += 1
+            counts[(e.name, f"{EVENT_DETAIL[e.name]} {detail}" if detail not in (None, "") else "")] += e.n
     return Table("events", "What happened in conversations", ("event", "detail", "count"),
                  tuple((n, d, c) for (n, d), c in sorted(counts.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))),
                  "Check-in moods (1 really rough … 5 really good), screenings, safety messages answered, "
@@ -429,8 +438,13 @@ def release_windows(persons: Iterable[PersonRow], period: Period, now: datetime)
     """The windows reach and engagement ask about, for the people released in the period: from
     release to 3, 7 and 14 days after, and weeks 1 to 13 since release; only those ended by `now`.
     (Days are added on the local calendar: a week across a DST change is 167 or 169 hours.)"""
+    return group_windows({(p.release_date, p.timezone) for g in cohorts(persons, period).values() for p in g}, now)
+
+
+def group_windows(groups: Iterable[tuple[date, str]], now: datetime) -> tuple[Window, ...]:
+    """`release_windows` for the people released on each (release date, zone) of `groups`."""
     out = []
-    for release, tz in sorted({(p.release_date, p.timezone) for g in cohorts(persons, period).values() for p in g}):
+    for release, tz in sorted(groups):
         start = release_start(PersonRow(0, "", release, tz))
         spans = [(name, start, start + timedelta(days=days)) for name, days in REACH_SPANS]
         spans += [(week(k), start + timedelta(days=7 * (k - 1)), start + timedelta(days=7 * k))
@@ -465,33 +479,6 @@ def window_hits(persons: Iterable[PersonRow], windows: Iterable[Window], message
     return Hits(frozenset(texted), frozenset(done))
 
 
-def week_hits(rows: Iterable[tuple], windows: Iterable[Window]) -> Hits:
-    """The same as `window_hits`, from the kept weeks since release, a row a person: (participant
-    id, release date, zone, weeks texted as bits (bit k: week k+1), texted in the first three
-    days, weeks with a check-in sent in them answered as bits). Week k's window is days 7(k-1) to
-    7k-1 since release; a reach window of 3 days is the first three, of 7 or 14 days the first one
-    or two weeks. Only windows in `windows` (ended by `now`) count."""
-    ended: dict[tuple, set[str]] = defaultdict(set)
-    for w in windows:
-        ended[(w.release_date, w.timezone)].add(w.name)
-    names = [week(k + 1) for k in range(WEEKS)]
-    spans = [(name, (1 << days // 7) - 1) for name, days in REACH_SPANS if days % 7 == 0]   # weeks they hold
-    early = [name for name, days in REACH_SPANS if days == 3]
-    texted, done, seen = [], [], {}
-    for pid, release, tz, wrote, first_days, answered in rows:
-        key = (release, tz, wrote or 0, bool(first_days), answered or 0)
-        if key not in seen:             # people alike share the answer (10,000 rows, a few hundred kinds)
-            mine = ended.get((release, tz), ())
-            hit = [names[k] for k in range(WEEKS) if key[2] >> k & 1]
-            hit += [name for name, weeks in spans if key[2] & weeks] + (early if key[3] else [])
-            seen[key] = ([n for n in hit if n in mine],
-                         [names[k] for k in range(WEEKS) if key[4] >> k & 1 and names[k] in mine])
-        wrote_in, done_in = seen[key]
-        texted += [(pid, name) for name in wrote_in]
-        done += [(pid, name) for name in done_in]
-    return Hits(frozenset(texted), frozenset(done))
-
-
 def _any_from(ordered: Sequence[datetime], lo: datetime, hi: datetime) -> bool:
     """Whether a sorted list holds a time in [lo, hi)."""
     i = bisect.bisect_left(ordered, lo)
@@ -519,24 +506,102 @@ def reached_times(tickets: Iterable[TicketRow]) -> dict[int, list[datetime]]:
     return out
 
 
-def reach(persons: Iterable[PersonRow], hits: Hits, tickets: Iterable[TicketRow], period: Period,
-          now: datetime) -> Table:
+Group = tuple  # (release date, zone): the people released that day there share their windows
+
+
+@dataclass(frozen=True)
+class ReleaseCounts:
+    """The people released in the period (enrolled, not merged), counted per (release date, zone),
+    and per window after release (`release_windows`: only those ended by `now`) how many of them:
+    `contact`: texted in it, or, in the reach windows (72 h, 7 and 14 days), a peer recorded reaching
+    them; `checked`: answered a check-in sent in the week or started one; `opted`: opted out in the
+    week. Keys (release date, zone, window name); no zero counts. Reach and engagement are computed
+    from these alone (O(groups × windows)): `release_counts` counts them from rows, the shell in SQL,
+    and the tests hold the two together."""
+    people: Mapping[Group, int] = field(default_factory=dict)
+    contact: Mapping[tuple, int] = field(default_factory=dict)
+    checked: Mapping[tuple, int] = field(default_factory=dict)
+    opted: Mapping[tuple, int] = field(default_factory=dict)
+
+    @staticmethod
+    def of(people: Mapping, contact: Mapping, checked: Mapping, opted: Mapping) -> "ReleaseCounts":
+        def kept(m):
+            return {k: int(v) for k, v in sorted(m.items()) if v}
+        return ReleaseCounts(kept(people), kept(contact), kept(checked), kept(opted))
+
+    def __add__(self, other: "ReleaseCounts") -> "ReleaseCounts":
+        def plus(a, b):
+            return Counter(a) + Counter(b)
+        return ReleaseCounts.of(plus(self.people, other.people), plus(self.contact, other.contact),
+                                plus(self.checked, other.checked), plus(self.opted, other.opted))
+
+
+def release_counts(persons: Iterable[PersonRow], hits: Hits, tickets: Iterable[TicketRow],
+                   events: Iterable[EventRow], period: Period, now: datetime) -> ReleaseCounts:
+    """`ReleaseCounts` from rows: `hits` (`window_hits`), the tickets and events of the people
+    released in the period over their first 13 weeks (every one of them will do)."""
     peer_reached = reached_times(tickets)
-    data = []
-    for week_start, group in cohorts(persons, period).items():
-        counts = {name: [0, 0] for name, _ in REACH_SPANS}     # passed, reached
+    events, persons = list(events), list(persons)
+    started: dict[int, list[datetime]] = defaultdict(list)
+    for e in events:
+        if e.name == "checkin" and e.participant_id is not None:
+            started[e.participant_id].append(e.at)
+    for ts in started.values():
+        ts.sort()
+    outs = opt_out_times(persons, events)
+    people, contact, checked, opted = Counter(), Counter(), Counter(), Counter()
+    for group in cohorts(persons, period).values():
         for p in group:
-            start = release_start(p)
+            key, start = (p.release_date, p.timezone), release_start(p)
+            people[key] += 1
             for name, days in REACH_SPANS:
                 end = start + timedelta(days=days)
-                if end > now:
+                if end <= now:
+                    contact[key + (name,)] += ((p.id, name) in hits.texted
+                                               or _any_from(peer_reached.get(p.id, ()), start, end))
+            mine, out = started.get(p.id, ()), outs.get(p.id, ())
+            for k in range(WEEKS):
+                lo, hi, name = start + timedelta(days=7 * k), start + timedelta(days=7 * (k + 1)), week(k + 1)
+                if hi > now:
+                    break               # the later weeks end later still
+                contact[key + (name,)] += (p.id, name) in hits.texted
+                checked[key + (name,)] += (p.id, name) in hits.answered or bool(mine) and _any_from(mine, lo, hi)
+                opted[key + (name,)] += bool(out) and _any_from(out, lo, hi)
+    return ReleaseCounts.of(people, contact, checked, opted)
+
+
+def _cohorts_of(counts: ReleaseCounts) -> dict[date, list[Group]]:
+    """The groups by the Monday of their release week."""
+    out: dict[date, list[Group]] = defaultdict(list)
+    for key in sorted(counts.people):
+        out[week_of(key[0])].append(key)
+    return dict(sorted(out.items()))
+
+
+def _group_start(key: Group) -> datetime:
+    return release_start(PersonRow(0, "", key[0], key[1]))
+
+
+def reach(persons: Iterable[PersonRow], hits: Hits, tickets: Iterable[TicketRow], period: Period,
+          now: datetime) -> Table:
+    return reach_of(release_counts(persons, hits, tickets, (), period, now), now)
+
+
+def reach_of(counts: ReleaseCounts, now: datetime) -> Table:
+    data = []
+    for week_start, keys in _cohorts_of(counts).items():
+        tally = {name: [0, 0] for name, _ in REACH_SPANS}     # passed, reached
+        for key in keys:
+            start = _group_start(key)
+            for name, days in REACH_SPANS:
+                if start + timedelta(days=days) > now:
                     continue
-                counts[name][0] += 1
-                counts[name][1] += (p.id, name) in hits.texted or _any_from(peer_reached.get(p.id, ()), start, end)
-        (due72, hit72), (due7, hit7), (due14, hit14) = counts.values()
+                tally[name][0] += counts.people[key]
+                tally[name][1] += counts.contact.get(key + (name,), 0)
+        (due72, hit72), (due7, hit7), (due14, hit14) = tally.values()
         miss14 = due14 - hit14
-        data.append((week_start.isoformat(), len(group), due72, hit72, rate(hit72, due72), due7, hit7,
-                     rate(hit7, due7), due14, miss14, rate(miss14, due14)))
+        data.append((week_start.isoformat(), sum(counts.people[k] for k in keys), due72, hit72, rate(hit72, due72),
+                     due7, hit7, rate(hit7, due7), due14, miss14, rate(miss14, due14)))
     return Table("reach", "Reached after release, by release week",
                  ("release week", "released", "72 h passed", "reached in 72 h", "% in 72 h", "7 days passed",
                   "reached in 7 days", "% in 7 days", "14 days passed", "not reached by day 14",
@@ -577,33 +642,24 @@ def opt_out_times(persons: Iterable[PersonRow], events: Iterable[EventRow]) -> d
 
 def engagement(persons: Sequence[PersonRow], hits: Hits, events: Sequence[EventRow], period: Period,
                now: datetime) -> Table:
-    checkins: dict[int, list[datetime]] = defaultdict(list)
-    for e in events:
-        if e.name == "checkin" and e.participant_id is not None:
-            checkins[e.participant_id].append(e.at)
-    for ts in checkins.values():
-        ts.sort()
-    outs = opt_out_times(persons, events)
+    return engagement_of(release_counts(persons, hits, (), events, period, now), now)
+
+
+def engagement_of(counts: ReleaseCounts, now: datetime) -> Table:
     names = [week(k) for k in range(1, WEEKS + 1)]
     eligible, wrote, checked, opted = [0] * WEEKS, [0] * WEEKS, [0] * WEEKS, [0] * WEEKS
     spread: list[list[float]] = [[] for _ in range(WEEKS)]
-    bounds: dict[tuple, list[tuple[datetime, datetime]]] = {}
-    for group in cohorts(persons, period).values():
+    for keys in _cohorts_of(counts).values():
         g_eligible, g_wrote = [0] * WEEKS, [0] * WEEKS
-        for p in group:
-            key = (p.release_date, p.timezone)
-            if key not in bounds:       # the same weeks for everyone released that day there, in UTC
-                start = release_start(p)
-                bounds[key] = [((start + timedelta(days=7 * k)).astimezone(UTC),
-                                (start + timedelta(days=7 * (k + 1))).astimezone(UTC)) for k in range(WEEKS)]
-            mine, out = checkins.get(p.id, ()), outs.get(p.id, ())
-            for i, (lo, hi) in enumerate(bounds[key]):
-                if hi > now:
+        for key in keys:
+            start = _group_start(key)
+            for i in range(WEEKS):
+                if start + timedelta(days=7 * (i + 1)) > now:
                     break               # the later weeks end later still
-                g_eligible[i] += 1
-                g_wrote[i] += (p.id, names[i]) in hits.texted
-                checked[i] += (p.id, names[i]) in hits.answered or bool(mine) and _any_from(mine, lo, hi)
-                opted[i] += bool(out) and _any_from(out, lo, hi)      # (most have neither: no search)
+                g_eligible[i] += counts.people[key]
+                g_wrote[i] += counts.contact.get(key + (names[i],), 0)
+                checked[i] += counts.checked.get(key + (names[i],), 0)
+                opted[i] += counts.opted.get(key + (names[i],), 0)
         for i in range(WEEKS):
             eligible[i] += g_eligible[i]
             wrote[i] += g_wrote[i]
@@ -683,8 +739,8 @@ def requests(events: Iterable[EventRow], tickets: Iterable[TicketRow], period: P
     def people_in(items, attr="participant_id"):
         return len({getattr(i, attr) for i in items if getattr(i, attr) is not None})
     data = (("asked for a peer", len(asked), people_in(asked)),
-            ("emergency (overdose now)", len(safety["emergency"]), people_in(safety["emergency"])),
-            ("crisis (thoughts of suicide)", len(safety["crisis"]), people_in(safety["crisis"])))
+            ("emergency (overdose now)", sum(e.n for e in safety["emergency"]), people_in(safety["emergency"])),
+            ("crisis (thoughts of suicide)", sum(e.n for e in safety["crisis"]), people_in(safety["crisis"])))
     return Table("requests", "Requests for a peer, emergencies and crises", ("what", "times", "people"), data,
                  "Emergencies and crises: texts the safety check answered at once (each also opens an urgent "
                  "ticket).", people=(2,))
@@ -712,10 +768,11 @@ def suppressed(table: Table) -> Table:
 
 
 # The rows each table is computed from: the shell loads only these for one table (a CSV, a
-# peer's own numbers). "tally": people_tally; "persons": the people released in the period.
+# peer's own numbers). "tally": people_tally; "release": release_counts (the people released in
+# the period, their windows' hits, tickets and events, counted).
 INPUTS = {
-    "people": ("tally",), "reach": ("persons", "hits", "release_tickets"),
-    "engagement": ("persons", "hits", "release_events"), "checkins": ("checkins",), "risk": ("events",),
+    "people": ("tally",), "reach": ("release",), "engagement": ("release",), "checkins": ("checkins",),
+    "risk": ("events",),
     "escalations": ("tickets",), "response": ("tickets",), "response_week": ("tickets",),
     "response_peer": ("tickets",), "locator": ("events",), "requests": ("events", "tickets"),
     "naloxone": ("tally",), "outcomes": ("tickets",), "peers": ("staff", "tickets"), "peer_weeks": ("tickets",),
@@ -728,18 +785,25 @@ def build(period: Period, persons: Sequence[PersonRow], checkins: Mapping[int, t
           outcome_labels: Mapping[str, str], now: datetime, hits: Hits = Hits(),
           release_events: Sequence[EventRow] = (), release_tickets: Sequence[TicketRow] = (),
           staff: Sequence[PeerRow] = (), tally: Mapping[PeopleKind, int] | None = None,
-          only: Iterable[str] | None = None) -> Report:
+          only: Iterable[str] | None = None, release: ReleaseCounts | None = None) -> Report:
     """`persons`: at least everyone released in the period (reach and engagement use no one
     else); `tally`: everyone, counted by kind (`people_tally`; counted from `persons` when left
     out). `checkins`: check-ins sent in the period and answered, by day since release
     (`checkin_days`); `hits`: who texted and checked in in each of `release_windows`
     (`window_hits`). `release_events` and `release_tickets` cover the people released in the
-    period over their first 13 weeks (the shell loads them so); the rest covers the period itself.
+    period over their first 13 weeks; the rest covers the period itself. `release`: the people
+    released in the period counted (`release_counts`, or the same in SQL, as the shell does):
+    `persons`, `hits`, `release_events` and `release_tickets` are not read then.
     `only`: the tables wanted (all of them, in INPUTS' order, when left out)."""
+    counted: list[ReleaseCounts] = [] if release is None else [release]
+
+    def released() -> ReleaseCounts:
+        if not counted:
+            counted.append(release_counts(persons, hits, release_tickets, release_events, period, now))
+        return counted[0]
     makers = {
         "people": lambda: people(people_tally(persons, period) if tally is None else tally),
-        "reach": lambda: reach(persons, hits, release_tickets, period, now),
-        "engagement": lambda: engagement(persons, hits, release_events, period, now),
+        "reach": lambda: reach_of(released(), now), "engagement": lambda: engagement_of(released(), now),
         "checkins": lambda: checkin_response(checkins), "risk": lambda: risk_tiers(events, period),
         "escalations": lambda: escalations(tickets, period),
         "response": lambda: response_times(tickets, period, targets, now),

@@ -4,6 +4,8 @@ check-ins answered by day (the recorded answer: the runtime's mark, the recount,
 times, replies at exactly 24 hours, check-ins sent at the same instant and failed ones."""
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -14,7 +16,7 @@ from sqlalchemy import insert, select, update
 from core import report as core
 from db import checkins
 from db.migrate import upgrade
-from db.models import Contact, Message, Participant
+from db.models import Contact, Escalation, Event, Message, Participant
 from db.session import Database
 from tests import dbs
 from tests.report_seed import seed_program
@@ -67,6 +69,106 @@ def seed_random(db, people: int = 48, seed: int = 18) -> None:
         s.execute(insert(Message), msgs)
 
 
+def seed_release_edges(db, people: int = 48, seed: int = 18) -> None:
+    """What reach and engagement count beside the texts, for the people of `seed_random`: check-ins
+    started (events), opt-outs (events, some undone, and `opted_out_at`) and tickets resolved as
+    reached or otherwise, at random and on the windows' edges (a window's first instant in, its end
+    out); people released on a week's last day (Sunday), with no zone stored (the program's), not
+    enrolled, and released outside the period."""
+    rnd = random.Random(seed)
+    events, tickets, opted, extra = [], [], {}, []
+    with db.session() as s:
+        persons = s.execute(select(Participant.id, Participant.release_date, Participant.timezone)).all()
+    for pid, release, tz in persons:
+        start = datetime.combine(release, time(0), tzinfo=ZoneInfo(tz or P.tz))
+        for _ in range(rnd.randrange(0, 5)):
+            events.append(dict(participant_id=pid, name="checkin", data={"mood": rnd.randrange(1, 6)},
+                               created_at=start + timedelta(days=rnd.uniform(-3, 95))))
+        events.append(dict(participant_id=pid, name="checkin", data={},
+                           created_at=start + timedelta(days=7 * (pid % 14))))
+        events.append(dict(participant_id=pid, name="checkin", data={},
+                           created_at=start + timedelta(days=7 * (pid % 13 + 1), microseconds=-1)))   # a week's last µs
+        if pid % 5 == 0:
+            events.append(dict(participant_id=pid, name="opted_out", data={},
+                               created_at=start + timedelta(days=7 * (pid % 13))))                   # a week's start
+            events.append(dict(participant_id=pid, name="opted_in", data={},
+                               created_at=start + timedelta(days=7 * (pid % 13), hours=2)))
+        if pid % 7 == 0:
+            opted[pid] = start + timedelta(days=rnd.uniform(0, 95))
+        for days, outcome in ((3, "reached"), (rnd.uniform(-1, 15), rnd.choice(core.REACHED_OUTCOMES + ("other",))),
+                              (7, "naloxone_provided"), (14, "referred_treatment")):
+            if rnd.random() < 0.4:
+                resolved = start + timedelta(days=days, microseconds=-(pid % 2))       # the window's end, or just in
+                tickets.append(dict(participant_id=pid, reason="no_contact", priority="normal", priority_rank=2,
+                                    status="resolved", note="", created_at=resolved - timedelta(hours=1),
+                                    sla_due_at=resolved, reopened_count=0, resolved_at=resolved, outcome=outcome))
+    first = max(pid for pid, _, _ in persons) + 1
+    for i, (release, tz, status) in enumerate(((date(2026, 3, 8), "America/Chicago", "active"),   # a Sunday
+                                               (date(2026, 3, 15), "", "active"),                 # a Sunday, no zone
+                                               (date(2026, 3, 9), "", "paused"),
+                                               (date(2026, 3, 9), "", "prospect"),                # not enrolled
+                                               (date(2026, 3, 9), "America/New_York", "prospect"),
+                                               (date(2026, 4, 1), "America/New_York", "active"))):  # after P
+        pid = first + i
+        start = datetime.combine(release, time(0), tzinfo=ZoneInfo(tz or P.tz))
+        extra.append(dict(id=pid, first_name=f"E{pid}", status=status, fields={}, language="en", timezone=tz,
+                          discreet=True, release_date=release, created_at=start,
+                          consent_at=None if status == "prospect" else start))
+        events.append(dict(participant_id=pid, name="checkin", data={}, created_at=start + timedelta(days=8)))
+        events.append(dict(participant_id=pid, name="opted_out", data={}, created_at=start + timedelta(days=15)))
+        tickets.append(dict(participant_id=pid, reason="no_contact", priority="normal", priority_rank=2,
+                            status="resolved", note="", created_at=start, sla_due_at=start, reopened_count=0,
+                            resolved_at=start, outcome="reached"))                              # release midnight
+    # people who text little, so that each edge decides a count: (zone, texts, ticket, opted out), as
+    # offsets from release midnight; a ticket resolved as reached
+    d, us = timedelta(days=1), timedelta(microseconds=1)
+    quiet = (("America/Los_Angeles", [3 * d], 3 * d, 14 * d), ("America/Los_Angeles", [7 * d - us], 7 * d, 7 * d),
+             ("Europe/Berlin", [8 * d], 14 * d - us, 14 * d - us), ("Europe/Berlin", [13 * d], 3 * d - us, None),
+             ("America/New_York", [14 * d], 14 * d, 21 * d), ("Pacific/Honolulu", [], 7 * d - us, 7 * d - us),
+             ("America/Chicago", [6 * d, 20 * d], None, 28 * d), ("Europe/Berlin", [10 * d], None, None),
+             ("Asia/Kolkata", [], -us, None))                # reached before release: not a contact
+    messages = []
+    for i, (tz, texts, ticket, out) in enumerate(quiet):
+        pid, release = first + 10 + i, date(2026, 3, 2) + timedelta(days=3 * i)
+        start = datetime.combine(release, time(0), tzinfo=ZoneInfo(tz))
+        extra.append(dict(id=pid, first_name=f"Q{pid}", status="active", fields={}, language="en", timezone=tz,
+                          discreet=True, release_date=release, created_at=start, consent_at=start))
+        messages += [dict(participant_id=pid, direction="in", channel="sms", kind="person", body="(seed)",
+                          status="processed", created_at=start + o, updated_at=start + o) for o in texts]
+        if ticket is not None:
+            tickets.append(dict(participant_id=pid, reason="no_contact", priority="normal", priority_rank=2,
+                                status="resolved", note="", created_at=start, sla_due_at=start, reopened_count=0,
+                                resolved_at=start + ticket, outcome="referred_treatment"))
+        if out is not None:
+            opted[pid] = start + out
+        for o in (-us, 91 * d - us, 91 * d):   # before release, week 13's last instant, after it: one counts
+            events.append(dict(participant_id=pid, name="checkin", data={}, created_at=start + o))
+    with db.session() as s:
+        s.execute(insert(Participant), extra)
+        s.execute(insert(Message), messages)
+        for pid, at in opted.items():
+            s.execute(update(Participant).where(Participant.id == pid).values(opted_out_at=at))
+        s.execute(update(Participant).where(Participant.id == first + 1).values(opted_out_at=datetime.combine(
+            date(2026, 3, 22), time(0), tzinfo=ZoneInfo(P.tz))))                 # week 2's first instant
+        s.execute(insert(Event), events)
+        s.execute(insert(Escalation), tickets)
+        for pid in (first + 1, first + 2):
+            for k in range(0, 90, 5):
+                at = datetime.combine(date(2026, 3, 9), time(0), ZoneInfo(P.tz)) + timedelta(days=k, hours=k % 24)
+                s.add(Message(participant_id=pid, direction="in" if k % 2 else "out", channel="sms",
+                              kind="person" if k % 2 else "nudge", body="(seed)",
+                              status="processed" if k % 2 else "sent", created_at=at, updated_at=at))
+
+
+def pure_events(s) -> list[core.EventRow]:
+    return [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
+        select(Event.name, Event.data, Event.created_at, Event.participant_id))]
+
+
+def pure_tickets(s) -> list[core.TicketRow]:
+    return admin_report._tickets(s, sa.true())
+
+
 def pure_messages(s) -> list[core.MessageRow]:
     """Every message, as the pure path takes them (check-ins the carrier refused left out)."""
     return [core.MessageRow(pid, d, kind, at) for pid, d, kind, at in s.execute(
@@ -86,20 +188,31 @@ def pure_persons(s, period=P) -> list[core.PersonRow]:
 
 
 def both_paths(db, period=P, now=NOW):
+    """The rows the shell loads, and the same computed from every row by the pure path (`hits`
+    from the messages, `release` from the people, hits, every ticket and every event)."""
     with db.session() as s:
         rows = admin_report.load_rows(s, period, now)
         messages = pure_messages(s)
         persons = pure_persons(s, period)
+        events, tickets = pure_events(s), pure_tickets(s)
+    hits = core.window_hits(persons, core.release_windows(persons, period, now), messages)
     pure = dict(rows, persons=persons, tally=core.people_tally(persons, period),
-                checkins=core.checkin_days(persons, messages, period),
-                hits=core.window_hits(persons, core.release_windows(persons, period, now), messages))
+                checkins=core.checkin_days(persons, messages, period), hits=hits,
+                release=core.release_counts(persons, hits, tickets, events, period, now))
     return rows, pure
 
 
 def report(rows, period=P, now=NOW) -> dict:
+    built = core.build(period, (), rows["checkins"], rows["events"], rows["tickets"], {}, {}, now,
+                       staff=rows["staff"], tally=rows["tally"], release=rows["release"])
+    return {name: t.rows for name, t in built.tables.items()}
+
+
+def report_from_rows(rows, period=P, now=NOW) -> dict:
+    """The pure path all the way: reach and engagement from the people, hits, tickets and events."""
     built = core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"], {}, {}, now,
-                       hits=rows["hits"], release_events=rows["release_events"],
-                       release_tickets=rows["release_tickets"], staff=rows["staff"], tally=rows["tally"])
+                       hits=rows["hits"], release_events=rows["events_all"], release_tickets=rows["tickets_all"],
+                       staff=rows["staff"], tally=rows["tally"])
     return {name: t.rows for name, t in built.tables.items()}
 
 
@@ -107,14 +220,25 @@ def test_the_sql_path_and_the_pure_path_agree(db):
     seed_random(db)
     with db.session() as s:
         checkins.recount_answered(s.connection())
+    seed_release_edges(db)
     sql, pure = both_paths(db)
-    assert sql["hits"] == pure["hits"] and sql["checkins"] == pure["checkins"]
+    assert sql["release"] == pure["release"] and sql["checkins"] == pure["checkins"]
     with db.session() as s:                   # the probes (for people with no zone) answer the same
-        assert admin_report.probe_hits(s, core.release_windows(sql["persons"], P, NOW), P) == pure["hits"]
-    assert len(sql["hits"].texted) > 200 and len(sql["hits"].answered) > 50      # the probes found things
+        assert admin_report.probe_hits(s, core.release_windows(pure["persons"], P, NOW), P) == pure["hits"]
+    assert len(pure["hits"].texted) > 200 and len(pure["hits"].answered) > 50     # the probes found things
+    counted = sql["release"]
+    assert sum(counted.contact.values()) > 200 and sum(counted.checked.values()) > 50 and sum(counted.opted.values())
+    assert (date(2026, 3, 15), P.tz) in counted.people and (date(2026, 3, 8), "America/Chicago") in counted.people
     assert sum(a for _, a in sql["checkins"].values()) > 20
     assert report(sql) == report(pure)
     assert report(sql)["reach"] and report(sql)["engagement"]
+    with db.session() as s:                   # and the tables are the ones computed from the rows
+        whole = dict(pure, events_all=pure_events(s), tickets_all=pure_tickets(s))
+    assert report(sql) == report_from_rows(whole)
+    for days in (1, 10, 60):                  # windows still open: counted only once they end
+        now = datetime.combine(P.start + timedelta(days=days), time(0), tzinfo=UTC)
+        sql, pure = both_paths(db, now=now)
+        assert sql["release"] == pure["release"], days
 
 
 def test_texts_marked_one_by_one_as_they_arrive_agree_with_the_recount(db):
@@ -128,7 +252,7 @@ def test_texts_marked_one_by_one_as_they_arrive_agree_with_the_recount(db):
         for pid, at in texts:
             checkins.mark_answered(conn, pid, at)
     sql, pure = both_paths(db)
-    assert sql["checkins"] == pure["checkins"] and sql["hits"] == pure["hits"]
+    assert sql["checkins"] == pure["checkins"] and sql["release"] == pure["release"]
     assert sum(a for _, a in sql["checkins"].values()) > 10
 
 
@@ -253,6 +377,7 @@ def test_the_kept_check_in_days_follow_every_write_that_changes_one(db):
     program's, counted from the messages)."""
     from bot.merging import merge
     seed_random(db)
+    seed_release_edges(db)
     with db.session() as s:
         checkins.recount_answered(s.connection())
     assert kept_days(db) == rebuilt_days(db) and all(kept_days(db))
@@ -288,7 +413,7 @@ def test_the_kept_check_in_days_follow_every_write_that_changes_one(db):
         checkins.recount_answered(s.connection(), range(1, 49))       # the per-person form: no rebuild
     assert kept_days(db) == rebuilt_days(db)
     sql, pure = both_paths(db)
-    assert sql["checkins"] == pure["checkins"] and sql["hits"] == pure["hits"]
+    assert sql["checkins"] == pure["checkins"] and sql["release"] == pure["release"]
     assert report(sql) == report(pure)
 
 
@@ -327,3 +452,85 @@ def test_the_0015_migrations_backfill_the_kept_summaries(db_url, tmp_path):
         old.engine.dispose()
         if not url.startswith("sqlite"):
             dbs.drop_pg_database(url)
+
+
+def test_the_events_counted_in_sql_give_the_tables_of_the_events(db):
+    """`load_events` counts the period's events alike in SQL (a row a kind, with its count); the
+    risk, locator, requests and events tables from those rows are the ones from every event: data
+    of every JSON type, keys missing, times on the period's edges and on its weeks' (the program's
+    midnights), safety events of one person counted once as a person."""
+    rnd = random.Random(5)
+    start, end = P.start_utc, P.end_utc
+    monday = datetime.combine(date(2026, 3, 9), time(0), tzinfo=ZoneInfo(P.tz))
+    times = (start, start - timedelta(microseconds=1), end, end - timedelta(microseconds=1), monday,
+             monday - timedelta(microseconds=1), datetime(2026, 3, 8, 7, tzinfo=UTC),      # DST day, 03:00 EDT
+             datetime(2026, 3, 20, 3, 59, tzinfo=UTC))                                   # 23:59 on the 19th
+    values = ("high", "low", "moderate", "", None, 1, 0, 2.5, 3.0, True, False, {"a": 1}, [1, "x"], "Sí ✓",
+              "found", "more", "need_place", "emergency", "crisis", "MISSING")
+    names = ("risk_check", "locator", "checkin", "screening", "safety", "timed_out", "expired", "opted_out",
+             "opted_in")
+    with db.session() as s:
+        s.execute(insert(Participant), [dict(id=i, first_name=f"P{i}", status="active", fields={}, language="en",
+                                             timezone="America/New_York", discreet=True, created_at=start)
+                                        for i in range(1, 8)])
+        rows = []
+        for i in range(600):
+            name = names[i % len(names)]
+            data = {}
+            for key in ("tier", "need", "status", "sites", "mood", "result", "kind", "flow"):
+                value = rnd.choice(values)
+                if value != "MISSING":
+                    data[key] = value
+            at = times[i % len(times)] if i % 3 == 0 else start + (end - start) * rnd.random()
+            rows.append(dict(participant_id=rnd.choice((1, 2, 3, 4, 5, 6, 7, None)), name=name,
+                             data=data if i % 17 else None, created_at=at))
+        s.execute(insert(Event), rows)
+    with db.session() as s:
+        counted = admin_report.load_events(s, P)
+        every = [e for e in pure_events(s)]
+    assert len(counted) < len(every) and sum(e.n for e in counted) == sum(1 for e in every if e.at in P
+                                                                         and e.name in admin_report.EVENT_NAMES)
+
+    def tables(events):
+        return (core.risk_tiers(events, P), core.locator(events, P), core.requests(events, [], P),
+                core.conversation_events(events, P))
+    assert tables(counted) == tables(every)
+    risk, locator, requests, events = tables(counted)
+    assert len(risk.rows) >= 4 and "unknown" in risk.columns and locator.rows and events.rows
+    assert requests.rows[1][1] > requests.rows[1][2] > 1              # emergencies: more than the people
+
+
+def test_the_csv_downloads_of_the_tables_counted_in_sql_hide_small_cells_as_the_pure_ones(app, db):
+    """Reach, engagement, requests, locator, risk and events as downloaded (counted in SQL, small
+    cells hidden) are the pure tables from every row, suppressed: counts of 1 to 4 people as "<5"
+    and the rates beside them blank."""
+    seed_random(db)
+    with db.session() as s:
+        checkins.recount_answered(s.connection())
+    seed_release_edges(db)
+    with db.session() as s:
+        s.execute(insert(Event), [dict(participant_id=1 + i % 3, name=name, data=data,
+                                       created_at=datetime(2026, 3, 2 + i, 15, tzinfo=UTC))
+                                  for i, (name, data) in enumerate(
+                                      [("safety", {"kind": "emergency"})] * 4 + [("safety", {"kind": "crisis"})]
+                                      + [("locator", {"need": "naloxone", "status": "found", "sites": 2})] * 3
+                                      + [("risk_check", {"tier": "high"}), ("risk_check", {"tier": 2})])])
+    _, pure = both_paths(db)
+    with db.session() as s:
+        events, tickets = pure_events(s), pure_tickets(s)
+    expected = {"reach": core.reach_of(pure["release"], NOW), "engagement": core.engagement_of(pure["release"], NOW),
+                "requests": core.requests(events, tickets, P), "locator": core.locator(events, P),
+                "risk": core.risk_tiers(events, P), "events": core.conversation_events(events, P)}
+    app.extensions["homeward.clock"] = lambda: NOW
+    make_user(db, "sam@example.org", "supervisor", "Sam Rivera")
+    client = app.test_client()
+    login(client, "sam@example.org")
+    hidden = 0
+    for name, made in expected.items():
+        body = client.get(f"/admin/report/{name}.csv?start={P.start}&end={P.end}").get_data(as_text=True)
+        rows = list(csv.reader(io.StringIO(body)))
+        want = core.suppressed(made)
+        assert rows[0] == list(want.columns) and len(rows) > 1, name
+        assert rows[1:] == [["" if v is None else str(v) for v in row] for row in want.rows], name
+        hidden += sum(v == "<5" for row in rows for v in row)
+    assert hidden >= 5

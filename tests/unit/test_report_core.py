@@ -1,7 +1,6 @@
 """The program report's numbers, from plain rows (no database)."""
 from __future__ import annotations
 
-import random
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -292,35 +291,35 @@ def test_check_ins_counted_from_rows_by_day_since_release_in_a_zone():
     assert core.checkin_days_of([], "America/New_York") == {}
 
 
-def test_hits_from_the_kept_weeks_are_the_hits_from_the_messages():
-    """A row a person of weeks as bits gives what the windows probed in the messages give: reach
-    of 7 and 14 days from the first one or two weeks, 72 hours from the first three days, and
-    only the windows ended by `now`."""
-    rnd = random.Random(4)
-    zones = ("America/New_York", "Asia/Kolkata")
-    persons = [core.PersonRow(i, "active", REL + timedelta(days=i % 9), zones[i % 2]) for i in range(1, 41)]
-    now = datetime(2026, 5, 1, tzinfo=UTC)
-    msgs, rows = [], []
-    for p in persons:
-        start = core.release_start(p)
-        wrote = answered = 0
-        first = False
-        for _ in range(rnd.randrange(0, 12)):
-            day = rnd.randrange(-3, 95)
-            at = start + timedelta(days=day, hours=rnd.randrange(0, 24))
-            out = rnd.random() < 0.5
-            msgs.append(core.MessageRow(p.id, "out" if out else "in", "nudge" if out else "person", at))
-            if out:
-                msgs.append(core.MessageRow(p.id, "in", "person", at + timedelta(minutes=5)))   # answered
-                day = (at.astimezone(ZoneInfo(p.timezone)).date() - p.release_date).days
-                answered |= (1 << day // 7) if 0 <= day < 91 else 0
-            reply_day = ((at + timedelta(minutes=5) if out else at).astimezone(ZoneInfo(p.timezone)).date()
-                         - p.release_date).days
-            if 0 <= reply_day < 91:
-                wrote |= 1 << reply_day // 7
-                first = first or reply_day < 3
-        rows.append((p.id, p.release_date, p.timezone, wrote, first, answered))
-    windows = core.release_windows(persons, P, now)
-    assert core.week_hits(rows, windows) == core.window_hits(persons, windows, msgs)
-    assert core.week_hits(rows, windows).texted and core.week_hits(rows, windows).answered
-    assert core.week_hits([(1, REL, "America/New_York", None, None, None)], windows) == core.Hits()
+def test_reach_and_engagement_are_computed_from_counts_per_release_day_and_zone():
+    """`release_counts` counts people per (release date, zone) and window; the tables come from
+    the counts alone (what the shell counts in SQL), a cohort gathering its days and zones: Sunday
+    15 March is the week of Monday 9 March, in New York and in Kolkata alike."""
+    sunday = date(2026, 3, 15)
+    persons = [person(1), person(2, release=sunday),
+               core.PersonRow(3, "active", sunday, "Asia/Kolkata", at(0)),
+               core.PersonRow(4, "active", REL, "Asia/Kolkata", at(0), opted_out_at=at(8)),
+               person(5, status="merged"), person(6, status="prospect", consent=None)]
+    starts = {p.id: core.release_start(p) for p in persons}
+    activity = [texted(1, starts[1] + timedelta(hours=1)), texted(3, starts[3] + timedelta(days=7)),   # week 2
+                texted(5, starts[5]), texted(6, starts[6])]
+    events = [core.EventRow("checkin", {}, starts[2] + timedelta(days=7), 2),       # week 2's first instant
+              core.EventRow("checkin", {}, starts[3] - timedelta(microseconds=1), 3)]   # before release
+    reached = [core.TicketRow("no_contact", "normal", at(1), at(2), None, starts[4] + timedelta(hours=72),
+                              "reached", participant_id=4)]          # 72 h's end: in 7 days, not in 72 h
+    h = hits(persons, activity)
+    counts = core.release_counts(persons, h, reached, events, P, NOW)
+    assert counts.people == {(REL, "America/New_York"): 1, (REL, "Asia/Kolkata"): 1,
+                             (sunday, "America/New_York"): 1, (sunday, "Asia/Kolkata"): 1}
+    assert counts.contact[(REL, "America/New_York", "72 h")] == 1
+    assert (REL, "Asia/Kolkata", "72 h") not in counts.contact
+    assert counts.contact[(REL, "Asia/Kolkata", "7 days")] == 1
+    assert counts.contact[(sunday, "Asia/Kolkata", "week 2")] == 1
+    assert counts.checked == {(sunday, "America/New_York", "week 2"): 1}
+    assert counts.opted == {(REL, "Asia/Kolkata", "week 2"): 1}
+    assert core.reach_of(counts, NOW) == core.reach(persons, h, reached, P, NOW)
+    assert core.engagement_of(counts, NOW) == core.engagement(persons, h, events, P, NOW)
+    assert core.reach_of(counts, NOW).rows[0][:2] == ("2026-03-09", 4)
+    twice = counts + counts
+    assert twice.people[(REL, "Asia/Kolkata")] == 2 and core.reach_of(twice, NOW).rows[0][1] == 8
+    assert core.ReleaseCounts.of({}, {("x",): 0}, {}, {}) == core.ReleaseCounts()

@@ -4,13 +4,16 @@ The numbers come from core/report.py (pure); this shell loads plain rows for the
 draws each table as a chart with pygal, server-side, inline SVG with no script and nothing from
 another site. Every table downloads as CSV, with small cells hidden. De-identified: only counts,
 rates and times; no names, numbers or texts reach the page or the files. CSV downloads are
-audited. Messages are never loaded one by one: SQL answers per person and window after release
-(windows from core.release_windows) and counts check-ins per day, from covering indexes.
+audited. Messages are never loaded one by one, nor the people released or the period's events:
+SQL counts reach and engagement per release day and zone from the kept weeks (load_release), the
+check-ins per day (load_checkin_days), the people by kind (load_tally) and the events alike
+(load_events); Python's work is per group, not per person.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from collections import Counter
@@ -22,7 +25,7 @@ import pygal
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import (Date, Integer, String, and_, bindparam, case, column, func, literal,
+from sqlalchemy import (Date, Integer, String, and_, bindparam, case, cast as sa_cast, column, func, literal,
                         literal_column, or_, select, text, values)
 
 from bot.tickets import OUTCOMES
@@ -109,29 +112,10 @@ def _zone(period: core.Period):
 WEEKS_KEPT = ReportPersonWeek.__table__
 
 
-def load_hits(s, windows, period: core.Period) -> core.Hits:
-    """Who texted and whose check-in was answered in each window after release, for the people
-    released in the period: from the kept weeks since release (`report_person_weeks`: migration
-    0015_report_person_weeks), a row a person with the weeks as bits, through `core.week_hits`; the people
-    with no zone stored (the summary cannot place their days) are probed in the messages."""
-    p = PARTICIPANTS.c
-    released = and_(p.status != "merged", p.release_date.between(period.start, period.end))
-    w = WEEKS_KEPT.c
-    bit = literal(1).op("<<")(w.week)
-    rows = s.execute(select(p.id, p.release_date, p.timezone, func.sum(case((w.texts > 0, bit), else_=0)),
-                            func.max(w.early), func.sum(case((w.answered > 0, bit), else_=0)))
-                     .select_from(PARTICIPANTS).join(WEEKS_KEPT, w.participant_id == p.id)
-                     .where(released, p.timezone != "").group_by(p.id, p.release_date, p.timezone)).all()
-    hits = core.week_hits(rows, windows)
-    if s.scalar(select(func.count()).where(released, func.coalesce(p.timezone, "") == "")):
-        probed = probe_hits(s, windows, period, unzoned=True)
-        hits = core.Hits(hits.texted | probed.texted, hits.answered | probed.answered)
-    return hits
-
-
 def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.Hits:
-    """What `load_hits` answers, probed in the messages (for the people with no zone stored, when
-    `unzoned`; the tests hold it for everyone). Per person released in the period and window after release (bounds from Python: local
+    """Who texted and whose check-in was answered in each window, probed in the messages (for the
+    people with no zone stored, when `unzoned`: `load_release`; the tests hold it for everyone).
+    Per person released in the period and window after release (bounds from Python: local
     midnights), whether they texted in it and whether a check-in sent in it was answered: two
     index probes each (`ix_messages_report_person`), the people from `ix_participants_report_release`.
     One row back per person, the windows hit as bits (one statement, compiled once). SQLite,
@@ -164,6 +148,130 @@ def probe_hits(s, windows, period: core.Period, unzoned: bool = False) -> core.H
                 if done_bits >> i & 1:
                     answered.add((pid, name))
     return core.Hits(frozenset(texted), frozenset(answered))
+
+
+EVENTS, TICKETS = Event.__table__, Escalation.__table__
+FIRST_WEEK = len(core.REACH_NAMES)          # bit of "week 1"; the reach windows' bits are below it
+FOLLOWED_DAYS = 7 * core.WEEKS
+STARTED, OPTED, REACHED = 0, 1, 2           # what a time after release is, in load_release
+
+
+def _released(period: core.Period):
+    """The people reach and engagement count: released in the period, enrolled, not merged."""
+    p = PARTICIPANTS.c
+    return and_(p.status != "merged", p.release_date.between(period.start, period.end),
+                or_(p.consent_at.is_not(None), p.status.in_(("active", "paused", "completed"))))
+
+
+def _day_since_release(dialect: str, at, person):
+    """A time's day since release on the person's calendar (their stored zone), in SQL: the local
+    date from `homeward_local_date` (migration 0015; SQLite's is db/checkins.local_date), as the
+    kept weeks are. A window after release is a run of those days: [release midnight + n days)
+    is the days below n (local midnights are where the days change)."""
+    local = func.homeward_local_date(at, person.c.timezone)
+    if dialect == "postgresql":
+        return sa_cast(local - person.c.release_date, Integer)
+    return sa_cast(func.julianday(local) - func.julianday(person.c.release_date), Integer)
+
+
+def load_release(s, period: core.Period, now) -> core.ReleaseCounts:
+    """Reach and engagement's counts (`core.ReleaseCounts`) in SQL, per release date and zone: a
+    row back per group, not per person. Inside the statement, a row a person, the windows hit as
+    bits (`HIT_NAMES`): the kept weeks (`report_person_weeks`) for texts and check-ins answered,
+    OR'd with the weeks of their check-in events and opt-outs (events and `opted_out_at`) and the
+    reach windows of tickets resolved as reached, placed by their day since release; then summed
+    per group, a column a window. Only the windows ended by `now` are kept (`core.group_windows`).
+    The people with no zone stored (the summary cannot place their days) are counted from their
+    rows (`core.release_counts`, their hits probed in the messages)."""
+    p, k, e, t = PARTICIPANTS.c, WEEKS_KEPT.c, EVENTS.c, TICKETS.c
+    zoned = and_(_released(period), p.timezone != "")
+    groups = {(release, tz): n for release, tz, n in s.execute(
+        select(p.release_date, p.timezone, func.count()).where(zoned).group_by(p.release_date, p.timezone))}
+    ended = {(w.release_date, w.timezone, w.name) for w in core.group_windows(groups, now)}
+    contact, checked, opted = Counter(), Counter(), Counter()
+    if groups:
+        dialect = s.bind.dialect.name
+        ppl = (select(p.id, p.release_date, p.timezone, p.opted_out_at).where(zoned)
+               .cte("released").prefix_with("MATERIALIZED"))      # (read six times: scanned once)
+        r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
+        one = literal(1)
+
+        def since(at):
+            return _day_since_release(dialect, at, ppl).label("d")
+
+        def of_events(name, kind):
+            return (select(ppl.c.id.label("pid"), literal(kind).label("kind"), since(e.created_at))
+                    .select_from(ppl).join(EVENTS, e.participant_id == ppl.c.id)
+                    .where(e.name == name, e.created_at >= r_lo, e.created_at < r_hi))
+        # each time's day since release computed once (MATERIALIZED: inlined, SQLite and PostgreSQL
+        # compute it again at each use, and on SQLite each is a Python call)
+        days = (of_events("checkin", STARTED).union_all(
+            of_events("opted_out", OPTED),
+            select(ppl.c.id, literal(OPTED), since(ppl.c.opted_out_at)).where(ppl.c.opted_out_at.is_not(None)),
+            select(ppl.c.id, literal(REACHED), since(t.resolved_at)).select_from(ppl)
+            .join(TICKETS, t.participant_id == ppl.c.id)
+            .where(t.outcome.in_(core.REACHED_OUTCOMES), t.resolved_at >= r_lo, t.resolved_at < r_hi))
+            .cte("release_days").prefix_with("MATERIALIZED"))
+        counted = and_(days.c.d >= 0, days.c.d < FOLLOWED_DAYS)
+
+        def weeks_of(kind, name):
+            """Per person, the weeks since release holding a time of `kind`, as bits."""
+            week = (select(days.c.pid, (days.c.d // 7).label("w")).where(days.c.kind == kind, counted)
+                    .distinct().subquery())
+            return (select(week.c.pid, func.sum(one.op("<<")(week.c.w + FIRST_WEEK)).label("bits"))
+                    .group_by(week.c.pid).subquery(name))
+        started, outs = weeks_of(STARTED, "started"), weeks_of(OPTED, "outs")
+        reached = (select(days.c.pid, func.min(days.c.d).label("first"))     # the windows nest: the first counts
+                   .where(days.c.kind == REACHED, counted).group_by(days.c.pid).subquery("reached"))
+        weekly = one.op("<<")(k.week + FIRST_WEEK)
+        kept = (select(k.participant_id.label("pid"), func.sum(case((k.texts > 0, weekly), else_=0)).label("texted"),
+                       func.max(k.early).label("early"),
+                       func.sum(case((k.answered > 0, weekly), else_=0)).label("answered"))
+                .where(k.participant_id.in_(select(ppl.c.id))).group_by(k.participant_id).subquery("kept"))
+        texted = func.coalesce(kept.c.texted, 0)
+        contact_bits = texted
+        for name, span in core.REACH_SPANS:       # 72 h: the first three days; 7 and 14 days: the first weeks
+            bit = 1 << core.REACH_NAMES.index(name)
+            by_text = (func.coalesce(kept.c.early, 0) > 0 if span == 3
+                       else texted.op("&")(((1 << span // 7) - 1) << FIRST_WEEK) != 0)
+            assert span == 3 or span % 7 == 0
+            contact_bits = contact_bits.op("|")(case((or_(by_text, reached.c.first < span), bit), else_=0))
+        checked_bits = func.coalesce(kept.c.answered, 0).op("|")(func.coalesce(started.c.bits, 0))
+        per = (select(ppl.c.release_date, ppl.c.timezone, contact_bits.label("contact"),
+                      checked_bits.label("checked"), func.coalesce(outs.c.bits, 0).label("opted"))
+               .select_from(ppl).outerjoin(kept, kept.c.pid == ppl.c.id)
+               .outerjoin(reached, reached.c.pid == ppl.c.id).outerjoin(started, started.c.pid == ppl.c.id)
+               .outerjoin(outs, outs.c.pid == ppl.c.id).subquery("per_person"))
+        measures = [(contact, per.c.contact, range(len(HIT_NAMES))),
+                    (checked, per.c.checked, range(FIRST_WEEK, len(HIT_NAMES))),
+                    (opted, per.c.opted, range(FIRST_WEEK, len(HIT_NAMES)))]
+        cols = [func.sum(case((col.op("&")(1 << b) != 0, 1), else_=0)) for _, col, bits in measures for b in bits]
+        for release, tz, *sums in s.execute(select(per.c.release_date, per.c.timezone, *cols)
+                                            .group_by(per.c.release_date, per.c.timezone)):
+            sums = iter(sums)
+            for counter, _, bits in measures:
+                for b in bits:
+                    n, key = int(next(sums) or 0), (release, tz, HIT_NAMES[b])
+                    if n and key in ended:
+                        counter[key] += n
+    counts = core.ReleaseCounts.of(groups, contact, checked, opted)
+    unzoned = [core.PersonRow(pid, status, release, period.tz, consent, opted_at, created)
+               for pid, status, release, consent, opted_at, created in s.execute(
+                   select(p.id, p.status, p.release_date, p.consent_at, p.opted_out_at, p.created_at)
+                   .where(_released(period), func.coalesce(p.timezone, "") == ""))]
+    if unzoned:
+        hits = probe_hits(s, core.release_windows(unzoned, period, now), period, unzoned=True)
+        ids = [x.id for x in unzoned]
+        r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
+        events = [core.EventRow(name, {}, at, pid) for chunk in _chunks(ids) for name, at, pid in s.execute(
+            select(Event.name, Event.created_at, Event.participant_id).where(
+                Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(chunk),
+                Event.created_at >= r_lo, Event.created_at < r_hi))]
+        tickets = [row for chunk in _chunks(ids) for row in _tickets(s, and_(
+            Escalation.participant_id.in_(chunk), Escalation.outcome.in_(core.REACHED_OUTCOMES),
+            Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))]
+        counts = counts + core.release_counts(unzoned, hits, tickets, events, period, now)
+    return counts
 
 
 KEPT = ReportCheckinDay.__table__
@@ -249,6 +357,69 @@ def _naloxone(kind: str | None, value) -> bool | None:
     return None                                          # missing, null, a number: not an answer
 
 
+def _json_at(dialect: str, key: str):
+    """An event's `data[key]` as (JSON type, value) in SQL; `_json_value` reads it back."""
+    data = EVENTS.c.data
+    if dialect == "postgresql":
+        value = data.op("->")(literal(key))
+        return func.json_typeof(value), data.op("->>")(literal(key))
+    return func.json_type(data, f"$.{key}"), func.json_extract(data, f"$.{key}")
+
+
+def _json_value(kind: str | None, value):
+    """The value as Python's json gives it, from SQLite's json_type / json_extract or PostgreSQL's
+    json_typeof / ->> (NULL type: no such key)."""
+    if kind is None or kind == "null":
+        return None
+    if kind in ("true", "false"):                       # SQLite
+        return kind == "true"
+    if kind == "boolean":                               # PostgreSQL
+        return value == "true"
+    if kind in ("text", "string"):
+        return value
+    if kind in ("integer", "real"):                     # SQLite: the number itself
+        return value
+    return json.loads(value)                            # a number (PostgreSQL), an array, an object
+
+
+
+def load_events(s, period: core.Period) -> list[core.EventRow]:
+    """The period's events counted in SQL, alike by what the tables read (`core.EVENT_KEYS`):
+    their name, the data they look at (as JSON type and value, read back as Python's json would),
+    the local day for those placed on the calendar (`core.DAY_EVENTS`, the program's zone) and the
+    person for those counting people (`core.PERSON_EVENTS`); a row a kind, with its count (`n`),
+    instead of a row an event."""
+    e, dialect = EVENTS.c, s.bind.dialect.name
+    slots = max(len(keys) for keys in core.EVENT_KEYS.values())
+    cols = []
+    for i in range(slots):
+        kinds, values = [], []
+        for name, keys in core.EVENT_KEYS.items():
+            if i < len(keys):
+                kind, value = _json_at(dialect, keys[i])
+                kinds.append((e.name == name, kind))
+                values.append((e.name == name, sa_cast(value, String) if dialect == "postgresql" else value))
+        cols += [case(*kinds).label(f"kind_{i}"), case(*values).label(f"value_{i}")]
+    day = case((e.name.in_(core.DAY_EVENTS), func.homeward_local_date(e.created_at, literal(period.tz))),
+               else_=None)
+    person = case((e.name.in_(core.PERSON_EVENTS), e.participant_id), else_=None)
+    kinds = select(e.name, day.label("day"), person.label("person"), *cols).where(
+        e.name.in_(EVENT_NAMES), e.created_at >= period.start_utc, e.created_at < period.end_utc).subquery()
+    out = []
+    zone = ZoneInfo(period.tz)
+    for name, local, pid, *rest in s.execute(select(*kinds.c, func.count()).group_by(*kinds.c)):
+        *rest, n = rest
+        data = {}
+        for key, kind, value in zip(core.EVENT_KEYS.get(name, ()), rest[::2], rest[1::2]):
+            if kind is not None:
+                data[key] = _json_value(kind, value)
+        at = period.start_utc
+        if local is not None:           # noon of its day in the program's zone: inside the period, that day
+            at = datetime.combine(local if isinstance(local, date) else date.fromisoformat(local), time(12), zone)
+        out.append(core.EventRow(name, data, at, pid, int(n)))
+    return out
+
+
 def load_tally(s, period: core.Period) -> Counter:
     """Everyone, counted by what the people and naloxone tables ask (`core.people_tally`, in
     SQL): one scan of the people, a handful of groups back."""
@@ -268,15 +439,6 @@ def load_tally(s, period: core.Period) -> Counter:
     return tally
 
 
-def load_released(s, period: core.Period) -> list[core.PersonRow]:
-    """The people released in the period (reach and engagement ask about no one else)."""
-    return [core.PersonRow(pid, status, release, tz or period.tz, consent, opted, created)
-            for pid, status, release, tz, consent, opted, created in s.execute(
-                select(Participant.id, Participant.status, Participant.release_date, Participant.timezone,
-                       Participant.consent_at, Participant.opted_out_at, Participant.created_at).where(
-                    Participant.status != "merged", Participant.release_date.between(period.start, period.end)))]
-
-
 ALL_INPUTS = frozenset(i for needs in core.INPUTS.values() for i in needs)
 
 
@@ -284,36 +446,18 @@ def load_rows(s, period: core.Period, now, peer_id: int | None = None, need=ALL_
     """Plain rows for the period, and for the people released in it, their first 13 weeks;
     people as counts and messages only as counts and per-window answers from SQL (no message
     row is loaded). `need`: the inputs wanted (`core.INPUTS`), the rest left empty."""
-    rows = dict(tally=Counter(), persons=[], checkins={}, events=[], tickets=[], hits=core.Hits(),
-                release_events=[], release_tickets=[], staff=[])
+    rows = dict(tally=Counter(), checkins={}, events=[], tickets=[], release=core.ReleaseCounts(), staff=[])
     if "tally" in need:
         rows["tally"] = load_tally(s, period)
-    if need & {"persons", "hits", "release_events", "release_tickets"}:
-        rows["persons"] = load_released(s, period)
+    if "release" in need:
+        rows["release"] = load_release(s, period, now)
     if "checkins" in need:
         rows["checkins"] = load_checkin_days(s, period)
     if "events" in need:
-        rows["events"] = [core.EventRow(name, data or {}, at, pid) for name, data, at, pid in s.execute(
-            select(Event.name, Event.data, Event.created_at, Event.participant_id).where(
-                Event.name.in_(EVENT_NAMES), Event.created_at >= period.start_utc,
-                Event.created_at < period.end_utc))]
+        rows["events"] = load_events(s, period)
     if "tickets" in need:
         rows["tickets"] = _tickets(s, or_(Escalation.created_at.between(period.start_utc, period.end_utc),
                                           Escalation.resolved_at.between(period.start_utc, period.end_utc)))
-    released = select(Participant.id).where(Participant.status != "merged",
-                                            Participant.release_date.between(period.start, period.end))
-    r_lo, r_hi = period.start_utc - timedelta(days=1), min(period.end_utc + timedelta(days=1) + FOLLOW_UP, now)
-    if "release_events" in need:
-        rows["release_events"] = [core.EventRow(name, {}, at, pid) for name, at, pid in s.execute(
-            select(Event.name, Event.created_at, Event.participant_id).where(
-                Event.name.in_(RELEASE_EVENTS), Event.participant_id.in_(released),
-                Event.created_at >= r_lo, Event.created_at < r_hi))]
-    if "release_tickets" in need:
-        rows["release_tickets"] = _tickets(s, and_(Escalation.participant_id.in_(released),
-                                                   Escalation.outcome.in_(core.REACHED_OUTCOMES),
-                                                   Escalation.resolved_at >= r_lo, Escalation.resolved_at < r_hi))
-    if "hits" in need:
-        rows["hits"] = load_hits(s, core.release_windows(rows["persons"], period, now), period)
     if "staff" in need:
         rows["staff"] = load_peers(s, peer_id)
     return rows
@@ -337,12 +481,15 @@ def build_report(period: core.Period, peer_id: int | None = None, only=None) -> 
     with db().session() as s:
         if s.bind.dialect.name == "postgresql":     # JIT compiling took longer than the statements (0.7 s)
             s.execute(text("SET LOCAL jit = off"))
+            # psycopg prepares a statement run 5 times on a connection, and after 5 more PostgreSQL
+            # plans it once for any parameters: for load_release's that generic plan took 11 s
+            # (0.2 s planned for the period's own dates), from the 11th report on a connection on
+            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         rows = load_rows(s, period, now(), peer_id, need)
         targets = program_settings.sla_minutes(s)
-    return core.build(period, rows["persons"], rows["checkins"], rows["events"], rows["tickets"],
-                      targets=targets, outcome_labels=OUTCOMES, now=now(), hits=rows["hits"],
-                      release_events=rows["release_events"], release_tickets=rows["release_tickets"],
-                      staff=rows["staff"], tally=rows["tally"], only=only)
+    return core.build(period, (), rows["checkins"], rows["events"], rows["tickets"],
+                      targets=targets, outcome_labels=OUTCOMES, now=now(), staff=rows["staff"],
+                      tally=rows["tally"], only=only, release=rows["release"])
 
 
 # -- charts -----------------------------------------------------------------------------------------
