@@ -133,6 +133,7 @@ class Lexicon:
         for phrases in self.classes.values():
             for p in phrases:
                 self._learn(p)
+        self._needs: dict[re.Pattern, list] = {}   # a pattern -> the words one of its items must be
         self.guards = {kind: [] for kind in KINDS}
         for g in data.get("guards", ()):
             rx = self.compile(g["pattern"])
@@ -142,12 +143,14 @@ class Lexicon:
         self.urgent = self._any(data.get("urgent", ()))
         self.rules = {kind: [(f"{lang}.{kind}.{r['id']}", [self.compile(p) for p in _listify(r)])
                              for r in (data.get("rules") or {}).get(kind, ())] for kind in KINDS}
-        # Most texts match no rule: one combined search says so at once; the rules are then
-        # tried in order only when something matched, so the first rule still wins.
-        self.any_guard = {kind: re.compile("|".join(f"(?:{rx.pattern})" for rx, _ in guards) or "(?!)")
-                          for kind, guards in self.guards.items()}
-        self.any_rule = {kind: re.compile("|".join(f"(?:{p.pattern})" for _, ps in rules for p in ps) or "(?!)")
-                         for kind, rules in self.rules.items()}
+        # Most texts match no rule, and most patterns need a word the text does not have: each
+        # pattern is indexed by its rarest required item, and searched only when the text has one
+        # of that item's words. The rules are still tried in order, so the first rule still wins.
+        common = {w for name in _COMMON_CLASSES for p in self.classes.get(name, ()) for w in p[:1]}
+        self.guard_index = {kind: _Needs([(rx, self._needs[rx]) for rx, _ in guards], common)
+                            for kind, guards in self.guards.items()}
+        self.rule_index = {kind: _Needs([(p, self._needs[p]) for _, ps in rules for p in ps], common)
+                           for kind, rules in self.rules.items()}
         # Each token's normal form, once per process: most of a text's words were seen before.
         self._seen: dict[str, str] = {}
 
@@ -205,7 +208,7 @@ class Lexicon:
         return "(?:" + "|".join(one(p) for p in phrases) + ")"
 
     def compile(self, pattern: str) -> re.Pattern:
-        rx, covered = [r"(?<= )"], 0
+        rx, covered, needs = [r"(?<= )"], 0, []
         for m in self.ITEM.finditer(pattern):
             if pattern[covered:m.start()].strip():
                 break
@@ -221,8 +224,12 @@ class Lexicon:
                     phrases += self.classes[ref[1]] if ref else [self.phrase(alt)]
                 [self._learn(p) for p in phrases]
                 rx.append(self._alts(phrases) + (gopt or ""))
+                if not gopt:
+                    needs.append([p[0] for p in phrases])
             elif cls:
                 rx.append(self._alts(self.classes[cls]) + (copt or ""))
+                if not copt:
+                    needs.append([p[0] for p in self.classes[cls]])
             elif gap:
                 rx.append(self.GAP % int(gap))
             elif start:
@@ -233,9 +240,13 @@ class Lexicon:
                 p = self.phrase(word)
                 self._learn(p)
                 rx.append(self._alts([p]) + (wopt or ""))
+                if not wopt:
+                    needs.append([p[0]])
         if pattern[covered:].strip():   # e.g. nested parentheses, which are not supported
             raise ValueError(f"{self.lang} safety lexicon: cannot read {pattern!r} at {covered}")
-        return re.compile("".join(rx))
+        compiled = re.compile("".join(rx))
+        self._needs[compiled] = needs
+        return compiled
 
     # -- classification ------------------------------------------------------------------
     def line(self, toks: list[str]) -> str:
@@ -243,14 +254,17 @@ class Lexicon:
 
     def guarded(self, toks: list[str], kind: str) -> set[int]:
         """Indices of the tokens a guard covers (to the clause end for clause guards)."""
-        s, starts, pos = self.line(toks), [], 2
-        if not self.any_guard[kind].search(s):
+        may = self.guard_index[kind].could_match(toks)
+        if not may:
             return set()
+        s, starts, pos = self.line(toks), [], 2
         for t in toks:
             starts.append(pos)
             pos += len(t) + 1
         hidden = set()
         for rx, scope in self.guards[kind]:
+            if rx not in may:
+                continue
             for m in rx.finditer(s):
                 end = s.index("|", m.end()) if scope == "clause" else m.end()
                 hidden.update(i for i in range(bisect_left(starts, m.start()), bisect_left(starts, end))
@@ -258,13 +272,49 @@ class Lexicon:
         return hidden
 
     def first_rule(self, toks: list[str], kind: str, hidden: set[int]) -> str | None:
-        s = self.line(["_" if i in hidden else t for i, t in enumerate(toks)])
-        if not self.any_rule[kind].search(s):
+        shown = ["_" if i in hidden else t for i, t in enumerate(toks)]
+        may = self.rule_index[kind].could_match(shown)
+        if not may:
             return None
+        s = self.line(shown)
         for rule_id, patterns in self.rules[kind]:
-            if any(p.search(s) for p in patterns):
+            if any(p in may and p.search(s) for p in patterns):
                 return rule_id
         return None
+
+
+# Classes of everyday words ("he", "not", "want"): an item of these says little about a text.
+_COMMON_CLASSES = ("third", "neg", "generic", "want", "intend", "turn")
+
+
+class _Needs:
+    """Which patterns could match a text, from the words it has. Each pattern is indexed by one
+    of the items it cannot match without (the one with fewest everyday words, then fewest
+    words): a text with none of that item's words cannot match it. Saying "this one cannot"
+    is exact; the pattern itself still decides."""
+
+    def __init__(self, patterns: list[tuple[re.Pattern, list]], common: set):
+        self.anywhere: frozenset = frozenset(rx for rx, needs in patterns if not needs)
+        self.exact: dict[str, set] = {}
+        self.prefixes: dict[str, list[tuple[str, re.Pattern]]] = {}   # by the prefix's first letter
+        for rx, needs in patterns:
+            if not needs:
+                continue
+            words = min(needs, key=lambda ws: (sum(w.rstrip("*") in common for w in ws), len(ws)))
+            for w in words:
+                if w.endswith("*") and len(w) > 1:
+                    self.prefixes.setdefault(w[:1], []).append((w[:-1], rx))
+                else:
+                    self.exact.setdefault(w, set()).add(rx)
+
+    def could_match(self, toks: list[str]) -> set:
+        may = set(self.anywhere)
+        for t in set(toks):
+            may.update(self.exact.get(t, ()))
+            for prefix, rx in self.prefixes.get(t[:1], ()):
+                if t.startswith(prefix):
+                    may.add(rx)
+        return may
 
 
 def _listify(rule: dict) -> list[str]:

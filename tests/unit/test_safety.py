@@ -237,3 +237,21 @@ def test_a_gap_or_an_anchor_inside_a_group_is_refused_not_read_as_a_word(pattern
     """Inside ( | ) "~2" would be matched as the word "~2": the alternative could never fire."""
     with pytest.raises(ValueError, match="cannot go inside"):
         safety.Lexicon("es", {"rules": {"crisis": [{"id": "x", "pattern": pattern}]}})
+
+
+def test_the_word_index_never_skips_a_pattern_that_would_match():
+    """Each pattern is searched only when the text has a word of its rarest required item: over
+    every training text, the guards and rules found that way are the ones a search of every
+    pattern finds."""
+    texts = safety.training_texts()[0]
+    for lang in safety.LANGS:
+        lx = safety.lexicon(lang)
+        for text in texts:
+            toks = lx.tokens(split(text))
+            s = lx.line(toks)
+            for kind in safety.KINDS:
+                may = lx.rule_index[kind].could_match(toks)
+                every = {p for _, ps in lx.rules[kind] for p in ps if p.search(s)}
+                assert every <= may, (lang, kind, text)
+                may = lx.guard_index[kind].could_match(toks)
+                assert {rx for rx, _ in lx.guards[kind] if rx.search(s)} <= may, (lang, kind, text)
