@@ -100,11 +100,11 @@ def test_the_checker_refuses_broken_rows():
 # the emergency margin at 0.2 and plain answers judged by the rules alone: emergencies 181 -> 182,
 # crises 118 -> 124, hard negatives that fire 12 -> 7, questions 130 -> 132, none 213 -> 216.
 GOAL = 0.95
-INTENT_FLOOR = {"find_place": 212, "talk_to_person": 73, "stop_request": 61, "question": 132,
-                "checkin": 110, "greeting": 80, "thanks": 76, "language": 53, "none": 216, "answer": 96}
-SAFETY_FLOOR = {"emergency": 182, "crisis": 124}
-HARD_NEGATIVE_ALARMS_AT_MOST = 7
-WRONG_LANGUAGE_AT_MOST = 21
+INTENT_FLOOR = {"find_place": 214, "talk_to_person": 74, "stop_request": 62, "question": 136,
+                "checkin": 113, "greeting": 83, "thanks": 77, "language": 53, "none": 218, "answer": 96}
+SAFETY_FLOOR = {"emergency": 184, "crisis": 127}
+HARD_NEGATIVE_ALARMS_AT_MOST = 4
+WRONG_LANGUAGE_AT_MOST = 18
 
 
 @pytest.mark.parametrize("kind", sorted(SAFETY_FLOOR))
