@@ -10,8 +10,9 @@ How it works, per language (bot/content/safety/en.yaml, es.yaml; loaded once):
 1. normalise: strip accents, lowercase, drop apostrophes ("won't" -> "wont"), punctuation to
    spaces, sentence ends to "|" boundaries, repeated letters squeezed ("breeeathing" and
    "sleep" both lose their doubles; the rules are squeezed the same way), common misspellings
-   folded ("frend" -> "friend"), and near-misses of a few long anchor words (one typo)
-   corrected ("breating" -> "breathing").
+   folded ("frend" -> "friend"), a word typed without vowels read as the listed word it is the
+   skeleton of ("brthng" -> "breathing", `skeletons`), and near-misses of a few long anchor
+   words (one typo) corrected ("breating" -> "breathing").
 2. guards mask what must not count: idioms ("dying to see"), negation ("never overdosed"),
    the past ("overdosed two years ago"), fear ("scared of overdosing") and questions about
    overdose in general ("what is an overdose", "if someone overdoses ...": to the clause end).
@@ -20,7 +21,8 @@ How it works, per language (bot/content/safety/en.yaml, es.yaml; loaded once):
 4. second thoughts: a rule fired, but the text also says something that usually means "not
    now" (`defusers`: the past, "she's home now", a class or a walk, "lol", asthma) and nothing
    urgent (`urgent`: "help", "what do i do", "ahora mismo"). Then the learned model must not
-   read it as "other" more surely than as the rule's kind. A phrase rule cannot tell "my sister
+   read it as "other" more surely than as the rule's kind (each further sign of "not now"
+   lowers that bar: VETO_STEP). A phrase rule cannot tell "my sister
    was unresponsive back in march, she's doing great" from "she's unresponsive"; the model,
    trained on hundreds of such memories, can. Without a defuser the rule stands alone, so a
    plain "he's not breathing" never waits on the model.
