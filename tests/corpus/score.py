@@ -73,15 +73,18 @@ def judge(text: str, waiting: str | None) -> safety.Classification:
     return safety.classify(text, learned_half=not plain_answer(text, waiting))
 
 
-def system_first(text: str, lang: str, waiting: str | None = None) -> Reading | None:
+def system_first(text: str, lang: str, waiting: str | None = None, model=None) -> Reading | None:
     """What the runtime decides before any reader: STOP, safety (the rules alone for a plain
-    answer to the waiting question, as core.conversation.decide does), the system keywords."""
+    answer to the waiting question, as core.conversation.decide does), the system keywords.
+    With the understanding step's `model`, a safety answer goes out in the language the text is
+    written in, as decide() sends it; without (the baseline), in the language of the rule."""
     kw = keywords.match(text)
     if kw and kw.kind == "opt_out":
         return Reading("stop_request", kw.lang or lang)
     verdict = judge(text, waiting)
     if verdict.kind:
-        return Reading(verdict.kind, verdict.lang_hint or lang)
+        written = model.language_of(text, model.normalise(text)) if model is not None else None
+        return Reading(verdict.kind, written or verdict.lang_hint or lang)
     if kw and kw.kind == "language":
         return Reading("language", kw.value, target_lang=kw.value)
     if kw and kw.kind == "help":
@@ -116,7 +119,7 @@ def baseline(text: str, waiting: str | None, lang: str) -> Reading:
 
 def understanding_reader(understand: Callable, model) -> Callable[[str, str | None, str], Reading]:
     def read(text: str, waiting: str | None, lang: str) -> Reading:
-        first = system_first(text, lang, waiting)
+        first = system_first(text, lang, waiting, model)
         if first:
             return first
         u = understand(text, model, waiting=waiting)

@@ -104,7 +104,7 @@ INTENT_FLOOR = {"find_place": 214, "talk_to_person": 74, "stop_request": 62, "qu
                 "checkin": 113, "greeting": 83, "thanks": 77, "language": 53, "none": 218, "answer": 96}
 SAFETY_FLOOR = {"emergency": 184, "crisis": 127}
 HARD_NEGATIVE_ALARMS_AT_MOST = 4
-WRONG_LANGUAGE_AT_MOST = 18
+WRONG_LANGUAGE_AT_MOST = 11
 
 
 @pytest.mark.parametrize("kind", sorted(SAFETY_FLOOR))
