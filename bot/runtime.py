@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import (Integer, String, bindparam, exists, func, insert, literal, literal_column, select,
-                        true, update)
+from sqlalchemy import (Integer, String, bindparam, column, exists, func, insert, literal, literal_column,
+                        select, true, update)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -51,15 +51,22 @@ NEW_CONVERSATION_COLUMNS = ("participant_id", "flow", "flow_version", "state", "
                             "expires_at", "started_at", "updated_at")
 NEW_CONVERSATION = Raw(insert(CONVERSATIONS), keys=NEW_CONVERSATION_COLUMNS)   # no id back: it can go in a write batch
 # PostgreSQL: a batch of check-ins waiting for their answer (await_checkins) in one INSERT from
-# arrays, the same text whatever the batch's size; SQLite: one executemany
-_CHECKINS_VARYING = {"participant_id": Integer, "flow": String, "flow_version": Integer, "state": postgresql.JSON,
-                     "expires_at": UTCDateTime}
-_checkins = (func.unnest(*(bindparam(f"c_{c}", type_=postgresql.ARRAY(t)) for c, t in _CHECKINS_VARYING.items()))
-             .table_valued(*_CHECKINS_VARYING).render_derived("v"))
+# one JSON array of the rows (json_to_recordset), the same text whatever the batch's size (an
+# array of JSON states would be escaped quote by quote in Python); SQLite: one executemany
+_CHECKIN_COLUMNS = {"participant_id": Integer, "flow": String, "flow_version": Integer, "state": postgresql.JSON,
+                    "expires_at": postgresql.TIMESTAMP}
+_checkins = (func.json_to_recordset(bindparam("rows", type_=postgresql.JSON))
+             .table_valued(*(column(c, t) for c, t in _CHECKIN_COLUMNS.items())).render_derived("v", with_types=True))
 _checkin_now = bindparam("now", type_=UTCDateTime)
 NEW_CHECKINS_PG = insert(CONVERSATIONS).from_select(
-    [*_CHECKINS_VARYING, "status", "started_at", "updated_at"],
-    select(*(_checkins.c[c] for c in _CHECKINS_VARYING), literal_column("'active'"), _checkin_now, _checkin_now))
+    [*_CHECKIN_COLUMNS, "status", "started_at", "updated_at"],
+    select(*(_checkins.c[c] for c in _CHECKIN_COLUMNS), literal_column("'active'"), _checkin_now, _checkin_now))
+
+
+def _naive_utc(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+
+
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
@@ -567,7 +574,8 @@ class Runtime:
             return
         conn = s.connection()
         if conn.dialect.name == "postgresql":
-            conn.execute(NEW_CHECKINS_PG, {"now": now, **{f"c_{c}": [v[c] for v in new] for c in _CHECKINS_VARYING}})
+            conn.execute(NEW_CHECKINS_PG, {"now": now, "rows": [
+                {**{c: v[c] for c in _CHECKIN_COLUMNS}, "expires_at": _naive_utc(v["expires_at"])} for v in new]})
         else:
             conn.execute(insert(CONVERSATIONS), new)
 

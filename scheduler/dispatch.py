@@ -162,6 +162,25 @@ class PassResult:
 _PENDING, _CLAIMED = literal_column("'pending'"), literal_column("'claimed'")   # literals: the partial index matches
 
 
+def _claim_stmt(table, pg: bool):
+    """The claim of `table` (either outbox), built once per table and engine: fixed SQL text."""
+    c, now, limit = table.c, bindparam("now", type_=UTCDateTime), bindparam("limit", type_=Integer)
+    expired = select(c.id).where(c.state == _CLAIMED, c.claimed_until < now).order_by(c.due_at, c.id).limit(limit)
+    due = select(c.id).where(c.state == _PENDING, c.due_at <= now).order_by(c.due_at, c.id).limit(limit)
+    if pg:
+        expired, due = expired.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
+    expired, due = expired.subquery("expired"), due.subquery("due")
+    picked = select(union_all(select(expired.c.id), select(due.c.id)).subquery("both").c.id).limit(limit)
+    where = c.id == any_(func.array(picked.scalar_subquery())) if pg else c.id.in_(picked.scalar_subquery())
+    return (update(table).where(where)
+            .values(state="claimed", claimed_by=bindparam("worker"), claimed_until=bindparam("until"),
+                    updated_at=now)
+            .returning(c.id, c.due_at))
+
+
+_CLAIMS: dict = {}
+
+
 def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timedelta,
           outbox=ScheduledMessage) -> list[int]:
     """Take up to `limit` rows whose lease ran out and then due rows, each branch oldest due
@@ -175,22 +194,12 @@ def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timede
     (due_at, id), made PostgreSQL read and sort every open row for each claim.) PostgreSQL
     locks each branch's rows FOR UPDATE SKIP LOCKED as it reads them and updates them by
     primary key (= ANY of the ids); SQLite's one UPDATE is atomic under its write lock."""
-    SM = outbox
-    expired = (select(SM.id).where(SM.state == _CLAIMED, SM.claimed_until < now)
-               .order_by(SM.due_at, SM.id).limit(limit))
-    due = select(SM.id).where(SM.state == _PENDING, SM.due_at <= now).order_by(SM.due_at, SM.id).limit(limit)
-    if not db.is_sqlite:
-        expired, due = expired.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
-    expired, due = expired.subquery("expired"), due.subquery("due")
-    both = union_all(select(expired.c.id), select(due.c.id)).subquery("both")
-    picked = select(both.c.id).limit(limit)
-    where = (SM.id.in_(picked.scalar_subquery()) if db.is_sqlite
-             else SM.id == any_(func.array(picked.scalar_subquery())))
-    stmt = (update(SM).where(where)
-            .values(state="claimed", claimed_by=worker_id, claimed_until=now + lease, updated_at=now)
-            .returning(SM.id, SM.due_at))
-    with db.session() as s:
-        rows = s.execute(stmt, execution_options={"synchronize_session": False}).all()
+    table, pg = outbox.__table__, not db.is_sqlite
+    stmt = _CLAIMS.get((table.name, pg))
+    if stmt is None:
+        stmt = _CLAIMS[table.name, pg] = _claim_stmt(table, pg)
+    with db.transaction() as conn:
+        rows = conn.execute(stmt, {"now": now, "limit": limit, "worker": worker_id, "until": now + lease}).all()
     return [r.id for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
@@ -603,6 +612,7 @@ class Dispatcher:
                           kind=row.kind, body=body, num_media=0, provider_sid=None, status="sending",
                           error_code=None, reply_to_id=None, author_id=row.author_id, created_at=now,
                           updated_at=now, answered_at=None)     # inserted with the rest of the chunk
+            # (PostgreSQL's NEW_MESSAGES_PG sends only _NEW_VARYING; the rest are its constants)
             return None, values, contact, route
         msg.status, msg.contact_id, msg.channel, msg.updated_at = "sending", contact.id, contact.channel, now
         if msg.error_code == whatsapp.HELD_CODE:
