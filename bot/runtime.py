@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, exists, insert, literal, select, true, update
+from sqlalchemy import (Integer, String, bindparam, column, exists, func, insert, literal, literal_column,
+                        select, true, update)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from db.raw import Raw
 from db.queries import insert_unless_exists
 from db.records import Record
 from db.session import Database
+from db.types import UTCDateTime
 
 log = logging.getLogger("homeward.runtime")
 
@@ -48,6 +50,23 @@ CONVERSATION_BY_ID = records.by_id(CONVERSATIONS)
 NEW_CONVERSATION_COLUMNS = ("participant_id", "flow", "flow_version", "state", "status", "outcome", "timeout_at",
                             "expires_at", "started_at", "updated_at")
 NEW_CONVERSATION = Raw(insert(CONVERSATIONS), keys=NEW_CONVERSATION_COLUMNS)   # no id back: it can go in a write batch
+# PostgreSQL: a batch of check-ins waiting for their answer (await_checkins) in one INSERT from
+# one JSON array of the rows (json_to_recordset), the same text whatever the batch's size (an
+# array of JSON states would be escaped quote by quote in Python); SQLite: one executemany
+_CHECKIN_COLUMNS = {"participant_id": Integer, "flow": String, "flow_version": Integer, "state": postgresql.JSON,
+                    "expires_at": postgresql.TIMESTAMP}
+_checkins = (func.json_to_recordset(bindparam("rows", type_=postgresql.JSON))
+             .table_valued(*(column(c, t) for c, t in _CHECKIN_COLUMNS.items())).render_derived("v", with_types=True))
+_checkin_now = bindparam("now", type_=UTCDateTime)
+NEW_CHECKINS_PG = insert(CONVERSATIONS).from_select(
+    [*_CHECKIN_COLUMNS, "status", "started_at", "updated_at"],
+    select(*(_checkins.c[c] for c in _CHECKIN_COLUMNS), literal_column("'active'"), _checkin_now, _checkin_now))
+
+
+def _naive_utc(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+
+
 ACTIVE_CONVERSATION = (select(CONVERSATIONS).where(CONVERSATIONS.c.participant_id == bindparam("pid"),
                                                    CONVERSATIONS.c.status == "active")
                        .order_by(CONVERSATIONS.c.id.desc()).limit(1))
@@ -551,8 +570,14 @@ class Runtime:
                 new.append(dict(participant_id=person.id, flow=state["flow"], flow_version=state["version"],
                                 state=state, status="active", outcome=None, timeout_at=None,
                                 expires_at=expires_at, started_at=now, updated_at=now))
-        if new:
-            s.connection().execute(insert(CONVERSATIONS), new)
+        if not new:
+            return
+        conn = s.connection()
+        if conn.dialect.name == "postgresql":
+            conn.execute(NEW_CHECKINS_PG, {"now": now, "rows": [
+                {**{c: v[c] for c in _CHECKIN_COLUMNS}, "expires_at": _naive_utc(v["expires_at"])} for v in new]})
+        else:
+            conn.execute(insert(CONVERSATIONS), new)
 
     # -- timers ------------------------------------------------------------------------------
     def run_timeouts(self, now: datetime, limit: int = 200) -> int:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String,
                         Text, UniqueConstraint, Float)
-from sqlalchemy.sql.expression import false as sa_false, true as sa_true
+from sqlalchemy.sql.expression import false as sa_false, text, true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime, utcnow
@@ -237,6 +237,10 @@ class ScheduledMessage(Base):
     __table_args__ = (
         UniqueConstraint("participant_id", "dedupe_key", name="uq_scheduled_messages_dedupe"),
         Index("ix_scheduled_messages_due", "state", "due_at"),
+        # the claim's pending branch in its order (migration 0017); SQLite's (state, due_at) above
+        # already is, its index entries ending with the rowid
+        Index("ix_scheduled_messages_pending", "due_at", "id",
+              postgresql_where=text("state = 'pending'")).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)

@@ -31,7 +31,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Integer, String, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (Integer, String, Text, any_, bindparam, func, insert, literal_column, select,
+                        union_all, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -54,23 +55,60 @@ MESSAGES, OUTBOX = Message.__table__, ScheduledMessage.__table__
 PARTICIPANTS, CONTACTS, USERS = Participant.__table__, Contact.__table__, User.__table__
 
 # A chunk's statements, built once: Core only (no ORM object a row), the same SQL text every
-# chunk (so SQLAlchemy's and psycopg's caches and PostgreSQL's prepared statements hold), and
-# per-row values sent as one executemany (psycopg pipelines it: one round trip).
-HOLD = (update(OUTBOX)      # the proof of holding, renewing the lease, and the rows themselves
-        .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)), OUTBOX.c.state == "claimed",
-               OUTBOX.c.claimed_by == bindparam("worker"))
-        .values(claimed_until=bindparam("until")).returning(*OUTBOX.c))
+# chunk (so SQLAlchemy's and psycopg's caches and PostgreSQL's prepared statements hold). On
+# PostgreSQL a chunk's ids and per-row values are arrays (`= ANY(:ids)`, `unnest(...)`): short
+# fixed texts, whatever the chunk's size, each one statement. SQLite, which has no arrays, gets
+# expanding IN lists and executemany (its round trips are calls in this process).
+_ids = {name: bindparam(name, type_=ARRAY(Integer)) for name in ("ids", "pids", "rids", "mids")}
+
+
+def _in(column, name: str, pg: bool):
+    return column == any_(_ids[name]) if pg else column.in_(bindparam(name, expanding=True))
+
+
+def _hold_stmt(pg: bool):        # the proof of holding, renewing the lease, and the rows themselves
+    return (update(OUTBOX)
+            .where(_in(OUTBOX.c.id, "ids", pg), OUTBOX.c.state == "claimed", OUTBOX.c.claimed_by == bindparam("worker"))
+            .values(claimed_until=bindparam("until")).returning(*OUTBOX.c))
+
+
 _CONTACT_COLS = [c.label(f"c_{c.name}") for c in CONTACTS.c]
-PEOPLE = (select(PARTICIPANTS, USERS.c.name.label("peer_name"), *_CONTACT_COLS)   # the re-check's one read
-          .select_from(PARTICIPANTS.outerjoin(USERS, USERS.c.id == PARTICIPANTS.c.assigned_peer_id)
-                       .outerjoin(CONTACTS, CONTACTS.c.participant_id == PARTICIPANTS.c.id))
-          .where(PARTICIPANTS.c.id.in_(bindparam("pids", expanding=True))))
+
+
+def _people_stmt(pg: bool):      # the re-check's one read: people, their peers' names, all their addresses
+    return (select(PARTICIPANTS, USERS.c.name.label("peer_name"), *_CONTACT_COLS)
+            .select_from(PARTICIPANTS.outerjoin(USERS, USERS.c.id == PARTICIPANTS.c.assigned_peer_id)
+                         .outerjoin(CONTACTS, CONTACTS.c.participant_id == PARTICIPANTS.c.id))
+            .where(_in(PARTICIPANTS.c.id, "pids", pg)))
+
+
+def _sent_stmt(pg: bool):
+    return (update(OUTBOX).where(_in(OUTBOX.c.id, "ids", pg))
+            .values(state="sent", claimed_by=None, claimed_until=None, updated_at=bindparam("now")))
+
+
+HOLD, HOLD_PG = _hold_stmt(False), _hold_stmt(True)
+PEOPLE, PEOPLE_PG = _people_stmt(False), _people_stmt(True)
+SENT, SENT_PG = _sent_stmt(False), _sent_stmt(True)
 LINKED = select(MESSAGES).where(MESSAGES.c.id.in_(bindparam("mids", expanding=True)))
 CHOSEN = select(CONTACTS).where(CONTACTS.c.id.in_(bindparam("cids", expanding=True)))
 NEW_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+# PostgreSQL: the chunk's new Messages from arrays, in their order (WITH ORDINALITY ... ORDER BY:
+# the ids come from the sequence in that order, so sorted they match the rows, as SQLAlchemy's
+# own sort_by_parameter_order relies on); what every new intent shares is written as constants
+_NEW_VARYING = {"participant_id": Integer, "contact_id": Integer, "channel": String, "kind": String,
+                "body": Text, "author_id": Integer}
+_new = (func.unnest(*(bindparam(f"new_{c}", type_=ARRAY(t)) for c, t in _NEW_VARYING.items()))
+        .table_valued(*_NEW_VARYING, with_ordinality="n").render_derived("v"))
+_now = bindparam("now", type_=UTCDateTime)
+NEW_MESSAGES_PG = insert(MESSAGES).from_select(
+    [*_NEW_VARYING, "direction", "num_media", "status", "created_at", "updated_at"],
+    select(*(_new.c[c] for c in _NEW_VARYING), literal_column("'out'"), literal_column("0"),
+           literal_column("'sending'"), _now, _now).order_by(_new.c.n)
+).returning(MESSAGES.c.id)
 INTENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("rid"))      # SQLite: executemany, in-process
           .values(attempts=OUTBOX.c.attempts + 1, message_id=bindparam("mid")))
-_rids, _mids = bindparam("rids", type_=ARRAY(Integer)), bindparam("mids", type_=ARRAY(Integer))
+_rids, _mids = _ids["rids"], _ids["mids"]
 _intents = func.unnest(_rids, _mids).table_valued("rid", "mid").render_derived("v")
 INTENT_PG = (update(OUTBOX)     # PostgreSQL: one statement, two arrays; = ANY keeps it on the primary key
              .where(OUTBOX.c.id == any_(_rids), OUTBOX.c.id == _intents.c.rid)
@@ -87,8 +125,6 @@ _answers = func.unnest(_mids, bindparam("sids", type_=ARRAY(String)),
                        ).table_valued("mid", "sid", "status").render_derived("v")
 ANSWERED_PG = (update(MESSAGES).where(MESSAGES.c.id == any_(_mids), MESSAGES.c.id == _answers.c.mid)
                .values(provider_sid=_answers.c.sid, status=_answers.c.status, updated_at=bindparam("now")))
-SENT = (update(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-        .values(state="sent", claimed_by=None, claimed_until=None, updated_at=bindparam("now")))
 
 
 def worker_id() -> str:
@@ -123,22 +159,47 @@ class PassResult:
     reasons: dict = field(default_factory=dict)
 
 
+_PENDING, _CLAIMED = literal_column("'pending'"), literal_column("'claimed'")   # literals: the partial index matches
+
+
+def _claim_stmt(table, pg: bool):
+    """The claim of `table` (either outbox), built once per table and engine: fixed SQL text."""
+    c, now, limit = table.c, bindparam("now", type_=UTCDateTime), bindparam("limit", type_=Integer)
+    expired = select(c.id).where(c.state == _CLAIMED, c.claimed_until < now).order_by(c.due_at, c.id).limit(limit)
+    due = select(c.id).where(c.state == _PENDING, c.due_at <= now).order_by(c.due_at, c.id).limit(limit)
+    if pg:
+        expired, due = expired.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
+    expired, due = expired.subquery("expired"), due.subquery("due")
+    picked = select(union_all(select(expired.c.id), select(due.c.id)).subquery("both").c.id).limit(limit)
+    where = c.id == any_(func.array(picked.scalar_subquery())) if pg else c.id.in_(picked.scalar_subquery())
+    return (update(table).where(where)
+            .values(state="claimed", claimed_by=bindparam("worker"), claimed_until=bindparam("until"),
+                    updated_at=now)
+            .returning(c.id, c.due_at))
+
+
+_CLAIMS: dict = {}
+
+
 def claim(db: Database, worker_id: str, now: datetime, limit: int, lease: timedelta,
           outbox=ScheduledMessage) -> list[int]:
-    """Take up to `limit` due rows (and rows whose lease ran out), oldest due first. `outbox`:
-    the participants' (ScheduledMessage) or the staff's (StaffText); both hold the same columns."""
-    SM = outbox
-    due = (select(SM.id)
-           .where(or_((SM.state == "pending") & (SM.due_at <= now),
-                      (SM.state == "claimed") & (SM.claimed_until < now)))
-           .order_by(SM.due_at, SM.id).limit(limit))
-    if not db.is_sqlite:
-        due = due.with_for_update(skip_locked=True)
-    stmt = (update(SM).where(SM.id.in_(due.scalar_subquery()))
-            .values(state="claimed", claimed_by=worker_id, claimed_until=now + lease, updated_at=now)
-            .returning(SM.id, SM.due_at))
-    with db.session() as s:
-        rows = s.execute(stmt, execution_options={"synchronize_session": False}).all()
+    """Take up to `limit` rows whose lease ran out and then due rows, each branch oldest due
+    first. `outbox`: the participants' (ScheduledMessage) or the staff's (StaffText); both hold
+    the same columns.
+
+    Two branches, each read from an index in its own order, so a claim reads about the rows it
+    takes, not every open row: the expired leases from (state, due_at) (only the rows in flight
+    are "claimed"), then the pending and due rows from the partial index on (due_at, id) where
+    state = 'pending' (migration 0017), stopping at `limit`. (One OR of the two, ordered by
+    (due_at, id), made PostgreSQL read and sort every open row for each claim.) PostgreSQL
+    locks each branch's rows FOR UPDATE SKIP LOCKED as it reads them and updates them by
+    primary key (= ANY of the ids); SQLite's one UPDATE is atomic under its write lock."""
+    table, pg = outbox.__table__, not db.is_sqlite
+    stmt = _CLAIMS.get((table.name, pg))
+    if stmt is None:
+        stmt = _CLAIMS[table.name, pg] = _claim_stmt(table, pg)
+    with db.transaction() as conn:
+        rows = conn.execute(stmt, {"now": now, "limit": limit, "worker": worker_id, "until": now + lease}).all()
     return [r.id for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
@@ -420,13 +481,15 @@ class Dispatcher:
             conn = s.connection()
             # First the proof of holding: renewed here, a row stays this worker's (PostgreSQL: row
             # locks; SQLite: the write lock) until this transaction commits its "sending".
+            pg = not self.db.is_sqlite
             got = {r["id"]: Record(OUTBOX, r) for r in conn.execute(
-                HOLD, {"ids": ids, "worker": self.cfg.worker_id, "until": now + self.cfg.lease}).mappings()}
+                HOLD_PG if pg else HOLD, {"ids": ids, "worker": self.cfg.worker_id,
+                                          "until": now + self.cfg.lease}).mappings()}
             outcomes.update({row_id: Attempt("lost_lease") for row_id in ids if row_id not in got})
             if not got:
                 return outcomes, []
             rows = [got[row_id] for row_id in ids if row_id in got]
-            people, by_person = self._people(conn, {r.participant_id for r in rows})
+            people, by_person = self._people(conn, {r.participant_id for r in rows}, pg)
             mids = [r.message_id for r in rows if r.message_id]
             msgs = ({m["id"]: Record(MESSAGES, m) for m in conn.execute(LINKED, {"mids": mids}).mappings()}
                     if mids else {})
@@ -452,7 +515,7 @@ class Dispatcher:
                 return outcomes, []
             # The intent of every send: new Messages in one INSERT, the rows' tries and links in one executemany.
             new = [values for _, _, _, values, _, _ in planned if values is not None]
-            new_ids = iter(conn.execute(NEW_MESSAGES, new).scalars().all() if new else ())
+            new_ids = iter(self._insert_new(conn, new, now, pg) if new else ())
             sends = []
             for row, person, msg, values, contact, route in planned:
                 if msg is not None:
@@ -468,13 +531,22 @@ class Dispatcher:
         return outcomes, sends
 
     @staticmethod
-    def _people(conn, pids: set[int]) -> tuple[dict[int, PersonRecord], dict[int, list[Record]]]:
+    def _insert_new(conn, new: list[dict], now: datetime, pg: bool) -> list[int]:
+        """The chunk's new Messages ("sending"), one INSERT; their ids in the order of `new`."""
+        if not pg:
+            return conn.execute(NEW_MESSAGES, new).scalars().all()
+        ids = conn.execute(NEW_MESSAGES_PG, {"now": now, **{f"new_{c}": [v[c] for v in new] for c in _NEW_VARYING}}
+                           ).scalars().all()
+        return sorted(ids)
+
+    @staticmethod
+    def _people(conn, pids: set[int], pg: bool) -> tuple[dict[int, PersonRecord], dict[int, list[Record]]]:
         """The chunk's people, their peers' names and all their addresses: one query."""
         people: dict[int, PersonRecord] = {}
         by_person: dict[int, list[Record]] = {}
         cols = [c.name for c in PARTICIPANTS.c]
         ccols = [(f"c_{c.name}", c.name) for c in CONTACTS.c]
-        for r in conn.execute(PEOPLE, {"pids": list(pids)}).mappings():
+        for r in conn.execute(PEOPLE_PG if pg else PEOPLE, {"pids": list(pids)}).mappings():
             pid = r["id"]
             if pid not in people:
                 people[pid] = PersonRecord(PARTICIPANTS, {**{k: r[k] for k in cols}, "peer_name": r["peer_name"]})
@@ -540,6 +612,7 @@ class Dispatcher:
                           kind=row.kind, body=body, num_media=0, provider_sid=None, status="sending",
                           error_code=None, reply_to_id=None, author_id=row.author_id, created_at=now,
                           updated_at=now, answered_at=None)     # inserted with the rest of the chunk
+            # (PostgreSQL's NEW_MESSAGES_PG sends only _NEW_VARYING; the rest are its constants)
             return None, values, contact, route
         msg.status, msg.contact_id, msg.channel, msg.updated_at = "sending", contact.id, contact.channel, now
         if msg.error_code == whatsapp.HELD_CODE:
@@ -663,7 +736,7 @@ class Dispatcher:
             else:
                 conn.execute(ANSWERED_PG, {"mids": [x.message_id for x in ok], "sids": [x.sent.sid for x in ok],
                                            "statuses": [x.sent.status for x in ok], "now": now})
-            conn.execute(SENT, {"ids": [x.row_id for x in ok], "now": now})
+            conn.execute(SENT if self.db.is_sqlite else SENT_PG, {"ids": [x.row_id for x in ok], "now": now})
             nudged = [x.person for x in ok if x.kind in ("nudge", "welcome")]
             if self.after_nudge is not None and nudged:
                 self.after_nudge(s, nudged, now)
