@@ -167,7 +167,7 @@ class Lexicon:
     def word(self, w: str) -> str:
         star = w.endswith("*")
         w = self._squeeze(w.rstrip("*"))
-        return self.folds.get(w, w) + ("*" if star else "")
+        return w + "*" if star else self.folds.get(w, w)   # folds are whole words, never a stem
 
     def phrase(self, p: str) -> list[str]:
         if not isinstance(p, str):   # an unquoted no/off/yes in the YAML became a bool

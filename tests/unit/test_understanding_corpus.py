@@ -102,7 +102,7 @@ def test_the_checker_refuses_broken_rows():
 GOAL = 0.95
 INTENT_FLOOR = {"find_place": 214, "talk_to_person": 74, "stop_request": 62, "question": 136,
                 "checkin": 113, "greeting": 83, "thanks": 77, "language": 53, "none": 218, "answer": 96}
-SAFETY_FLOOR = {"emergency": 184, "crisis": 127}
+SAFETY_FLOOR = {"emergency": 184, "crisis": 128}
 HARD_NEGATIVE_ALARMS_AT_MOST = 4
 WRONG_LANGUAGE_AT_MOST = 11
 
