@@ -414,8 +414,8 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     if not raw or not learned_half:
         return verdict
     kind = learned().kind(text)
-    if kind and hidden:
-        kept = [t for i, t in enumerate(raw) if i not in hidden and t != "|"]
+    if kind and hidden.get(kind):
+        kept = [t for i, t in enumerate(raw) if i not in hidden[kind] and t != "|"]
         kind = kind if kept and learned().kind(" ".join(kept)) == kind else None
     if not kind:
         return NONE
@@ -438,20 +438,21 @@ def by_rules(text: str) -> Classification:
     return _rules(text)[0]
 
 
-def _rules(text: str) -> tuple[Classification, list[str], set[int], list[list[str]]]:
-    """The rules' verdict, the raw tokens, the indices any guard covered, and each language's
-    tokens (in LANGS order, for the defusers)."""
+def _rules(text: str) -> tuple[Classification, list[str], dict[str, set[int]], list[list[str]]]:
+    """The rules' verdict, the raw tokens, the indices each kind's guards covered, and each
+    language's tokens (in LANGS order, for the defusers). A guard hides words from its own kind
+    only: "not waking up tomorrow" is not an overdose, and may still be a crisis."""
     raw = split(text)
     if not raw:
-        return NONE, raw, set(), []
+        return NONE, raw, {}, []
     lexicons = [lexicon(lang) for lang in LANGS]
     toks = [lx.tokens(raw) for lx in lexicons]
-    covered: set[int] = set()
+    covered: dict[str, set[int]] = {}
     for kind in KINDS:
         hidden = set().union(*(lx.guarded(t, kind) for lx, t in zip(lexicons, toks)))
+        covered[kind] = hidden
         for lx, t in zip(lexicons, toks):
             rule = lx.first_rule(t, kind, hidden)
             if rule:
-                return Classification(kind, lx.lang, rule), raw, hidden, toks
-        covered |= hidden
+                return Classification(kind, lx.lang, rule), raw, covered, toks
     return NONE, raw, covered, toks
