@@ -61,8 +61,7 @@ def interrupts(u: Understanding, definition, state: dict, body: str, today) -> b
         found = places.resolve(body)
         return not (isinstance(found, (places.Place, places.Ambiguous)) or answers.is_skip(body)
                     or answers.yes_no(body) is False)
-    got = answers.read(node, body, state.get("lang") or "en", today)
-    if got.status not in ("ok", "skip"):
+    if not answers_node(definition, state, body, today):
         return not (definition.name == "checkin" and u.intent == "checkin")
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
     return u.intent != "checkin" and u.confidence >= STRONG and len(body.split()) >= 3
