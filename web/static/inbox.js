@@ -27,6 +27,13 @@
     return rows().filter(function (tr) { return tr.dataset.ticket === selected; })[0];
   }
 
+  // A swap while a button is being pressed, or a form in the queue is being sent, would drop
+  // the click ("Claim" pressed as the rows came in): wait for the next poll instead.
+  var pressing = false, sending = false;
+  region.addEventListener("pointerdown", function () { pressing = true; });
+  document.addEventListener("pointerup", function () { setTimeout(function () { pressing = false; }, 0); });
+  region.addEventListener("submit", function () { sending = true; });
+
   function refresh() {
     fetch(region.dataset.rowsUrl, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
       .then(function (r) {
@@ -35,7 +42,9 @@
         return r.text();
       })
       .then(function (html) {
-        if (html !== region.dataset.last) { region.innerHTML = html; region.dataset.last = html; mark(); }
+        if (html !== region.dataset.last && !pressing && !sending) {
+          region.innerHTML = html; region.dataset.last = html; mark();
+        }
         region.dataset.updated = String(Date.now());
       })
       .catch(function () { region.dataset.stale = "1"; })
