@@ -38,6 +38,7 @@ MAX_CHARS = 480           # the words past three SMS segments do not change what
 LANG_CHARS = 200          # the first sentence or two tell the language
 LANG_MIN_LETTERS = 4      # fewer letters than this: too short to tell the language
 LANG_MIN_CONFIDENCE = 0.65     # the likelier language's share, lingua and our model averaged
+LANG_SHORT_SURE = 0.98         # a text of under LANG_MIN_LETTERS letters: our model alone, this sure
 LANG_SURE = 0.95               # our model alone this sure: lingua (the costliest step) is not asked
 
 # Words around a request that are never part of a place name.
@@ -198,9 +199,14 @@ class Model:
     def language_of(self, text: str, norm: str) -> str | None:
         """lingua's reading of the text averaged with a model of our own examples, which knows
         texting words lingua does not ("porfa", "hmu"); None when the two together are unsure."""
-        if len(_LETTER.findall(text)) < LANG_MIN_LETTERS:
+        letters = len(_LETTER.findall(text))
+        if letters < 2:             # a ZIP, a number, an emoji: no language in it
             return None
         p_es = dict(self.lang_model.rank(norm)).get("es", 0.5)
+        if letters < LANG_MIN_LETTERS:   # "ola", "klk", "mal": only a word our examples know well says which
+            if set(norm.split()) & _BOTH_LANGS or abs(p_es - 0.5) < LANG_SHORT_SURE - 0.5:
+                return None
+            return "es" if p_es > 0.5 else "en"
         if abs(p_es - 0.5) >= LANG_SURE - 0.5:       # ours is sure: lingua would not change it
             return "es" if p_es > 0.5 else "en"
         values = {v.language.name: v.value
@@ -212,6 +218,8 @@ class Model:
         return "es" if p_es > 0.5 else "en"
 
 
+# Short words people write the same in both languages ("no", "ya", "yo" texted in English too).
+_BOTH_LANGS = frozenset("no ya yo me mi si so oh ah eh ha uh ay bro ok".split())
 _WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())
 _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
                             "cuando por porque es puedo".split())
@@ -248,7 +256,7 @@ def reads_as_answer(text: str, waiting: str) -> bool:
     if waiting == "yes_no":
         return answers.yes_no(text) is not None or answers.is_skip(text)
     if waiting == "choice":
-        return bool(re.fullmatch(r"\s*#?\d{1,2}\W*", text)) or len(clean(text).split()) <= 3
+        return bool(answers.LEADING_CHOICE.match(clean(text))) or len(clean(text).split()) <= 3
     if waiting == "number":
         return answers.number(text) is not None
     if waiting == "time":
@@ -258,6 +266,11 @@ def reads_as_answer(text: str, waiting: str) -> bool:
     if waiting == "place":
         return isinstance(places.resolve(text), (places.Place, places.Ambiguous))
     return bool(clean(text))
+
+
+def _leading_choice(text: str) -> bool:
+    from core.flows import answers
+    return bool(answers.LEADING_CHOICE.match(clean(text)))
 
 
 def plain_answer(text: str, waiting: str | None) -> bool:
@@ -344,6 +357,8 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     strong = intent in _INTERRUPTING - {"checkin"} and confidence >= STRONG and len(words) >= 3
     if waiting == "place" and intent == "find_place" and not need:
         strong = False      # "im in chicago" names the place asked for; it asks for nothing new
+    if waiting == "choice" and _leading_choice(raw):
+        strong = False      # "1 narcan pls" picks option 1 (as the flow engine reads it), not a question
     if waiting and reads_as_answer(raw, waiting) and not strong:
         return Understanding("unclear", round(confidence, 4), lang, answer=True,
                              alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])

@@ -52,6 +52,10 @@ _PARTS_OF_DAY = [  # (phrase, default hour, meridiem hint)
     ("noon", 12, None), ("midday", 12, None), ("mediodia", 12, None), ("lunch", 12, None),
     ("afternoon", 14, "pm"), ("tarde", 14, "pm"), ("evening", 18, "pm"), ("night", 20, "pm"),
     ("noche", 20, "pm"), ("tonight", 20, "pm"), ("am", None, "am"), ("pm", None, "pm"),
+    # plurals and habits: "mornings r better", "las mañanas", "after work"
+    ("mornings", 9, "am"), ("mananas", 9, "am"), ("afternoons", 14, "pm"), ("tardes", 14, "pm"),
+    ("evenings", 18, "pm"), ("nights", 20, "pm"), ("noches", 20, "pm"), ("after work", 18, "pm"),
+    ("despues del trabajo", 18, "pm"), ("saliendo del trabajo", 18, "pm"),
 ]
 _NAME_PREFIXES = ["my name is", "my names", "name is", "im called", "i am", "im", "its",
                   "it is", "this is", "call me", "you can call me", "me llamo", "mi nombre es",
@@ -95,6 +99,12 @@ def number(text: str, lang: str = "en") -> float | None:
     return None
 
 
+# An option's number first, maybe after "number", "option", "el", "uh": "3 i wanna talk to
+# somebody", "number 3", "la 1 porfa". The number says which; the words after only repeat it.
+LEADING_CHOICE = re.compile(r"^(?:(?:number|option|opcion|numero|num|el|la|uh|um|umm|uhh)\s+)?#?\s*(\d{1,2})\b(?![:.]\d)",
+                            re.IGNORECASE)
+
+
 def _choice_words(choice: Choice) -> list[list[str]]:
     words = [str(choice.value)] + [w for ws in choice.words.values() for w in ws]
     return [t for t in (tokens(w) for w in words) if t]
@@ -111,7 +121,7 @@ def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
     norm = normalize(text)
     if not norm:
         return None
-    m = re.match(r"^#?\s*(\d+)\b", fold(text).strip())
+    m = LEADING_CHOICE.match(fold(text).strip())
     if m:
         i = int(m.group(1)) - 1
         return i if 0 <= i < len(choices) else None
@@ -170,7 +180,7 @@ def time_of_day(text: str) -> str | None:
     """'9am', '6:30 pm', '18:00', 'morning', '6 de la tarde' -> 'HH:MM' (24-hour)."""
     norm = fold(text).replace(".", "")
     words = re.sub(r"[^a-z0-9: ]", " ", norm).split()
-    joined = " ".join(words)
+    joined = re.sub(r"(\d)ish\b", r"\1", " ".join(words))     # "4ish" is 4
     hint, default_hour = None, None
     for phrase, hour, meridiem in _PARTS_OF_DAY:
         if contains_phrase(words, phrase.split()) or re.search(rf"\d{phrase}\b", joined):

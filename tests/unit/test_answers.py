@@ -35,6 +35,9 @@ def test_number(text, lang, value):
     ("18:00", "18:00"), ("morning", "09:00"), ("in the evening", "18:00"), ("noon", "12:00"),
     ("por la mañana", "09:00"), ("6 de la tarde", "18:00"), ("10 at night", "22:00"),
     ("5", "17:00"), ("12am", "00:00"), ("whenever", None), ("25:00", None),
+    # habits, not one time: "mornings r better" answers "what time is best?"
+    ("mornings r better", "09:00"), ("las mañanas son mejor", "09:00"), ("idk afternoons i guess", "14:00"),
+    ("evenings", "18:00"), ("after work", "18:00"), ("4ish", "16:00"), ("no muy temprano", None),
 ])
 def test_time_of_day(text, value):
     assert answers.time_of_day(text) == value

@@ -122,3 +122,29 @@ def test_a_text_in_a_script_the_model_does_not_read_is_unclear_not_a_crash():
     model = understand.default_model()
     for body in ("我很好 谢谢", "مرحبا", "🙏🙏", "—", "ЖЖЖ"):
         assert understand.understand(body, model).intent == "unclear", body
+
+
+@pytest.mark.parametrize("body", ["1 narcan pls", "3 i wanna talk to somebody", "number 3 talk to somebody",
+                                  "la 1 porfa, el narcan", "uh 1? the narcan one"])
+def test_an_options_number_first_answers_the_menu_and_is_not_a_new_request(body):
+    """"Reply 1 for naloxone, 2 for treatment, 3 for a peer": "1 narcan pls" picks 1, it is not
+    a question about naloxone; the flow engine reads the same number."""
+    from core.flows import answers
+    model = understand.default_model()
+    u = understand.understand(body, model, waiting="choice")
+    assert u.answer is True and u.intent == "unclear", body
+    assert answers.LEADING_CHOICE.match(body.lower()), body
+
+
+def test_a_request_with_no_option_number_still_interrupts_the_menu():
+    model = understand.default_model()
+    assert understand.understand("i need 2 talk to someone", model, waiting="choice").intent == "talk_to_person"
+
+
+@pytest.mark.parametrize("body, lang", [("ola", "es"), ("klk", "es"), ("mal", "es"), ("hi", "en"),
+                                        ("no", None), ("ya", None), ("ok", None), ("60614", None), ("👍", None)])
+def test_a_very_short_text_has_a_language_only_when_its_word_says_so(body, lang):
+    """"ola" from a new number is answered in Spanish; "no" and "ya" are texted in both
+    languages and a ZIP has none, so those keep the person's language."""
+    model = understand.default_model()
+    assert model.language_of(body, model.normalise(body)) == lang
