@@ -18,6 +18,7 @@ short clarifying question.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -360,8 +361,10 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     if waiting == "choice" and _leading_choice(raw):
         strong = False      # "1 narcan pls" picks option 1 (as the flow engine reads it), not a question
     if waiting and reads_as_answer(raw, waiting) and not strong:
-        return Understanding("unclear", round(confidence, 4), lang, answer=True,
-                             alternatives=tuple(name for name, _ in ranked if name != "unclear")[:2])
+        # Left to the question; the readings likelier than "nothing" go with it (a hello is
+        # answered with a hello before the question again; "banana" is read as nothing).
+        likelier = tuple(name for name, _ in itertools.takewhile(lambda kv: kv[0] != "unclear", ranked))
+        return Understanding("unclear", round(confidence, 4), lang, answer=True, alternatives=likelier[:2])
     requests = [name for name, _ in ranked if name != "unclear"]
     if confidence < THRESHOLD or intent == "unclear":
         return Understanding("unclear", round(confidence, 4), lang, alternatives=tuple(requests[:2]))
