@@ -13,9 +13,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 import logs
-from core import messages, places, safety, understand
+from core import messages, places, safety, textmodel, understand
 from bot.channels.sender import sender_from_config
 from bot.flow_store import FlowStore
+from bot.model_store import FileStore
 from core.flows import answers
 from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
@@ -43,6 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["homeward.db"] = db
     # Refuse to start with an invalid flow, schedule, intent, answer or safety file: every
     # problem is raised with its file and line (_refuse_content prints them cleanly at a terminal).
+    if app.config.get("MODEL_CACHE_DIR"):
+        textmodel.use_store(FileStore(app.config["MODEL_CACHE_DIR"]))
     with _refuse_content():
         load_registry(app.config["FLOWS_DIR"], check=True)
         # The understanding model (intents, entities, Q&A answers): trained once per process

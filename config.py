@@ -37,6 +37,9 @@ def from_env() -> dict:
         "SANDBOX_ENABLED": (env("SANDBOX_ENABLED") or "").lower() in ("1", "true", "yes"),
         "SESSION_COOKIE_SECURE": (env("SESSION_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
         "INSTANCE_PATH": str(instance),
+        # Trained understanding and safety models, kept between processes (bot/model_store.py);
+        # empty: every process trains its own.
+        "MODEL_CACHE_DIR": env("MODEL_CACHE_DIR", str(instance / "models")),
         "FLOWS_DIR": env("FLOWS_DIR") or str(ROOT / "bot" / "content" / "flows"),
         "LOG_LEVEL": env("LOG_LEVEL") or "INFO",
         # The worker: how long a claim is held before another worker may take it, and the first

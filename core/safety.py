@@ -41,6 +41,7 @@ Pattern language (a rule or guard is a string of space-separated items, matched 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ _O_D = re.compile(r"\bo\s?\.\s?d\b\.?")          # "O.D." -> "od"
 
 def split(text: str) -> list[str]:
     """Language-neutral tokens: no accents, lowercase, apostrophes dropped, "|" at sentence ends."""
-    t = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    text = text or ""
+    t = text if text.isascii() else "".join(c for c in unicodedata.normalize("NFKD", text)
+                                            if not unicodedata.combining(c))
     t = _APOSTROPHES.sub("", t.casefold())
     t = _O_D.sub("od", t)
     t = _ENDS.sub(" | ", t.replace("|", " "))
@@ -345,12 +348,20 @@ class Learned:
                                  for k in KINDS}}
 
     def __init__(self, texts: list[str], labels: list[str]):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.svm import LinearSVC
-        from core.textmodel import Linear, Space
-        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
-        x = vec.fit_transform([self.normalise(t) for t in texts])
-        self.model = Linear(Space(vec), LinearSVC(C=0.5, class_weight=self.weights(labels), random_state=0).fit(x, labels))
+        from core.textmodel import Linear, Space, fitted
+        weights = self.weights(labels)
+
+        def train() -> dict:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            from sklearn.svm import LinearSVC
+            vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
+            x = vec.fit_transform([self.normalise(t) for t in texts])
+            space = Space.of(vec)
+            return {"space": space.parts(),
+                    "model": Linear.of(space, LinearSVC(C=0.5, class_weight=weights, random_state=0).fit(x, labels)).parts()}
+
+        trained = fitted("safety", (texts, labels, sorted(weights.items())), train, code=(sys.modules[__name__],))
+        self.model = Linear(Space(**trained["space"]), *trained["model"])
 
     @staticmethod
     def normalise(text: str) -> str:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from core import intents as content_files
 from core import places
+from core import textmodel
 from core.textmodel import Linear, Space
 
 THRESHOLD = 0.45          # below it: one clarifying question (tuned on the examples and dev corpus)
@@ -77,8 +79,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 def clean(text: str) -> str:
     """Lowercase ASCII words: accents folded, apostrophes dropped, "pleeease" -> "please"."""
-    t = unicodedata.normalize("NFKD", text or "")
-    t = "".join(c for c in t if not unicodedata.combining(c)).casefold()
+    t = text or ""
+    if not t.isascii():
+        t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+    t = t.casefold()
     t = _APOSTROPHES.sub("", t)
     t = _NON_WORD.sub(" ", t)
     return _REPEATS.sub(r"\1\1", t).strip()
@@ -89,8 +93,6 @@ class Model:
 
     def __init__(self, content: content_files.Content):
         from rapidfuzz import fuzz, process
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.svm import LinearSVC
 
         self.content = content
         self._fuzz, self._process = fuzz, process
@@ -105,21 +107,35 @@ class Model:
         self.near_me = _Phrases([(p, "near me") for p in content.near_me])
         self.language_words = _Phrases(list(content.languages.items()))
 
-        # One n-gram space for every model: a text's features are computed once per message.
-        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
-        x_all = vec.fit_transform([self.normalise(ex.text) for ex in content.examples])
-        self.space = Space(vec)
+        rows = {slot: [i for i, ex in enumerate(content.examples) if ex.slot in values]
+                for slot, values in content_files.SLOTS.items()}
 
-        def fit(rows: list[int], labels: list[str], weight=None) -> Linear:
-            return Linear(self.space, LinearSVC(C=0.5, class_weight=weight, random_state=0).fit(x_all[rows], labels))
+        def train() -> dict:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            from sklearn.svm import LinearSVC
+            # One n-gram space for every model: a text's features are computed once per message.
+            texts = [self.normalise(ex.text) for ex in content.examples]
+            vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)
+            x_all = vec.fit_transform(texts)
+            space = Space.of(vec)
 
-        everyone = list(range(len(content.examples)))
-        self.intent_model = fit(everyone, [ex.intent for ex in content.examples], "balanced")
-        self.lang_model = fit(everyone, [ex.lang for ex in content.examples])
-        self.slot_models = {}
-        for slot, values in content_files.SLOTS.items():
-            rows = [i for i, ex in enumerate(content.examples) if ex.slot in values]
-            self.slot_models[slot] = fit(rows, [content.examples[i].slot for i in rows])
+            def fit(idx: list[int], labels: list[str], weight=None) -> tuple:
+                return Linear.of(space, LinearSVC(C=0.5, class_weight=weight, random_state=0).fit(x_all[idx], labels)).parts()
+
+            everyone = list(range(len(texts)))
+            return {"space": space.parts(),
+                    "intent": fit(everyone, [ex.intent for ex in content.examples], "balanced"),
+                    "lang": fit(everyone, [ex.lang for ex in content.examples]),
+                    **{slot: fit(idx, [content.examples[i].slot for i in idx]) for slot, idx in rows.items()}}
+
+        # The examples, the misspellings corrected (content.fuzzy) and the code that prepares the texts.
+        inputs = ([(ex.text, ex.intent, ex.lang, ex.slot) for ex in content.examples], self.fuzzy,
+                  sorted(self.known), sorted(rows.items()))
+        trained = textmodel.fitted("intents", inputs, train, code=(sys.modules[__name__], sys.modules[places.__name__]))
+        self.space = Space(**trained["space"])
+        self.intent_model = Linear(self.space, *trained["intent"])
+        self.lang_model = Linear(self.space, *trained["lang"])
+        self.slot_models = {slot: Linear(self.space, *trained[slot]) for slot in rows}
         self.labels = content.labels
         self.answers = content.answers
         self.detector = _detector()

@@ -15,6 +15,8 @@ _SPACES = re.compile(r"\s+")
 
 def fold(text: str) -> str:
     """Lower-case and strip accents (ñ -> n), keeping punctuation."""
+    if text.isascii():          # most texts: nothing to decompose
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
