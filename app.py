@@ -21,13 +21,14 @@ from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
 from db.session import Database
-from web import headers, params
+from web import headers, params, sessions
 from scheduler.nudge_settings import LiveSchedule
 from core.policy import load_schedule
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
+    app.session_interface = sessions.CookieSessionInterface()   # no cookie: no serializer built
     app.config.update(config_module.from_env())
     if config:
         app.config.update(config)
