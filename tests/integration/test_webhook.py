@@ -36,6 +36,19 @@ def test_unsigned_and_badly_signed_requests_are_refused_and_store_nothing(client
     assert count(db, Message) == 0
 
 
+def test_the_signature_is_computed_as_twilios_validator_computes_it():
+    """bot/channels/twilio_webhook.py signs the string itself (no RequestValidator per request)."""
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    from bot.channels.twilio_webhook import _signature
+    url = "https://homeward.example.org/twilio/sms"
+    for form in (MultiDict(), MultiDict({"MessageSid": new_sid(), "From": PHONE, "Body": "¿Dónde? 💊 <&>"}),
+                 MultiDict([("b", "2"), ("a", "y"), ("a", "x"), ("a", "y"), ("MediaUrl0", ""), ("É", "ü")])):
+        for token in ("test-auth-token-0123456789abcdef", "another"):
+            assert _signature(token, url, form) == RequestValidator(token).compute_signature(url, form)
+
+
 def test_no_auth_token_configured_refuses_everything(db_url):
     from tests.conftest import make_test_app
     app = make_test_app(db_url, TWILIO_AUTH_TOKEN="")
