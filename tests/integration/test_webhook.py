@@ -86,6 +86,30 @@ def test_redelivery_changes_nothing_and_returns_the_same_reply(client, db):
     assert count(db, Escalation) == 1
 
 
+def test_a_redelivery_leaves_the_contact_and_the_check_in_as_they_were(app, client, db):
+    """The store writes the touch and the check-in mark only with the message (PostgreSQL: in the
+    one statement, which is its own transaction; SQLite: rolled back)."""
+    from datetime import timedelta
+    sms(client, PHONE, "hi")                                   # a known address from here on
+    sid, at = new_sid(), clock.pinned()
+    assert sms(client, PHONE, "3", sid=sid).status_code == 200
+    with db.session() as s:
+        contact = s.scalar(select(Contact).where(Contact.address == f"sms:{PHONE}"))
+        contact.last_inbound_at = before = at - timedelta(days=3)
+        s.add(Message(participant_id=contact.participant_id, direction="out", channel="sms", kind="nudge",
+                      body="(seed)", status="sent", created_at=at - timedelta(hours=1),
+                      updated_at=at - timedelta(hours=1)))
+    assert sms(client, PHONE, "3", sid=sid).status_code == 200
+    with db.session() as s:
+        assert s.scalar(select(Contact.last_inbound_at).where(Contact.address == f"sms:{PHONE}")) == before
+        assert s.scalar(select(Message.answered_at).where(Message.kind == "nudge")) is None
+    assert count(db, Message, Message.provider_sid == sid) == 1
+    assert sms(client, PHONE, "4").status_code == 200          # a new text touches and marks
+    with db.session() as s:
+        assert s.scalar(select(Contact.last_inbound_at).where(Contact.address == f"sms:{PHONE}")) == at
+        assert s.scalar(select(Message.answered_at).where(Message.kind == "nudge")) == at
+
+
 def test_emergency_gets_911_and_naloxone_steps_and_an_urgent_ticket(client, db):
     out = replies(sms(client, PHONE, "HELP my friend isnt breathing and his lips are blue"))
     text = " ".join(out)
