@@ -31,7 +31,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app, request):
         if not app.secret_key:
             return None
-        if not request.cookies.get(self.get_cookie_name(app)):
+        if "HTTP_COOKIE" not in request.environ or not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
 
