@@ -96,7 +96,7 @@ class Raw:
         driver = conn.connection.driver_connection
         if on_execute is not None:
             on_execute(c.sql)
-        cursor = driver.cursor()
+        cursor = _cursor(driver)
         try:
             if many:
                 cursor.executemany(c.sql, params)
@@ -115,7 +115,7 @@ class Raw:
         try:
             return [c.load(row) for row in cursor.fetchall()]
         finally:
-            cursor.close()
+            _done(cursor)
 
     def first(self, conn: Connection, **values) -> dict | None:
         c = self._for(conn)
@@ -124,7 +124,7 @@ class Raw:
             row = cursor.fetchone()
             return c.load(row) if row is not None else None
         finally:
-            cursor.close()
+            _done(cursor)
 
     def execute(self, conn: Connection, **values) -> int:
         """A statement whose rows are not read (an UPDATE, an INSERT): its rowcount, or -1 inside
@@ -132,14 +132,32 @@ class Raw:
         c = self._for(conn)
         cursor = self._run(conn, c, c.bind(values))
         count = cursor.rowcount
-        cursor.close()
+        _done(cursor)
         return count
 
     def executemany(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         c = self._for(conn)
         params = [c.bind(r) for r in rows]
         if params:
-            self._run(conn, c, params, many=True).close()
+            _done(self._run(conn, c, params, many=True))
+
+
+def _cursor(driver):
+    """The driver connection's own reused cursor on psycopg outside a pipeline (making and closing
+    a cursor for each statement was a few µs of Python a statement); a new one otherwise (in a
+    pipeline each statement keeps its own results until the batch ends; sqlite3's cost nothing)."""
+    if getattr(driver, "_pipeline", True) is not None:      # sqlite3 has no such attribute
+        return driver.cursor()
+    cursor = getattr(driver, "_homeward_cursor", None)
+    if cursor is None or cursor.closed:
+        cursor = driver._homeward_cursor = driver.cursor()
+    return cursor
+
+
+def _done(cursor) -> None:
+    """Close a statement's cursor, unless it is the connection's reused one (left for the next)."""
+    if getattr(cursor.connection, "_homeward_cursor", None) is not cursor:
+        cursor.close()
 
 
 def _translated(conn: Connection, c: _Compiled, params, exc: Exception, cursor) -> Exception:
