@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import threading
 import time
 from contextlib import contextmanager
@@ -76,12 +75,7 @@ class WriterQueue:
     """SQLite writers of this and other processes (gunicorn workers, the worker) wait their turn
     in the kernel, woken when the lock is free, instead of polling in SQLite's busy handler,
     whose back-off sleeps put 100 ms and more on the slowest answers under load. Re-entrant in
-    a thread. A database in memory has no other processes: the thread lock is enough.
-
-    Each thread keeps its lock file open and flocks it for each turn (opening and closing the
-    file was two of a text's syscalls a turn, and a text takes two turns). The file is reopened in
-    a forked child (an inherited open file would share the parent's lock) and when the path no
-    longer names the file that is open (removed or replaced: the others lock the new one)."""
+    a thread. A database in memory has no other processes: the thread lock is enough."""
 
     def __init__(self, database: str | None):
         self.path = f"{database}.writers" if database and database != ":memory:" else None
@@ -93,33 +87,18 @@ class WriterQueue:
         depth = getattr(self._local, "depth", 0)
         if depth == 0 and self.path:
             try:
-                self._lock_file()
+                self._local.file = open(self.path, "a+b")
+                fcntl.flock(self._local.file, fcntl.LOCK_EX)
             except BaseException:
                 self._thread.release()
                 raise
         self._local.depth = depth + 1
 
-    def _lock_file(self) -> None:
-        local = self._local
-        while True:
-            file = getattr(local, "file", None)
-            if file is None or local.pid != os.getpid():
-                file = local.file = open(self.path, "a+b")
-                local.pid = os.getpid()
-            fcntl.flock(file, fcntl.LOCK_EX)
-            try:
-                if os.stat(self.path).st_ino == os.fstat(file.fileno()).st_ino:
-                    return
-            except FileNotFoundError:
-                pass
-            local.file = None
-            file.close()            # releases the lock on a file nobody else locks now
-
     def release(self) -> None:
         self._local.depth -= 1
         try:
             if self._local.depth == 0 and self.path:
-                fcntl.flock(self._local.file, fcntl.LOCK_UN)
+                self._local.file.close()   # closing the file releases its lock
         finally:
             self._thread.release()
 
