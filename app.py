@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 import uuid
+import weakref
 from datetime import timedelta
 
 from flask import Flask, g, request
@@ -22,13 +23,34 @@ from core.flows.registry import load_registry
 from bot.runtime import Program, Runtime
 from bot.site_store import Locator
 from db.session import Database
-from web import headers, params
+from web import headers, params, sessions
 from scheduler.nudge_settings import LiveSchedule
 from core.policy import load_schedule
 
 
+class HomewardFlask(Flask):
+    """Flask, whose `ensure_sync` (called for every hook and view of every request, Flask's
+    documented place to change how functions are run) remembers the plain functions it was
+    given instead of asking `inspect.iscoroutinefunction` each time; anything else goes to
+    Flask's, as before."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain_functions: weakref.WeakSet = weakref.WeakSet()
+
+    def ensure_sync(self, func):
+        if func in self._plain_functions:
+            return func
+        wrapped = super().ensure_sync(func)
+        if wrapped is func:
+            with contextlib.suppress(TypeError):     # not weakly referable: asked each time
+                self._plain_functions.add(func)
+        return wrapped
+
+
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, static_folder="web/static", template_folder="web/templates")
+    app = HomewardFlask(__name__, static_folder="web/static", template_folder="web/templates")
+    app.session_interface = sessions.CookieSessionInterface()   # no cookie: no serializer built
     app.config.update(config_module.from_env())
     if config:
         app.config.update(config)

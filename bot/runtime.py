@@ -82,24 +82,30 @@ INBOUND_COLUMNS = ("participant_id", "contact_id", "direction", "channel", "kind
 
 
 def _store_known_in_one():
-    """PostgreSQL: a text from a known address stored in one statement, one round trip instead
-    of three. The contact touch, `INSERT ... ON CONFLICT (provider_sid) DO NOTHING` (still the
-    redelivery check: no message id back) and the check-in it answers (db/checkins.py), as
-    data-modifying CTEs; the mark depends on the insert, so a redelivery marks nothing. No row
-    back: an unknown address (the caller makes the person). SQLite has no DML in a CTE: it runs
-    the three statements."""
-    touched = TOUCH_CONTACT.cte("touched")
-    values = select(touched.c.participant_id, touched.c.id,
+    """PostgreSQL: a text from a known address stored in one statement, which is its own
+    transaction (`Database.single`: no BEGIN and no COMMIT round trip). The contact locked as the
+    touch's UPDATE locked it (FOR NO KEY UPDATE), `INSERT ... ON CONFLICT (provider_sid) DO
+    NOTHING` (still the redelivery check: no message id back), then, only when the insert wrote
+    a row, the contact's touch and the check-in it answers (db/checkins.py), as data-modifying
+    CTEs: a redelivery writes nothing, so nothing needs rolling back. No row back: an unknown
+    address (the caller makes the person). SQLite has no DML in a CTE: it runs the three
+    statements in a transaction."""
+    contact = (select(CONTACTS.c.id, CONTACTS.c.participant_id).where(CONTACTS.c.address == bindparam("b_address"))
+               .with_for_update(key_share=True).cte("contact"))
+    values = select(contact.c.participant_id, contact.c.id,
                     *(bindparam(f"b_{name}", type_=MESSAGES.c[name].type) for name in INBOUND_COLUMNS[2:-2]),
                     bindparam("b_now", type_=MESSAGES.c.created_at.type),
                     bindparam("b_now", type_=MESSAGES.c.updated_at.type))
     stored = (postgresql.insert(MESSAGES).from_select(list(INBOUND_COLUMNS), values)
               .on_conflict_do_nothing(index_elements=["provider_sid"])
               .returning(MESSAGES.c.id).cte("stored"))
-    answered = checkins.mark_statement(select(touched.c.participant_id).where(exists(select(stored.c.id)))
+    wrote = exists(select(stored.c.id))
+    touched = (update(CONTACTS).where(CONTACTS.c.id == select(contact.c.id).scalar_subquery(), wrote)
+               .values(last_inbound_at=bindparam("at_contact")).cte("touched"))
+    answered = checkins.mark_statement(select(contact.c.participant_id).where(wrote)
                                        .scalar_subquery()).cte("answered")
-    return (select(touched.c.id, touched.c.participant_id, stored.c.id.label("message_id"))
-            .select_from(touched.outerjoin(stored, true())).add_cte(answered))
+    return (select(contact.c.id, contact.c.participant_id, stored.c.id.label("message_id"))
+            .select_from(contact.outerjoin(stored, true())).add_cte(touched).add_cte(answered))
 
 
 STORE_KNOWN = Raw(_store_known_in_one())
@@ -249,13 +255,14 @@ class Runtime:
         (nothing here needs one). PostgreSQL: STORE_KNOWN, one statement; SQLite: the touch, the
         insert and the check-in mark. None: an unknown address, nothing written; the caller makes
         the person (and touches the contact again, in case a concurrent first text just made it)."""
-        with self.db.transaction(write=True) as conn:
-            if self._store_known is not None:
+        if self._store_known is not None:
+            with self.db.single() as conn:     # one statement, its own transaction
                 known = self._store_known.first(conn, b_address=inbound.address, at_contact=now, b_now=now,
                                                 **{f"b_{k}": values[k] for k in INBOUND_COLUMNS[2:-2]},
                                                 **checkins.answered_params(now))
-                message_id = known["message_id"] if known is not None else None
-            else:
+            message_id = known["message_id"] if known is not None else None
+        else:
+            with self.db.transaction(write=True) as conn:
                 known = RAW_TOUCH_CONTACT.first(conn, b_address=inbound.address, at_contact=now)
                 message_id = None
                 if known is not None:
@@ -264,8 +271,8 @@ class Runtime:
                     message_id = message_id["id"] if message_id is not None else None
                     if message_id is not None:   # the check-in this text answers (the report counts it)
                         checkins.mark_answered(conn, known["participant_id"], now)
-            if known is None or message_id is None:
-                conn.rollback()     # a redelivery: leave the contact as it was
+                if known is None or message_id is None:
+                    conn.rollback()     # a redelivery: leave the contact as it was
         if known is None:
             return None
         if message_id is None:

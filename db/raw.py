@@ -29,11 +29,12 @@ _NAMED = re.compile(r"%\(([^)]+)\)s")
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "base", "binders", "keys", "loaders", "positional", "dialect")
+    __slots__ = ("sql", "names", "base", "binders", "keys", "loaders", "positional", "dialect", "reuse")
 
     def __init__(self, stmt, dialect, keys: Iterable[str] | None):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
         self.dialect, self.sql, self.positional = dialect, compiled.string, compiled.positional
+        self.reuse = dialect.driver == "psycopg"     # the connection's cursor (_cursor)
         names = compiled.positiontup
         rendered = (*compiled.literal_execute_params, *compiled.post_compile_params)
         if rendered:
@@ -96,7 +97,7 @@ class Raw:
         driver = conn.connection.driver_connection
         if on_execute is not None:
             on_execute(c.sql)
-        cursor = driver.cursor()
+        cursor = _cursor(driver) if c.reuse else driver.cursor()
         try:
             if many:
                 cursor.executemany(c.sql, params)
@@ -115,7 +116,7 @@ class Raw:
         try:
             return [c.load(row) for row in cursor.fetchall()]
         finally:
-            cursor.close()
+            _done(c, cursor)
 
     def first(self, conn: Connection, **values) -> dict | None:
         c = self._for(conn)
@@ -124,7 +125,7 @@ class Raw:
             row = cursor.fetchone()
             return c.load(row) if row is not None else None
         finally:
-            cursor.close()
+            _done(c, cursor)
 
     def execute(self, conn: Connection, **values) -> int:
         """A statement whose rows are not read (an UPDATE, an INSERT): its rowcount, or -1 inside
@@ -132,14 +133,32 @@ class Raw:
         c = self._for(conn)
         cursor = self._run(conn, c, c.bind(values))
         count = cursor.rowcount
-        cursor.close()
+        _done(c, cursor)
         return count
 
     def executemany(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         c = self._for(conn)
         params = [c.bind(r) for r in rows]
         if params:
-            self._run(conn, c, params, many=True).close()
+            _done(c, self._run(conn, c, params, many=True))
+
+
+def _cursor(driver):
+    """The driver connection's own reused cursor on psycopg outside a pipeline (making and closing
+    a cursor for each statement was a few µs of Python a statement); a new one otherwise (in a
+    pipeline each statement keeps its own results until the batch ends; sqlite3's cost nothing)."""
+    if driver._pipeline is not None:
+        return driver.cursor()
+    cursor = getattr(driver, "_homeward_cursor", None)
+    if cursor is None or cursor.closed:
+        cursor = driver._homeward_cursor = driver.cursor()
+    return cursor
+
+
+def _done(c: _Compiled, cursor) -> None:
+    """Close a statement's cursor, unless it is the connection's reused one (left for the next)."""
+    if not c.reuse or getattr(cursor.connection, "_homeward_cursor", None) is not cursor:
+        cursor.close()
 
 
 def _translated(conn: Connection, c: _Compiled, params, exc: Exception, cursor) -> Exception:

@@ -32,14 +32,22 @@ def policy(nonce: str | None) -> str:
                       "form-action 'self'", "frame-ancestors 'none'"))
 
 
+NO_NONCE = policy(None)      # every response without an inline element (a webhook, most pages): built once
+_FIXED = tuple((name, name.lower(), value) for name, value in FIXED.items())
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request
     def _security_headers(response):
-        response.headers["Content-Security-Policy"] = policy(g.get("csp_nonce"))
-        for name, value in FIXED.items():
-            response.headers.setdefault(name, value)
+        headers = response.headers
+        nonce = g.get("csp_nonce")
+        headers["Content-Security-Policy"] = policy(nonce) if nonce else NO_NONCE
+        have = {name.lower() for name in headers.keys()}     # setdefault, one pass over the headers
+        for name, lower, value in _FIXED:
+            if lower not in have:
+                headers.add(name, value)
         if request.is_secure:
-            response.headers["Strict-Transport-Security"] = HSTS
+            headers["Strict-Transport-Security"] = HSTS
         return response

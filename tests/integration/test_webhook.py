@@ -36,6 +36,19 @@ def test_unsigned_and_badly_signed_requests_are_refused_and_store_nothing(client
     assert count(db, Message) == 0
 
 
+def test_the_signature_is_computed_as_twilios_validator_computes_it():
+    """bot/channels/twilio_webhook.py signs the string itself (no RequestValidator per request)."""
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    from bot.channels.twilio_webhook import _signature
+    url = "https://homeward.example.org/twilio/sms"
+    for form in (MultiDict(), MultiDict({"MessageSid": new_sid(), "From": PHONE, "Body": "¿Dónde? 💊 <&>"}),
+                 MultiDict([("b", "2"), ("a", "y"), ("a", "x"), ("a", "y"), ("MediaUrl0", ""), ("É", "ü")])):
+        for token in ("test-auth-token-0123456789abcdef", "another"):
+            assert _signature(token, url, form) == RequestValidator(token).compute_signature(url, form)
+
+
 def test_no_auth_token_configured_refuses_everything(db_url):
     from tests.conftest import make_test_app
     app = make_test_app(db_url, TWILIO_AUTH_TOKEN="")
@@ -71,6 +84,30 @@ def test_redelivery_changes_nothing_and_returns_the_same_reply(client, db):
     assert first == second and "911" in first[0]
     assert count(db, Message, Message.direction == "in") == 1
     assert count(db, Escalation) == 1
+
+
+def test_a_redelivery_leaves_the_contact_and_the_check_in_as_they_were(app, client, db):
+    """The store writes the touch and the check-in mark only with the message (PostgreSQL: in the
+    one statement, which is its own transaction; SQLite: rolled back)."""
+    from datetime import timedelta
+    sms(client, PHONE, "hi")                                   # a known address from here on
+    sid, at = new_sid(), clock.pinned()
+    assert sms(client, PHONE, "3", sid=sid).status_code == 200
+    with db.session() as s:
+        contact = s.scalar(select(Contact).where(Contact.address == f"sms:{PHONE}"))
+        contact.last_inbound_at = before = at - timedelta(days=3)
+        s.add(Message(participant_id=contact.participant_id, direction="out", channel="sms", kind="nudge",
+                      body="(seed)", status="sent", created_at=at - timedelta(hours=1),
+                      updated_at=at - timedelta(hours=1)))
+    assert sms(client, PHONE, "3", sid=sid).status_code == 200
+    with db.session() as s:
+        assert s.scalar(select(Contact.last_inbound_at).where(Contact.address == f"sms:{PHONE}")) == before
+        assert s.scalar(select(Message.answered_at).where(Message.kind == "nudge")) is None
+    assert count(db, Message, Message.provider_sid == sid) == 1
+    assert sms(client, PHONE, "4").status_code == 200          # a new text touches and marks
+    with db.session() as s:
+        assert s.scalar(select(Contact.last_inbound_at).where(Contact.address == f"sms:{PHONE}")) == at
+        assert s.scalar(select(Message.answered_at).where(Message.kind == "nudge")) == at
 
 
 def test_emergency_gets_911_and_naloxone_steps_and_an_urgent_ticket(client, db):
