@@ -273,7 +273,7 @@ def reads_as_answer(text: str, waiting: str) -> bool:
     if waiting == "yes_no":
         return answers.yes_no(text) is not None or answers.is_skip(text)
     if waiting == "choice":
-        return bool(answers.LEADING_CHOICE.match(clean(text))) or len(clean(text).split()) <= 3
+        return _leading_choice(text) or len(clean(text).split()) <= 3
     if waiting == "number":
         return answers.number(text) is not None
     if waiting == "time":

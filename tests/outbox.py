@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,12 +22,21 @@ def midday_timezone(now: datetime) -> str:
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
+def db_now(db) -> datetime:
+    """Now on the database's clock (UTC): the worker processes these rows are seeded for run on
+    this machine's clock, so "due" and "lease expired" are read there, not by the test."""
+    with db.session() as s:
+        if db.is_sqlite:
+            return datetime.fromisoformat(s.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))).replace(tzinfo=timezone.utc)
+        return s.scalar(text("SELECT now()")).astimezone(timezone.utc)
+
+
 def seed_due(db, n: int, now: datetime | None = None, kind: str = "nudge", phone_base: int = 1_312_000_0000) -> list[str]:
     """n active, consenting people, each with one address and one due row (a nudge in their
     peer's name, due a minute ago). Returns the addresses: one row per address, so a provider
     ledger of addresses counts sends per row."""
     from db.models import Contact, Participant, ScheduledMessage, User
-    now = now or datetime.now(timezone.utc)
+    now = now or db_now(db)
     tz = midday_timezone(now)
     with db.session() as s:
         peer = User(email=f"peer-{os.getpid()}-{time.monotonic_ns()}@bench.example", name="Luis Ortega",

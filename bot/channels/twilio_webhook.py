@@ -10,19 +10,16 @@ characters is stored cut, with a note (bot/runtime.py), never rejected.
 """
 from __future__ import annotations
 
-import base64
-import hmac
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
-from hashlib import sha1
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator, remove_port
+from twilio.request_validator import RequestValidator, compare, remove_port
 
 import logs
 from bot.channels.addresses import BadAddress, from_twilio
@@ -42,10 +39,6 @@ UNSUBSCRIBED = "21610"
 MAX_REQUEST = 64 * 1024      # Twilio's largest: 1,600 characters of body and ten media URLs, signed
 MAX_MEDIA = 10               # Twilio's own limit per message
 SID = re.compile(r"[A-Za-z0-9_-]{1,64}")   # Twilio's are 34 characters (SM/MM + 32 hex)
-
-
-def _now() -> datetime:
-    return current_app.extensions.get("homeward.clock", lambda: datetime.now(timezone.utc))()
 
 
 def _public_url() -> str:
@@ -77,26 +70,20 @@ def _signed(token: str, url: str, form, signature: str) -> bool:
     and with its port), computing the usual one first: the URL as Twilio was given it. Only a
     signature that does not match it is checked by `validate` itself, so what is accepted does
     not change."""
-    if hmac.compare_digest(_signature(token, _without_port(url), form).encode(), signature.encode()):
+    if compare(_signature(token, _without_port(url), form), signature):
         return True
-    return RequestValidator(token).validate(url, form, signature)
+    return _validator(token).validate(url, form, signature)
 
 
 def _signature(token: str, url: str, form) -> str:
-    """RequestValidator(token).compute_signature(url, form) (HMAC-SHA1), written out: the same
-    string signed (the URL, then each name and value, names sorted, a name's distinct values
-    sorted), without its per-name AttributeError on a werkzeug MultiDict (tests/integration/
-    test_webhook.py compares the two)."""
-    signed = url + "".join([name + value for name, values in sorted(form.lists()) for value in sorted(set(values))])
-    mac = _keyed(token).copy()
-    mac.update(signed.encode("utf-8"))
-    return base64.b64encode(mac.digest()).decode("utf-8")
+    """The signature twilio's RequestValidator computes for `url` and `form`, by one validator
+    kept per token (not one made for each request)."""
+    return _validator(token).compute_signature(url, form)
 
 
 @lru_cache(maxsize=4)
-def _keyed(token: str):
-    """The HMAC keyed with `token`, copied for each request (keying it is half the work)."""
-    return hmac.new(token.encode("utf-8"), digestmod=sha1)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
 
 
 @lru_cache(maxsize=64)

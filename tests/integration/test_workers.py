@@ -10,7 +10,6 @@ reuses its Message).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from db.models import Contact, Message, ScheduledMessage
 from db.session import Database
 from scheduler.dispatch import DispatchConfig
 from tests import dbs
-from tests.outbox import Worker, messages_per_row, read_ledger, seed_due, states
+from tests.outbox import Worker, db_now, messages_per_row, read_ledger, seed_due, states
 
 pytestmark = pytest.mark.slow
 
@@ -109,8 +108,9 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_nothing(pg, _pg_url, tmp_pat
     assert sending <= DispatchConfig(worker_id="any").batch
 
     # The lease runs out (a claim is never taken while its lease holds), then a second worker.
-    wait_for(lambda: datetime.now(timezone.utc) > max(until for _, until in claimed), lease + 30,
-             "the dead worker's lease to expire", every=0.05)
+    # Read on the database's clock, the machine clock the worker processes compare leases with.
+    last = max(until for _, until in claimed)
+    wait_for(lambda: db_now(pg) > last, lease + 30, "the dead worker's lease to expire", every=0.05)
     second = Worker(_pg_url, ledger=tmp_path / "ledger-b.txt", env=env, wait_go=True, log=tmp_path / "b.log")
     try:
         second.go()
