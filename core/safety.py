@@ -25,7 +25,8 @@ How it works, per language (bot/content/safety/en.yaml, es.yaml; loaded once):
    lowers that bar: VETO_STEP). A phrase rule cannot tell "my sister
    was unresponsive back in march, she's doing great" from "she's unresponsive"; the model,
    trained on hundreds of such memories, can. Without a defuser the rule stands alone, so a
-   plain "he's not breathing" never waits on the model.
+   plain "he's not breathing" never waits on the model. The model's own verdict (step 5) gets
+   the same second thoughts when two or more things say "not now".
 5. when no rule fires, a learned model gets a say (`Learned`): character n-grams and a linear
    SVM trained on bot/content/safety/examples.yaml, with every intent example as "other". The
    rules were written on the texts we had and miss new phrasings ("we was using and my bro just
@@ -440,6 +441,9 @@ def classify(text: str, learned_half: bool = True) -> Classification:
         kind = kind if kept and learned().kind(" ".join(kept)) == kind else None
     if not kind:
         return NONE
+    signs = _defused(toks)    # the model read the whole text, but one bar for every text: with two
+    if signs > 1 and learned().doubts(text, kind, signs):    # signs or more ("last weekend", "hes
+        return NONE                                          # fine now") it must read it surely
     words = set(raw)     # the reply's language: the lexicon sharing more of the words
     lang = max(LANGS, key=lambda lg: (len(words & lexicon(lg).vocab), lg == "en"))
     return Classification(kind, lang, f"{lang}.{kind}.model")
@@ -447,11 +451,15 @@ def classify(text: str, learned_half: bool = True) -> Classification:
 
 def _defused(toks: list[list[str]]) -> int:
     """How many things in the text say "not now" (the most in either language), or 0 when
-    something says "now"."""
-    lines = [(lx, lx.line(t)) for lx, t in zip((lexicon(lang) for lang in LANGS), toks)]
-    if any(lx.urgent.search(s) for lx, s in lines):
-        return 0
-    return max(sum(1 for _ in lx.defusers.finditer(s)) for lx, s in lines)
+    something says "now". A "now" inside a "not now" does not count: "now hes home" is over."""
+    counts = []
+    for lx, t in zip((lexicon(lang) for lang in LANGS), toks):
+        s = lx.line(t)
+        spans = [m.span() for m in lx.defusers.finditer(s)]
+        if any(not any(a <= u.start() and u.end() <= b for a, b in spans) for u in lx.urgent.finditer(s)):
+            return 0
+        counts.append(len(spans))
+    return max(counts)
 
 
 def by_rules(text: str) -> Classification:

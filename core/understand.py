@@ -36,6 +36,7 @@ THRESHOLD = 0.45          # below it: one clarifying question (tuned on the exam
 # real question lost).
 QUESTION_SURE = 0.6
 TOPIC_SURE = 0.9
+NEED_SURE = 0.5           # a need learned from the examples, when no phrase names one (else: asked)
 STRONG = 0.75             # a request this sure interrupts even a free-text question
 MAX_CHARS = 480           # the words past three SMS segments do not change what was asked
 LANG_CHARS = 200          # the first sentence or two tell the language
@@ -123,19 +124,26 @@ class Model:
                 return Linear.of(space, LinearSVC(C=0.5, class_weight=weight, random_state=0).fit(x_all[idx], labels)).parts()
 
             everyone = list(range(len(texts)))
+            found = [(i, self.need_in(texts[i].split())) for i in range(len(texts))
+                     if content.examples[i].intent == "find_place"]
+            found = [(i, need) for i, need in found if need]
             return {"space": space.parts(),
+                    "need": fit([i for i, _ in found], [need for _, need in found]),
                     "intent": fit(everyone, [ex.intent for ex in content.examples], "balanced"),
                     "lang": fit(everyone, [ex.lang for ex in content.examples]),
                     **{slot: fit(idx, [content.examples[i].slot for i in idx]) for slot, idx in rows.items()}}
 
         # The examples, the misspellings corrected (content.fuzzy) and the code that prepares the texts.
         inputs = ([(ex.text, ex.intent, ex.lang, ex.slot) for ex in content.examples], self.fuzzy,
-                  sorted(self.known), sorted(rows.items()))
+                  sorted(self.known), sorted(rows.items()), sorted((k, sorted(v)) for k, v in content.needs.items()))
         trained = textmodel.fitted("intents", inputs, train, code=(sys.modules[__name__], sys.modules[places.__name__]))
         self.space = Space(**trained["space"])
         self.intent_model = Linear(self.space, *trained["intent"])
         self.lang_model = Linear(self.space, *trained["lang"])
         self.slot_models = {slot: Linear(self.space, *trained[slot]) for slot in rows}
+        # What a request for places asks for when no phrase of entities.yaml names it ("jeringuillas",
+        # "a doc for my subs"): learned from the find_place examples whose phrases do name it.
+        self.need_model = Linear(self.space, *trained["need"])
         self.labels = content.labels
         self.answers = content.answers
         self.detector = _detector()
@@ -387,6 +395,9 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     alternatives = tuple(name for name in requests if name != intent)[:2]
     u = dict(intent=intent, confidence=round(confidence, 4), lang=lang, alternatives=alternatives)
     if intent == "find_place":
+        if need is None:
+            guess, sure = model._proba(model.need_model, norm)[0]
+            need = guess if sure >= NEED_SURE else None
         u.update(need=need, place=place)
     elif intent == "question":
         topic, sure = model._proba(model.slot_models["topic"], norm)[0]

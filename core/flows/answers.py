@@ -17,10 +17,17 @@ from .words import contains_phrase, fold, normalize, tokens
 YES = {"yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "ok", "okay", "k", "kk",
        "si", "sip", "claro", "dale", "simon", "correct", "affirmative", "absolutely", "definitely",
        "of course", "por supuesto", "yes please", "bueno", "vale", "esta bien", "i do", "i have",
-       "aha", "uh huh", "yess", "yesss", "sii", "siii", "cierto", "afirmativo", "obvio"}
+       "aha", "uh huh", "yess", "yesss", "sii", "siii", "cierto", "afirmativo", "obvio",
+       "ta bien", "sta bien", "sipi", "sipo", "va", "orale", "bet", "aight", "ight", "fasho",
+       "for sure", "yessir", "yes sir", "yes maam", "si senor", "si senora", "claro que si", "dale pues"}
 NO = {"no", "n", "nope", "nah", "naw", "nay", "never", "nunca", "negative", "no thanks",
       "no gracias", "not really", "none", "nada", "noo", "nooo", "negativo", "tampoco",
-      "i dont", "i do not", "i havent", "i have not", "not yet", "todavia no", "aun no"}
+      "i dont", "i do not", "i havent", "i have not", "not yet", "todavia no", "aun no",
+      "nop", "nel", "nelson", "nah", "not today", "not now", "not rn", "ahorita no", "ahora no",
+      "hoy no", "no no", "nada de eso", "pass on that"}
+# Said before the answer and meaning nothing: "uh no", "pues si", "um yeah"
+FILLERS = {"uh", "um", "umm", "uhh", "uhm", "hmm", "hm", "mmm", "well", "oh", "ah", "eh", "pues",
+           "este", "ehh", "ahh", "bueno pues", "lol", "haha", "jaja", "honestly", "i mean", "like"}
 UNSURE = {"not sure", "dont know", "do not know", "idk", "maybe", "perhaps", "unsure",
           "no se", "no lo se", "quizas", "quiza", "tal vez", "a lo mejor", "no estoy seguro",
           "no estoy segura", "dunno", "who knows", "no idea", "ni idea"}
@@ -34,7 +41,9 @@ _NUMBER_WORDS = {
     "twice": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "cero": 0, "ninguna": 0, "ninguno": 0, "nunca": 0, "nada": 0, "uno": 1, "una": 1,
     "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
-    "diez": 10,
+    "diez": 10, "eleven": 11, "twelve": 12, "dozen": 12, "a dozen": 12, "doce": 12, "trece": 13,
+    "catorce": 14, "quince": 15, "fifteen": 15, "twenty": 20, "veinte": 20,
+    "couple": 2, "a couple": 2, "par": 2, "un par": 2, "a few": 3, "few": 3,
 }
 _MONTHS = {m: i + 1 for i, names in enumerate([
     ("jan", "january", "ene", "enero"), ("feb", "february", "febrero"), ("mar", "march", "marzo"),
@@ -78,6 +87,12 @@ def yes_no(text: str) -> bool | None:
     if norm in NO:
         return False
     words = norm.split()
+    while len(words) > 1 and (words[0] in FILLERS or " ".join(words[:2]) in FILLERS):
+        words = words[2:] if " ".join(words[:2]) in FILLERS else words[1:]
+    if " ".join(words) in YES:
+        return True
+    if " ".join(words) in NO:
+        return False
     if words[0] in NO or " ".join(words[:2]) in NO:
         return False
     if words[0] in YES or " ".join(words[:2]) in YES:
