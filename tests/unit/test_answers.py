@@ -16,6 +16,10 @@ TODAY = date(2025, 3, 3)  # a Monday
     ("claro", True), ("ok", True), ("yes I do", True), ("no", False), ("Nope", False),
     ("nah", False), ("no thanks", False), ("No gracias", False), ("not really", False),
     ("not sure", None), ("no sé", None), ("maybe", None), ("banana", None), ("", None),
+    # a filler first, and the words people use (round 8's writers): "uh no" is not a request to stop
+    ("uh no", False), ("um yeah sure", True), ("pues si", True), ("nop", False), ("nel", False),
+    ("ta bien si", True), ("bet", True), ("aight", True), ("ahorita no", False),
+    ("well i guess", None), ("uh", None),
 ])
 def test_yes_no(text, value):
     assert answers.yes_no(text) is value
@@ -25,6 +29,7 @@ def test_yes_no(text, value):
     ("3", "en", 3), ("about 20 times", "en", 20), ("2.5", "en", 2.5), ("three", "en", 3),
     ("tres", "es", 3), ("none", "en", 0), ("ninguna", "es", 0), ("once", "en", 1),
     ("once", "es", 11), ("twice", "en", 2), ("a lot", "en", None),
+    ("a couple times", "en", 2), ("a few", "en", 3), ("un par de veces", "es", 2), ("doce", "es", 12),
 ])
 def test_number(text, lang, value):
     assert answers.number(text, lang) == value

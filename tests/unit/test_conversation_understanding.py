@@ -148,3 +148,22 @@ def test_a_very_short_text_has_a_language_only_when_its_word_says_so(body, lang)
     languages and a ZIP has none, so those keep the person's language."""
     model = understand.default_model()
     assert model.language_of(body, model.normalise(body)) == lang
+
+
+@pytest.mark.parametrize("body, need", [("jeringuillas en san juan", "syringe_services"),
+                                        ("a doc who writes subs in philly", "buprenorphine"),
+                                        ("where can i go for help near me", None),
+                                        ("i need help in chicago", None)])
+def test_a_need_no_phrase_names_is_learned_and_a_vague_one_is_left_to_ask(body, need):
+    """"jeringuillas" is no phrase of entities.yaml, but the examples that say "jeringas" teach it;
+    "help near me" names no need, and one question asking which is better than a wrong guess."""
+    model = understand.default_model()
+    u = understand.understand(body, model)
+    assert (u.intent, u.need) == ("find_place", need)
+
+
+@pytest.mark.parametrize("body", ["uh no", "nop", "nel"])
+def test_a_no_after_a_filler_answers_the_yes_no_question_and_is_not_a_stop(body):
+    model = understand.default_model()
+    u = understand.understand(body, model, waiting="yes_no")
+    assert u.answer is True and u.intent == "unclear", body

@@ -28,6 +28,11 @@ MUST_FIRE = {
         "i want to die", "kill myself", "end it all", "no quiero vivir", "quiero morirme",
         "me quiero matar", "quiero hacerme daño", "I WANT TO KILL MYSELF", "im suicidal",
         "voy a suicidarme",
+        # round 8: dying said as a plan, the means found, someone else's threat (en, es)
+        "before my court date thursday i'll be dead", "i dont deserve to live", "the urge to cut is so strong",
+        "i got the cord and i found a spot", "my boyfriend keeps saying he's gonna kill himself tonight",
+        "ultimo mensaje q mando, gracias x todo", "prefiero morirme", "mi papa saco la pistola y dice q lo va a hacer",
+        "se q no tengo tolerancia, x eso me voy a meter un chingo pa q sea la ultima",
     ],
 }
 MUST_NOT_FIRE = [
@@ -35,6 +40,9 @@ MUST_NOT_FIRE = [
     "how do i prevent an overdose", "I'm breathing easier today", "I am dying to see my kids",
     "", "   ", "?", "STOP", "HELP", "yes", "no", "sí", "estoy bien", "dónde consigo narcan",
     "qué es una sobredosis", "me muero de hambre", "that's odd", "i'd die for my kids",
+    "i wont be here tomorrow, got court", "ending it with my girl tonight", "out of this world pizza",
+    "me voy pa siempre de esta ciudad, me mudo a texas",
+    "ultimo mensaje de hoy, buenas noches", "acabo con esto del papeleo hoy", "just dropped my lil one at school",
 ]
 
 THRESHOLDS = {  # split -> class -> (min precision, min recall)
@@ -216,6 +224,15 @@ def test_a_broken_examples_file_is_refused_with_its_file_and_line(tmp_path):
     ("used for the first time in 2 yrs and i feel like im fading out", "emergency"),
     ("my girl is out cold and i got dope in the house, will they arrest me if i call", "emergency"),
     ("lost my job lost my girl lost everything, got nothing to live for", "crisis"),
+    # a "now" inside a "not now" ("now hes home") does not make the scene urgent
+    ("my friend od'd last weekend but they narcanned him and hes fine now, hes home", None),
+    ("creo que mi hijo tuvo una sobredosis ahorita", "emergency"),
+    # round 8: screens, games, ordinary sleep, the cold, a pet
+    ("played gta all night my guy kept dying", None),
+    ("baby passed out after his bottle, finally peace and quiet", None),
+    ("my hands turn blue in this cold i need gloves fr", None),
+    ("mi perro no despierta de su siesta, esta roncando en mis pies jaja", None),
+    ("en la tele pasaron un reportaje de sobredosis en las carceles, q fuerte", None),
 ])
 def test_second_thoughts_ask_the_model_only_when_something_says_not_now(text, kind):
     assert safety.classify(text).kind == kind
