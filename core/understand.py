@@ -36,6 +36,7 @@ THRESHOLD = 0.45          # below it: one clarifying question (tuned on the exam
 # real question lost).
 QUESTION_SURE = 0.6
 TOPIC_SURE = 0.9
+_ASKING_YOU = frozenset("you u ya hablas habla hablan puedes pueden usted ustedes".split())
 NEED_SURE = 0.5           # a need learned from the examples, when no phrase names one (else: asked)
 STRONG = 0.75             # a request this sure interrupts even a free-text question
 MAX_CHARS = 480           # the words past three SMS segments do not change what was asked
@@ -216,7 +217,10 @@ class Model:
     def target_in(self, words: list[str]) -> str | None:
         """The language asked for; "i dont speak spanish" / "no hablo ingles" ask for the other."""
         for start, lang, _ in self.language_words.find(words):
-            if _NEGATIONS & set(words[max(0, start - 4):start]):
+            before = words[max(0, start - 4):start]
+            last_no = max((i for i, w in enumerate(before) if w in _NEGATIONS), default=None)
+            # "no entiendo, hablas español?" asks for Spanish: a "you" after the "no" is a new question
+            if last_no is not None and not _ASKING_YOU & set(before[last_no + 1:]):
                 return "en" if lang == "es" else "es"
             return lang
         return None

@@ -30,7 +30,10 @@ FILLERS = {"uh", "um", "umm", "uhh", "uhm", "hmm", "hm", "mmm", "well", "oh", "a
            "este", "ehh", "ahh", "bueno pues", "lol", "haha", "jaja", "honestly", "i mean", "like"}
 UNSURE = {"not sure", "dont know", "do not know", "idk", "maybe", "perhaps", "unsure",
           "no se", "no lo se", "quizas", "quiza", "tal vez", "a lo mejor", "no estoy seguro",
-          "no estoy segura", "dunno", "who knows", "no idea", "ni idea"}
+          "no estoy segura", "dunno", "who knows", "no idea", "ni idea",
+          # not understanding the question is no answer to it: "no entiendo, hablas español?"
+          "no entiendo", "no comprendo", "no te entiendo", "no le entiendo", "dont understand",
+          "i dont get it", "what do you mean", "what do u mean", "que quieres decir", "como que"}
 SKIP = {"skip", "pass", "saltar", "salta", "paso", "omitir", "next", "siguiente",
         "rather not", "prefer not", "prefiero no", "prefiero no decir", "rather not say",
         "prefer not to say", "no quiero decir"}

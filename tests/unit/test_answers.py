@@ -19,7 +19,7 @@ TODAY = date(2025, 3, 3)  # a Monday
     # a filler first, and the words people use (round 8's writers): "uh no" is not a request to stop
     ("uh no", False), ("um yeah sure", True), ("pues si", True), ("nop", False), ("nel", False),
     ("ta bien si", True), ("bet", True), ("aight", True), ("ahorita no", False),
-    ("well i guess", None), ("uh", None),
+    ("well i guess", None), ("uh", None), ("no entiendo, hablas español?", None), ("i dont get it", None),
 ])
 def test_yes_no(text, value):
     assert answers.yes_no(text) is value

@@ -167,3 +167,13 @@ def test_a_no_after_a_filler_answers_the_yes_no_question_and_is_not_a_stop(body)
     model = understand.default_model()
     u = understand.understand(body, model, waiting="yes_no")
     assert u.answer is True and u.intent == "unclear", body
+
+
+@pytest.mark.parametrize("body, target", [("no entiendo, hablas español?", "es"), ("i dont speak spanish", "en"),
+                                          ("no hablo inglés", "es"), ("i dont understand, do you speak spanish", "es")])
+def test_a_no_before_the_question_does_not_turn_the_language_asked_for(body, target):
+    """"no entiendo" is not "no" to the question waiting, and "hablas español?" after it asks for
+    Spanish; "i dont speak spanish" still asks for English."""
+    model = understand.default_model()
+    u = understand.understand(body, model, waiting="yes_no")
+    assert (u.intent, u.target_lang, u.lang) == ("language", target, target)
