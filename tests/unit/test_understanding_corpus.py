@@ -116,9 +116,11 @@ def test_the_checker_refuses_broken_rows():
 # check-ins 114 -> 115, none 221 -> 222; one crisis of 135 is lost to second thoughts (a rule
 # fires beside one sign of "not now", and the learned half, retrained on 2,300 more texts, now
 # scores it "other" and crisis alike, 0.09 each: the tie goes to the veto), and a request to stop
-# of 62 now reads as a crisis to the learned half (61 of 62 is above the goal).
+# of 62 now reads as a crisis to the learned half (61 of 62 is above the goal). Hand-written
+# "how did you get my number" examples (a common first text, which had read as unclear) and one
+# such text taken out of unclear.yaml: questions 134 -> 135 (95.1%).
 GOAL = 0.95
-INTENT_FLOOR = {"find_place": 213, "talk_to_person": 74, "stop_request": 62, "question": 134,
+INTENT_FLOOR = {"find_place": 213, "talk_to_person": 74, "stop_request": 62, "question": 135,
                 "checkin": 115, "greeting": 84, "thanks": 77, "language": 53, "none": 222, "answer": 98}
 SAFETY_FLOOR = {"emergency": 183, "crisis": 130}
 HARD_NEGATIVE_ALARMS_AT_MOST = 3
