@@ -157,6 +157,9 @@ class Lexicon:
                             for kind, guards in self.guards.items()}
         self.rule_index = {kind: _Needs([(p, self._needs[p]) for _, ps in rules for p in ps], common)
                            for kind, rules in self.rules.items()}
+        # Which rules (by position) have each pattern: only the rules with a pattern that could
+        # match are tried (most texts leave two or three of about sixty), still in order.
+        self.rules_with = {kind: _positions(rules) for kind, rules in self.rules.items()}
         # Each token's normal form, once per process: most of a text's words were seen before.
         self._seen: dict[str, str] = {}
 
@@ -282,11 +285,21 @@ class Lexicon:
         may = self.rule_index[kind].could_match(shown)
         if not may:
             return None
-        s = self.line(shown)
-        for rule_id, patterns in self.rules[kind]:
+        s, rules, rules_with = self.line(shown), self.rules[kind], self.rules_with[kind]
+        for i in sorted({i for p in may for i in rules_with.get(p, ())}):
+            rule_id, patterns = rules[i]
             if any(p in may and p.search(s) for p in patterns):
                 return rule_id
         return None
+
+
+def _positions(rules: list[tuple[str, list[re.Pattern]]]) -> dict[re.Pattern, list[int]]:
+    """Each pattern -> the positions of the rules that have it (one pattern may serve several)."""
+    out: dict[re.Pattern, list[int]] = {}
+    for i, (_, patterns) in enumerate(rules):
+        for p in patterns:
+            out.setdefault(p, []).append(i)
+    return out
 
 
 # Classes of everyday words ("he", "not", "want"): an item of these says little about a text.
