@@ -114,25 +114,34 @@ RAW_INSERT_INBOUND = {d: Raw(insert_unless_exists(d, MESSAGES, "provider_sid", M
                              keys=INBOUND_COLUMNS) for d in ("sqlite", "postgresql")}
 
 
-def _after_lock(claim: bool):
+def _after_lock(claim: bool = False, person: bool = False):
     """What processing reads once the person is locked, in one statement: the ticket
     `reopen_on_inbound` needs (open, or resolved within its window) and the active conversation,
     each a one-row derived table outer-joined to one row, so either may be missing. Read after
     the lock, as its own statement, so it sees the person's previous message fully applied. With
     `claim` (PostgreSQL), CLAIM_MESSAGE runs in it too, as a data-modifying CTE: `claimed` is
-    the message id, or None when another delivery processed it."""
+    the message id, or None when another delivery processed it. With `person` (SQLite, where
+    the writer's turn and BEGIN IMMEDIATE are the lock, taken before any statement), the
+    person's row too, its columns named `p_<column>`."""
     one = select(literal(1).label("one")).subquery("one")
     ticket = tickets.OPEN_OR_REOPENABLE.subquery("ticket")
     convo = ACTIVE_CONVERSATION.subquery("convo")
     columns = [ticket.c.id.label("t_id"), ticket.c.status.label("t_status"),
                ticket.c.snoozed_until.label("t_snoozed_until"), *convo.c]
+    joined = one.outerjoin(ticket, true()).outerjoin(convo, true())
     if claim:
         claimed = CLAIM_MESSAGE.cte("claimed")
         columns.insert(0, select(claimed.c.id).scalar_subquery().label("claimed"))
-    return select(*columns).select_from(one.outerjoin(ticket, true()).outerjoin(convo, true()))
+    if person:
+        who = select(PARTICIPANTS).where(PARTICIPANTS.c.id == bindparam("pid")).subquery("person")
+        columns += [c.label(f"p_{c.name}") for c in who.c]
+        joined = joined.outerjoin(who, true())
+    return select(*columns).select_from(joined)
 
 
-AFTER_LOCK, CLAIM_AFTER_LOCK = Raw(_after_lock(False)), Raw(_after_lock(True))
+AFTER_LOCK, CLAIM_AFTER_LOCK = Raw(_after_lock()), Raw(_after_lock(claim=True))
+PERSON_AFTER_LOCK = Raw(_after_lock(person=True))
+PERSON_COLUMNS = tuple(c.name for c in PARTICIPANTS.c)
 RAW_ACTIVE_CONVERSATION = Raw(ACTIVE_CONVERSATION)
 MAX_BODY = 1600   # Twilio's own maximum for one message; longer bodies are kept cut, with a note
 TRUNCATED = "truncated"
@@ -377,20 +386,17 @@ class Runtime:
         """Lock the person, claim the message, decide, apply; None when it was already processed.
         The words come from `inbound` (already stored as `stored`), so nothing is read back; the
         person and the conversation are Records, each written back as one UPDATE of what changed."""
-        with self.db.work(write=True) as s:    # no ORM session unless an effect needs one
+        with self.db.work(write=True, opening=self._opening(stored, now)) as s:   # no ORM session unless needed
             conn = s.connection()
-            person = self._lock_person(s, stored.participant_id)
-            claim = {"b_id": stored.message_id, "at": now}
-            if not self._claim_after_lock and RAW_CLAIM_MESSAGE.first(conn, **claim) is None:
+            person, row = self._opened(s.opened)
+            if row is None:   # processed meanwhile by another delivery
                 return None
             seen = {person.id}
             while person.status == "merged" and person.merged_into_id not in (None, *seen):
                 seen.add(person.merged_into_id)                  # merged since the store
                 person = self._lock_person(s, person.merged_into_id)
-            row = (CLAIM_AFTER_LOCK if self._claim_after_lock else AFTER_LOCK).first(
-                conn, pid=person.id, since=tickets.reopen_since(now), **claim)
-            if self._claim_after_lock and row["claimed"] is None:
-                return None
+            if person.id != stored.participant_id:   # what was read was the merged record's
+                row = AFTER_LOCK.first(conn, pid=person.id, since=tickets.reopen_since(now))
             person.last_inbound_at = now
             if channels.get(stored.channel).has_window:
                 release_held(s, person.id, now)   # their message reopens the window (WhatsApp's 24 hours)
@@ -405,7 +411,7 @@ class Runtime:
                 conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
                 convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored,
-                                 via_outbox=via_outbox, fold_by=inbound.flood_keys)
+                                 via_outbox=via_outbox, fold_by=inbound.flood_keys, last=True)
             # The text's one log line (the webhook adds none for a text processed here).
             logs.event(log, "inbound processed", message_id=stored.message_id, participant_id=person.id,
                        channel=stored.channel, sid=inbound.provider_sid, address=logs.mask_address(inbound.address),
@@ -432,6 +438,26 @@ class Runtime:
             else:
                 s.add(Message(**reply))
             return [text]
+
+    def _opening(self, stored: Stored, now: datetime) -> tuple:
+        """The statements processing starts with, in order. PostgreSQL: lock the person, then
+        claim the message and read what follows the lock (two statements, one round trip:
+        `Database.work`). SQLite, already holding the write lock: claim, then read the person
+        with the rest."""
+        pid, since, claim = stored.participant_id, tickets.reopen_since(now), {"b_id": stored.message_id, "at": now}
+        if self._claim_after_lock:
+            return ((LOCK_PERSON, {"id": pid}), (CLAIM_AFTER_LOCK, {"pid": pid, "since": since, **claim}))
+        return ((RAW_CLAIM_MESSAGE, claim), (PERSON_AFTER_LOCK, {"pid": pid, "since": since}))
+
+    def _opened(self, rows: list[dict | None]) -> tuple[PersonRecord, dict | None]:
+        """The person and AFTER_LOCK's row from `_opening`'s rows; no row: the message was
+        claimed by another delivery."""
+        if self._claim_after_lock:
+            person, row = rows
+            return PersonRecord(PARTICIPANTS, person), (row if row["claimed"] is not None else None)
+        claimed, row = rows
+        return (PersonRecord(PARTICIPANTS, {name: row[f"p_{name}"] for name in PERSON_COLUMNS}),
+                row if claimed is not None else None)
 
     # -- helpers ---------------------------------------------------------------------------
     @staticmethod
@@ -500,19 +526,21 @@ class Runtime:
 
     def apply(self, s: Session, person: PersonRecord, contact_id: int | None, convo: Record | None,
               outcome: Outcome, now: datetime, reply_to: Stored | None = None,
-              via_outbox: bool = False, fold_by: tuple[str, ...] = ()) -> list[str]:
+              via_outbox: bool = False, fold_by: tuple[str, ...] = (), last: bool = False) -> list[str]:
         """Carry out the core's effects (bot/apply.py, one handler per effect type), then write
         the state the core returned, the person and the conversation. Returns the replies.
         `via_outbox`: a late reply to an inbound message (the unprocessed sweep), stored in the
         thread and sent through the outbox. `fold_by`: where a web chat safety hit came from; repeated
-        hits from there within a short window join one ticket (bot/escalations.py)."""
+        hits from there within a short window join one ticket (bot/escalations.py). `last`: `s` is
+        a `Database.work` unit and nothing runs on it after this, so its COMMIT may go with the writes."""
         turn = effects_apply.run(effects_apply.Turn(s, person, convo, now, self.program.timezone,
                                                     contact_id, reply_to, schedule=self.schedule,
                                                     via_outbox=via_outbox, fold_by=fold_by,
                                                     staffing=self.staffing(s, now) if reply_to is not None else None),
                                  outcome.effects, write_replies=False)
         conn = s.connection()
-        with self.db.batch(conn):   # writes that return nothing: one round trip on PostgreSQL
+        ends = s if last and not turn.replan else None
+        with self.db.batch(conn, last=ends):   # writes that return nothing: one round trip on PostgreSQL
             effects_apply.store_rows(turn)
             self.save_state(s, person, convo, outcome.state, now, timer=turn.timer)
             person.save(conn)

@@ -127,6 +127,13 @@ class Raw:
         finally:
             _done(c, cursor)
 
+    def send(self, conn: Connection, **values) -> "Sent":
+        """Run the statement and read its first row later (`Sent.first()`): in a `Database.batch`
+        on PostgreSQL it goes with the batch's other statements, and its row is there once the
+        batch has ended (one round trip for them all)."""
+        c = self._for(conn)
+        return Sent(c, self._run(conn, c, c.bind(values)))
+
     def execute(self, conn: Connection, **values) -> int:
         """A statement whose rows are not read (an UPDATE, an INSERT): its rowcount, or -1 inside
         a `Database.batch` on PostgreSQL, where the count is not known until the batch ends."""
@@ -141,6 +148,21 @@ class Raw:
         params = [c.bind(r) for r in rows]
         if params:
             _done(c, self._run(conn, c, params, many=True))
+
+
+class Sent:
+    """A statement `Raw.send` ran, whose first row is read when asked for."""
+    __slots__ = ("_c", "_cursor")
+
+    def __init__(self, c: _Compiled, cursor):
+        self._c, self._cursor = c, cursor
+
+    def first(self) -> dict | None:
+        try:
+            row = self._cursor.fetchone()
+            return self._c.load(row) if row is not None else None
+        finally:
+            _done(self._c, self._cursor)
 
 
 def _cursor(driver):

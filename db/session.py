@@ -4,7 +4,7 @@ from __future__ import annotations
 import fcntl
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import checkins
 
 
+_IDLE = 0   # psycopg.pq.TransactionStatus.IDLE (psycopg is imported only with a PostgreSQL URL)
 SQLITE_MINIMUM = (3, 35)   # UPDATE/INSERT ... RETURNING and INSERT ... ON CONFLICT on the hot path
 
 
@@ -108,11 +109,15 @@ class LazySession:
     own connection, and an ORM Session (autoflush off, joined to that transaction) is made only
     when something asks for more (a ticket reopened, an opt-out or opt-in, consent, a replan).
     Most texts never make one. `finish()` flushes what a made session holds, before the
-    transaction commits."""
-    __slots__ = ("_db", "_conn", "_session")
+    transaction commits. `opened`: the first rows of the statements `Database.work` opened the
+    unit with; `explicit`: the unit's BEGIN was sent as a statement (PostgreSQL), so its last
+    batch may carry the COMMIT (`Database.batch`)."""
+    __slots__ = ("_db", "_conn", "_session", "opened", "explicit", "committed")
 
-    def __init__(self, db: "Database", conn):
+    def __init__(self, db: "Database", conn, explicit: bool = False):
         self._db, self._conn, self._session = db, conn, None
+        self.opened: list[dict | None] = []
+        self.explicit, self.committed = explicit, False
 
     def connection(self):
         return self._conn
@@ -126,13 +131,42 @@ class LazySession:
     def __getattr__(self, name: str):
         return getattr(self.orm, name)
 
+    @property
+    def made(self) -> bool:
+        """Whether an ORM session was made (it has to be flushed before the COMMIT)."""
+        return self._session is not None
+
     def finish(self) -> None:
         if self._session is not None:
+            if self.committed:
+                raise RuntimeError("an ORM session was made after the unit's last batch committed it")
             self._session.commit()      # joined to the connection's transaction: a flush
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+
+
+@contextmanager
+def _explicit(conn):
+    """PostgreSQL: the driver in autocommit for a unit that sends its own BEGIN (and perhaps its
+    COMMIT) as statements, so that they can share a round trip with the unit's first (last)
+    statements; psycopg would send its BEGIN alone and wait for it. Inside the BEGIN the
+    statements are one transaction as before: SQLAlchemy's commit or rollback at the end sends
+    COMMIT or ROLLBACK while the server is in it (psycopg reads the server's transaction
+    status, not the autocommit flag), and nothing when the last batch committed already. The
+    flag is put back before the connection goes back to its pool or its pinning."""
+    if conn.in_transaction():
+        raise RuntimeError("an explicit unit of work on a connection inside a transaction")
+    driver = conn.connection.driver_connection
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not driver.closed:
+            if driver.info.transaction_status != _IDLE:    # SQLAlchemy's own end did not reach it
+                driver.rollback()
+            driver.autocommit = False
 
 
 def _begin_immediate(conn) -> None:
@@ -224,13 +258,35 @@ class Database:
                 driver.autocommit = False
 
     @contextmanager
-    def work(self, write: bool = False):
+    def work(self, write: bool = False, opening=()):
         """`session(write)` for the hot path: a `transaction(write)` and a LazySession on it.
         Commits on success (what an ORM session made meanwhile holds, then the transaction);
-        rolls everything back on error."""
-        with self.transaction(write=write) as conn:
-            s = LazySession(self, conn)
+        rolls everything back on error.
+
+        `opening`: (Raw, params) pairs the unit starts with, run in order, their first rows in
+        `s.opened`. On PostgreSQL they go with the BEGIN in one round trip (`_explicit`): each
+        runs only after the one before it completed (a row lock is held before the next
+        statement takes its snapshot), and the unit's last `batch` may carry its COMMIT."""
+        if not opening or self.is_sqlite:
+            with self.transaction(write=write) as conn:
+                s = LazySession(self, conn)
+                try:
+                    s.opened = [raw.first(conn, **params) for raw, params in opening]
+                    yield s
+                    s.finish()
+                finally:
+                    s.close()
+            return
+        pinned = getattr(self._pinned, "conn", None)
+        with (nullcontext(pinned) if pinned is not None else self.engine.connect()) as conn, \
+                _explicit(conn), conn.begin():
+            s = LazySession(self, conn, explicit=True)
             try:
+                driver = conn.connection.driver_connection
+                with driver.pipeline():
+                    driver.execute(b"BEGIN", prepare=False)
+                    sent = [raw.send(conn, **params) for raw, params in opening]
+                s.opened = [one.first() for one in sent]
                 yield s
                 s.finish()
             finally:
@@ -261,16 +317,25 @@ class Database:
             yield conn
 
     @contextmanager
-    def batch(self, conn):
+    def batch(self, conn, last: LazySession | None = None):
         """Statements that return nothing (INSERT without RETURNING, UPDATE), sent together:
         PostgreSQL's pipeline mode, so they cost one round trip, at the end of the block, where
         any error is raised. Nothing in the block may read a result (SQLAlchemy finds none).
-        SQLite runs them as they come: its round trips are calls in this process."""
+        SQLite runs them as they come: its round trips are calls in this process.
+
+        `last`: these are the last statements of `last`'s unit (nothing runs on it after the
+        block). When its BEGIN was explicit and it made no ORM session, its COMMIT goes at the
+        end of the batch, in the same round trip; the unit's own commit then finds nothing to do.
+        A statement that fails aborts the rest, the COMMIT with them."""
         if self.is_sqlite:
             yield
             return
-        with conn.connection.driver_connection.pipeline():
+        driver = conn.connection.driver_connection
+        with driver.pipeline():
             yield
+            if last is not None and last.explicit and not last.made:
+                driver.execute(b"COMMIT", prepare=False)
+                last.committed = True
 
     @contextmanager
     def session(self, write: bool = False):

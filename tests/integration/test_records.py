@@ -92,3 +92,52 @@ def test_autocommit_reads_what_is_committed_and_keeps_a_one_statement_write(db):
     with db.session() as s:
         assert s.get(Participant, pid).first_name == "Deandra"
         assert s.connection().get_isolation_level() != "AUTOCOMMIT"   # a session still gets a transaction
+
+
+def test_a_unit_opened_with_its_first_statements_is_one_transaction_to_its_last_batch(db):
+    """Database.work(opening=...), the inbound text's processing: on PostgreSQL the BEGIN goes
+    with the first statements and the COMMIT with the last batch, the driver in autocommit in
+    between. It is still one transaction, on a pooled or a pinned connection: an error in the
+    last batch, or after a batch that did not carry the COMMIT (an ORM session was made), leaves
+    nothing of the unit written, and the connection goes back as it came."""
+    from contextlib import nullcontext
+    from datetime import datetime, timezone
+
+    from sqlalchemy import bindparam, insert, select, update
+
+    from db.raw import Raw
+    pid = _person(db, first_name="Dee", language="en")
+    lock = records.by_id(PEOPLE, lock=True)
+    rename = Raw(update(PEOPLE).where(PEOPLE.c.id == bindparam("pid")).values(first_name=bindparam("name")))
+    broken = Raw(insert(PEOPLE), keys=("first_name", "timezone", "fields", "created_at"))   # timezone NOT NULL
+
+    def name() -> tuple[str, str]:
+        with db.session() as s:
+            return s.execute(select(PEOPLE.c.first_name, PEOPLE.c.language).where(PEOPLE.c.id == pid)).one()
+
+    for pinning in (nullcontext, db.pinned):
+        with pinning():
+            with db.work(write=True, opening=[(lock, {"id": pid}), (lock, {"id": pid + 1000})]) as s:
+                assert s.opened[0]["first_name"] in ("Dee", "Deandra") and s.opened[1] is None
+                with db.batch(s.connection(), last=s):
+                    rename.execute(s.connection(), pid=pid, name="Deandra")
+            assert name() == ("Deandra", "en")
+            with pytest.raises(Exception, match="timezone"):
+                with db.work(write=True, opening=[(lock, {"id": pid})]) as s:
+                    rename.execute(s.connection(), pid=pid, name="First")
+                    with db.batch(s.connection(), last=s):
+                        rename.execute(s.connection(), pid=pid, name="Second")
+                        broken.execute(s.connection(), first_name="Bo", timezone=None, fields={},
+                                       created_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
+            assert name() == ("Deandra", "en")
+            with pytest.raises(RuntimeError, match="after the batch"):
+                with db.work(write=True, opening=[(lock, {"id": pid})]) as s:
+                    s.get(Participant, pid).language = "es"     # an ORM session: the batch cannot commit
+                    with db.batch(s.connection(), last=s):
+                        rename.execute(s.connection(), pid=pid, name="Third")
+                    raise RuntimeError("after the batch")
+            assert name() == ("Deandra", "en")
+            with db.session() as s:
+                assert s.connection().get_isolation_level() != "AUTOCOMMIT"
+                if not db.is_sqlite:
+                    assert s.connection().connection.driver_connection.autocommit is False
