@@ -123,15 +123,10 @@ LEADING_CHOICE = re.compile(r"^(?:(?:number|option|opcion|numero|num|el|la|uh|um
                             re.IGNORECASE)
 
 
-def _choice_words(choice: Choice) -> list[list[str]]:
-    words = [str(choice.value)] + [w for ws in choice.words.values() for w in ws]
-    return [t for t in (tokens(w) for w in words) if t]
-
-
 def offered(text: str, choices: tuple[Choice, ...]) -> bool:
     """The whole text is one of the words a choice lists (not a number, not a phrase in it)."""
-    words = normalize(text).split()
-    return bool(words) and any(words == w for c in choices for w in _choice_words(c))
+    words = tuple(normalize(text).split())
+    return bool(words) and any(words == w for c in choices for w in c.phrases)
 
 
 def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
@@ -143,9 +138,9 @@ def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
     if m:
         i = int(m.group(1)) - 1
         return i if 0 <= i < len(choices) else None
-    words = norm.split()
+    words = tuple(norm.split())
     for i, c in enumerate(choices):  # the whole answer is one of a choice's words
-        if any(words == w for w in _choice_words(c)):
+        if any(words == w for w in c.phrases):
             return i
     if len(words) == 1 and words[0] in _NUMBER_WORDS and 1 <= _NUMBER_WORDS[words[0]] <= len(choices):
         return _NUMBER_WORDS[words[0]] - 1
@@ -153,7 +148,7 @@ def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
         return None
     best, hits = 0, set()  # the longest phrase wins: "muy bien" over "bien"
     for i, c in enumerate(choices):
-        for w in _choice_words(c):
+        for w in c.phrases:
             if len(w) >= best and contains_phrase(words, w):
                 hits = ({i} | hits) if len(w) == best else {i}
                 best = len(w)

@@ -51,12 +51,13 @@ class Registry:
                 if key:
                     self._words.setdefault(key, (d.name, next(iter(langs)) if len(langs) == 1 else None))
         self._menu = {d.menu: d.name for d in definitions if d.menu is not None}
+        self._sizes = sorted({len(k) for k in self._words}, reverse=True)   # keyword lengths, longest first
 
     def route(self, text: str) -> Route | None:
         """The flow a message's first word (or words) triggers, or None."""
         raw = [w for w in text.split() if normalize(w)]
         norm = [normalize(w) for w in raw]
-        for size in sorted({len(k) for k in self._words}, reverse=True):
+        for size in self._sizes:
             key = tuple(" ".join(norm[:size]).split())
             if len(key) == size and key in self._words:
                 flow, lang = self._words[key]

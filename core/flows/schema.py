@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as _field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, Mapping
+
+from .words import tokens
 
 SCHEMA_VERSIONS = (1,)
 LANGS = ("en", "es")
@@ -71,6 +74,13 @@ class Choice:
     next: str | None = None
     add: Mapping[str, float] = _field(default_factory=dict)
     line: int = 0
+
+    @cached_property
+    def phrases(self) -> tuple[tuple[str, ...], ...]:
+        """Its number and each of its words as normalised tokens (empty ones dropped): what an
+        answer is matched against, worked out once per loaded definition, not for every answer."""
+        said = [str(self.value)] + [w for ws in self.words.values() for w in ws]
+        return tuple(t for t in (tuple(tokens(w)) for w in said) if t)
 
 
 @dataclass(frozen=True)
