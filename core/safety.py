@@ -454,9 +454,11 @@ def classify(text: str, learned_half: bool = True) -> Classification:
         kind = kind if kept and learned().kind(" ".join(kept)) == kind else None
     if not kind:
         return NONE
-    signs = _defused(toks)    # the model read the whole text, but one bar for every text: with two
-    if signs > 1 and learned().doubts(text, kind, signs):    # signs or more ("last weekend", "hes
-        return NONE                                          # fine now") it must read it surely
+    # The model read the whole text with one bar for every text; two or more signs of "not now"
+    # ("last weekend", "hes fine now") raise it, as they do for a rule (step 4).
+    signs = _defused(toks)
+    if signs > 1 and learned().doubts(text, kind, signs):
+        return NONE
     words = set(raw)     # the reply's language: the lexicon sharing more of the words
     lang = max(LANGS, key=lambda lg: (len(words & lexicon(lg).vocab), lg == "en"))
     return Classification(kind, lang, f"{lang}.{kind}.model")

@@ -36,7 +36,6 @@ THRESHOLD = 0.45          # below it: one clarifying question (tuned on the exam
 # real question lost).
 QUESTION_SURE = 0.6
 TOPIC_SURE = 0.9
-_ASKING_YOU = frozenset("you u ya hablas habla hablan puedes pueden usted ustedes".split())
 NEED_SURE = 0.5           # a need learned from the examples, when no phrase names one (else: asked)
 STRONG = 0.75             # a request this sure interrupts even a free-text question
 MAX_CHARS = 480           # the words past three SMS segments do not change what was asked
@@ -72,6 +71,8 @@ class Understanding:
 
 
 _NEGATIONS = frozenset("dont not no cant never nunca ni".split())
+# After a "no", a "you" starts a new question: "no entiendo, hablas español?" asks for Spanish.
+_ASKING_YOU = frozenset("you u ya hablas habla hablan puedes pueden usted ustedes".split())
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
@@ -125,11 +126,11 @@ class Model:
                 return Linear.of(space, LinearSVC(C=0.5, class_weight=weight, random_state=0).fit(x_all[idx], labels)).parts()
 
             everyone = list(range(len(texts)))
-            found = [(i, self.need_in(texts[i].split())) for i in range(len(texts))
-                     if content.examples[i].intent == "find_place"]
-            found = [(i, need) for i, need in found if need]
+            needs = {i: self.need_in(texts[i].split()) for i, ex in enumerate(content.examples)
+                     if ex.intent == "find_place"}
+            named = [i for i, need in needs.items() if need]
             return {"space": space.parts(),
-                    "need": fit([i for i, _ in found], [need for _, need in found]),
+                    "need": fit(named, [needs[i] for i in named]),
                     "intent": fit(everyone, [ex.intent for ex in content.examples], "balanced"),
                     "lang": fit(everyone, [ex.lang for ex in content.examples]),
                     **{slot: fit(idx, [content.examples[i].slot for i in idx]) for slot, idx in rows.items()}}
@@ -219,7 +220,6 @@ class Model:
         for start, lang, _ in self.language_words.find(words):
             before = words[max(0, start - 4):start]
             last_no = max((i for i, w in enumerate(before) if w in _NEGATIONS), default=None)
-            # "no entiendo, hablas español?" asks for Spanish: a "you" after the "no" is a new question
             if last_no is not None and not _ASKING_YOU & set(before[last_no + 1:]):
                 return "en" if lang == "es" else "es"
             return lang

@@ -23,7 +23,7 @@ YES = {"yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "ok", "okay
 NO = {"no", "n", "nope", "nah", "naw", "nay", "never", "nunca", "negative", "no thanks",
       "no gracias", "not really", "none", "nada", "noo", "nooo", "negativo", "tampoco",
       "i dont", "i do not", "i havent", "i have not", "not yet", "todavia no", "aun no",
-      "nop", "nel", "nelson", "nah", "not today", "not now", "not rn", "ahorita no", "ahora no",
+      "nop", "nel", "nelson", "not today", "not now", "not rn", "ahorita no", "ahora no",
       "hoy no", "no no", "nada de eso", "pass on that"}
 # Said before the answer and meaning nothing: "uh no", "pues si", "um yeah"
 FILLERS = {"uh", "um", "umm", "uhh", "uhm", "hmm", "hm", "mmm", "well", "oh", "ah", "eh", "pues",
