@@ -55,6 +55,10 @@ please pls thanks help need want find get looking where whats what
 """.split())
 # Real town names that are also everyday words: only accepted next to a state ("Hope, AR").
 _COMMON = frozenset("hay hope home why more need help ok yes no si hi hola".split())
+# Articles that begin real city names ("El Paso", "Las Vegas", "Los Angeles", "The Dalles"):
+# filler on their own, part of the name when the words after them make a city with them.
+_ARTICLES = frozenset("el la los las the".split())
+_NOT_NAMES = frozenset({"el centro", "la casa", "el campo", "el barrio", "el rio", "la playa"})  # "voy al centro"
 _ABBREV = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point"}
 # Spanish exonyms people text for big US cities.
 _CITY_ALIASES = {"nueva york": "new york", "nueva orleans": "new orleans",
@@ -277,7 +281,7 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
         for start in range(max(0, end - _MAX_CITY_WORDS), end):
             gram = " ".join(words[start:end])
             city = idx.cities.get(_CITY_ALIASES.get(gram, gram), {}).get(st)
-            if city and words[start] not in skip:
+            if city and (words[start] not in skip or (words[start] in _ARTICLES and end - start > 1 and gram not in _NOT_NAMES)):
                 rank = (strength, end - start, i)
                 if best is None or rank > best[0]:
                     best = (rank, city)
@@ -303,7 +307,8 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
         for start in range(0, len(words) - size + 1):
             end = start + size
             gram_words = words[start:end]
-            if gram_words[0] in skip or gram_words[-1] in skip:
+            if (gram_words[0] in skip and not (gram_words[0] in _ARTICLES and size > 1
+                                                and " ".join(gram_words) not in _NOT_NAMES)) or gram_words[-1] in skip:
                 continue
             if size == 1 and gram_words[0] in _COMMON:
                 continue

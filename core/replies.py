@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from core import engine, messages, places
 from core.effects import Outcome, RecordEvent, Reply, SetField, SetLanguage
 from core.flows import answers
-from core.understand import THRESHOLD, STRONG, Model, Understanding
+from core.understand import THRESHOLD, STRONG, Model, Understanding, names_a_place
 
 # Intents that ask for something: answered even when a question waits, if the text is not its answer.
 REQUESTS = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
@@ -58,6 +58,8 @@ def interrupts(u: Understanding, definition, state: dict, body: str, today) -> b
     if node.type == "locate":
         if u.intent == "find_place" and not u.need:
             return False          # a place (even one that does not exist) answers "where are you?"
+        if u.intent == "checkin" and u.confidence >= STRONG and not names_a_place(body):
+            return True           # "fine i guess" is how they are, not Fine, NY
         found = places.resolve(body)
         return not (isinstance(found, (places.Place, places.Ambiguous)) or answers.is_skip(body)
                     or answers.yes_no(body) is False)

@@ -297,6 +297,38 @@ def reads_as_answer(text: str, waiting: str) -> bool:
     return bool(clean(text))
 
 
+def _without_place(text: str, known: frozenset = frozenset()) -> str | None:
+    """The text with the city it names taken out, or None when it names none. A one-word
+    town that is also a word people text ("nada" is Nada, TX) is the word, not the town."""
+    found = places.resolve(text)
+    label = found.label if isinstance(found, places.Place) else (
+        found.options[0].label if isinstance(found, places.Ambiguous) and found.options else None)
+    if not label or not _said(label, getattr(found, "state", None), text, text):
+        return None
+    city = places.normalize(label.split(",")[0]).split()
+    if len(city) == 1 and city[0] in known:
+        return None
+    words = places.normalize(text).split()
+    for i in range(len(words) - len(city) + 1):
+        if words[i:i + len(city)] == city:
+            return " ".join(words[:i] + words[i + len(city):])
+    return None
+
+
+def names_a_place(text: str) -> bool:
+    """Does the text really name a place (a ZIP, or a town said as a place)? core.places finds a
+    town in almost any sentence ("fine i guess" is Fine, NY; "el estres me tiene loco" is Loco,
+    OK); said while "what ZIP or city are you in?" waits, such a text is not an answer to it."""
+    if _ZIP.search(text or ""):
+        return True
+    found = places.resolve(text)
+    if isinstance(found, places.Place):
+        return _said(found.label, found.state, text, text)
+    if isinstance(found, places.Ambiguous) and found.options:
+        return _said(found.options[0].label, None, text, text)
+    return False
+
+
 def _leading_choice(text: str) -> bool:
     from core.flows import answers
     return bool(answers.LEADING_CHOICE.match(clean(text)))
@@ -359,6 +391,11 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     norm = model.normalise(raw)
     words = norm.split()
     lang = model.language_of(raw, norm)
+    if lang is not None and len(words) <= 5:
+        # "salinas", "el paso", "narcan in los angeles": a city's name is no vote for a language
+        rest = _without_place(raw, model.known)
+        if rest is not None:
+            lang = model.language_of(rest, model.normalise(rest)) if clean(rest) else None
     if not _LETTER.search(raw) or not words:     # no letters, or none the model reads (CJK, emoji)
         if waiting and reads_as_answer(raw, waiting):
             return Understanding("unclear", 0.0, lang, answer=True)
@@ -386,6 +423,8 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     strong = intent in _INTERRUPTING - {"checkin"} and confidence >= STRONG and len(words) >= 3
     if waiting == "place" and intent == "find_place" and not need:
         strong = False      # "im in chicago" names the place asked for; it asks for nothing new
+    if waiting == "place" and intent == "checkin" and confidence >= STRONG and not names_a_place(raw):
+        strong = True       # "fine i guess" says how they are; no town called Fine was meant
     if waiting == "choice" and _leading_choice(raw):
         strong = False      # "1 narcan pls" picks option 1 (as the flow engine reads it), not a question
     if waiting and reads_as_answer(raw, waiting) and not strong:

@@ -114,3 +114,18 @@ def test_zip_without_a_centroid_uses_its_city():
     # 43165 is a PO-box ZIP that zipcodes lists at 0, 0: never answer from the Gulf of Guinea.
     p = resolve("43165")
     assert isinstance(p, Place) and p.state == "OH" and 38 < p.lat < 42 and -85 < p.lon < -80
+
+
+@pytest.mark.parametrize("text, label", [
+    ("el paso", "El Paso, TX"), ("narcan in el paso", "El Paso, TX"), ("las vegas", "Las Vegas, NV"),
+    ("los angeles", "Los Angeles, CA"), ("las cruces nm", "Las Cruces, NM"), ("the dalles", "The Dalles, OR"),
+])
+def test_a_city_whose_name_starts_with_an_article_is_found(text, label):
+    """"el", "los", "las" and "the" are filler alone, part of the name before the rest of it
+    (before: "los angeles" was Angeles, PR and "el paso" was not found)."""
+    assert places.resolve(text).label == label
+
+
+@pytest.mark.parametrize("text", ["el centro de salud", "voy en el centro"])
+def test_el_centro_is_downtown_not_a_town(text):
+    assert not isinstance(places.resolve(text), places.Place)
