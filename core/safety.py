@@ -91,6 +91,7 @@ _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`\u00b4]")
 _ENDS = re.compile(r"[.!?;\n\r\u2026]+")
 _NON_WORD = re.compile(r"[^a-z0-9|]+")
 _SQUEEZE = re.compile(r"([a-z])\1+")
+_STRETCH = re.compile(r"([a-z])\1{2,}")
 _VOWELS = re.compile(r"[aeiou]")
 _O_D = re.compile(r"\bo\s?\.\s?d\b\.?")          # "O.D." -> "od"
 
@@ -169,7 +170,10 @@ class Lexicon:
     # -- normalisation shared by text and patterns ---------------------------------------
     def _squeeze(self, w: str) -> str:
         w = "".join(split(w))
-        return w if w in self.keep else _SQUEEZE.sub(r"\1", w)
+        if w in self.keep:
+            return w
+        doubled = _STRETCH.sub(r"\1\1", w)      # "nooose" is "noose", kept, not "nose"
+        return doubled if doubled in self.keep else _SQUEEZE.sub(r"\1", w)
 
     def word(self, w: str) -> str:
         star = w.endswith("*")

@@ -119,21 +119,20 @@ def test_the_checker_refuses_broken_rows():
 # of 62 now reads as a crisis to the learned half (61 of 62 is above the goal). Hand-written
 # "how did you get my number" examples (a common first text, which had read as unclear) and one
 # such text taken out of unclear.yaml: questions 134 -> 135 (95.1%).
-# 2026-12-03 (round 9): ten more blind writers (BA-BJ, 3,000 texts) as examples; the bare words
-# "suicide", "sobredosis" and "suicidio" fire only with someone, a "now" or the sentence to
-# themselves; guards from the writers' false alarms; a city's name no vote for a language; "el
-# paso", "las vegas" found: hard negatives that fire 3 -> 2 (other texts 2, as before), wrong
-# language 10 -> 8, none 222 -> 224, questions 135 -> 136. A reviewer's 154 real emergencies
-# and crises, each caught before the round's guards, keep every guard narrow (safety_labelled.yaml). One floor fell, with the reason: check-ins
-# 115 -> 112 of 120. Four writers wrote 900 texts that tell news without a mood ("my girl went back
-# to work today", "moved into my own room"), now examples of "unclear", and three held-out
-# check-ins read as unclear since (counts only; those texts were not read). On the writers' own check-ins, each
-# batch scored with its texts out of training, check-ins rose (85 -> 88, 79 -> 83 of 100).
+# 2026-12-03 (round 9): ten more blind writers (BA-BJ, 3,050 texts) as examples, crisis rules from
+# their misses, a city's name no vote for a language, "el paso" and "las vegas" found: none 222 ->
+# 223, wrong language 10 -> 8. The round's guards against the writers' false alarms were taken
+# out again after two reviewers found real emergencies and crises they hid (docs/benchmarks.md);
+# hard negatives that fire stay at 3. One floor fell, with the reason: check-ins 115 -> 112 of 120.
+# Four writers wrote 900 texts that tell news without a mood ("my girl went back to work today",
+# "moved into my own room"), now examples of "unclear", and three held-out check-ins read as
+# unclear since (counts only; those texts were not read). On the writers' own check-ins, each batch
+# scored with its texts out of training, check-ins rose (85 -> 88, 79 -> 83 of 100).
 GOAL = 0.95
-INTENT_FLOOR = {"find_place": 213, "talk_to_person": 74, "stop_request": 62, "question": 136,
-                "checkin": 112, "greeting": 84, "thanks": 77, "language": 53, "none": 224, "answer": 98}
+INTENT_FLOOR = {"find_place": 213, "talk_to_person": 74, "stop_request": 62, "question": 135,
+                "checkin": 112, "greeting": 84, "thanks": 77, "language": 53, "none": 223, "answer": 98}
 SAFETY_FLOOR = {"emergency": 183, "crisis": 130}
-HARD_NEGATIVE_ALARMS_AT_MOST = 2
+HARD_NEGATIVE_ALARMS_AT_MOST = 3
 WRONG_LANGUAGE_AT_MOST = 8
 
 
