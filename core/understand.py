@@ -391,8 +391,9 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     norm = model.normalise(raw)
     words = norm.split()
     lang = model.language_of(raw, norm)
-    if lang is not None and len(words) <= 5:
-        # "salinas", "el paso", "narcan in los angeles": a city's name is no vote for a language
+    if lang == "es" and len(words) <= 5:
+        # "salinas", "el paso", "narcan in los angeles": a city's name is no vote for Spanish (the
+        # names that read as English, "fresno", rarely cost an answer's language; not looked up)
         rest = _without_place(raw, model.known)
         if rest is not None:
             lang = model.language_of(rest, model.normalise(rest)) if clean(rest) else None
