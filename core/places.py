@@ -258,6 +258,11 @@ def _state_spans(words: list[str]) -> list[tuple[int, int, str]]:
     return spans
 
 
+def _starts_name(gram_words: list[str]) -> bool:
+    """An article that begins a city's name here ("el paso"), not filler ("el centro")."""
+    return gram_words[0] in _ARTICLES and len(gram_words) > 1 and " ".join(gram_words) not in _NOT_NAMES
+
+
 def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous | NotFound:
     """A place from free text. `ignore`: extra words that are never part of a place
     (the locator passes its need words, so "treatment near Dayton OH" works whole)."""
@@ -281,7 +286,7 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
         for start in range(max(0, end - _MAX_CITY_WORDS), end):
             gram = " ".join(words[start:end])
             city = idx.cities.get(_CITY_ALIASES.get(gram, gram), {}).get(st)
-            if city and (words[start] not in skip or (words[start] in _ARTICLES and end - start > 1 and gram not in _NOT_NAMES)):
+            if city and (words[start] not in skip or _starts_name(words[start:end])):
                 rank = (strength, end - start, i)
                 if best is None or rank > best[0]:
                     best = (rank, city)
@@ -307,8 +312,7 @@ def resolve(text: str | None, ignore: Iterable[str] = ()) -> Place | Ambiguous |
         for start in range(0, len(words) - size + 1):
             end = start + size
             gram_words = words[start:end]
-            if (gram_words[0] in skip and not (gram_words[0] in _ARTICLES and size > 1
-                                                and " ".join(gram_words) not in _NOT_NAMES)) or gram_words[-1] in skip:
+            if (gram_words[0] in skip and not _starts_name(gram_words)) or gram_words[-1] in skip:
                 continue
             if size == 1 and gram_words[0] in _COMMON:
                 continue

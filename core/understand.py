@@ -297,13 +297,24 @@ def reads_as_answer(text: str, waiting: str) -> bool:
     return bool(clean(text))
 
 
-def _without_place(text: str, known: frozenset = frozenset()) -> str | None:
-    """The text with the city it names taken out, or None when it names none. A one-word
-    town that is also a word people text ("nada" is Nada, TX) is the word, not the town."""
+def _town_said(text: str) -> str | None:
+    """The label of the town core.places finds in `text`, when it was really said as a place.
+    core.places finds a town in almost any sentence ("fine i guess" is Fine, NY; "el estres me
+    tiene loco" is Loco, OK)."""
     found = places.resolve(text)
-    label = found.label if isinstance(found, places.Place) else (
-        found.options[0].label if isinstance(found, places.Ambiguous) and found.options else None)
-    if not label or not _said(label, getattr(found, "state", None), text, text):
+    if isinstance(found, places.Place):
+        return found.label if _said(found.label, found.state, text, text) else None
+    if isinstance(found, places.Ambiguous) and found.options:
+        label = found.options[0].label
+        return label if _said(label, None, text, text) else None
+    return None
+
+
+def _without_place(text: str, known: frozenset = frozenset()) -> str | None:
+    """The text with the town it names taken out, or None when it names none. A one-word
+    town that is also a word people text ("nada" is Nada, TX) is the word, not the town."""
+    label = _town_said(text)
+    if not label:
         return None
     city = places.normalize(label.split(",")[0]).split()
     if len(city) == 1 and city[0] in known:
@@ -316,17 +327,9 @@ def _without_place(text: str, known: frozenset = frozenset()) -> str | None:
 
 
 def names_a_place(text: str) -> bool:
-    """Does the text really name a place (a ZIP, or a town said as a place)? core.places finds a
-    town in almost any sentence ("fine i guess" is Fine, NY; "el estres me tiene loco" is Loco,
-    OK); said while "what ZIP or city are you in?" waits, such a text is not an answer to it."""
-    if _ZIP.search(text or ""):
-        return True
-    found = places.resolve(text)
-    if isinstance(found, places.Place):
-        return _said(found.label, found.state, text, text)
-    if isinstance(found, places.Ambiguous) and found.options:
-        return _said(found.options[0].label, None, text, text)
-    return False
+    """Does the text really name a place, a ZIP or a town said as one? Said while "what ZIP or
+    city are you in?" waits, a text that names none is not an answer to it."""
+    return bool(_ZIP.search(text or "")) or _town_said(text) is not None
 
 
 def _leading_choice(text: str) -> bool:

@@ -177,3 +177,20 @@ def test_a_no_before_the_question_does_not_turn_the_language_asked_for(body, tar
     model = understand.default_model()
     u = understand.understand(body, model, waiting="yes_no")
     assert (u.intent, u.target_lang, u.lang) == ("language", target, target)
+
+
+@pytest.mark.parametrize("body", ["fine i guess", "el estres me tiene loco"])
+def test_a_sure_check_in_is_not_read_as_the_place_asked_for(body):
+    """core.places finds Fine, NY and Loco, OK in these; nobody named a town."""
+    u = understand.understand(body, understand.default_model(), waiting="place")
+    assert u.intent == "checkin" and not u.answer
+
+
+@pytest.mark.parametrize("body", ["dayton", "45402", "im in el paso"])
+def test_a_place_still_answers_where_are_you(body):
+    assert understand.understand(body, understand.default_model(), waiting="place").answer
+
+
+@pytest.mark.parametrize("body", ["salinas", "el paso", "los angeles"])
+def test_a_city_name_alone_is_no_vote_for_spanish(body):
+    assert understand.understand(body, understand.default_model()).lang is None
