@@ -102,10 +102,17 @@ class Model:
         self.known = frozenset(w for ex in content.examples for w in clean(ex.text).split()) | frozenset(
             w for phrases in content.needs.values() for p in phrases for w in p.split()) | frozenset(
             w for p in (*content.places, *content.near_me, *content.languages) for w in p.split())
+        # Words people text when they ask for no place: a town named like one ("nada") is the word.
+        self.everyday = frozenset(w for ex in content.examples if ex.intent != "find_place"
+                                  for w in clean(ex.text).split())
         self.fuzzy = tuple(dict.fromkeys(content.fuzzy))
         self.need_order = {need: i for i, need in enumerate(content.needs)}
         self.needs = _Phrases([(p, need) for need, phrases in content.needs.items() for p in phrases])
-        self.need_words = frozenset(w for phrases in content.needs.values() for p in phrases for w in p.split())
+        # Words that name a need are never part of a town ("detox" is Detox, nowhere); the little
+        # articles of a longer phrase ("the" of "on the done", "a" of "a bed") are not need words:
+        # "at the library" stays a library.
+        self.need_words = frozenset(w for phrases in content.needs.values() for p in phrases for w in p.split()
+                                    if w not in _PHRASE_GLUE)
         self.nicknames = _Phrases(list(content.places.items()))
         self.near_me = _Phrases([(p, "near me") for p in content.near_me])
         self.language_words = _Phrases(list(content.languages.items()))
@@ -252,7 +259,35 @@ _BOTH_LANGS = frozenset("no ya yo me mi si so oh ah eh ha uh ay bro ok".split())
 _WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())
 _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
                             "cuando por porque es puedo".split())
+_PHRASE_GLUE = frozenset("the a an my on and".split())
 _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
+
+
+# A city with this many ZIP codes (Seattle, Dallas, Fresno: about 150 names) is meant wherever its
+# name stands ("seattle suboxone clinic same day?"), unless the name is an everyday word too.
+BIG_CITY_ZIPS = 12
+_EVERYDAY = frozenset("mobile reading spring mesa jamaica columbia aurora flint salem naples "
+                      "hollywood lincoln jackson austin tyler madison charlotte savannah irving "
+                      "henderson lafayette arlington augusta washington".split())
+
+
+SHORT_REQUEST = 8
+
+
+def _spanish_around(model: "Model", words: list[str], place: str) -> str | None:
+    """"es" when the request's words besides its place and ZIP read as Spanish."""
+    named = set(places.normalize(place.split(",")[0]).split())
+    rest = [w for w in words if w not in named and not w.isdigit()]
+    if all(w in model.need_words for w in rest):     # "detox bronx": a need's name alone says neither
+        return None
+    return "es" if model.language_of(" ".join(rest), " ".join(rest)) == "es" else None
+
+
+def _big_city(word: str, state: str | None) -> bool:
+    if word in _EVERYDAY:
+        return False
+    states = places._index().cities.get(word, {})
+    return any(c.nzips >= BIG_CITY_ZIPS for st, c in states.items() if state in (None, st))
 
 
 def _said(label: str, state: str | None, text: str, whole: str) -> bool:
@@ -265,7 +300,7 @@ def _said(label: str, state: str | None, text: str, whole: str) -> bool:
     at = next((i for i in range(len(words) - len(city) + 1) if words[i:i + len(city)] == city), None)
     if at is None:
         return False
-    if len(city) >= 2 or (at > 0 and words[at - 1] in _LOCATIVES):
+    if len(city) >= 2 or (at > 0 and words[at - 1] in _LOCATIVES) or _big_city(city[0], state):
         return True
     after = words[at + 1:at + 4]
     if state and (state.lower() in after and state.lower() not in ("in", "me", "oh", "ok", "la", "or")
@@ -397,7 +432,7 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     if lang == "es" and len(words) <= 5:
         # "salinas", "el paso", "narcan in los angeles": a city's name is no vote for Spanish (the
         # names that read as English, "fresno", rarely cost an answer's language; not looked up)
-        rest = _without_place(raw, model.known)
+        rest = _without_place(raw, model.everyday)
         if rest is not None:
             lang = model.language_of(rest, model.normalise(rest)) if clean(rest) else None
     if not _LETTER.search(raw) or not words:     # no letters, or none the model reads (CJK, emoji)
@@ -414,6 +449,10 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
     confidence *= 0.5 + 0.5 * known
     need = model.need_in(words)
     place = model.place_in(raw, words) if need or intent == "find_place" else None
+    if place and place != "near me" and lang != "es" and len(words) <= SHORT_REQUEST:
+        # "busco doctor de suboxone en springfield", "jeringas 02119 roxbury": the town's name and
+        # the ZIP are no vote for English either; the words around them say which.
+        lang = _spanish_around(model, words, place) or lang
     asks = "?" in raw or bool(set(words[:2]) & _QUESTION_WORDS)
     if need and place and place != "near me" and (intent in ("find_place", "unclear", "greeting", "thanks",
                                                             "checkin") or known < 0.5

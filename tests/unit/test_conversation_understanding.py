@@ -194,3 +194,36 @@ def test_a_place_still_answers_where_are_you(body):
 @pytest.mark.parametrize("body", ["salinas", "el paso", "los angeles"])
 def test_a_city_name_alone_is_no_vote_for_spanish(body):
     assert understand.understand(body, understand.default_model()).lang is None
+
+
+@pytest.mark.parametrize("body, need, place", [
+    ("seattle suboxone clinic same day?", "buprenorphine", "Seattle, WA"),
+    ("dallas where do i get the strips to test my stuff", "test_strips", "Dallas, TX"),
+    ("burque spot for narcan", "naloxone", "Albuquerque, NM"),
+    ("need a sub doctor in erie pa", "buprenorphine", "Erie, PA"),
+    ("cotton and cookers in kensington philly", "syringe_services", "Philadelphia, PA"),
+    ("un albergue pa esta noche en houston", "housing", "Houston, TX"),
+    ("hay detox x aqui? la malilla me esta dando duro", "detox", "near me"),
+    ("chicago where do i get my state id, the jail lost my wallet", "id", "Chicago, IL")])
+def test_a_request_names_its_need_and_its_city_the_way_people_text_them(body, need, place):
+    """Round 10's blind writers: a big city's name anywhere in the text ("seattle ... same day?"),
+    nicknames ("burque"), and the words people use for what they need ("a sub doctor", "cotton
+    and cookers", "un albergue", "la malilla", "state id")."""
+    u = understand.understand(body, understand.default_model())
+    assert (u.intent, u.need, u.place) == ("find_place", need, place)
+
+
+@pytest.mark.parametrize("body", ["took the narcan training at the library last week, got a certificate",
+                                  "my mobile died so i couldnt text", "i left it on the mesa"])
+def test_an_everyday_word_that_is_also_a_city_names_no_place(body):
+    """Library, PA; Mobile, AL; Mesa, AZ: words first. A need named beside one is no request."""
+    u = understand.understand(body, understand.default_model())
+    assert u.place is None and u.intent != "find_place"
+
+
+@pytest.mark.parametrize("body, lang", [("busco doctor de suboxone en springfield", "es"),
+                                        ("test strips 33142 por favor", "es"),
+                                        ("methadone clinic houston", "en"), ("narcan please, ponce", "en")])
+def test_a_towns_name_and_a_zip_are_no_vote_for_english_either(body, lang):
+    """The words around the place say which language to answer in."""
+    assert understand.understand(body, understand.default_model()).lang == lang
