@@ -77,7 +77,8 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
     if person.opted_out:
         return Outcome(state, ())
 
-    if kw and kw.kind == "language":
+    if kw and kw.kind == "language" and not engine.offers(flows.current if flows else None, state, body):
+        # (ESPAÑOL sent to the welcome's "which language?" answers it: the flow takes it below.)
         effects = [SetLanguage(kw.value), SetField("lang_chosen", kw.value),
                    _say("language_set", kw.value, services)]
         if state and flows is not None and flows.current is not None:
@@ -150,6 +151,12 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
             again = engine.repeat(flows.current, state, svc).effects
             return _with_prefix(prefix, Outcome(state, (_say("hello_midflow", state.get("lang") or lang, svc),
                                                         *again)))
+        mood = None if flows.current.name == "checkin" else replies.told_mood(u, body, model)
+        if mood and not replies.answers_node(flows.current, state, body, now.date()):
+            svc = replies.in_lang(services, state.get("lang") or lang)
+            again = engine.repeat(flows.current, state, svc).effects
+            said = "mood_midflow_bad" if mood == "bad" else "mood_midflow"
+            return _with_prefix(prefix, Outcome(state, (_say(said, state.get("lang") or lang, svc), *again)))
         if u.intent == "checkin" and flows.current.name == "checkin":
             node = flows.current.nodes.get(state.get("node"))
             body = replies.mood_text(u, node, body, state.get("lang") or lang, now.date())

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from core import engine, messages, places
 from core.effects import Outcome, RecordEvent, Reply, SetField, SetLanguage
 from core.flows import answers
-from core.understand import THRESHOLD, STRONG, Model, Understanding, names_a_place
+from core.understand import THRESHOLD, STRONG, Model, Understanding, names_a_place, understand
 
 # Intents that ask for something: answered even when a question waits, if the text is not its answer.
 REQUESTS = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
@@ -67,6 +67,17 @@ def interrupts(u: Understanding, definition, state: dict, body: str, today) -> b
         return not (definition.name == "checkin" and u.intent == "checkin")
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
     return u.intent != "checkin" and u.confidence >= STRONG and len(body.split()) >= 3
+
+
+def told_mood(u: Understanding, body: str, model: Model) -> str | None:
+    """How they are, when that is what a text the waiting question could not take says: the
+    step's check-in, or its likeliest reading of a text it left to the question."""
+    if u.intent == "checkin":
+        return u.mood
+    if u.intent == "unclear" and u.answer and u.alternatives[:1] == ("checkin",) and u.confidence >= THRESHOLD:
+        again = understand(body, model)           # read as if nothing waited: it has a mood then
+        return again.mood if again.intent == "checkin" else None
+    return None
 
 
 def says_hello(u: Understanding) -> bool:

@@ -74,6 +74,16 @@ _NAME_PREFIXES = ["my name is", "my names", "name is", "im called", "i am", "im"
                   "soy", "llamame", "me dicen", "dime", "puedes llamarme"]
 
 
+# Words a sentence starts with and a name does not ("im at work", "estoy en el trabajo").
+_NOT_A_NAME = frozenset("""
+i im me my you u your we they he she it its the a an at in on to so not no just really very
+here home work working good fine ok okay bad tired doing feeling going still been got gonna
+trying sorry idk what why how where when who busy
+estoy estas esta en el la los las un una mi yo tu que q muy bien mal aqui trabajando cansado
+cansada ya todavia ando voy tengo no se porque pq donde como cuando quien ocupado ocupada
+""".split())
+
+
 @dataclass(frozen=True)
 class Answer:
     status: str            # "ok" | "skip" | "unreadable"
@@ -149,10 +159,16 @@ def choice(text: str, choices: tuple[Choice, ...]) -> int | None:
     best, hits = 0, set()  # the longest phrase wins: "muy bien" over "bien"
     for i, c in enumerate(choices):
         for w in c.phrases:
+            if _code(w, c):
+                continue    # "en", "es": a value's code is an answer alone, not "estoy en el trabajo"
             if len(w) >= best and contains_phrase(words, w):
                 hits = ({i} | hits) if len(w) == best else {i}
                 best = len(w)
     return hits.pop() if len(hits) == 1 else None
+
+
+def _code(phrase: tuple[str, ...], c: Choice) -> bool:
+    return len(phrase) == 1 and len(phrase[0]) <= 2 and not phrase[0].isdigit() and phrase[0] == str(c.value).lower()
 
 
 def zip_code(text: str) -> str | None:
@@ -180,6 +196,9 @@ def name(text: str) -> str | None:
         if norm_words[:len(p)] == p and len(norm_words) > len(p):
             raw_words = raw_words[len(p):]
             break
+    rest = normalize(" ".join(raw_words)).split()
+    if len(rest) > 4 or (rest and rest[0] in _NOT_A_NAME):
+        return None     # "estoy en el trabajo", "im so tired": a sentence, not what to call them
     words = [w.strip(".,!?;:\"'()") for w in raw_words[:2]]
     words = [w for w in words if w and not any(ch.isdigit() for ch in w)]
     if not words or len(" ".join(words)) > 40:

@@ -34,8 +34,8 @@ STIGMA_FILE = CONTENT / "stigma.yaml"
 STOP_WORDS = frozenset(normalize(w) for w in (
     "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
     "PARAR", "ALTO", "DETENER", "CANCELAR", "BAJA"))
-SYSTEM_WORDS = frozenset(normalize(w) for w in (
-    "HELP", "INFO", "MENU", "MENÚ", "AYUDA", "ESPAÑOL", "ENGLISH", "INGLÉS", "SPANISH"))
+LANGUAGE_WORDS = frozenset(normalize(w) for w in ("ESPAÑOL", "ENGLISH", "INGLÉS", "SPANISH"))
+SYSTEM_WORDS = frozenset(normalize(w) for w in ("HELP", "INFO", "MENU", "MENÚ", "AYUDA")) | LANGUAGE_WORDS
 OPT_IN_WORDS = frozenset(normalize(w) for w in ("START", "UNSTOP", "YES", "INICIO", "COMENZAR"))
 RESERVED_WORDS = STOP_WORDS | SYSTEM_WORDS | OPT_IN_WORDS | frozenset(
     normalize(w) for w in keywords.RESERVED)
@@ -332,7 +332,8 @@ def _choices(d: Definition, err, warn) -> None:
                 if key in owner and owner[key] != c.value:
                     err(c.line, f"node '{n.id}': the word '{w}' is given to two choices "
                                 f"('{owner[key]}' and '{c.value}')")
-                elif key in STOP_WORDS | SYSTEM_WORDS and key not in owner:
+                elif key in STOP_WORDS | SYSTEM_WORDS - LANGUAGE_WORDS and key not in owner:
+                    # (a language word the waiting question offers is its answer: core.conversation)
                     warn(c.line, f"node '{n.id}': '{w}' is a carrier or system word; that reply "
                                  f"is handled before the flow sees it")
                 owner.setdefault(key, c.value)

@@ -92,10 +92,21 @@ def test_choice(text, index):
 @pytest.mark.parametrize("text, value", [
     ("maria", "Maria"), ("My name is Maria", "Maria"), ("soy Ana", "Ana"),
     ("me llamo maría josé", "María José"), ("JOSE", "Jose"), ("It's DeShawn", "DeShawn"),
-    ("no", None), ("12345", None),
+    ("no", None), ("12345", None), ("Rosa Maria Perez Gomez", "Rosa Maria"), ("big mike", "Big Mike"),
+    # a sentence is not what to call them: the question is asked again (after "thanks for telling me")
+    ("estoy en el trabajo", None), ("im so tired", None), ("its me", None), ("at work rn call u later", None),
 ])
 def test_name(text, value):
     assert answers.name(text) == value
+
+
+LANGUAGE = (Choice("en", {"en": ("english",)}), Choice("es", {"es": ("espanol",)}))
+
+
+@pytest.mark.parametrize("text, index", [("en", 0), ("es", 1), ("español", 1), ("2", 1),
+                                         ("estoy en el trabajo", None), ("eso es todo", None)])
+def test_a_choices_two_letter_code_is_an_answer_alone_not_a_word_in_a_sentence(text, index):
+    assert answers.choice(text, LANGUAGE) == index
 
 
 def test_zip_and_place():
