@@ -117,6 +117,15 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         return Outcome(state, prefix + effects + (RecordEvent("locator", {"need": last_place.get("need"),
                                                                           "status": "more", "sites": result.sites}),))
 
+    if word in MORE_WORDS:          # nothing listed yet to show more of (and "more" is no stop)
+        pending = replies.pending_place(services, now)
+        key = "more_pick" if pending and pending.get("options") else "more_none"
+        if state is not None and flows.current is not None and state.get("waiting"):
+            again = engine.repeat(flows.current, state, services).effects
+            return Outcome(state, prefix + again)
+        lang = replies.chosen_lang(services) or ("es" if word == "mas" else services.context.lang)
+        return Outcome(state, prefix + (_say(key, lang, services),))
+
     if word in MENU_WORDS:
         if state is not None:
             prefix += (CancelTimeout(), EndConversation("menu"))
@@ -133,7 +142,10 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         return _begin(registry, route.flow, route.params, prefix, now, services)
 
     waiting = state is not None and flows.current is not None and bool(state.get("waiting"))
-    if not waiting and registry.menu_choice(body) is not None:
+    pending = replies.pending_place(services, now)
+    picks_place = bool(pending and pending.get("options") and replies.answers_pending(body, pending))
+    if not waiting and not picks_place and registry.menu_choice(body) is not None:
+        # ("1" after "Which one? 1) Cleveland, OH; 2) ..." picks Cleveland, not the menu's 1)
         return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
     u = understand.understand(body, model, replies.waiting_kind(flows.current, state) if waiting else None)
 
@@ -166,7 +178,6 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         prefix += (CancelTimeout(), EndConversation("interrupted"))
         state = None
 
-    pending = replies.pending_place(services, now)
     if pending and not (replies.is_request(u) and u.intent != "find_place") and replies.answers_pending(body, pending):
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         return Outcome(state, prefix + replies.locate(u.need if u.intent == "find_place" else None, body,
@@ -180,7 +191,8 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if u.intent == "stop_request" or not welcome:
             return outcome
         extra = (SetField("welcome_offered", True),)
-        lang = outcome_lang(outcome, services)
+        lang = (outcome_lang(outcome, services) if any(isinstance(e, SetLanguage) for e in outcome.effects)
+                else replies.reply_lang(u, services, len(body.split()))[0])    # the answer's language
         if len(outcome.replies()) == 1:
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)

@@ -200,6 +200,11 @@ def answer(u: Understanding, body: str, model: Model, registry, now: datetime, s
         return Outcome(None, (SetLanguage(target), SetField("lang_chosen", target),
                               say("language_set", target, services)))
     svc = in_lang(services, lang)
+    remembered = (services.context.fields.get("last_place") or {}).get("need")
+    if u.intent == "find_place" and not (u.need or u.place or remembered):
+        # "necesito ayuda": places of no kind, anywhere. What kind is the one question to ask,
+        # not "what ZIP are you in?" (and then clinics, shelters and naloxone all at once).
+        return Outcome(None, keep + (say("which_place", lang, services),))
     if u.intent == "find_place":
         place_text = None if u.place in (None, "near me") else u.place
         return Outcome(None, keep + locate(u.need, place_text, lang, svc, now))

@@ -453,6 +453,8 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     if not raw or not learned_half:
         return verdict
     kind = learned().kind(text)
+    if kind == "emergency" and _too_short_to_tell(raw):
+        kind = None
     if kind and hidden.get(kind):
         kept = [t for i, t in enumerate(raw) if i not in hidden[kind] and t != "|"]
         kind = kind if kept and learned().kind(" ".join(kept)) == kind else None
@@ -466,6 +468,28 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     words = set(raw)     # the reply's language: the lexicon sharing more of the words
     lang = max(LANGS, key=lambda lg: (len(words & lexicon(lg).vocab), lg == "en"))
     return Classification(kind, lang, f"{lang}.{kind}.model")
+
+
+# Two words with nothing urgent in them ("no se", "help me"), or a plain ask for help ("i need
+# help", "necesito ayuda"), look like too many things by their letters alone: the model's
+# emergency needs more, or a word like these ("ayuda ya", "please hurry", "AYUDAAA"). The rules
+# still read every text, however short.
+_URGENT_SHORT = frozenset("""hurry now asap quick quickly fast 911 emergency urgent ya rapido
+apurate urgente emergencia socorro auxilio ahora""".split())
+_STRETCHED = re.compile(r"([a-z])\1\1")
+
+
+# Words that ask for help without saying what is happening ("i need help", "alguien me puede ayudar").
+_PLAIN_ASK = frozenset("""i im me my need needs help please pls plz someone somebody anyone can could
+u you some get want a the no idk dont know necesito ayuda ayudame ayudenme alguien puede pueden
+por favor porfa yo quiero me mi se sé nose""".split())
+
+
+def _too_short_to_tell(raw: list[str]) -> bool:
+    words = [t for t in raw if t != "|"]
+    if any(t in _URGENT_SHORT or _STRETCHED.search(t) or words.count(t) >= 3 for t in words):
+        return False        # "ayuda ya", "AYUDAAA", "help help help"
+    return len(words) <= 2 or all(t in _PLAIN_ASK for t in words)
 
 
 def _defused(toks: list[list[str]]) -> int:

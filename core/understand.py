@@ -367,6 +367,11 @@ def names_a_place(text: str) -> bool:
     return bool(_ZIP.search(text or "")) or _town_said(text) is not None
 
 
+def _yes_or_no(text: str) -> bool:
+    from core.flows import answers
+    return answers.yes_no(text) is not None
+
+
 def _leading_choice(text: str) -> bool:
     from core.flows import answers
     return bool(answers.LEADING_CHOICE.match(clean(text)))
@@ -460,6 +465,12 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         # A need and a place ("methadone 45402", "narcan in dayton") is a request for places.
         ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
         intent, confidence = ranked[0]
+    if intent == "question" and len(words) == 1 and "?" not in raw and (
+            confidence < QUESTION_SURE or _yes_or_no(raw)):
+        # "si", "sam": one word, no question mark, read as a question only by its letters ("si"
+        # as in "si el narcan no funciona"; "sam" as in "good sam"). A question says more.
+        ranked = [kv for kv in ranked if kv[0] != "question"] + [("question", confidence)]
+        intent = "unclear"
     if waiting and len(words) <= 2 and intent in ("greeting", "thanks", "checkin"):
         confidence *= 0.8
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").

@@ -272,3 +272,14 @@ def test_the_word_index_never_skips_a_pattern_that_would_match():
                 assert every <= may, (lang, kind, text)
                 may = lx.guard_index[kind].could_match(toks)
                 assert {rx for rx, _ in lx.guards[kind] if rx.search(s)} <= may, (lang, kind, text)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("necesito ayuda", None), ("no se", None), ("help me", None), ("i need help", None),
+    ("alguien me puede ayudar", None),
+    ("ayuda ya", "emergency"), ("please hurry", "emergency"), ("help help help", "emergency"),
+    ("i need help now", "emergency"), ("help me hes not breathing", "emergency"), ("no respira", "emergency")])
+def test_a_plain_ask_for_help_is_no_emergency_by_its_letters_alone(text, kind):
+    """The learned half had sent the 911 steps to "necesito ayuda" and to "no se" after a crisis
+    answer. Two words, or words that only ask for help, need the rules or something urgent."""
+    assert classify(text).kind == kind
