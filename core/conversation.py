@@ -169,9 +169,9 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
             again = engine.repeat(flows.current, state, svc).effects
             said = "mood_midflow_bad" if mood == "bad" else "mood_midflow"
             return _with_prefix(prefix, Outcome(state, (_say(said, state.get("lang") or lang, svc), *again)))
-        if u.intent == "checkin" and flows.current.name == "checkin":
+        if flows.current.name == "checkin":
             node = flows.current.nodes.get(state.get("node"))
-            body = replies.mood_text(u, node, body, state.get("lang") or lang, now.date())
+            body = replies.mood_heard(u, node, body, model, state.get("lang") or lang, now.date()) or body
         outcome = engine.step(flows.current, state, body, now, replies.in_lang(services, state.get("lang") or lang))
         return _with_prefix(prefix, _chosen(engine.follow(outcome, registry.get, now, services)))
     if waiting:

@@ -103,6 +103,22 @@ def mood_text(u: Understanding, node, body: str, lang: str, today) -> str:
     return MOOD_ANSWER.get(u.mood or "okay", "3")
 
 
+MOOD_SURE = 0.6     # "yeah i guess" (0.62) is how they are; "last week" (0.53) is not
+
+
+def mood_heard(u: Understanding, node, body: str, model: Model, lang: str, today) -> str | None:
+    """While the check-in's 1-5 question waits: the mood a text in words says ("eh not great",
+    "could be better"), on the 1-5 scale, when the question cannot read it itself; else None
+    (the question answers "Sorry, I didn't catch that" as before: nothing is recorded unheard)."""
+    if node is None or node.expect != "choice" or answers.read(node, body, lang, today).status == "ok":
+        return None
+    if u.intent != "checkin":
+        u = understand(body, model)
+        if u.intent != "checkin" or u.confidence < MOOD_SURE:
+            return None
+    return MOOD_ANSWER.get(u.mood or "okay", "3")
+
+
 def in_lang(services, lang: str):
     """`services` as seen when answering in `lang` (this reply only, unless persisted)."""
     if lang == services.context.lang:
