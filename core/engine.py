@@ -325,6 +325,9 @@ class _Run:
             return self.go((got.choice.next if got.choice and got.choice.next else None) or node.next)
         if got.status == "skip":
             return self.go(node.next or node.fallback)
+        if got.status == "ahead":
+            self.say((defaults.AHEAD,))
+            return self.go(node.next or node.fallback)
         hints = node.reask or defaults.HINTS[node.expect]
         if self.state["reasks"] < len(hints):
             self.extra = {"count": len(node.choices), "min": node.min, "max": node.max}

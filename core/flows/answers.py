@@ -280,9 +280,27 @@ def calendar_date(text: str, lang: str, today: date) -> date | None:
         found = _safe_date(year, month, day) or _safe_date(year, day, month)
         if found and found > today and not n.group(3):
             found = _safe_date(year - 1, found.month, found.day)   # "12/28" said in January
+    elif ahead(text):
+        return None
     else:
         found = _relative_date(text, today)
     return found if found is not None and found <= today else None
+
+
+# A day ahead, said in words ("i get out next week", "salgo mañana", "in 3 days", "el lunes que
+# viene"): dateparser, told to prefer the past, had read "in 3 days" as Nov 7 and "el lunes que
+# viene" as last Monday. A past word wins ("ayer en la mañana" is yesterday morning).
+_AHEAD = frozenset("next tomorrow tmrw tmr proximo proxima viene entrante".split())
+_TOMORROW = re.compile(r"(?<!\bla )(?<!\besta )(?<!\bpor )(?<!\bde )\bmanana\b")   # "esta mañana": this morning
+_PAST = frozenset("yesterday ago last ayer hace pasado pasada anoche antier anteayer".split())
+_IN_SO_MANY = re.compile(r"\b(?:in|en|dentro de) (?:\d+|a|an|un|una) (?:days?|weeks?|months?|dias?|semanas?|mes|meses)\b")
+
+
+def ahead(text: str) -> bool:
+    """Does the text name a day still to come, and no day gone by?"""
+    words = fold(_numbers_as_digits(normalize(text)))
+    said = set(words.split())
+    return bool((said & _AHEAD or _IN_SO_MANY.search(words) or _TOMORROW.search(words)) and not said & _PAST)
 
 
 # A day named in words has one of these (or a digit): the rest never reach dateparser, whose
@@ -388,6 +406,8 @@ def read(node: Node, text: str, lang: str, today: date) -> Answer:
     elif expect == "date":
         d = calendar_date(text, lang, today)
         value = d.isoformat() if d else None
+        if d is None and node.optional and ahead(text):
+            return Answer("ahead")      # not home yet: nothing to time check-ins from
     elif expect == "time":
         value = time_of_day(text)
     elif expect == "name":

@@ -71,6 +71,9 @@ HINTS: dict[str, tuple[Text, Text]] = {
            "No te preocupes. Cualquier respuesta corta está bien."),
     ),
 }
+# Said when "what day did you get home?" is answered with a day still to come ("next week").
+AHEAD = _t("Got it, you're not home yet. We'll keep in touch, and you can text us any time.",
+           "Entendido, todavía no sales. Seguimos en contacto, y puedes escribirnos cuando quieras.")
 # Said when the flow moves on after two unreadable answers (no dead ends).
 GIVE_UP = _t("No problem, let's keep going.", "No hay problema, sigamos.")
 LOCATE_GIVE_UP = _t(
@@ -87,5 +90,6 @@ def all_texts():
         for t in pair:
             yield kind, t
     yield "give_up", GIVE_UP
+    yield "ahead", AHEAD
     yield "locate_give_up", LOCATE_GIVE_UP
     yield "remind_place", REMIND_PLACE

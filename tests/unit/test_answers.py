@@ -117,3 +117,16 @@ def test_zip_and_place():
 
 def test_skip_words_in_both_languages():
     assert answers.is_skip("SKIP") and answers.is_skip("saltar") and not answers.is_skip("no")
+
+
+@pytest.mark.parametrize("text", ["i get out next week actually", "salgo mañana", "in 3 days", "el lunes que viene",
+                                  "en dos semanas", "tomorrow"])
+def test_a_day_still_to_come_is_no_release_date(text):
+    """dateparser, told to prefer the past, had read "in 3 days" as 27 days ago and "el lunes que
+    viene" as last Monday: a wrong release date would time every check-in wrong."""
+    assert answers.ahead(text) and answers.calendar_date(text, "es", RELEASE_TODAY) is None
+
+
+@pytest.mark.parametrize("text", ["ayer en la mañana", "hoy en la mañana", "last week", "hace 3 dias"])
+def test_a_day_gone_by_is_not_ahead(text):
+    assert not answers.ahead(text) and answers.calendar_date(text, "es", RELEASE_TODAY) is not None
