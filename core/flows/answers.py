@@ -37,6 +37,10 @@ UNSURE = {"not sure", "dont know", "do not know", "idk", "maybe", "perhaps", "un
 SKIP = {"skip", "pass", "saltar", "salta", "paso", "omitir", "next", "siguiente",
         "rather not", "prefer not", "prefiero no", "prefiero no decir", "rather not say",
         "prefer not to say", "no quiero decir"}
+# "What time is good?" answered with no time in particular: the usual time, as a skip is.
+ANY_TIME = {"whenever", "any time", "anytime", "any time is fine", "anytime is fine", "idc", "idk",
+            "doesnt matter", "dont matter", "no preference", "cuando sea", "a cualquier hora",
+            "cualquier hora", "da igual", "me da igual", "no importa", "cuando quieras", "whenever is fine"}
 NEGATIONS = {"not", "no", "never", "isnt", "arent", "dont", "nada", "ni", "nunca", "tampoco"}
 
 _NUMBER_WORDS = {
@@ -386,7 +390,7 @@ def read(node: Node, text: str, lang: str, today: date) -> Answer:
             wanted = "yes" if value else "no"
             match = next((c for c in node.choices if str(c.value).lower() == wanted), None)
             return Answer("ok", value, match)
-    if node.optional and is_skip(text):
+    if node.optional and (is_skip(text) or (expect == "time" and normalize(text) in ANY_TIME)):
         return Answer("skip")
     value: Any = None
     picked = None

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from core.flows import answers
-from core.flows.schema import Choice
+from core.flows.schema import Choice, Node
 
 TODAY = date(2025, 3, 3)  # a Monday
 
@@ -130,3 +130,9 @@ def test_a_day_still_to_come_is_no_release_date(text):
 @pytest.mark.parametrize("text", ["ayer en la mañana", "hoy en la mañana", "last week", "hace 3 dias"])
 def test_a_day_gone_by_is_not_ahead(text):
     assert not answers.ahead(text) and answers.calendar_date(text, "es", RELEASE_TODAY) is not None
+
+
+@pytest.mark.parametrize("text", ["whenever", "any time", "cuando sea", "me da igual", "idc"])
+def test_no_time_in_particular_is_the_usual_time_not_sorry(text):
+    node = Node(id="t", type="ask", expect="time", optional=True)
+    assert answers.read(node, text, "en", RELEASE_TODAY).status == "skip"
