@@ -143,7 +143,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
 
     waiting = state is not None and flows.current is not None and bool(state.get("waiting"))
     pending = replies.pending_place(services, now)
-    picks_place = bool(pending and pending.get("options") and replies.answers_pending(body, pending))
+    picks_place = bool(pending and pending.get("options") and replies.answers_pending(body, pending, model))
     if not waiting and not picks_place and registry.menu_choice(body) is not None:
         # ("1" after "Which one? 1) Cleveland, OH; 2) ..." picks Cleveland, not the menu's 1)
         return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
@@ -152,6 +152,14 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     def begin(name, params, pre, svc):     # the caller adds `prefix` in front
         return _begin(registry, name, params, pre, now, svc)
 
+    if (waiting and u.intent == "language" and replies.is_request(u)
+            and not replies.answers_node(flows.current, state, body, now.date())):
+        # "english please" while "OK if we text you?" waits: as ENGLISH is, then the question again
+        target = u.target_lang or u.lang or services.context.lang
+        state = dict(state, lang=target)
+        again = engine.repeat(flows.current, state, replies.in_lang(services, target)).effects
+        return _with_prefix(prefix, Outcome(state, (SetLanguage(target), SetField("lang_chosen", target),
+                                                    _say("language_set", target, services), *again)))
     if waiting and not replies.interrupts(u, flows.current, state, body, now.date()):
         lang, keep = replies.reply_lang(u, services, len(body.split()))
         if keep:                                   # written in the other language: follow it
@@ -178,7 +186,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         prefix += (CancelTimeout(), EndConversation("interrupted"))
         state = None
 
-    if pending and not (replies.is_request(u) and u.intent != "find_place") and replies.answers_pending(body, pending):
+    if pending and not (replies.is_request(u) and u.intent != "find_place") and replies.answers_pending(body, pending, model):
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         return Outcome(state, prefix + replies.locate(u.need if u.intent == "find_place" else None, body,
                                                       lang, replies.in_lang(services, lang), now, pending))

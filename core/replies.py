@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from core import engine, messages, places
 from core.effects import Outcome, RecordEvent, Reply, SetField, SetLanguage
 from core.flows import answers
-from core.understand import THRESHOLD, STRONG, Model, Understanding, names_a_place, understand
+from core.understand import THRESHOLD, STRONG, Model, Understanding, just_a_word, names_a_place, understand
 
 # Intents that ask for something: answered even when a question waits, if the text is not its answer.
 REQUESTS = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
@@ -198,8 +198,10 @@ def pending_place(services, now: datetime) -> dict | None:
         return None
 
 
-def answers_pending(body: str, pending: dict) -> bool:
+def answers_pending(body: str, pending: dict, model: Model | None = None) -> bool:
     """Does this text answer the locator's question: a place, or one of the offered options?"""
+    if model is not None and just_a_word(body, model):
+        return False            # "ayer" (to "what day did you get home?", an hour later)
     if pending.get("options"):
         opts = [places.Place.from_dict(o) for o in pending["options"]]
         if places.choose(opts, body):

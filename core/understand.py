@@ -361,6 +361,14 @@ def _without_place(text: str, known: frozenset = frozenset()) -> str | None:
     return None
 
 
+def just_a_word(text: str, model: "Model") -> bool:
+    """One word people text that is also a small town's name ("ayer" is Ayer, MA; "fine" Fine,
+    NY): the word, even while "what ZIP or city?" waits. Big cities and nicknames are places."""
+    words = model.normalise(text).split()
+    return (len(words) == 1 and words[0] in model.everyday and not words[0].isdigit()
+            and not _big_city(words[0], None) and not model.nicknames.find(words))
+
+
 def names_a_place(text: str) -> bool:
     """Does the text really name a place, a ZIP or a town said as one? Said while "what ZIP or
     city are you in?" waits, a text that names none is not an answer to it."""

@@ -41,6 +41,8 @@ RESERVED_WORDS = STOP_WORDS | SYSTEM_WORDS | OPT_IN_WORDS | frozenset(
     normalize(w) for w in keywords.RESERVED)
 SAID = "_said"   # an answered date, in words: {release_date_said} -> "Tue Nov 24"
 BUILTIN_VARIABLES = frozenset({"program", "peer_name", "coverage", "peer_on_duty", "lang", "channel"})
+# Contact fields the runtime sets outside any flow: the language the person chose (ESPAÑOL).
+SYSTEM_FIELDS = frozenset({"lang_chosen"})
 HINT_VARIABLES = frozenset({"count", "min", "max"})
 PLACEHOLDER = "X" * 12  # what a {variable} counts as when measuring a text
 
@@ -196,7 +198,7 @@ def _loops(d: Definition, err) -> None:
 
 
 def _known_variables(d: Definition, world: list[Definition]) -> set[str]:
-    known = set(BUILTIN_VARIABLES) | set(d.params) | set(_score_names(d))
+    known = set(BUILTIN_VARIABLES) | SYSTEM_FIELDS | set(d.params) | set(_score_names(d))
     if d.keyword_rest:
         known.add(d.keyword_rest)
     for n in d.nodes.values():
