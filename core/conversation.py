@@ -7,7 +7,7 @@ other keywords, then the flows. Someone opted out gets nothing else back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core import engine, keywords, messages, replies, safety, understand
 from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
@@ -41,6 +41,18 @@ def _say(key: str, lang: str, services: Services, **extra) -> Reply:
     return Reply(messages.text(key, lang, program=services.context.program_name, **extra))
 
 
+EMERGENCY_UNDER_WAY = timedelta(minutes=30)
+
+
+def _emergency_under_way(services: Services, now: datetime) -> bool:
+    """Were the 911 steps sent to this person less than half an hour ago?"""
+    at = services.context.fields.get("last_emergency_at")
+    try:
+        return bool(at) and timedelta(0) <= now - datetime.fromisoformat(at) <= EMERGENCY_UNDER_WAY
+    except (TypeError, ValueError):
+        return False
+
+
 def decide(text: str, num_media: int, person: Person, state: dict | None, now: datetime,
            services: Services, flows: Flows | None = None, model: understand.Model | None = None) -> Outcome:
     body = (text or "").strip()
@@ -57,11 +69,18 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
     if verdict and verdict.kind:
         # The language the text is written in: a Spanish crisis text is answered in Spanish.
         reply_lang = model.language_of(body, model.normalise(body)) or verdict.lang_hint or lang
-        if verdict.kind == "emergency":
+        if verdict.kind == "emergency" and _emergency_under_way(services, now):
+            # "i gave him the narcan what now", minutes after the 911 steps: what comes next, in
+            # one text, not the same two again. The peer sees every update on the urgent ticket.
+            effects = [_say("emergency_followup", reply_lang, services),
+                       Escalate("emergency", "urgent", f"classifier: {verdict.matched}")]
+        elif verdict.kind == "emergency":
             effects = [_say("emergency", reply_lang, services)]
             if messages.has("emergency_2"):
                 effects.append(_say("emergency_2", reply_lang, services))
             effects.append(Escalate("emergency", "urgent", f"classifier: {verdict.matched}"))
+        if verdict.kind == "emergency":
+            effects.append(SetField("last_emergency_at", now.isoformat()))
         else:
             effects = [_say("crisis", reply_lang, services),
                        Escalate("crisis", "urgent", f"classifier: {verdict.matched}")]
