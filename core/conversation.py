@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import engine, keywords, messages, replies, safety, understand
+from core.flows import answers
 from core.effects import (CancelTimeout, EndConversation, Escalate, OptIn, OptOut, Outcome,
                          RecordEvent, Reply, SetField, SetLanguage)
 from core.services import Services
@@ -44,9 +45,9 @@ def _say(key: str, lang: str, services: Services, **extra) -> Reply:
 EMERGENCY_UNDER_WAY = timedelta(minutes=30)
 
 
-def _emergency_under_way(services: Services, now: datetime) -> bool:
-    """Were the 911 steps sent to this person less than half an hour ago?"""
-    at = services.context.fields.get("last_emergency_at")
+def _emergency_under_way(services: Services, now: datetime, kind: str = "emergency") -> bool:
+    """Were the 911 steps (or the 988 answer) sent to this person less than half an hour ago?"""
+    at = services.context.fields.get(f"last_{kind}_at")
     try:
         return bool(at) and timedelta(0) <= now - datetime.fromisoformat(at) <= EMERGENCY_UNDER_WAY
     except (TypeError, ValueError):
@@ -79,12 +80,13 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
             if messages.has("emergency_2"):
                 effects.append(_say("emergency_2", reply_lang, services))
             effects.append(Escalate("emergency", "urgent", f"classifier: {verdict.matched}"))
-        if verdict.kind == "emergency":
-            effects.append(SetField("last_emergency_at", now.isoformat()))
         else:
             effects = [_say("crisis", reply_lang, services),
                        Escalate("crisis", "urgent", f"classifier: {verdict.matched}")]
+        effects.append(SetField(f"last_{verdict.kind}_at", now.isoformat()))
         effects.append(RecordEvent("safety", {"kind": verdict.kind}))
+        if reply_lang != lang and not replies.chosen_lang(services) and len(body.split()) >= 3:
+            effects.append(SetLanguage(reply_lang))     # "si" after "ya no quiero vivir" is Spanish too
         return Outcome(state, tuple(effects))
 
     if kw and kw.kind == "opt_in" and (person.opted_out or not kw.only_when_opted_out):
@@ -223,8 +225,11 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if len(outcome.replies()) == 1:
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)
-    if welcome and (first_contact or fields.get("welcome_offered")) and (
-            not replies.is_request(u) or (u.intent == "checkin" and not first_contact)):
+    offered = fields.get("welcome_offered") and not first_contact
+    if welcome and ((first_contact and not replies.is_request(u))
+                    or (offered and (answers.yes_no(body) is True or u.intent == "greeting"))):
+        # After their first request and "Want check-ins...? Reply JOIN.": a yes (or a hello)
+        # starts the welcome; anything else is answered as itself ("what about food", "thanks").
         if u.lang and u.lang != services.context.lang and not replies.chosen_lang(services):
             prefix += (SetLanguage(u.lang),)
         if fields.get("welcome_offered"):
@@ -234,6 +239,10 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         target = u.target_lang or u.lang or services.context.lang
         prefix += (SetLanguage(target), SetField("lang_chosen", target))
         return _begin(registry, WELCOME_FLOW, {}, prefix, now, engine.with_effects(services, prefix))
+    if u.intent in ("unclear", "greeting", "thanks") and _emergency_under_way(services, now, "crisis"):
+        # "si", "ok", "no se" minutes after the 988 answer: stay with them, not "places or a peer?"
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        return Outcome(state, prefix + (_say("crisis_followup", lang, services),))
     return _with_prefix(prefix, _follow(replies.answer(u, body, model, registry, now, services, begin),
                                         registry, now, services))
 

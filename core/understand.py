@@ -272,6 +272,7 @@ _EVERYDAY = frozenset("mobile reading spring mesa jamaica columbia aurora flint 
 
 
 SHORT_REQUEST = 8
+SHORT_FOLLOW_UP = 5
 
 
 def _spanish_around(model: "Model", words: list[str], place: str) -> str | None:
@@ -375,6 +376,21 @@ def names_a_place(text: str) -> bool:
     return bool(_ZIP.search(text or "")) or _town_said(text) is not None
 
 
+_HELLO_WORDS = frozenset("hey hi hello yo hola oye ey buenas".split())
+_MORE_FIRST = ("what about", "how about", "and", "y", "e", "also", "plus", "tambien", "tmb", "need", "necesito",
+               "ocupo", "busco", "any", "i need", "y para", "and for", "what about for")
+_MORE_LAST = frozenset("too also tambien tmb".split())
+
+
+def _asks_for_more(words: list[str], raw: str) -> bool:
+    """"what about food", "y trabajo?", "jobs too", "hey necesito suboxone": the shape of asking
+    for one more thing, which "im at work" and "food was good" do not have."""
+    rest = words[1:] if words and words[0] in _HELLO_WORDS else words
+    said = " ".join(rest)
+    return bool(rest) and ("?" in raw or rest[-1] in _MORE_LAST
+                           or any(said == p or said.startswith(p + " ") for p in _MORE_FIRST))
+
+
 def _yes_or_no(text: str) -> bool:
     from core.flows import answers
     return answers.yes_no(text) is not None
@@ -474,11 +490,18 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
         intent, confidence = ranked[0]
     if intent == "question" and len(words) == 1 and "?" not in raw and (
-            confidence < QUESTION_SURE or _yes_or_no(raw)):
+            _yes_or_no(raw) or model._proba(model.slot_models["topic"], norm)[0][1] < TOPIC_SURE):
         # "si", "sam": one word, no question mark, read as a question only by its letters ("si"
-        # as in "si el narcan no funciona"; "sam" as in "good sam"). A question says more.
+        # as in "si el narcan no funciona"; "sam" as in "good sam"). One word is a question when
+        # it names a topic ("tranq", "cost", "privacy", "what"), else a question says more.
         ranked = [kv for kv in ranked if kv[0] != "question"] + [("question", confidence)]
         intent = "unclear"
+    if (need and not place and not waiting and len(words) <= SHORT_FOLLOW_UP and intent != "find_place"
+            and intent in ("unclear", "greeting", "thanks", "checkin") and _asks_for_more(words, raw)):
+        # "what about food", "y trabajo?", "hey necesito suboxone": a need named in a few words,
+        # read as little else, asks for places (where: the place remembered, or one question).
+        ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] != "find_place"]
+        intent, confidence = ranked[0]
     if waiting and len(words) <= 2 and intent in ("greeting", "thanks", "checkin"):
         confidence *= 0.8
     # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
