@@ -54,7 +54,7 @@ def test_naloxone_in_a_city_while_a_yes_no_question_waits(client, sites):
 def test_can_somebody_call_me_opens_a_ticket(client, db):
     text(client, "hi")
     out = text(client, "can somebody call me")
-    assert any("write back to you" in t for t in out)   # a peer will answer, and when
+    assert any("will write back" in t for t in out)   # a peer will answer, and when
     with db.session() as s:
         ticket = s.scalar(select(Escalation))
     assert ticket is not None and ticket.reason == "peer_request" and ticket.status == "open"
