@@ -95,7 +95,20 @@ class Answer:
     choice: Choice | None = None
 
 
+# A thumbs-up sent to a yes/no question is a yes ("Want a peer to call you?" 👍).
+THUMBS_UP = frozenset("\U0001F44D\U0001F44C\u2705\U0001F197")           # 👍 👌 ✅ 🆗
+_EMOJI_MARKS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D\\s]")       # skin tones, VS16, joiners
+
+
+def only_emoji(text: str, kinds: frozenset) -> bool:
+    """Is the text nothing but emoji of these kinds ("👍🏽", "🙏🙏")?"""
+    core = _EMOJI_MARKS.sub("", text or "")
+    return bool(core) and all(ch in kinds for ch in core)
+
+
 def yes_no(text: str) -> bool | None:
+    if only_emoji(text, THUMBS_UP):
+        return True
     norm = normalize(text)
     if not norm or norm in UNSURE or any(contains_phrase(norm.split(), p.split()) for p in UNSURE):
         return None

@@ -136,3 +136,8 @@ def test_a_day_gone_by_is_not_ahead(text):
 def test_no_time_in_particular_is_the_usual_time_not_sorry(text):
     node = Node(id="t", type="ask", expect="time", optional=True)
     assert answers.read(node, text, "en", RELEASE_TODAY).status == "skip"
+
+
+@pytest.mark.parametrize("text, value", [("👍", True), ("👍🏽", True), ("✅", True), ("🙏", None), ("😢", None)])
+def test_a_thumbs_up_to_a_yes_no_question_is_a_yes(text, value):
+    assert answers.yes_no(text) is value
