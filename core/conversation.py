@@ -150,6 +150,8 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     if word in MENU_WORDS:
         if state is not None:
             prefix += (CancelTimeout(), EndConversation("menu"))
+        if services.context.fields.get("locator_pending"):
+            prefix += (SetField("locator_pending", None),)   # "4" after MENU is the menu's 4, not a city
         return Outcome(None, prefix + (_say("menu", services.context.lang, services),))
 
     route = None if engine.offers(flows.current, state, body) else registry.route(body)
@@ -225,9 +227,13 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if len(outcome.replies()) == 1:
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)
+    if u.intent in ("unclear", "greeting", "thanks") and _emergency_under_way(services, now, "crisis"):
+        # "si", "ok", "no se" minutes after the 988 answer: stay with them, not "places or a peer?"
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        return Outcome(state, prefix + (_say("crisis_followup", lang, services),))
     offered = fields.get("welcome_offered") and not first_contact
-    if welcome and ((first_contact and not replies.is_request(u))
-                    or (offered and (answers.yes_no(body) is True or u.intent == "greeting"))):
+    if welcome and not replies.is_request(u) and (
+            first_contact or (offered and (answers.yes_no(body) is True or u.intent == "greeting"))):
         # After their first request and "Want check-ins...? Reply JOIN.": a yes (or a hello)
         # starts the welcome; anything else is answered as itself ("what about food", "thanks").
         if u.lang and u.lang != services.context.lang and not replies.chosen_lang(services):
@@ -239,10 +245,6 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         target = u.target_lang or u.lang or services.context.lang
         prefix += (SetLanguage(target), SetField("lang_chosen", target))
         return _begin(registry, WELCOME_FLOW, {}, prefix, now, engine.with_effects(services, prefix))
-    if u.intent in ("unclear", "greeting", "thanks") and _emergency_under_way(services, now, "crisis"):
-        # "si", "ok", "no se" minutes after the 988 answer: stay with them, not "places or a peer?"
-        lang = replies.reply_lang(u, services, len(body.split()))[0]
-        return Outcome(state, prefix + (_say("crisis_followup", lang, services),))
     return _with_prefix(prefix, _follow(replies.answer(u, body, model, registry, now, services, begin),
                                         registry, now, services))
 

@@ -470,26 +470,24 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     return Classification(kind, lang, f"{lang}.{kind}.model")
 
 
-# Two words with nothing urgent in them ("no se", "help me"), or a plain ask for help ("i need
-# help", "necesito ayuda"), look like too many things by their letters alone: the model's
-# emergency needs more, or a word like these ("ayuda ya", "please hurry", "AYUDAAA"). The rules
-# still read every text, however short.
+# A plain ask for help and nothing else ("i need help", "necesito ayuda", "no se") looks like too
+# many things by its letters alone: the model's emergency needs one word more ("help him", "hes
+# cold", "no mueve") or an urgent one ("ayuda ya", "AYUDAAA"). The rules read every text.
 _URGENT_SHORT = frozenset("""hurry now asap quick quickly fast 911 emergency urgent ya rapido
-apurate urgente emergencia socorro auxilio ahora""".split())
+apurate urgente emergencia socorro auxilio ahora ahorita""".split())
 _STRETCHED = re.compile(r"([a-z])\1\1")
 
 
 # Words that ask for help without saying what is happening ("i need help", "alguien me puede ayudar").
-_PLAIN_ASK = frozenset("""i im me my need needs help please pls plz someone somebody anyone can could
-u you some get want a the no idk dont know necesito ayuda ayudame ayudenme alguien puede pueden
-por favor porfa yo quiero me mi se sé nose""".split())
+_PLAIN_ASK = frozenset("""i im need needs help someone somebody anyone can could u you some get want a
+the no idk dont know necesito ayuda alguien puede pueden yo quiero se nose""".split())
 
 
 def _too_short_to_tell(raw: list[str]) -> bool:
     words = [t for t in raw if t != "|"]
     if any(t in _URGENT_SHORT or _STRETCHED.search(t) or words.count(t) >= 3 for t in words):
         return False        # "ayuda ya", "AYUDAAA", "help help help"
-    return len(words) <= 2 or all(t in _PLAIN_ASK for t in words)
+    return all(t in _PLAIN_ASK for t in words)      # "help him", "hes cold", "no mueve": the model reads them
 
 
 def _defused(toks: list[list[str]]) -> int:

@@ -196,7 +196,8 @@ class Model:
         last = max((i for i, w in enumerate(words) if w in _LOCATIVES), default=None)
         if self.near_me.find(words):
             return "near me"
-        if found is not None and last is not None and 0 < last + 1 < len(words):   # "... a script in louisville"
+        if (found is not None and last is not None and 0 < last + 1 < len(words)   # "... a script in louisville"
+                and words[last + 1] not in _MINE):                                   # not "en mi pueblo"
             return self.place_in(" ".join(words[last + 1:]), words[last + 1:])
         return None
 
@@ -259,7 +260,8 @@ _BOTH_LANGS = frozenset("no ya yo me mi si so oh ah eh ha uh ay bro ok".split())
 _WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())
 _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
                             "cuando por porque es puedo".split())
-_PHRASE_GLUE = frozenset("the a an my on and".split())
+_PHRASE_GLUE = frozenset("the a an my mi tu su on and".split())
+_MINE = frozenset("mi my su tu your este esta this our nuestro nuestra".split())   # "en mi pueblo": no town
 _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
 
 
@@ -268,7 +270,7 @@ _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown l
 BIG_CITY_ZIPS = 12
 _EVERYDAY = frozenset("mobile reading spring mesa jamaica columbia aurora flint salem naples "
                       "hollywood lincoln jackson austin tyler madison charlotte savannah irving "
-                      "henderson lafayette arlington augusta washington".split())
+                      "henderson lafayette arlington augusta washington pueblo".split())
 
 
 SHORT_REQUEST = 8
@@ -299,8 +301,8 @@ def _said(label: str, state: str | None, text: str, whole: str) -> bool:
     full = places.normalize(whole).split()
     city = places.normalize(label.split(",")[0]).split()
     at = next((i for i in range(len(words) - len(city) + 1) if words[i:i + len(city)] == city), None)
-    if at is None:
-        return False
+    if at is None or (at > 0 and words[at - 1] in _MINE):
+        return False        # "en mi pueblo", "this reading": a word, not a town
     if len(city) >= 2 or (at > 0 and words[at - 1] in _LOCATIVES) or _big_city(city[0], state):
         return True
     after = words[at + 1:at + 4]
@@ -377,18 +379,21 @@ def names_a_place(text: str) -> bool:
 
 
 _HELLO_WORDS = frozenset("hey hi hello yo hola oye ey buenas".split())
-_MORE_FIRST = ("what about", "how about", "and", "y", "e", "also", "plus", "tambien", "tmb", "need", "necesito",
-               "ocupo", "busco", "any", "i need", "y para", "and for", "what about for")
+_MORE_FIRST = ("what about", "how about", "need", "necesito", "ocupo", "busco", "any", "i need")
+_AND = frozenset("and y e also plus tambien tmb".split())
 _MORE_LAST = frozenset("too also tambien tmb".split())
 
 
-def _asks_for_more(words: list[str], raw: str) -> bool:
+def _asks_for_more(words: list[str], raw: str, need_words: frozenset) -> bool:
     """"what about food", "y trabajo?", "jobs too", "hey necesito suboxone": the shape of asking
-    for one more thing, which "im at work" and "food was good" do not have."""
+    for one more thing, which "im at work", "y ya tengo trabajo" and "i got the job too" do not
+    have: a question, "what about"/"need" first, "and" right before the need, or "too" right after."""
     rest = words[1:] if words and words[0] in _HELLO_WORDS else words
     said = " ".join(rest)
-    return bool(rest) and ("?" in raw or rest[-1] in _MORE_LAST
-                           or any(said == p or said.startswith(p + " ") for p in _MORE_FIRST))
+    return bool(rest) and (
+        "?" in raw or any(said == p or said.startswith(p + " ") for p in _MORE_FIRST)
+        or (len(rest) >= 2 and rest[0] in _AND and rest[1] in need_words)
+        or (2 <= len(rest) <= 3 and rest[-1] in _MORE_LAST and rest[-2] in need_words))
 
 
 def _yes_or_no(text: str) -> bool:
@@ -497,7 +502,8 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         ranked = [kv for kv in ranked if kv[0] != "question"] + [("question", confidence)]
         intent = "unclear"
     if (need and not place and not waiting and len(words) <= SHORT_FOLLOW_UP and intent != "find_place"
-            and intent in ("unclear", "greeting", "thanks", "checkin") and _asks_for_more(words, raw)):
+            and (intent == "unclear" or (intent in ("greeting", "thanks", "checkin") and confidence < STRONG))
+            and _asks_for_more(words, raw, model.need_words)):
         # "what about food", "y trabajo?", "hey necesito suboxone": a need named in a few words,
         # read as little else, asks for places (where: the place remembered, or one question).
         ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] != "find_place"]

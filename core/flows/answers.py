@@ -75,7 +75,7 @@ _PARTS_OF_DAY = [  # (phrase, default hour, meridiem hint)
 ]
 _NAME_PREFIXES = ["my name is", "my names", "name is", "im called", "i am", "im", "its",
                   "it is", "this is", "call me", "you can call me", "me llamo", "mi nombre es",
-                  "soy", "llamame", "me dicen", "dime", "puedes llamarme"]
+                  "soy", "llamame", "me dicen", "dime", "puedes llamarme", "just", "solo"]
 
 
 # Words a sentence starts with and a name does not ("im at work", "estoy en el trabajo").
@@ -86,6 +86,9 @@ trying sorry idk what why how where when who busy
 estoy estas esta en el la los las un una mi yo tu que q muy bien mal aqui trabajando cansado
 cansada ya todavia ando voy tengo no se porque pq donde como cuando quien ocupado ocupada
 """.split())
+
+
+_NOT_ME = frozenset("me i you u it this that here".split())    # "its me": no name said ("Mal", "Una", "Q" are)
 
 
 @dataclass(frozen=True)
@@ -214,8 +217,8 @@ def name(text: str) -> str | None:
             raw_words = raw_words[len(p):]
             break
     rest = normalize(" ".join(raw_words)).split()
-    if len(rest) > 4 or (rest and rest[0] in _NOT_A_NAME):
-        return None     # "estoy en el trabajo", "im so tired": a sentence, not what to call them
+    if len(rest) > 6 or (len(rest) >= 2 and rest[0] in _NOT_A_NAME) or (len(rest) == 1 and rest[0] in _NOT_ME):
+        return None     # "estoy en el trabajo", "im so tired", "its me": a sentence, not what to call them
     words = [w.strip(".,!?;:\"'()") for w in raw_words[:2]]
     words = [w for w in words if w and not any(ch.isdigit() for ch in w)]
     if not words or len(" ".join(words)) > 40:
@@ -309,7 +312,8 @@ def calendar_date(text: str, lang: str, today: date) -> date | None:
 # viene" as last Monday. A past word wins ("ayer en la mañana" is yesterday morning).
 _AHEAD = frozenset("next tomorrow tmrw tmr proximo proxima viene entrante".split())
 _TOMORROW = re.compile(r"(?<!\bla )(?<!\besta )(?<!\bpor )(?<!\bde )\bmanana\b")   # "esta mañana": this morning
-_PAST = frozenset("yesterday ago last ayer hace pasado pasada anoche antier anteayer".split())
+_PAST = frozenset("""yesterday ago last ayer hace pasado pasada anoche antier anteayer got been since came
+was released sali llegue desde estuve fui""".split())   # "i got out friday, see my PO tomorrow": friday
 _IN_SO_MANY = re.compile(r"\b(?:in|en|dentro de) (?:\d+|a|an|un|una) (?:days?|weeks?|months?|dias?|semanas?|mes|meses)\b")
 
 

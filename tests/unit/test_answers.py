@@ -141,3 +141,14 @@ def test_no_time_in_particular_is_the_usual_time_not_sorry(text):
 @pytest.mark.parametrize("text, value", [("👍", True), ("👍🏽", True), ("✅", True), ("🙏", None), ("😢", None)])
 def test_a_thumbs_up_to_a_yes_no_question_is_a_yes(text, value):
     assert answers.yes_no(text) is value
+
+
+@pytest.mark.parametrize("text", ["i got out friday, see my PO tomorrow", "sali el viernes, mi mama viene manana",
+                                  "i been home since monday, next step is a job"])
+def test_a_day_gone_by_beside_one_to_come_is_the_release_date(text):
+    assert not answers.ahead(text) and answers.calendar_date(text, "en", RELEASE_TODAY) is not None
+
+
+@pytest.mark.parametrize("text, value", [("Mal", "Mal"), ("call me Q", "Q"), ("Una", "Una"), ("just Mike", "Mike")])
+def test_short_names_that_are_also_words_are_names(text, value):
+    assert answers.name(text) == value

@@ -227,3 +227,15 @@ def test_an_everyday_word_that_is_also_a_city_names_no_place(body):
 def test_a_towns_name_and_a_zip_are_no_vote_for_english_either(body, lang):
     """The words around the place say which language to answer in."""
     assert understand.understand(body, understand.default_model()).lang == lang
+
+
+@pytest.mark.parametrize("body", ["y ya tengo trabajo", "i got the job too", "and food was good", "im at work"])
+def test_news_with_a_need_word_is_no_request_for_places(body):
+    assert understand.understand(body, understand.default_model()).intent != "find_place"
+
+
+@pytest.mark.parametrize("body, need", [("what about food", "food"), ("y trabajo?", "job"), ("jobs too", "job"),
+                                        ("hey necesito suboxone", "buprenorphine")])
+def test_one_more_thing_asked_for_in_a_few_words_asks_for_places(body, need):
+    u = understand.understand(body, understand.default_model())
+    assert (u.intent, u.need) == ("find_place", need)

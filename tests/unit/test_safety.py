@@ -275,11 +275,14 @@ def test_the_word_index_never_skips_a_pattern_that_would_match():
 
 
 @pytest.mark.parametrize("text, kind", [
-    ("necesito ayuda", None), ("no se", None), ("help me", None), ("i need help", None),
-    ("alguien me puede ayudar", None),
+    ("necesito ayuda", None), ("no se", None), ("i need help", None), ("alguien me puede ayudar", None),
     ("ayuda ya", "emergency"), ("please hurry", "emergency"), ("help help help", "emergency"),
-    ("i need help now", "emergency"), ("help me hes not breathing", "emergency"), ("no respira", "emergency")])
+    ("i need help now", "emergency"), ("help me hes not breathing", "emergency"), ("no respira", "emergency"),
+    # one word more than a plain ask, and the learned half reads it as before
+    ("help me", "emergency"), ("help him", "emergency"), ("hes cold", "emergency"), ("no mueve", "emergency"),
+    ("se cayo", "emergency"), ("ayuda ahorita", "emergency"), ("nodding out", "emergency")])
 def test_a_plain_ask_for_help_is_no_emergency_by_its_letters_alone(text, kind):
     """The learned half had sent the 911 steps to "necesito ayuda" and to "no se" after a crisis
-    answer. Two words, or words that only ask for help, need the rules or something urgent."""
+    answer. Words that only ask for help need the rules or something urgent; one word more
+    ("help him", "hes cold") and the learned half reads the text as before."""
     assert classify(text).kind == kind
