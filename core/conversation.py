@@ -42,16 +42,33 @@ def _say(key: str, lang: str, services: Services, **extra) -> Reply:
     return Reply(messages.text(key, lang, program=services.context.program_name, **extra))
 
 
-EMERGENCY_UNDER_WAY = timedelta(minutes=30)
+SAFETY_FOLLOW_UP = timedelta(minutes=30)     # a text this soon after the 911 or 988 answer follows it
 
 
-def _emergency_under_way(services: Services, now: datetime, kind: str = "emergency") -> bool:
-    """Were the 911 steps (or the 988 answer) sent to this person less than half an hour ago?"""
+def _answered_lately(services: Services, now: datetime, kind: str) -> bool:
+    """Were the 911 steps ("emergency") or the 988 answer ("crisis") sent less than half an hour ago?"""
     at = services.context.fields.get(f"last_{kind}_at")
     try:
-        return bool(at) and timedelta(0) <= now - datetime.fromisoformat(at) <= EMERGENCY_UNDER_WAY
+        return bool(at) and timedelta(0) <= now - datetime.fromisoformat(at) <= SAFETY_FOLLOW_UP
     except (TypeError, ValueError):
         return False
+
+
+def _switch_language(target: str, state: dict | None, flows: Flows | None, services: Services) -> Outcome:
+    """ESPAÑOL, or "english please" while a question waits: their choice from now on, then the
+    waiting question again, in it."""
+    effects = [SetLanguage(target), SetField("lang_chosen", target), _say("language_set", target, services)]
+    if state and flows is not None and flows.current is not None:
+        state = dict(state, lang=target)
+        effects += engine.repeat(flows.current, state, services).effects
+    return Outcome(state, tuple(effects))
+
+
+def _aside(key: str, lang: str, state: dict, flows: Flows, services: Services) -> Outcome:
+    """A word about what they said instead of an answer ("Hey, good to hear from you"), then the
+    waiting question again: no "Sorry, I didn't catch that", no re-ask used up."""
+    svc = replies.in_lang(services, lang)
+    return Outcome(state, (_say(key, lang, svc), *engine.repeat(flows.current, state, svc).effects))
 
 
 def decide(text: str, num_media: int, person: Person, state: dict | None, now: datetime,
@@ -70,7 +87,7 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
     if verdict and verdict.kind:
         # The language the text is written in: a Spanish crisis text is answered in Spanish.
         reply_lang = model.language_of(body, model.normalise(body)) or verdict.lang_hint or lang
-        if verdict.kind == "emergency" and _emergency_under_way(services, now):
+        if verdict.kind == "emergency" and _answered_lately(services, now, "emergency"):
             # "i gave him the narcan what now", minutes after the 911 steps: what comes next, in
             # one text, not the same two again. The peer sees every update on the urgent ticket.
             effects = [_say("emergency_followup", reply_lang, services),
@@ -100,12 +117,7 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
 
     if kw and kw.kind == "language" and not engine.offers(flows.current if flows else None, state, body):
         # (ESPAÑOL sent to the welcome's "which language?" answers it: the flow takes it below.)
-        effects = [SetLanguage(kw.value), SetField("lang_chosen", kw.value),
-                   _say("language_set", kw.value, services)]
-        if state and flows is not None and flows.current is not None:
-            state = dict(state, lang=kw.value)
-            effects += engine.repeat(flows.current, state, services).effects
-        return Outcome(state, tuple(effects))
+        return _switch_language(kw.value, state, flows, services)
 
     if not body:
         return Outcome(state, (_say("media_only" if num_media else "empty", lang, services),))
@@ -139,11 +151,10 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
                                                                           "status": "more", "sites": result.sites}),))
 
     if word in MORE_WORDS:          # nothing listed yet to show more of (and "more" is no stop)
+        if state is not None and flows.current is not None and state.get("waiting"):
+            return Outcome(state, prefix + engine.repeat(flows.current, state, services).effects)
         pending = replies.pending_place(services, now)
         key = "more_pick" if pending and pending.get("options") else "more_none"
-        if state is not None and flows.current is not None and state.get("waiting"):
-            again = engine.repeat(flows.current, state, services).effects
-            return Outcome(state, prefix + again)
         lang = replies.chosen_lang(services) or ("es" if word == "mas" else services.context.lang)
         return Outcome(state, prefix + (_say(key, lang, services),))
 
@@ -166,7 +177,8 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
 
     waiting = state is not None and flows.current is not None and bool(state.get("waiting"))
     pending = replies.pending_place(services, now)
-    picks_place = bool(pending and pending.get("options") and replies.answers_pending(body, pending, model))
+    pending_answered = bool(pending) and replies.answers_pending(body, pending, model)
+    picks_place = pending_answered and bool(pending.get("options"))
     if not waiting and not picks_place and registry.menu_choice(body) is not None:
         # ("1" after "Which one? 1) Cleveland, OH; 2) ..." picks Cleveland, not the menu's 1)
         return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
@@ -179,10 +191,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
             and not replies.answers_node(flows.current, state, body, now.date())):
         # "english please" while "OK if we text you?" waits: as ENGLISH is, then the question again
         target = u.target_lang or u.lang or services.context.lang
-        state = dict(state, lang=target)
-        again = engine.repeat(flows.current, state, replies.in_lang(services, target)).effects
-        return _with_prefix(prefix, Outcome(state, (SetLanguage(target), SetField("lang_chosen", target),
-                                                    _say("language_set", target, services), *again)))
+        return _with_prefix(prefix, _switch_language(target, state, flows, services))
     if waiting and not replies.interrupts(u, flows.current, state, body, now.date()):
         lang, keep = replies.reply_lang(u, services, len(body.split()))
         if keep:                                   # written in the other language: follow it
@@ -190,16 +199,11 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if replies.says_hello(u) and not replies.answers_node(flows.current, state, body, now.date()):
             # "hey hows ur day" while 1-5 waits: a hello, not a wrong answer. Say hello and ask
             # again, instead of "Sorry, I didn't catch that" (no re-ask is used up).
-            svc = replies.in_lang(services, state.get("lang") or lang)
-            again = engine.repeat(flows.current, state, svc).effects
-            return _with_prefix(prefix, Outcome(state, (_say("hello_midflow", state.get("lang") or lang, svc),
-                                                        *again)))
+            return _with_prefix(prefix, _aside("hello_midflow", state.get("lang") or lang, state, flows, services))
         mood = None if flows.current.name == "checkin" else replies.told_mood(u, body, model)
         if mood and not replies.answers_node(flows.current, state, body, now.date()):
-            svc = replies.in_lang(services, state.get("lang") or lang)
-            again = engine.repeat(flows.current, state, svc).effects
             said = "mood_midflow_bad" if mood == "bad" else "mood_midflow"
-            return _with_prefix(prefix, Outcome(state, (_say(said, state.get("lang") or lang, svc), *again)))
+            return _with_prefix(prefix, _aside(said, state.get("lang") or lang, state, flows, services))
         if flows.current.name == "checkin":
             node = flows.current.nodes.get(state.get("node"))
             body = replies.mood_heard(u, node, body, model, state.get("lang") or lang, now.date()) or body
@@ -209,7 +213,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         prefix += (CancelTimeout(), EndConversation("interrupted"))
         state = None
 
-    if pending and not (replies.is_request(u) and u.intent != "find_place") and replies.answers_pending(body, pending, model):
+    if pending_answered and not (replies.is_request(u) and u.intent != "find_place"):
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         return Outcome(state, prefix + replies.locate(u.need if u.intent == "find_place" else None, body,
                                                       lang, replies.in_lang(services, lang), now, pending))
@@ -227,7 +231,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if len(outcome.replies()) == 1:
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)
-    if u.intent in ("unclear", "greeting", "thanks") and _emergency_under_way(services, now, "crisis"):
+    if u.intent in ("unclear", "greeting", "thanks") and _answered_lately(services, now, "crisis"):
         # "si", "ok", "no se" minutes after the 988 answer: stay with them, not "places or a peer?"
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         return Outcome(state, prefix + (_say("crisis_followup", lang, services),))

@@ -198,9 +198,9 @@ def pending_place(services, now: datetime) -> dict | None:
         return None
 
 
-def answers_pending(body: str, pending: dict, model: Model | None = None) -> bool:
+def answers_pending(body: str, pending: dict, model: Model) -> bool:
     """Does this text answer the locator's question: a place, or one of the offered options?"""
-    if model is not None and just_a_word(body, model):
+    if just_a_word(body, model):
         return False            # "ayer" (to "what day did you get home?", an hour later)
     if pending.get("options"):
         opts = [places.Place.from_dict(o) for o in pending["options"]]

@@ -453,7 +453,7 @@ def classify(text: str, learned_half: bool = True) -> Classification:
     if not raw or not learned_half:
         return verdict
     kind = learned().kind(text)
-    if kind == "emergency" and _too_short_to_tell(raw):
+    if kind == "emergency" and _only_asks_for_help(raw):
         kind = None
     if kind and hidden.get(kind):
         kept = [t for i, t in enumerate(raw) if i not in hidden[kind] and t != "|"]
@@ -483,7 +483,7 @@ _PLAIN_ASK = frozenset("""i im need needs help someone somebody anyone can could
 the no idk dont know necesito ayuda alguien puede pueden yo quiero se nose""".split())
 
 
-def _too_short_to_tell(raw: list[str]) -> bool:
+def _only_asks_for_help(raw: list[str]) -> bool:
     words = [t for t in raw if t != "|"]
     if any(t in _URGENT_SHORT or _STRETCHED.search(t) or words.count(t) >= 3 for t in words):
         return False        # "ayuda ya", "AYUDAAA", "help help help"

@@ -84,7 +84,7 @@ i im me my you u your we they he she it its the a an at in on to so not no just 
 here home work working good fine ok okay bad tired doing feeling going still been got gonna
 trying sorry idk what why how where when who busy
 estoy estas esta en el la los las un una mi yo tu que q muy bien mal aqui trabajando cansado
-cansada ya todavia ando voy tengo no se porque pq donde como cuando quien ocupado ocupada
+cansada ya todavia ando voy tengo se porque pq donde como cuando quien ocupado ocupada
 """.split())
 
 
@@ -103,14 +103,14 @@ THUMBS_UP = frozenset("\U0001F44D\U0001F44C\u2705\U0001F197")           # 👍 �
 _EMOJI_MARKS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D\\s]")       # skin tones, VS16, joiners
 
 
-def only_emoji(text: str, kinds: frozenset) -> bool:
-    """Is the text nothing but emoji of these kinds ("👍🏽", "🙏🙏")?"""
+def _thumbs_up(text: str) -> bool:
+    """Nothing but thumbs-up emoji ("👍🏽", "👍👍")?"""
     core = _EMOJI_MARKS.sub("", text or "")
-    return bool(core) and all(ch in kinds for ch in core)
+    return bool(core) and all(ch in THUMBS_UP for ch in core)
 
 
 def yes_no(text: str) -> bool | None:
-    if only_emoji(text, THUMBS_UP):
+    if _thumbs_up(text):
         return True
     norm = normalize(text)
     if not norm or norm in UNSURE or any(contains_phrase(norm.split(), p.split()) for p in UNSURE):
