@@ -4,6 +4,8 @@ in one run.
 
     python bench/understanding.py            # every table, both halves
     python bench/understanding.py --misses   # also list the dev texts each reader gets wrong
+    python bench/understanding.py --probe tests/corpus/probes/X.tsv [--misses]
+                                             # a blind writer's batch alone (and its misses)
 
 Held-out misses are never listed: held-out is for measuring, not for tuning (tests/corpus).
 tests/unit/test_understanding_corpus.py asserts the acceptance thresholds on held-out.
@@ -20,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from core import safety  # noqa: E402
 from tests.corpus import score  # noqa: E402
-from tests.corpus.corpus import INTENTS, NEEDS, SAFETY, TOPICS, load  # noqa: E402
+from tests.corpus.corpus import INTENTS, NEEDS, SAFETY, TOPICS, load, read_probe  # noqa: E402
 
 SHORT = {"find_place": "place", "talk_to_person": "person", "stop_request": "stop",
          "question": "quest", "checkin": "check", "greeting": "greet", "thanks": "thank",
@@ -136,7 +138,7 @@ def report(split: str, rows: list[dict], step, misses: bool) -> None:
         (w50, w99), (c50, c99) = score.p50_p99(wall), score.p50_p99(cpu)
         print(f"  {label:22} {w50:7.1f} / {w99:7.1f}  {c50:7.1f} / {c99:7.1f}{note}")
 
-    if misses and split == "dev":
+    if misses and split != "heldout":
         for name, res in (("baseline", base), ("understanding", ours)):
             if res is None:
                 continue
@@ -157,6 +159,10 @@ def main(argv: list[str]) -> int:
         print(f"understanding step: core.understand (default_model() built in {step[2]:.2f} s)")
     else:
         print("understanding step not present (core/understand.py): the baseline alone")
+    if "--probe" in argv:
+        path = argv[argv.index("--probe") + 1]
+        report(f"probe {Path(path).name}", read_probe(Path(path)), step, "--misses" in argv)
+        return 0
     for split in ("dev", "heldout"):
         report(split, load(split), step, "--misses" in argv)
     return 0

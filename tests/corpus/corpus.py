@@ -168,6 +168,35 @@ def load(split: str) -> list[dict]:
         return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def read_probe(path: Path) -> list[dict]:
+    """A blind writer's batch (tests/corpus/probes/*.tsv: INTENT, LANG, WAITING, EXTRA, text) as
+    corpus rows, so one scorer reads both. `hn` is a hard negative (it asks for nothing);
+    `answer` answers the question WAITING."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t", 4)
+        if len(parts) != 5:
+            raise CorpusError(f"{Path(path).name}:{n}: expected 5 tab-separated fields, got {len(parts)}")
+        intent, lang, waiting, extra, text = parts
+        row = {k: None for k in KEYS}
+        row.update(text=text.strip(), lang=lang, waiting=None if waiting == "-" else waiting,
+                   intent="none" if intent in ("hn", "answer") else intent, answer=intent == "answer")
+        if intent == "hn":
+            row["hard_negative"] = True
+        for pair in ([] if extra == "-" else extra.split(";")):
+            key, _, value = pair.partition("=")
+            if key not in KEYS[1:]:
+                raise CorpusError(f"{Path(path).name}:{n}: unknown label {key!r}")
+            row[key] = value
+        if row["intent"] not in INTENTS or lang not in LANGS:
+            raise CorpusError(f"{Path(path).name}:{n}: unknown intent or language {intent!r} {lang!r}")
+        row["_where"] = f"{Path(path).name}:{n}"
+        rows.append(row)
+    return rows
+
+
 def main() -> int:
     try:
         halves = build()
