@@ -24,7 +24,11 @@ from db.session import Database
 WHOLE_LIST_PRESETS = ("otp", "treatment", "health_centers")
 DEFAULT_DIR = Path(__file__).resolve().parent / "content" / "sites"
 DEFAULT_FILES = (("opioid_treatment_programs.csv", "otp"), ("substance_use_treatment.csv", "treatment"),
-                 ("health_centers.csv", "health_centers"), ("local_demo.csv", "local"))
+                 ("health_centers.csv", "health_centers"))
+# Invented sites ("DEMO ...", 555-01xx phones): loaded by `flask demo load` (make run) only. A
+# deploy's release never loads them and retires any an earlier release loaded: a person texting
+# "narcan near 45410" must never be sent to 200 Demo Ave.
+DEMO_FILES = (("local_demo.csv", "demo"),)
 
 
 def record(site: Site) -> locator.SiteRecord:
@@ -123,6 +127,21 @@ def import_file(s: Session, path: Path, preset, verified_on: date | None = None,
     return report
 
 
+def retire_demo_sites(db: Database) -> int:
+    """Deactivates the invented sites: those keyed `demo:`, and those an older release loaded
+    with the `local` preset (every name starts "DEMO ", every note "Demo data, not a real site")."""
+    with db.session() as s:
+        demo_rows = or_(Site.source_key.like("demo:%"),
+                        (Site.source_key.like("local:%") & Site.name.like("DEMO %")
+                         & Site.notes.like("Demo data, not a real site%")))
+        n = s.execute(update(Site).where(Site.active.is_(True), demo_rows).values(active=False)).rowcount
+        for filename, _ in DEMO_FILES:
+            seen = s.get(Setting, f"sites_import:{filename}")
+            if seen is not None:
+                s.delete(seen)      # a later `demo load` imports them again
+    return n or 0
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -130,14 +149,20 @@ def file_digest(path: Path) -> str:
 CHECKED_KEY = "sites_checked_at"
 
 
-def import_defaults(db: Database, echo=print, progress_factory=None, now: datetime | None = None) -> int:
+def import_defaults(db: Database, echo=print, progress_factory=None, now: datetime | None = None,
+                    demo: bool = False) -> int:
     """The shipped site data, imported once per file version (`release` and make run call this
     every time): a file whose SHA-256 matches the one stored in settings is skipped, so an
-    unchanged deploy costs four hashes. Records when the files were last checked. Returns how
-    many files were imported."""
+    unchanged deploy costs a few hashes. The invented demo sites only with `demo` (make run);
+    without it they are retired. Records when the files were last checked. Returns how many
+    files were imported."""
     from core.sites_import import PRESETS
     imported = 0
-    for filename, preset in DEFAULT_FILES:
+    if not demo:
+        retired = retire_demo_sites(db)
+        if retired:
+            echo(f"sites: {retired} demo sites retired (invented data is for `flask demo load` only)")
+    for filename, preset in DEFAULT_FILES + (DEMO_FILES if demo else ()):
         path = DEFAULT_DIR / filename
         digest = file_digest(path)
         with db.session() as s:

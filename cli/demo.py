@@ -59,7 +59,7 @@ def load():
         published = current_app.extensions["homeward.flows"].publish_dir(s, only_changed=True)
     click.echo(f"Flows published: {', '.join(f'{n} v{v}' for n, v in published)}" if published
                else "Flows: the published versions match the files.")
-    load_default_sites(db)
+    load_default_sites(db, demo=True)
     _demo_people(db, current_app.config["PROGRAM_TIMEZONE"], current_app.extensions["homeward.schedule"](),
                  datetime.now(timezone.utc))
 

@@ -45,9 +45,11 @@ def import_command(file: Path, preset: str | None, mapping: str | None, verified
     click.echo(report.summary)
 
 
-def load_default_sites(db) -> None:
-    """The shipped site data with a progress bar per file (make run's demo load uses it too)."""
-    import_defaults(db, click.echo, lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False))
+def load_default_sites(db, demo: bool = False) -> None:
+    """The shipped site data with a progress bar per file; the invented demo sites only for
+    make run's `demo load`."""
+    import_defaults(db, click.echo, lambda total, name: tqdm(total=total, unit="row", desc=name, leave=False),
+                    demo=demo)
 
 
 @sites_group.command("load-defaults", help="Import the shipped site data (skips files whose checksum is unchanged); "

@@ -52,6 +52,9 @@ PRESETS: dict[str, Preset] = {
                                                 "phone": ("phone",), "lat": ("lat",), "lon": ("lon",)},
                              ("health_center",), "HRSA health centers (OEPS, 2020-21)"),
     "local": Preset("local", {c: (c,) for c in CANONICAL}, (), "program"),
+    # The invented sample sites (bot/content/sites/local_demo.csv): the program's layout, keyed
+    # apart from a program's own rows so a real deploy can retire every one of them.
+    "demo": Preset("demo", {c: (c,) for c in CANONICAL}, (), "demo data (invented)"),
 }
 KIND_ALIASES = {"methadone": "otp", "bupe": "buprenorphine", "suboxone": "buprenorphine",
                 "syringe": "syringe_services", "ssp": "syringe_services", "vending": "vending_machine",

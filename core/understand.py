@@ -256,12 +256,13 @@ class Model:
 
 
 # Short words people write the same in both languages ("no", "ya", "yo" texted in English too).
-_BOTH_LANGS = frozenset("no ya yo me mi si so oh ah eh ha uh ay bro ok".split())
+_BOTH_LANGS = frozenset("no nop ya yo me mi si so oh ah eh ha uh ay bro ok".split())
 _WEAK_CODES = frozenset("in me oh ok la or hi de al pa mi id co ma ga".split())
 _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when que como cual quien "
                             "cuando por porque es puedo".split())
 _PHRASE_GLUE = frozenset("the a an my mi tu su on and".split())
 _MINE = frozenset("mi my su tu your este esta this our nuestro nuestra".split())   # "en mi pueblo": no town
+_ARTICLES = frozenset("the el la los las".split())   # "at the library": a town's name never follows one
 _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
 
 
@@ -301,8 +302,8 @@ def _said(label: str, state: str | None, text: str, whole: str) -> bool:
     full = places.normalize(whole).split()
     city = places.normalize(label.split(",")[0]).split()
     at = next((i for i in range(len(words) - len(city) + 1) if words[i:i + len(city)] == city), None)
-    if at is None or (at > 0 and words[at - 1] in _MINE):
-        return False        # "en mi pueblo", "this reading": a word, not a town
+    if at is None or (at > 0 and words[at - 1] in _MINE | _ARTICLES):
+        return False        # "en mi pueblo", "this reading", "at the library": a word, not a town
     if len(city) >= 2 or (at > 0 and words[at - 1] in _LOCATIVES) or _big_city(city[0], state):
         return True
     after = words[at + 1:at + 4]

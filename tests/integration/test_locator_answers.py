@@ -20,7 +20,7 @@ from tests.twilio_signing import sms
 
 ROOT = Path(__file__).resolve().parents[2]
 # the real rows of the states around the three places (the whole files take a minute to load)
-STATES = {"IL", "IN", "KS", "CO", "NE", "OK", "OH"}   # OH: the demo program sites
+STATES = {"IL", "IN", "KS", "CO", "NE", "OK", "OH"}   # OH: where the invented demo sites are
 PLACES = {"big city": "60614", "small town": "Ottawa, KS", "rural ZIP": "67861"}   # Leoti, KS
 KEYWORDS = {"en": {"naloxone": "NALOXONE", "treatment": "TREATMENT", "methadone": "METHADONE",
                    "buprenorphine": "SUBOXONE", "syringe_services": "SYRINGES"},
@@ -32,7 +32,7 @@ ORDERED = {"treatment", "methadone", "syringe_services"}   # naloxone, bupe: own
 def shipped_subset(folder: Path) -> Path:
     """The shipped CSVs with only the rows of STATES (decoded as the import decodes them)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, _ in site_store.DEFAULT_FILES:
+    for name, _ in site_store.DEFAULT_FILES + site_store.DEMO_FILES:
         text = decode((site_store.DEFAULT_DIR / name).read_bytes())
         reader = csv.reader(io.StringIO(text))
         header = next(reader)
@@ -66,6 +66,23 @@ def test_the_procfile_release_loads_the_sites_and_an_unchanged_deploy_is_fast(re
     assert "already loaded (checksums match)" in again.output and "added" not in again.output
     health = released.test_client().get("/healthz").json["sites"]
     assert health["active"] > 1000 and health["checked_at"] and health["warning"] is None
+
+
+def test_a_release_retires_the_invented_demo_sites_and_never_offers_one(app, db, tmp_path, monkeypatch):
+    """An older release loaded local_demo.csv as if it were the program's own list: the next one
+    takes those rows out, so "narcan near 45402" never sends a person to 200 Demo Ave."""
+    from core.sites_import import PRESETS
+    with db.session() as s:
+        site_store.import_file(s, site_store.DEFAULT_DIR / "local_demo.csv", PRESETS["local"])
+    client = app.test_client()
+    assert "DEMO" in "\n".join(replies(sms(client, "+13125550198", "narcan near 45402")))   # before
+    monkeypatch.setattr(site_store, "DEFAULT_DIR", shipped_subset(tmp_path / "sites"))
+    out = app.test_cli_runner().invoke(args=["sites", "load-defaults"], catch_exceptions=False)
+    assert out.exit_code == 0 and "demo sites retired" in out.output
+    text = "\n".join(replies(sms(client, "+13125550199", "narcan near 45402")))
+    assert "Dayton" in text and "DEMO" not in text and "555-01" not in text
+    demo = app.test_cli_runner().invoke(args=["sites", "load-defaults"], catch_exceptions=False)
+    assert "retired" not in demo.output                                  # nothing left to retire
 
 
 def test_naloxone_60614_after_a_deploy_is_real_places_a_few_miles_away_in_two_texts(released):
@@ -144,5 +161,5 @@ def test_the_console_shows_how_many_sites_and_when_checked(released):
     assert 'id="no-sites"' not in client.get("/admin").get_data(as_text=True)
     page = client.get("/admin/sites").get_data(as_text=True)
     status = re.search(r'<p class="small" id="sites-status">(.*?)</p>', page, re.S)[1]
-    assert re.search(r"\d+ sites loaded \(\d+ the program's own\), newest verified \d{4}-\d\d-\d\d; shipped files "
-                     r"last checked \d{4}-", status), status
+    # A deploy has the public directories only (no verified dates) until the program loads its own list.
+    assert re.search(r"\d+ sites loaded \(0 the program's own\); shipped files last checked \d{4}-", status), status
