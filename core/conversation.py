@@ -71,6 +71,22 @@ def _aside(key: str, lang: str, state: dict, flows: Flows, services: Services) -
     return Outcome(state, (_say(key, lang, svc), *engine.repeat(flows.current, state, svc).effects))
 
 
+def _side_question(u, body: str, model, registry, now: datetime, state: dict, flows: Flows,
+                   services: Services, begin) -> Outcome | None:
+    """"who gave u my number" or "does narcan work on fentanyl" while the welcome waits: the
+    answer, then the welcome's question again, and the welcome goes on, so a side question never
+    costs someone their sign-up. None when the answer is two texts already (a list of places) or
+    asks a question of its own (a town to pick): then the welcome gives way, as to any request."""
+    lang, keep = replies.reply_lang(u, services, len(body.split()))
+    answered = replies.answer(u, body, model, registry, now, replies.in_lang(services, lang), begin)
+    if answered.state is not None or len(answered.replies()) != 1 or any(
+            isinstance(e, SetField) and e.name == "locator_pending" for e in answered.effects):
+        return None
+    state = dict(state, lang=lang) if keep else state
+    again = engine.repeat(flows.current, state, replies.in_lang(services, state.get("lang") or lang)).effects
+    return Outcome(state, keep + tuple(answered.effects) + tuple(again))
+
+
 def decide(text: str, num_media: int, person: Person, state: dict | None, now: datetime,
            services: Services, flows: Flows | None = None, model: understand.Model | None = None) -> Outcome:
     body = (text or "").strip()
@@ -209,6 +225,10 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
             body = replies.mood_heard(u, node, body, model, state.get("lang") or lang, now.date()) or body
         outcome = engine.step(flows.current, state, body, now, replies.in_lang(services, state.get("lang") or lang))
         return _with_prefix(prefix, _chosen(engine.follow(outcome, registry.get, now, services)))
+    if waiting and flows.current.name == WELCOME_FLOW and u.intent in ("question", "find_place"):
+        aside = _side_question(u, body, model, registry, now, state, flows, services, begin)
+        if aside is not None:
+            return _with_prefix(prefix, aside)
     if waiting:
         prefix += (CancelTimeout(), EndConversation("interrupted"))
         state = None

@@ -64,9 +64,12 @@ def interrupts(u: Understanding, definition, state: dict, body: str, today) -> b
         return not (isinstance(found, (places.Place, places.Ambiguous)) or answers.is_skip(body)
                     or answers.yes_no(body) is False)
     if not answers_node(definition, state, body, today):
-        return not (definition.name == "checkin" and u.intent == "checkin")
-    # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?").
-    return u.intent != "checkin" and u.confidence >= STRONG and len(body.split()) >= 3
+        # How they are is no reason to leave the check-in, or the welcome (a word about it, then
+        # the welcome's question again: see conversation.converse).
+        return not (definition.name in ("checkin", "welcome") and u.intent == "checkin")
+    # A readable answer gives way only to a clear request in a sentence ("today" answers "what day?");
+    # "español x fa" to "which language?" is the answer, not a request to leave the welcome for.
+    return u.intent not in ("checkin", "language") and u.confidence >= STRONG and len(body.split()) >= 3
 
 
 def told_mood(u: Understanding, body: str, model: Model) -> str | None:

@@ -19,7 +19,9 @@ YES = {"yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "ok", "okay
        "of course", "por supuesto", "yes please", "bueno", "vale", "esta bien", "i do", "i have",
        "aha", "uh huh", "yess", "yesss", "sii", "siii", "cierto", "afirmativo", "obvio",
        "ta bien", "sta bien", "sipi", "sipo", "va", "orale", "bet", "aight", "ight", "fasho",
-       "for sure", "yessir", "yes sir", "yes maam", "si senor", "si senora", "claro que si", "dale pues"}
+       "for sure", "yessir", "yes sir", "yes maam", "si senor", "si senora", "claro que si", "dale pues",
+       "fine", "thats fine", "thats ok", "thats okay", "fine by me", "that works", "works for me",
+       "sounds good", "i guess so", "me parece bien", "esta bien eso", "todo bien con eso"}
 NO = {"no", "n", "nope", "nah", "naw", "nay", "never", "nunca", "negative", "no thanks",
       "no gracias", "not really", "none", "nada", "noo", "nooo", "negativo", "tampoco",
       "i dont", "i do not", "i havent", "i have not", "not yet", "todavia no", "aun no",
@@ -27,7 +29,7 @@ NO = {"no", "n", "nope", "nah", "naw", "nay", "never", "nunca", "negative", "no 
       "hoy no", "no no", "nada de eso", "pass on that"}
 # Said before the answer and meaning nothing: "uh no", "pues si", "um yeah"
 FILLERS = {"uh", "um", "umm", "uhh", "uhm", "hmm", "hm", "mmm", "well", "oh", "ah", "eh", "pues",
-           "este", "ehh", "ahh", "bueno pues", "lol", "haha", "jaja", "honestly", "i mean", "like"}
+           "este", "ehh", "ahh", "bueno pues", "lol", "haha", "jaja", "honestly", "i mean", "like", "i guess"}
 UNSURE = {"not sure", "dont know", "do not know", "idk", "maybe", "perhaps", "unsure",
           "no se", "no lo se", "quizas", "quiza", "tal vez", "a lo mejor", "no estoy seguro",
           "no estoy segura", "dunno", "who knows", "no idea", "ni idea",
@@ -120,7 +122,7 @@ def yes_no(text: str) -> bool | None:
     if norm in NO:
         return False
     words = norm.split()
-    while len(words) > 1 and (words[0] in FILLERS or " ".join(words[:2]) in FILLERS):
+    while len(words) > 1 and (words[0] in FILLERS or (len(words) > 2 and " ".join(words[:2]) in FILLERS)):
         words = words[2:] if " ".join(words[:2]) in FILLERS else words[1:]
     if " ".join(words) in YES:
         return True

@@ -109,7 +109,7 @@ def record(paths):
         scripts = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         for script in scripts:
             script["turns"] = play(reg, script)
-        Path(path).write_text(yaml.safe_dump(scripts, allow_unicode=True, sort_keys=False, width=100),
+        Path(path).write_text(yaml.safe_dump(scripts, allow_unicode=True, sort_keys=False, width=110),
                               encoding="utf-8")
 
 
