@@ -120,6 +120,11 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
         effects.append(RecordEvent("safety", {"kind": verdict.kind}))
         if reply_lang != lang and not replies.chosen_lang(services) and len(body.split()) >= 3:
             effects.append(SetLanguage(reply_lang))     # "si" after "ya no quiero vivir" is Spanish too
+        if state is not None and state.get("waiting"):
+            # The check-in's 1-5 (or any question) is moot now: what they text next is about this,
+            # and must never get "Sorry, I didn't catch that. Reply 1 to 5".
+            effects = [CancelTimeout(), EndConversation("interrupted"), *effects]
+            state = None
         return Outcome(state, tuple(effects))
 
     if kw and kw.kind == "opt_in" and (person.opted_out or not kw.only_when_opted_out):
@@ -240,6 +245,16 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
 
     fields = services.context.fields
     welcome = registry.get(WELCOME_FLOW) is not None and fields.get("consent") is None
+    if u.intent == "join" and replies.is_request(u):
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        if registry.get(WELCOME_FLOW) is None or fields.get("consent") is True:
+            return Outcome(state, prefix + (_say("join_already", lang, services),))
+        # "how do i sign up for the check ins": what JOIN does (after a no too: a change of mind)
+        if lang != services.context.lang and not replies.chosen_lang(services):
+            prefix += (SetLanguage(lang),)
+        if fields.get("welcome_offered"):
+            prefix += (SetField("welcome_offered", None),)
+        return _begin(registry, WELCOME_FLOW, {}, prefix, now, engine.with_effects(services, prefix))
     if first_contact and replies.is_request(u) and u.intent != "language":
         # Their request first; the welcome (and consent) follows on their next text.
         outcome = _with_prefix(prefix, replies.answer(u, body, model, registry, now, services, begin))
@@ -251,8 +266,16 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if len(outcome.replies()) == 1:
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)
-    if u.intent in ("unclear", "greeting", "thanks") and _answered_lately(services, now, "crisis"):
-        # "si", "ok", "no se" minutes after the 988 answer: stay with them, not "places or a peer?"
+    after = ("unclear", "greeting", "thanks", "checkin")
+    if (u.intent in after or (u.intent == "question" and u.topic == "naloxone_use")) \
+            and _answered_lately(services, now, "emergency"):
+        # "ok they coming", "i dont got narcan", "thank u fr" minutes after the 911 steps: what to
+        # do until help comes, in one text, not "places or a peer?" (the peer has the urgent ticket)
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        return Outcome(state, prefix + (_say("emergency_after", lang, services),))
+    if u.intent in after and _answered_lately(services, now, "crisis"):
+        # "si", "no se", "estoy solo en el cuarto" minutes after the 988 answer: stay with them,
+        # not "places or a peer?" and not the check-in's "hard days happen"
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         return Outcome(state, prefix + (_say("crisis_followup", lang, services),))
     offered = fields.get("welcome_offered") and not first_contact

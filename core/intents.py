@@ -25,7 +25,7 @@ SAFETY_LABELS = ("emergency", "crisis", "other")
 FLOWS_DIR = CONTENT / "flows"
 
 INTENTS = ("find_place", "talk_to_person", "stop_request", "question", "checkin", "greeting",
-           "thanks", "language", "unclear")
+           "thanks", "language", "join", "unclear")
 NEEDS = ("naloxone", "treatment", "detox", "methadone", "buprenorphine", "syringe_services",
          "test_strips", "health_center", "housing", "food", "job", "id", "benefits")
 TOPICS = ("naloxone_use", "naloxone_fentanyl", "xylazine", "test_strips", "tolerance",

@@ -16,7 +16,7 @@ from core.flows import answers
 from core.understand import THRESHOLD, STRONG, Model, Understanding, just_a_word, names_a_place, understand
 
 # Intents that ask for something: answered even when a question waits, if the text is not its answer.
-REQUESTS = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
+REQUESTS = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin", "join"})
 PENDING_FOR = timedelta(hours=2)      # "what ZIP are you in?" is answered by the next text or two
 MOOD_ANSWER = {"good": "4", "okay": "3", "bad": "2"}   # the check-in's 1-5 scale
 WAITING_KINDS = {"yesno": "yes_no", "choice": "choice", "number": "number", "date": "date",
@@ -160,7 +160,8 @@ def clarify(u: Understanding, model: Model, lang: str, services) -> Reply:
     note of what we can do instead."""
     if not u.alternatives:
         return say("unreadable", lang, services)
-    picks = [a for a in u.alternatives if a in REQUESTS - {"checkin", "stop_request", "language"}]
+    never = {"checkin", "stop_request", "language"} | ({"join"} if services.context.fields.get("consent") else set())
+    picks = [a for a in u.alternatives if a in REQUESTS - never]    # no "sign up?" to someone signed up
     picks += [d for d in CLARIFY_DEFAULTS if d not in picks]
     a, b = (model.labels[p][lang] for p in picks[:2])
     return say("clarify", lang, services, a=a, b=b)

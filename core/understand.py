@@ -314,7 +314,8 @@ def _said(label: str, state: str | None, text: str, whole: str) -> bool:
     return content == city and (full[:len(city)] == city or full[-len(city):] == city)
 
 
-_INTERRUPTING = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin"})
+_INTERRUPTING = frozenset({"find_place", "talk_to_person", "stop_request", "question", "language", "checkin",
+                           "join"})
 
 
 def reads_as_answer(text: str, waiting: str) -> bool:
@@ -495,6 +496,11 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         # A need and a place ("methadone 45402", "narcan in dayton") is a request for places.
         ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
         intent, confidence = ranked[0]
+    if intent == "join" and need:
+        # "how do i sign up for food stamps": a need named is what they sign up for, not our texts
+        ranked = [("find_place", confidence)] + [kv for kv in ranked if kv[0] not in ("find_place", "join")]
+        intent = "find_place"
+        place = model.place_in(raw, words)
     if intent == "question" and len(words) == 1 and "?" not in raw and (
             _yes_or_no(raw) or model._proba(model.slot_models["topic"], norm)[0][1] < TOPIC_SURE):
         # "si", "sam": one word, no question mark, read as a question only by its letters ("si"

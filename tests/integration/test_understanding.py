@@ -60,10 +60,12 @@ def test_can_somebody_call_me_opens_a_ticket(client, db):
     assert ticket is not None and ticket.reason == "peer_request" and ticket.status == "open"
 
 
-def test_does_narcan_work_on_fentanyl_is_answered(client, db):
+def test_does_narcan_work_on_fentanyl_is_answered_and_the_welcome_goes_on(client, db):
     text(client, "hi")
     out = text(client, "does narcan work on fentanyl")
-    assert len(out) == 1 and "works on fentanyl" in out[0] and "second dose" in out[0]
+    assert len(out) == 2 and "works on fentanyl" in out[0] and "second dose" in out[0]
+    assert "Is it OK if we text you" in out[1]          # the consent question, asked again
+    assert "Which language" in text(client, "ok")[0]     # and their yes answers it
 
 
 def test_quit_texting_me_says_how_and_never_opts_out(client, db):
