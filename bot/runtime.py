@@ -516,7 +516,9 @@ class Runtime:
             peer_name = peer_names.get(person.assigned_peer_id)
             if peer_name is None:   # an inactive peer still has a name
                 peer_name = _first_word(s.scalar(select(User.name).where(User.id == person.assigned_peer_id)))
-        ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name),
+        ctx = Context(lang=person.language, fields=dict(person.fields or {}, first_name=person.first_name,
+                                                         release_date=person.release_date.isoformat()
+                                                         if person.release_date else None),
                       program_name=settings.get("program_name") or self.program.name,
                       coverage={**Context().coverage, **(settings.get("coverage_hours") or {})},
                       peer_name=peer_name,

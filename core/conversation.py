@@ -245,6 +245,13 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
 
     fields = services.context.fields
     welcome = registry.get(WELCOME_FLOW) is not None and fields.get("consent") is None
+    out = answers.released_news(body, services.context.lang, now.date()) if fields.get("consent") is True else None
+    if out is not None and not (replies.is_request(u) and u.intent not in ("checkin", "join")):
+        # "im out!! just got out this morning" (they had given the day to come, or none): welcome
+        # them home, and the day they name (today unless another) is day 0 from now on (replanned)
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        said = () if fields.get("release_date") == out.isoformat() else (SetField("release_date", out.isoformat()),)
+        return Outcome(state, prefix + said + (_say("welcome_home", lang, services),))
     if u.intent == "join" and replies.is_request(u):
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         if registry.get(WELCOME_FLOW) is None or fields.get("consent") is True:

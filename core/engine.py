@@ -318,6 +318,8 @@ class _Run:
             self.remember(node.save, got.value, as_field=False)
             if node.expect == "date":
                 self.state["answers"][node.save + "_said"] = answers.date_in_words(got.value, self.lang)
+                if got.value > self.today().isoformat():   # "i get out friday": a day to come
+                    self.state["answers"][node.save + "_ahead"] = True
             if node.field:
                 self.remember(node.field, got.value, as_field=True)
             for k, v in (got.choice.add if got.choice else {}).items():

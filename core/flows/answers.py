@@ -326,6 +326,68 @@ def ahead(text: str) -> bool:
     return bool((said & _AHEAD or _IN_SO_MANY.search(words) or _TOMORROW.search(words)) and not said & _PAST)
 
 
+def _past_said(text: str) -> bool:
+    return bool(set(fold(normalize(text)).split()) & _PAST)
+
+
+# Not out yet, said as such: "i get out friday", "release date is 12/15", "salgo el lunes",
+# "still inside til the 10th". Such a text names the day to come, whatever dateparser prefers.
+_NOT_OUT = re.compile(r"\b(?:get out|getting out|gets out|release date|released on|im being released|"
+                      r"ill be out|will be out|be home|still inside|still in here|not out|aint out|"
+                      r"havent gotten out|salgo|saldre|voy a salir|me sueltan|me van a soltar|sigo adentro|"
+                      r"todavia estoy adentro|aun estoy adentro|no he salido|todavia no salgo)\b")
+AHEAD_DAYS = 120     # a release date this far ahead is believed; further is more likely a slip
+
+
+def not_out_yet(text: str) -> bool:
+    return bool(_NOT_OUT.search(fold(normalize(text)))) and not ahead_denied(text)
+
+
+def ahead_denied(text: str) -> bool:
+    """"i got out friday" is out; "i get out friday" is not."""
+    return bool(re.search(r"\b(?:got out|i got home|ya sali|sali ayer|sali el|me soltaron)\b", fold(normalize(text))))
+
+
+_OUT_NOW = re.compile(r"\b(?:im out|i am out|got out|just got out|i got home|got home today|got released|"
+                      r"they let me out|me soltaron|ya sali|sali hoy|sali ayer|ya estoy afuera|ya estoy en casa|"
+                      r"ya llegue a casa|ya me soltaron)\b")
+
+
+def released_news(text: str, lang: str, today: date) -> date | None:
+    """"im out!! got out this morning", "ya sali ayer": the day they got out (today unless they
+    name another), or None when the text tells no such news."""
+    folded = fold(normalize(text))
+    if not _OUT_NOW.search(folded) or _NOT_OUT.search(folded) and not ahead_denied(text):
+        return None
+    return calendar_date(text, lang, today) or today
+
+
+def coming_date(text: str, lang: str, today: date) -> date | None:
+    """The day still to come a text names (after today, at most AHEAD_DAYS ahead): "12/15",
+    "friday dec 11", "el 10 de diciembre", "next friday", "este lunes", "tomorrow", "in 3 days"."""
+    folded = fold(text).strip()
+    found: date | None = None
+    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", folded)
+    n = re.search(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?![\d:])", folded)
+    if m:
+        found = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    elif n:
+        a, b = int(n.group(1)), int(n.group(2))
+        year = int(n.group(3)) if n.group(3) else today.year
+        year = year + 2000 if year < 100 else year
+        month, day = (b, a) if lang == "es" else (a, b)
+        found = _safe_date(year, month, day) or _safe_date(year, day, month)
+        if found and found <= today and not n.group(3):
+            found = _safe_date(year + 1, found.month, found.day)    # "1/5" said in December
+    elif nth := re.search(r"\b(?:the|el|dia) (\d{1,2})(?:st|nd|rd|th|o)?\b", folded):
+        found = _relative_date(f"the {nth.group(1)}", today, prefer="future")   # "til the 10th"
+    else:
+        found = _relative_date(text, today, prefer="future")
+    if found is None or not (today < found <= today + timedelta(days=AHEAD_DAYS)):
+        return None
+    return found
+
+
 # A day named in words has one of these (or a digit): the rest never reach dateparser, whose
 # search over a sentence costs ~3 ms ("im good thanks" to "what day did you get out?").
 _DAY_WORDS = frozenset("""
@@ -341,7 +403,7 @@ _DAY_WORDS = frozenset("""
 """.split())
 
 
-def _relative_date(text: str, today: date) -> date | None:
+def _relative_date(text: str, today: date, prefer: str = "past") -> date | None:
     import dateparser                   # its language data loads once, on first use
     from dateparser.search import search_dates
     words = _numbers_as_digits(normalize(text))
@@ -353,11 +415,16 @@ def _relative_date(text: str, today: date) -> date | None:
     if nth:                             # "the 28th", "el 28": this month's, or last month's
         n = int(nth.group(1))
         day = _safe_date(today.year, today.month, n)
+        if prefer == "future":          # "til the 10th" on the 5th: this month's, or next month's
+            if day is None or day <= today:
+                first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+                day = _safe_date(first.year, first.month, n)
+            return day
         if day is None or day > today:
             last = date(today.year, today.month, 1) - timedelta(days=1)
             day = _safe_date(last.year, last.month, n)
         return day
-    settings = _dateparser_settings(today)
+    settings = dict(_dateparser_settings(today), PREFER_DATES_FROM=prefer)
     hit = dateparser.parse(words, languages=_DATEPARSER_LANGS, settings=settings)
     if hit is None:   # "i got home last tuesday", "sali el lunes pasado": the date inside
         found = search_dates(words, languages=_DATEPARSER_LANGS, settings=settings) or []
@@ -365,7 +432,8 @@ def _relative_date(text: str, today: date) -> date | None:
     if hit is None:
         return None
     day = hit.date()
-    if day > today and re.search(r"\b\d{1,2}(st|nd|rd|th)?\b", words) and not re.search(r"\b\d{4}\b", words):
+    if prefer == "past" and day > today and re.search(r"\b\d{1,2}(st|nd|rd|th)?\b", words) \
+            and not re.search(r"\b\d{4}\b", words):
         day = _month_earlier(day)       # "the 28th" on the 1st: last month's
     return day
 
@@ -427,10 +495,16 @@ def read(node: Node, text: str, lang: str, today: date) -> Answer:
     elif expect == "place":
         value = place(text)
     elif expect == "date":
-        d = calendar_date(text, lang, today)
-        value = d.isoformat() if d else None
-        if d is None and node.optional and ahead(text):
-            return Answer("ahead")      # not home yet: nothing to time check-ins from
+        # Not out yet ("i get out friday", "release date is 12/15"), or a day and month a few weeks
+        # ahead with nothing saying it is gone ("12/15" on Dec 5, not a year ago): the day to come.
+        numeric_ahead = bool(re.search(r"(?<![\d/])\d{1,2}[/.-]\d{1,2}(?![/.-]?\d)", text)) and not _past_said(text)
+        soon = coming_date(text, lang, today) if (ahead(text) or not_out_yet(text) or numeric_ahead) else None
+        d = soon or calendar_date(text, lang, today) or coming_date(text, lang, today)
+        if d is not None and (today - d).days > 180 and not re.search(r"\d{4}", text) and not _past_said(text):
+            d = coming_date(text, lang, today) or d    # "friday dec 11" on Dec 5: this Friday, not last year's
+        value = d.isoformat() if d else None     # a day still to come is their release day too
+        if d is None and node.optional and (ahead(text) or not_out_yet(text)):
+            return Answer("ahead")      # not home yet, no day said: nothing to time check-ins from
     elif expect == "time":
         value = time_of_day(text)
     elif expect == "name":

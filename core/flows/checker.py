@@ -40,6 +40,7 @@ OPT_IN_WORDS = frozenset(normalize(w) for w in ("START", "UNSTOP", "YES", "INICI
 RESERVED_WORDS = STOP_WORDS | SYSTEM_WORDS | OPT_IN_WORDS | frozenset(
     normalize(w) for w in keywords.RESERVED)
 SAID = "_said"   # an answered date, in words: {release_date_said} -> "Tue Nov 24"
+AHEAD = "_ahead"  # set when that date is still to come ("i get out friday")
 BUILTIN_VARIABLES = frozenset({"program", "peer_name", "coverage", "peer_on_duty", "lang", "channel"})
 # Contact fields the runtime sets outside any flow: the language the person chose (ESPAÑOL).
 SYSTEM_FIELDS = frozenset({"lang_chosen"})
@@ -206,6 +207,7 @@ def _known_variables(d: Definition, world: list[Definition]) -> set[str]:
             known.add(n.save)
             if n.expect == "date":
                 known.add(n.save + SAID)        # the date as understood, for the next text
+                known.add(n.save + AHEAD)
         known |= set(n.values) | set(n.fields)
         if n.type == "locate":
             known.add("last_place")
