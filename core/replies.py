@@ -23,6 +23,10 @@ WAITING_KINDS = {"yesno": "yes_no", "choice": "choice", "number": "number", "dat
                  "time": "time", "name": "free_text", "free_text": "free_text", "zip": "place",
                  "place": "place"}
 CLARIFY_DEFAULTS = ("find_place", "talk_to_person")
+# The answer to "Do you want an answer to a question, or places near you?" that picks the question.
+ASKS_TO_ASK = frozenset({"question", "a question", "an answer", "answer", "the question", "the answer",
+                         "i have a question", "got a question", "pregunta", "una pregunta", "respuesta",
+                         "una respuesta", "la pregunta", "tengo una pregunta"})
 
 
 def chosen_lang(services) -> str | None:
@@ -242,6 +246,12 @@ def answer(u: Understanding, body: str, model: Model, registry, now: datetime, s
         return checkin(u, body, registry.get("checkin"), now, svc, keep)
     if u.intent in ("greeting", "thanks"):
         return Outcome(None, keep + (say(u.intent, lang, services),))
+    if u.intent == "question" and is_request(u):
+        # asked plainly, and no answer of ours fits: say so and who can help, not "a question, or places?"
+        return Outcome(None, keep + (say("question_unknown", lang, services),
+                                     RecordEvent("question", {"topic": None})))
+    if answers.normalize(body) in ASKS_TO_ASK:
+        return Outcome(None, keep + (say("ask_away", lang, services),))
     return Outcome(None, keep + (clarify(u, model, lang, services),))
 
 

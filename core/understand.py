@@ -262,7 +262,11 @@ _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when
                             "cuando por porque es puedo".split())
 _PHRASE_GLUE = frozenset("the a an my mi tu su on and".split())
 _MINE = frozenset("mi my su tu your este esta this our nuestro nuestra".split())   # "en mi pueblo": no town
-_ARTICLES = frozenset("the el la los las".split())   # "at the library": a town's name never follows one
+_ARTICLES = frozenset("the el la los las".split())
+_HOW_TO_GET = re.compile(r"\b(?:(?:how|hwo|hw) (?:do|can|would|could|should) (?:i|u|you|we) (?:get|find|replace|apply|sign up)|"
+                         r"where (?:do|can|would|could|should) (?:i|u|you|we) (?:get|find|go)|where to (?:get|find)|"
+                         r"como (?:consigo|saco|obtengo|tramito|puedo sacar|puedo conseguir|le hago para sacar)|"
+                         r"donde (?:consigo|saco|puedo sacar|puedo conseguir|tramito))\b")   # "at the library": a town's name never follows one
 _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
 
 
@@ -276,6 +280,12 @@ _EVERYDAY = frozenset("mobile reading spring mesa jamaica columbia aurora flint 
 
 SHORT_REQUEST = 8
 SHORT_FOLLOW_UP = 5
+
+
+def _no_topic(model: "Model", norm: str) -> bool:
+    """No answer of ours is what the question asks ("how do i get an ID" is no "what is Homeward")."""
+    topic, sure = model._proba(model.slot_models["topic"], norm)[0]
+    return topic in ("about", "cost") or sure < TOPIC_SURE
 
 
 def _spanish_around(model: "Model", words: list[str], place: str) -> str | None:
@@ -496,10 +506,17 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         # A need and a place ("methadone 45402", "narcan in dayton") is a request for places.
         ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
         intent, confidence = ranked[0]
+    if need and intent in ("find_place", "unclear", "question", "greeting", "thanks", "checkin", "join") \
+            and _HOW_TO_GET.search(" ".join(words)) and (intent != "question" or _no_topic(model, norm)):
+        # "hwo do i get my state id back", "how do i get an ID", "como saco mi acta de nacimiento":
+        # how to get a thing we list places for asks for those places (not "what is Homeward")
+        ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] != "find_place"]
+        intent, confidence = ranked[0]
+        place = model.place_in(raw, words)
     if intent == "join" and need:
         # "how do i sign up for food stamps": a need named is what they sign up for, not our texts
-        ranked = [("find_place", confidence)] + [kv for kv in ranked if kv[0] not in ("find_place", "join")]
-        intent = "find_place"
+        ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] not in ("find_place", "join")]
+        intent, confidence = ranked[0]
         place = model.place_in(raw, words)
     if intent == "question" and len(words) == 1 and "?" not in raw and (
             _yes_or_no(raw) or model._proba(model.slot_models["topic"], norm)[0][1] < TOPIC_SURE):
