@@ -95,7 +95,10 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
     kw = keywords.match(body) if body else None
 
     if kw and kw.kind == "opt_out":
-        # Twilio's own STOP handling sends the carrier-compliant confirmation on SMS.
+        # Twilio's own STOP handling sends the carrier-compliant confirmation on SMS, for its
+        # English words only: PARAR, ALTO, DETENER get ours, once, in Spanish (else: silence).
+        if kw.lang == "es":
+            return Outcome(None, (OptOut(kw.word), _say("opted_out", "es", services)))
         return Outcome(None, (OptOut(kw.word),))
 
     asked = replies.waiting_kind(flows.current, state) if flows is not None else None

@@ -156,9 +156,12 @@ def test_stop_opts_out_cancels_pending_and_nothing_more_is_sent(client, db):
 def test_spanish_stop_and_help(client, db):
     help_text = " ".join(replies(sms(client, PHONE, "AYUDA")))
     assert "988" in help_text and "911" in help_text
-    replies(sms(client, PHONE, "parar"))
+    # Twilio confirms its English words only: PARAR gets our one confirmation, in Spanish
+    confirmed = replies(sms(client, PHONE, "parar"))
+    assert len(confirmed) == 1 and "ya no te va a mandar mensajes" in confirmed[0] and "COMENZAR" in confirmed[0]
     with db.session() as s:
         assert s.scalar(select(Participant)).opted_out
+    assert replies(sms(client, PHONE, "hola")) == []          # and nothing after it
 
 
 def test_help_names_the_program_and_how_to_stop(client):
