@@ -216,6 +216,17 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         # "english please" while "OK if we text you?" waits: as ENGLISH is, then the question again
         target = u.target_lang or u.lang or services.context.lang
         return _with_prefix(prefix, _switch_language(target, state, flows, services))
+    moved = answers.new_checkin_time(body) if services.context.fields.get("consent") is True else None
+    if moved and u.intent not in ("talk_to_person", "find_place", "question", "join") and not (
+            waiting and replies.answers_node(flows.current, state, body, now.date())):
+        # "can you text me at 6pm instead" (read as anything but a request for a person or places,
+        # and no answer to the question waiting): the check-ins move to that time (replanned);
+        # "me pueden escribir a las 7pm en vez de..." is no STOP and no wrong 1-5 answer
+        if waiting:
+            prefix += (CancelTimeout(), EndConversation("interrupted"))
+        lang = replies.reply_lang(u, services, len(body.split()))[0]
+        return Outcome(None, prefix + (SetField("checkin_time", moved),
+                                       _say("time_changed", lang, services, time=answers.time_in_words(moved))))
     if waiting and not replies.interrupts(u, flows.current, state, body, now.date()):
         lang, keep = replies.reply_lang(u, services, len(body.split()))
         if keep:                                   # written in the other language: follow it

@@ -258,6 +258,31 @@ def time_of_day(text: str) -> str | None:
     return None
 
 
+# "can you text me at 6pm instead", "me pueden escribir a las 7pm en vez de las 5?": a new time
+# for the check-ins, asked for in words after the welcome.
+_TEXT_ME = re.compile(r"\b(?:text|txt|write|message|msg|hit me|check on me|check in|check ins|checkins|"
+                      r"escrib\w*|mand\w*|mensaj\w*|avis\w*)\b")
+_AT_A_TIME = re.compile(r"\b(?:instead|rather|change|switch|move|later|earlier|from now on|en vez|mejor|"
+                        r"cambi\w*|mas tarde|mas temprano|de ahora en adelante|at|a las|around|like|in the|"
+                        r"por la|en la)\b")
+
+
+def new_checkin_time(text: str) -> str | None:
+    """The time of day a text asks the check-ins to come at ('HH:MM'), or None."""
+    folded = fold(normalize(text))
+    if not (_TEXT_ME.search(folded) and _AT_A_TIME.search(folded)):
+        return None
+    return time_of_day(text)
+
+
+def time_in_words(hhmm: str) -> str:
+    """'19:00' -> '7pm', '09:30' -> '9:30am' (how the questions write a time, in both languages)."""
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    suffix = "am" if hour < 12 else "pm"
+    hour = hour % 12 or 12
+    return f"{hour}{':%02d' % minute if minute else ''}{suffix}"
+
+
 def _safe_date(y: int, m: int, d: int) -> date | None:
     try:
         return date(y, m, d)

@@ -16,7 +16,7 @@ STIGMA = re.compile(r"\b(addicts?|abusers?|clean|dirty|junkies?|relapsed?|drogad
                     r"limpio|sucio)\b", re.I)
 ALL = [(k, lang) for k in messages.catalogue() for lang in messages.LANGS]
 # The clarifying question names two intents by their labels (bot/content/intents/*.yaml, ~30 chars).
-LABELS = {"a": "una respuesta a tu pregunta xx", "b": "dejar de recibir mensajes xxxx"}
+LABELS = {"a": "una respuesta a tu pregunta xx", "b": "dejar de recibir mensajes xxxx", "time": "12:30pm"}
 
 
 def test_required_keys_have_both_languages():
@@ -39,7 +39,8 @@ def test_fits_two_segments_with_realistic_program_names(key, lang):
 def test_only_known_placeholders_and_no_stigma(key, lang):
     template = messages.catalogue()[key][lang]
     fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    assert fields <= ({"program", "a", "b"} if key == "clarify" else {"program"})
+    allowed = {"clarify": {"program", "a", "b"}, "time_changed": {"program", "time"}}.get(key, {"program"})
+    assert fields <= allowed
     assert not STIGMA.search(template)
 
 
