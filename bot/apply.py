@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -159,6 +160,14 @@ def _set_field(turn: Turn, e: SetField) -> None:
         person.fields = {**(person.fields or {}), "consent": e.value}
         if e.value is True:
             participants.consent(turn.s, person, turn.now, turn.nudges(), turn.channel)
+        return
+    if e.name == "timezone":
+        try:
+            ZoneInfo(str(e.value))
+        except (ValueError, KeyError, ZoneInfoNotFoundError):
+            return                          # never a zone we cannot plan in
+        person.timezone = e.value
+        turn.replan = True
         return
     if e.name == "release_date":
         person.release_date = date.fromisoformat(e.value) if e.value else None

@@ -355,7 +355,10 @@ class _Run:
 
     def located(self, node: Node, result) -> None:
         if result.place:
+            zone = home_timezone(dict(result.place), self.services.context.fields, self.services.context.timezone)
             self.remember("last_place", dict(result.place), as_field=True)
+            if zone:
+                self.emit(SetField("timezone", zone))
         self.emit(RecordEvent("locator", {"need": node.need, "status": result.status, "sites": result.sites}))
 
     def place_answer(self, node: Node, message: str) -> None:
@@ -371,3 +374,11 @@ class _Run:
         self.say_plain(result.texts)
         self.located(node, result)
         self.go(node.next)
+
+
+def home_timezone(place: dict, fields, current: str) -> str | None:
+    """The first place a person names is where they live ("narcan 60623" from Chicago): their
+    check-ins and quiet hours then follow its clock, not the program's (09:07 in New York is
+    08:07, quiet hours, in Chicago). None when a place was named before, or the clock is the same."""
+    zone = place.get("timezone")
+    return zone if zone and not fields.get("last_place") and zone != current else None

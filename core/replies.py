@@ -187,6 +187,9 @@ def locate(need: str | None, place_text: str | None, lang: str, services, now: d
     else:
         if result.place:
             effects.append(SetField("last_place", dict(result.place)))
+            zone = engine.home_timezone(dict(result.place), fields, services.context.timezone)
+            if zone:
+                effects.append(SetField("timezone", zone))
         if fields.get("locator_pending"):
             effects.append(SetField("locator_pending", None))
     effects.append(RecordEvent("locator", {"need": need, "status": result.status, "sites": result.sites,
