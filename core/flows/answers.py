@@ -307,29 +307,44 @@ def _numbers_as_digits(text: str) -> str:
     return _WORD_NUMBERS.sub(lambda m: str(_NUMBER_WORDS[m.group(1)]), text)
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_NUMERIC_DATE = re.compile(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?![\d:])")
+
+
+def _numeric_date(folded: str, lang: str, today: date, ahead: bool = False) -> tuple[bool, date | None]:
+    """'2025-03-14', '11/20' (20/11 in Spanish): (True, the day) when the text writes one, else
+    (False, None). Without a year, the nearest such day on the side asked for: gone by (or
+    today), or still to come ("12/28" said in January is last year's; "1/5" said in December,
+    next year's)."""
+    m = _ISO_DATE.search(folded)
+    if m:
+        return True, _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    n = _NUMERIC_DATE.search(folded)
+    if not n:
+        return False, None
+    a, b = int(n.group(1)), int(n.group(2))
+    year = int(n.group(3)) if n.group(3) else today.year
+    year = year + 2000 if year < 100 else year
+    month, day = (b, a) if lang == "es" else (a, b)
+    found = _safe_date(year, month, day) or _safe_date(year, day, month)
+    if found and not n.group(3):
+        if not ahead and found > today:
+            found = _safe_date(year - 1, found.month, found.day)
+        elif ahead and found <= today:
+            found = _safe_date(year + 1, found.month, found.day)
+    return True, found
+
+
 def calendar_date(text: str, lang: str, today: date) -> date | None:
     """A day the person names, never after `today`: '2025-03-14', '11/20' (20/11 in Spanish),
     'today', 'ayer', 'last tuesday', '3 days ago', 'Nov 28', 'el lunes pasado', 'hace tres días'.
     A date ahead (tomorrow, next week) is not read: a release date is in the past or today.
     Relative words go to dateparser (en + es, no download); numeric dates are read here because
     the order of day and month follows the person's language."""
-    folded = fold(text).strip()
-    found: date | None = None
-    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", folded)
-    n = re.search(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?![\d:])", folded)
-    if m:
-        found = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    elif n:
-        a, b = int(n.group(1)), int(n.group(2))
-        year = int(n.group(3)) if n.group(3) else today.year
-        year = year + 2000 if year < 100 else year
-        month, day = (b, a) if lang == "es" else (a, b)
-        found = _safe_date(year, month, day) or _safe_date(year, day, month)
-        if found and found > today and not n.group(3):
-            found = _safe_date(year - 1, found.month, found.day)   # "12/28" said in January
-    elif ahead(text):
-        return None
-    else:
+    numeric, found = _numeric_date(fold(text).strip(), lang, today)
+    if not numeric:
+        if ahead(text):
+            return None
         found = _relative_date(text, today)
     return found if found is not None and found <= today else None
 
@@ -391,23 +406,10 @@ def coming_date(text: str, lang: str, today: date) -> date | None:
     """The day still to come a text names (after today, at most AHEAD_DAYS ahead): "12/15",
     "friday dec 11", "el 10 de diciembre", "next friday", "este lunes", "tomorrow", "in 3 days"."""
     folded = fold(text).strip()
-    found: date | None = None
-    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", folded)
-    n = re.search(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?![\d:])", folded)
-    if m:
-        found = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    elif n:
-        a, b = int(n.group(1)), int(n.group(2))
-        year = int(n.group(3)) if n.group(3) else today.year
-        year = year + 2000 if year < 100 else year
-        month, day = (b, a) if lang == "es" else (a, b)
-        found = _safe_date(year, month, day) or _safe_date(year, day, month)
-        if found and found <= today and not n.group(3):
-            found = _safe_date(year + 1, found.month, found.day)    # "1/5" said in December
-    elif nth := re.search(r"\b(?:the|el|dia) (\d{1,2})(?:st|nd|rd|th|o)?\b", folded):
-        found = _relative_date(f"the {nth.group(1)}", today, prefer="future")   # "til the 10th"
-    else:
-        found = _relative_date(text, today, prefer="future")
+    numeric, found = _numeric_date(folded, lang, today, ahead=True)
+    if not numeric:
+        nth = re.search(r"\b(?:the|el|dia) (\d{1,2})(?:st|nd|rd|th|o)?\b", folded)   # "til the 10th"
+        found = _relative_date(f"the {nth.group(1)}" if nth else text, today, prefer="future")
     if found is None or not (today < found <= today + timedelta(days=AHEAD_DAYS)):
         return None
     return found
