@@ -259,10 +259,13 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
 
     fields = services.context.fields
     welcome = registry.get(WELCOME_FLOW) is not None and fields.get("consent") is None
-    out = answers.released_news(body, services.context.lang, now.date()) if fields.get("consent") is True else None
+    home = fields.get("release_date")
+    out = answers.released_news(body, services.context.lang, now.date()) if (
+        fields.get("consent") is True and (not home or home >= now.date().isoformat())) else None
     if out is not None and not (replies.is_request(u) and u.intent not in ("checkin", "join")):
-        # "im out!! just got out this morning" (they had given the day to come, or none): welcome
-        # them home, and the day they name (today unless another) is day 0 from now on (replanned)
+        # "im out!! just got out this morning" from someone not home yet (a day to come, or none
+        # given): welcome them home, and the day they name (today unless another) is day 0 from
+        # now on (replanned). Someone home already keeps their day ("just got home from work").
         lang = replies.reply_lang(u, services, len(body.split()))[0]
         said = () if fields.get("release_date") == out.isoformat() else (SetField("release_date", out.isoformat()),)
         return Outcome(state, prefix + said + (_say("welcome_home", lang, services),))

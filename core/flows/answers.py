@@ -388,7 +388,8 @@ def ahead_denied(text: str) -> bool:
     return bool(re.search(r"\b(?:got out|i got home|ya sali|sali ayer|sali el|me soltaron)\b", fold(normalize(text))))
 
 
-_OUT_NOW = re.compile(r"\b(?:im out|i am out|got out|just got out|i got home|got home today|got released|"
+_OUT_NOW = re.compile(r"\b(?:(?:im|i am|finally) out(?= *$| (?:now|finally|today|yesterday|yall|bro|fam|free|this|just|"
+                      r"and|ya|hoy|ayer)\b)|got out(?! of)|i got home(?! from)|got released|"
                       r"they let me out|me soltaron|ya sali|sali hoy|sali ayer|ya estoy afuera|ya estoy en casa|"
                       r"ya llegue a casa|ya me soltaron)\b")
 

@@ -152,3 +152,57 @@ def test_a_day_gone_by_beside_one_to_come_is_the_release_date(text):
 @pytest.mark.parametrize("text, value", [("Mal", "Mal"), ("call me Q", "Q"), ("Una", "Una"), ("just Mike", "Mike")])
 def test_short_names_that_are_also_words_are_names(text, value):
     assert answers.name(text) == value
+
+
+# --- a release still to come, release news, a new check-in time (round 11, the testers' journeys)
+SAT_DEC_5 = date(2026, 12, 5)
+
+
+@pytest.mark.parametrize("text,lang,value", [
+    ("im still inside, release date is 12/15", "en", date(2026, 12, 15)),
+    ("12/15", "en", date(2026, 12, 15)),                   # a few days ahead, not a year ago
+    ("15/12", "es", date(2026, 12, 15)),
+    ("salgo el 10 de diciembre", "es", date(2026, 12, 10)),
+    ("friday dec 11", "en", date(2026, 12, 11)),
+    ("i aint out yet, i get out next friday", "en", date(2026, 12, 11)),
+    ("salgo el lunes que viene", "es", date(2026, 12, 7)),
+    ("still inside til the 10th", "en", date(2026, 12, 10)),
+    ("tomorrow", "en", date(2026, 12, 6)),
+    ("11/28", "en", date(2026, 11, 28)),                   # gone by stays gone by
+    ("i got out friday, see my PO tomorrow", "en", date(2026, 12, 4)),
+    ("last tuesday", "en", date(2026, 12, 1)),
+    ("hace tres dias", "es", date(2026, 12, 2)),
+])
+def test_the_day_they_get_home_reads_ahead_and_back(text, lang, value):
+    node = type("Node", (), {"expect": "date", "optional": True, "choices": ()})
+    assert answers.read(node, text, lang, SAT_DEC_5) == answers.Answer("ok", value.isoformat())
+
+
+@pytest.mark.parametrize("text,value", [
+    ("im out!! just got out this morning", SAT_DEC_5),
+    ("ya sali ayer", date(2026, 12, 4)),
+    ("me soltaron hoy", SAT_DEC_5),
+    ("i get out friday", None),
+    ("im out of bread lol", None),
+    ("im out of narcan", None),
+    ("im out here struggling", None),
+    ("im out now!!", SAT_DEC_5),
+    ("just got home from work", None),
+    ("i got out of bed late", None),
+    ("salgo el lunes", None),
+])
+def test_news_that_they_are_out(text, value):
+    assert answers.released_news(text, "en", SAT_DEC_5) == value
+
+
+@pytest.mark.parametrize("text,value", [
+    ("can you text me at 6pm instead", "18:00"),
+    ("me pueden escribir a las 7pm en vez de las 5?", "19:00"),
+    ("can you text me in the evenings instead? like 7pm", "19:00"),
+    ("i get off work at 5", None),
+    ("im at work till 5", None),
+    ("text me", None),
+])
+def test_a_new_check_in_time_asked_for_in_words(text, value):
+    assert answers.new_checkin_time(text) == value
+    assert value is None or answers.time_in_words(value) in ("6pm", "7pm")
