@@ -129,11 +129,11 @@ def import_file(s: Session, path: Path, preset, verified_on: date | None = None,
 
 def retire_demo_sites(db: Database) -> int:
     """Deactivates the invented sites: those keyed `demo:`, and those an older release loaded
-    with the `local` preset (every name starts "DEMO ", every note "Demo data, not a real site")."""
+    with the `local` preset (every name starts "DEMO ", every note "Demo data, not a real ...")."""
     with db.session() as s:
         demo_rows = or_(Site.source_key.like("demo:%"),
                         (Site.source_key.like("local:%") & Site.name.like("DEMO %")
-                         & Site.notes.like("Demo data, not a real site%")))
+                         & Site.notes.like("Demo data%")))
         n = s.execute(update(Site).where(Site.active.is_(True), demo_rows).values(active=False)).rowcount
         for filename, _ in DEMO_FILES:
             seen = s.get(Setting, f"sites_import:{filename}")

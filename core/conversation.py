@@ -97,7 +97,7 @@ def decide(text: str, num_media: int, person: Person, state: dict | None, now: d
     if kw and kw.kind == "opt_out":
         # Twilio's own STOP handling sends the carrier-compliant confirmation on SMS, for its
         # English words only: PARAR, ALTO, DETENER get ours, once, in Spanish (else: silence).
-        if kw.lang == "es":
+        if kw.lang == "es" and not person.opted_out:
             return Outcome(None, (OptOut(kw.word), _say("opted_out", "es", services)))
         return Outcome(None, (OptOut(kw.word),))
 
@@ -203,6 +203,11 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     pending = replies.pending_place(services, now)
     pending_answered = bool(pending) and replies.answers_pending(body, pending, model)
     picks_place = pending_answered and bool(pending.get("options"))
+    if not waiting and registry.menu_choice(body) is not None and not picks_place:
+        for kind, key in (("emergency", "emergency_after"), ("crisis", "crisis_followup")):
+            if _answered_lately(services, now, kind):
+                # "1" minutes after the 988 answer is how they are, not the menu's first choice
+                return Outcome(state, prefix + (_say(key, services.context.lang, services),))
     if not waiting and not picks_place and registry.menu_choice(body) is not None:
         # ("1" after "Which one? 1) Cleveland, OH; 2) ..." picks Cleveland, not the menu's 1)
         return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
@@ -291,8 +296,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)
     after = ("unclear", "greeting", "thanks", "checkin")
-    if (u.intent in after or (u.intent == "question" and u.topic == "naloxone_use")) \
-            and _answered_lately(services, now, "emergency"):
+    if u.intent in after and _answered_lately(services, now, "emergency"):
         # "ok they coming", "i dont got narcan", "thank u fr" minutes after the 911 steps: what to
         # do until help comes, in one text, not "places or a peer?" (the peer has the urgent ticket)
         lang = replies.reply_lang(u, services, len(body.split()))[0]

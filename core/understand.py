@@ -263,6 +263,13 @@ _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when
 _PHRASE_GLUE = frozenset("the a an my mi tu su on and".split())
 _MINE = frozenset("mi my su tu your este esta this our nuestro nuestra".split())   # "en mi pueblo": no town
 _ARTICLES = frozenset("the el la los las".split())
+_STOP_US = re.compile(r"\b(?:text\w*|txt\w*|message\w*|msg\w*|contact\w*|number|stop|unsubscribe|remove|off|list|"
+                      r"program|alone|bother|homeward|yall|you|u|spam|mensaj\w*|escrib\w*|mand\w*|numero|para|parar|"
+                      r"deja\w*|lista|programa|molest\w*|bye|quit\w*|cancel\w*|opt|sign|inscrib\w*|delete|block|unsub\w*|"
+                      r"enough|basta|saca\w*|borra\w*|baja|leave|end|me|mi)\b")
+_JOIN_DENIED = re.compile(r"\b(?:dont|do not|didnt|did not|never|not|no quiero|nunca|no me)\b")
+_JOIN_US = re.compile(r"\b(?:text|texts|txt|txts|message|messages|msgs|check ?ins?|checkins|program|this|homeward|"
+                      r"yall|you guys|u guys|peer|mensajes|programa|esto|ustedes|seguimiento|aqui|here|list|lista)\b")
 _HOW_TO_GET = re.compile(r"\b(?:(?:how|hwo|hw) (?:do|can|would|could|should) (?:i|u|you|we) (?:get|find|replace|apply|sign up)|"
                          r"where (?:do|can|would|could|should) (?:i|u|you|we) (?:get|find|go)|where to (?:get|find)|"
                          r"como (?:consigo|saco|obtengo|tramito|puedo sacar|puedo conseguir|le hago para sacar)|"
@@ -513,6 +520,16 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
         ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] != "find_place"]
         intent, confidence = ranked[0]
         place = model.place_in(raw, words)
+    if intent == "stop_request" and len(words) > 2 and not _STOP_US.search(norm):
+        # "i cant do this anymore", "ya no puedo mas": no word about texts or us, so no request to
+        # stop them (a hard day, more likely): the next reading stands
+        ranked = [kv for kv in ranked if kv[0] != "stop_request"] + [("stop_request", confidence)]
+        intent, confidence = ranked[0]
+    if intent == "join" and (_JOIN_DENIED.search(norm) or (len(words) > 4 and not _JOIN_US.search(norm))):
+        # "i dont want to sign up" is no sign-up; "how do i join NA", "sign me up for the vivitrol
+        # shot" sign up for something else: the next reading stands
+        ranked = [kv for kv in ranked if kv[0] != "join"] + [("join", confidence)]
+        intent, confidence = ranked[0]
     if intent == "join" and need:
         # "how do i sign up for food stamps": a need named is what they sign up for, not our texts
         ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] not in ("find_place", "join")]

@@ -20,13 +20,13 @@ YES = {"yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "sure", "ok", "okay
        "aha", "uh huh", "yess", "yesss", "sii", "siii", "cierto", "afirmativo", "obvio",
        "ta bien", "sta bien", "sipi", "sipo", "va", "orale", "bet", "aight", "ight", "fasho",
        "for sure", "yessir", "yes sir", "yes maam", "si senor", "si senora", "claro que si", "dale pues",
-       "fine", "thats fine", "thats ok", "thats okay", "fine by me", "that works", "works for me",
-       "sounds good", "i guess so", "me parece bien", "esta bien eso", "todo bien con eso"}
+       "fine by me", "that works", "works for me", "sounds good", "i guess so", "me parece bien",
+       "esta bien eso", "todo bien con eso"}     # not "thats ok" / "fine": often a polite no
 NO = {"no", "n", "nope", "nah", "naw", "nay", "never", "nunca", "negative", "no thanks",
       "no gracias", "not really", "none", "nada", "noo", "nooo", "negativo", "tampoco",
       "i dont", "i do not", "i havent", "i have not", "not yet", "todavia no", "aun no",
       "nop", "nel", "nelson", "not today", "not now", "not rn", "ahorita no", "ahora no",
-      "hoy no", "no no", "nada de eso", "pass on that"}
+      "hoy no", "no no", "nada de eso", "pass on that", "i guess not", "thats ok thanks", "im ok thanks"}
 # Said before the answer and meaning nothing: "uh no", "pues si", "um yeah"
 FILLERS = {"uh", "um", "umm", "uhh", "uhm", "hmm", "hm", "mmm", "well", "oh", "ah", "eh", "pues",
            "este", "ehh", "ahh", "bueno pues", "lol", "haha", "jaja", "honestly", "i mean", "like", "i guess"}
@@ -260,17 +260,21 @@ def time_of_day(text: str) -> str | None:
 
 # "can you text me at 6pm instead", "me pueden escribir a las 7pm en vez de las 5?": a new time
 # for the check-ins, asked for in words after the welcome.
-_TEXT_ME = re.compile(r"\b(?:text|txt|write|message|msg|hit me|check on me|check in|check ins|checkins|"
-                      r"escrib\w*|mand\w*|mensaj\w*|avis\w*)\b")
-_AT_A_TIME = re.compile(r"\b(?:instead|rather|change|switch|move|later|earlier|from now on|en vez|mejor|"
-                        r"cambi\w*|mas tarde|mas temprano|de ahora en adelante|at|a las|around|like|in the|"
-                        r"por la|en la)\b")
+_ASKING = re.compile(r"\b(?:can you|could you|can u|could u|can yall|could yall|please|pls|plz|i want|i wanna|"
+                     r"id like|i would like|id rather|rather|instead|from now on|pueden|puedes|podrian|podrias|"
+                     r"quiero que|prefiero|me gustaria|en vez|mejor|de ahora en adelante)\b")
+_TEXT_ME_NOW = re.compile(r"\b(?:text me|txt me|write me|message me|msg me|hit me up|check on me|check in with me|"
+                          r"escribirme|escribanme|me escriban|me escriben|me pueden escribir|me puedes escribir|"
+                          r"mandarme|me manden|mandenme|me mandan|me pueden mandar)\b")
+_DONT = re.compile(r"\b(?:dont|do not|never|not|no me|no quiero)\b")
 
 
 def new_checkin_time(text: str) -> str | None:
-    """The time of day a text asks the check-ins to come at ('HH:MM'), or None."""
+    """The time of day a text asks the check-ins to come at ('HH:MM'), or None. It must ask
+    ("can you text me at 6pm instead"), not tell ("my check in at probation is at 2pm") or refuse
+    ("dont text me at 6am lol")."""
     folded = fold(normalize(text))
-    if not (_TEXT_ME.search(folded) and _AT_A_TIME.search(folded)):
+    if not (_TEXT_ME_NOW.search(folded) and _ASKING.search(folded)) or _DONT.search(folded):
         return None
     return time_of_day(text)
 
@@ -374,7 +378,8 @@ def _past_said(text: str) -> bool:
 # "still inside til the 10th". Such a text names the day to come, whatever dateparser prefers.
 _NOT_OUT = re.compile(r"\b(?:get out|getting out|gets out|release date|released on|im being released|"
                       r"ill be out|will be out|be home|still inside|still in here|not out|aint out|"
-                      r"havent gotten out|salgo|saldre|voy a salir|me sueltan|me van a soltar|sigo adentro|"
+                      r"havent gotten out|still locked up|locked up til|locked up until|salgo|saldre|voy a salir|me sueltan|"
+                      r"me van a soltar|sigo adentro|sigo encerrado|"
                       r"todavia estoy adentro|aun estoy adentro|no he salido|todavia no salgo)\b")
 AHEAD_DAYS = 120     # a release date this far ahead is believed; further is more likely a slip
 
@@ -389,9 +394,9 @@ def ahead_denied(text: str) -> bool:
 
 
 _OUT_NOW = re.compile(r"\b(?:(?:im|i am|finally) out(?= *$| (?:now|finally|today|yesterday|yall|bro|fam|free|this|just|"
-                      r"and|ya|hoy|ayer)\b)|got out(?! of)|i got home(?! from)|got released|"
-                      r"they let me out|me soltaron|ya sali|sali hoy|sali ayer|ya estoy afuera|ya estoy en casa|"
-                      r"ya llegue a casa|ya me soltaron)\b")
+                      r"and|ya|hoy|ayer)\b)|(?:^|\bi |\bi just |^just )got out(?! of)|i got home(?! from)|i got released|"
+                      r"they let me out|me soltaron|ya sali(?! de| del)|sali hoy|sali ayer|ya estoy afuera|"
+                      r"ya llegue a casa(?! de| del)|ya me soltaron)\b")
 
 
 def released_news(text: str, lang: str, today: date) -> date | None:
@@ -527,7 +532,7 @@ def read(node: Node, text: str, lang: str, today: date) -> Answer:
         # ahead with nothing saying it is gone ("12/15" on Dec 5, not a year ago): the day to come.
         numeric_ahead = bool(re.search(r"(?<![\d/])\d{1,2}[/.-]\d{1,2}(?![/.-]?\d)", text)) and not _past_said(text)
         soon = coming_date(text, lang, today) if (ahead(text) or not_out_yet(text) or numeric_ahead) else None
-        d = soon or calendar_date(text, lang, today) or coming_date(text, lang, today)
+        d = soon or calendar_date(text, lang, today) or (None if _past_said(text) else coming_date(text, lang, today))
         if d is not None and (today - d).days > 180 and not re.search(r"\d{4}", text) and not _past_said(text):
             d = coming_date(text, lang, today) or d    # "friday dec 11" on Dec 5: this Friday, not last year's
         value = d.isoformat() if d else None     # a day still to come is their release day too

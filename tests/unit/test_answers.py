@@ -172,6 +172,7 @@ SAT_DEC_5 = date(2026, 12, 5)
     ("i got out friday, see my PO tomorrow", "en", date(2026, 12, 4)),
     ("last tuesday", "en", date(2026, 12, 1)),
     ("hace tres dias", "es", date(2026, 12, 2)),
+    ("im still locked up til the 15th", "en", date(2026, 12, 15)),
 ])
 def test_the_day_they_get_home_reads_ahead_and_back(text, lang, value):
     node = type("Node", (), {"expect": "date", "optional": True, "choices": ()})
@@ -189,6 +190,9 @@ def test_the_day_they_get_home_reads_ahead_and_back(text, lang, value):
     ("im out now!!", SAT_DEC_5),
     ("just got home from work", None),
     ("i got out of bed late", None),
+    ("my cousin just got out yesterday, can he sign up", None),
+    ("ya sali del trabajo", None),
+    ("ya llegue a casa del doctor", None),
     ("salgo el lunes", None),
 ])
 def test_news_that_they_are_out(text, value):
@@ -202,6 +206,11 @@ def test_news_that_they_are_out(text, value):
     ("i get off work at 5", None),
     ("im at work till 5", None),
     ("text me", None),
+    ("dont text me at 6am lol", None),
+    ("no me escriban a las 6am porfa", None),
+    ("my check in at probation is at 2pm", None),
+    ("got a weird message at 3am last night", None),
+    ("mi hermano me escribio a las 2am borracho", None),
 ])
 def test_a_new_check_in_time_asked_for_in_words(text, value):
     assert answers.new_checkin_time(text) == value

@@ -286,3 +286,22 @@ def test_a_plain_ask_for_help_is_no_emergency_by_its_letters_alone(text, kind):
     answer. Words that only ask for help need the rules or something urgent; one word more
     ("help him", "hes cold") and the learned half reads the text as before."""
     assert classify(text).kind == kind
+
+
+@pytest.mark.parametrize("text,kind", [
+    # a review of round 11 found second thoughts ("is that bad", "still remember", "pero estoy
+    # bien", "que dice la ley") hiding these; they were taken out, and these stay answered
+    ("is that bad that i want to die", "crisis"),
+    ("i still remember how it felt, i want to die", "crisis"),
+    ("just learning how to use narcan, he turning blue", "emergency"),
+    ("me corte las venas pero estoy bien", "crisis"),
+    ("mi amigo no respira, que dice la ley del buen samaritano si llamo", "emergency"),
+    ("no respira, me protege la ley del buen samaritano si llamo al 911?", "emergency"),
+    ("nomas pregunto cuantas pastillas se necesitan para morir", "crisis"),
+    # round 11's new crisis phrases
+    ("i keep wishing i died that time i od'd", "crisis"),
+    ("i feel like giving up for good. not like quitting a job. like for good", "crisis"),
+    ("la vida ya no vale la pena desde que se fue mi mujer con el niño", "crisis"),
+])
+def test_what_happens_now_is_never_taken_for_a_memory_or_a_question(text, kind):
+    assert safety.classify(text).kind == kind
