@@ -54,6 +54,13 @@ def _answered_lately(services: Services, now: datetime, kind: str) -> bool:
         return False
 
 
+def _safety_follow_up(services: Services, now: datetime) -> str | None:
+    """The message for a text that follows the 911 steps or the 988 answer by minutes, if any."""
+    if _answered_lately(services, now, "emergency"):
+        return "emergency_after"
+    return "crisis_followup" if _answered_lately(services, now, "crisis") else None
+
+
 def _switch_language(target: str, state: dict | None, flows: Flows | None, services: Services) -> Outcome:
     """ESPAÑOL, or "english please" while a question waits: their choice from now on, then the
     waiting question again, in it."""
@@ -203,14 +210,13 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
     pending = replies.pending_place(services, now)
     pending_answered = bool(pending) and replies.answers_pending(body, pending, model)
     picks_place = pending_answered and bool(pending.get("options"))
-    if not waiting and registry.menu_choice(body) is not None and not picks_place:
-        for kind, key in (("emergency", "emergency_after"), ("crisis", "crisis_followup")):
-            if _answered_lately(services, now, kind):
-                # "1" minutes after the 988 answer is how they are, not the menu's first choice
-                return Outcome(state, prefix + (_say(key, services.context.lang, services),))
-    if not waiting and not picks_place and registry.menu_choice(body) is not None:
-        # ("1" after "Which one? 1) Cleveland, OH; 2) ..." picks Cleveland, not the menu's 1)
-        return _begin(registry, registry.menu_choice(body), {}, prefix, now, services)
+    # ("1" after "Which one? 1) Cleveland, OH; 2) ..." picks Cleveland, not the menu's 1)
+    choice = None if waiting or picks_place else registry.menu_choice(body)
+    if choice is not None:
+        follow_up = _safety_follow_up(services, now)
+        if follow_up:       # "1" minutes after the 988 answer is how they are, not the menu's first choice
+            return Outcome(state, prefix + (_say(follow_up, services.context.lang, services),))
+        return _begin(registry, choice, {}, prefix, now, services)
     u = understand.understand(body, model, replies.waiting_kind(flows.current, state) if waiting else None)
 
     def begin(name, params, pre, svc):     # the caller adds `prefix` in front
@@ -272,7 +278,7 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         # given): welcome them home, and the day they name (today unless another) is day 0 from
         # now on (replanned). Someone home already keeps their day ("just got home from work").
         lang = replies.reply_lang(u, services, len(body.split()))[0]
-        said = () if fields.get("release_date") == out.isoformat() else (SetField("release_date", out.isoformat()),)
+        said = () if home == out.isoformat() else (SetField("release_date", out.isoformat()),)
         return Outcome(state, prefix + said + (_say("welcome_home", lang, services),))
     if u.intent == "join" and replies.is_request(u):
         lang = replies.reply_lang(u, services, len(body.split()))[0]
@@ -295,17 +301,13 @@ def converse(body: str, state: dict | None, flows: Flows, now: datetime, service
         if len(outcome.replies()) == 1:
             extra += (_say("join_invite", lang, services),)
         return Outcome(outcome.state, outcome.effects + extra)
-    after = ("unclear", "greeting", "thanks", "checkin")
-    if u.intent in after and _answered_lately(services, now, "emergency"):
-        # "ok they coming", "i dont got narcan", "thank u fr" minutes after the 911 steps: what to
-        # do until help comes, in one text, not "places or a peer?" (the peer has the urgent ticket)
+    follow_up = _safety_follow_up(services, now) if u.intent in ("unclear", "greeting", "thanks", "checkin") else None
+    if follow_up:
+        # "ok they coming", "thank u fr" minutes after the 911 steps: what to do until help comes;
+        # "no se", "estoy solo en el cuarto" after the 988 answer: stay with them. One text, not
+        # "places or a peer?" nor the check-in's "hard days happen" (the peer has the urgent ticket)
         lang = replies.reply_lang(u, services, len(body.split()))[0]
-        return Outcome(state, prefix + (_say("emergency_after", lang, services),))
-    if u.intent in after and _answered_lately(services, now, "crisis"):
-        # "si", "no se", "estoy solo en el cuarto" minutes after the 988 answer: stay with them,
-        # not "places or a peer?" and not the check-in's "hard days happen"
-        lang = replies.reply_lang(u, services, len(body.split()))[0]
-        return Outcome(state, prefix + (_say("crisis_followup", lang, services),))
+        return Outcome(state, prefix + (_say(follow_up, lang, services),))
     offered = fields.get("welcome_offered") and not first_contact
     if welcome and not replies.is_request(u) and (
             first_contact or (offered and (answers.yes_no(body) is True or u.intent == "greeting"))):

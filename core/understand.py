@@ -262,7 +262,7 @@ _QUESTION_WORDS = frozenset("what whats how does do is are can will why who when
                             "cuando por porque es puedo".split())
 _PHRASE_GLUE = frozenset("the a an my mi tu su on and".split())
 _MINE = frozenset("mi my su tu your este esta this our nuestro nuestra".split())   # "en mi pueblo": no town
-_ARTICLES = frozenset("the el la los las".split())
+_ARTICLES = frozenset("the el la los las".split())   # "at the library": a town's name never follows one
 _STOP_US = re.compile(r"\b(?:text\w*|txt\w*|message\w*|msg\w*|contact\w*|number|stop|unsubscribe|remove|off|list|"
                       r"program|alone|bother|homeward|yall|you|u|spam|mensaj\w*|escrib\w*|mand\w*|numero|para|parar|"
                       r"deja\w*|lista|programa|molest\w*|bye|quit\w*|cancel\w*|opt|sign|inscrib\w*|delete|block|unsub\w*|"
@@ -273,7 +273,7 @@ _JOIN_US = re.compile(r"\b(?:text|texts|txt|txts|message|messages|msgs|check ?in
 _HOW_TO_GET = re.compile(r"\b(?:(?:how|hwo|hw) (?:do|can|would|could|should) (?:i|u|you|we) (?:get|find|replace|apply|sign up)|"
                          r"where (?:do|can|would|could|should) (?:i|u|you|we) (?:get|find|go)|where to (?:get|find)|"
                          r"como (?:consigo|saco|obtengo|tramito|puedo sacar|puedo conseguir|le hago para sacar)|"
-                         r"donde (?:consigo|saco|puedo sacar|puedo conseguir|tramito))\b")   # "at the library": a town's name never follows one
+                         r"donde (?:consigo|saco|puedo sacar|puedo conseguir|tramito))\b")
 _LOCATIVES = frozenset("in en near around at by from to cerca outside downtown live living stay staying".split())
 
 
@@ -287,6 +287,16 @@ _EVERYDAY = frozenset("mobile reading spring mesa jamaica columbia aurora flint 
 
 SHORT_REQUEST = 8
 SHORT_FOLLOW_UP = 5
+
+
+def _first(ranked: list, name: str, confidence: float) -> list:
+    """The ranking with `name` read first, at `confidence` (a rule that knows better than the model)."""
+    return [(name, confidence)] + [kv for kv in ranked if kv[0] != name]
+
+
+def _last(ranked: list, name: str, confidence: float) -> list:
+    """The ranking with `name` put last (a rule says it is not that): the next reading stands."""
+    return [kv for kv in ranked if kv[0] != name] + [(name, confidence)]
 
 
 def _no_topic(model: "Model", norm: str) -> bool:
@@ -511,43 +521,41 @@ def understand(text: str, model: Model, waiting: str | None = None) -> Understan
                                                             "checkin") or known < 0.5
                                                   or (intent == "question" and not asks)):
         # A need and a place ("methadone 45402", "narcan in dayton") is a request for places.
-        ranked = [("find_place", max(confidence, 0.9))] + [kv for kv in ranked if kv[0] != "find_place"]
+        ranked = _first(ranked, "find_place", max(confidence, 0.9))
         intent, confidence = ranked[0]
     if need and intent in ("find_place", "unclear", "question", "greeting", "thanks", "checkin", "join") \
             and _HOW_TO_GET.search(" ".join(words)) and (intent != "question" or _no_topic(model, norm)):
         # "hwo do i get my state id back", "how do i get an ID", "como saco mi acta de nacimiento":
         # how to get a thing we list places for asks for those places (not "what is Homeward")
-        ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] != "find_place"]
+        ranked = _first(ranked, "find_place", max(confidence, THRESHOLD))
         intent, confidence = ranked[0]
-        place = model.place_in(raw, words)
     if intent == "stop_request" and len(words) > 2 and not _STOP_US.search(norm):
         # "i cant do this anymore", "ya no puedo mas": no word about texts or us, so no request to
         # stop them (a hard day, more likely): the next reading stands
-        ranked = [kv for kv in ranked if kv[0] != "stop_request"] + [("stop_request", confidence)]
+        ranked = _last(ranked, "stop_request", confidence)
         intent, confidence = ranked[0]
     if intent == "join" and (_JOIN_DENIED.search(norm) or (len(words) > 4 and not _JOIN_US.search(norm))):
         # "i dont want to sign up" is no sign-up; "how do i join NA", "sign me up for the vivitrol
         # shot" sign up for something else: the next reading stands
-        ranked = [kv for kv in ranked if kv[0] != "join"] + [("join", confidence)]
+        ranked = _last(ranked, "join", confidence)
         intent, confidence = ranked[0]
     if intent == "join" and need:
         # "how do i sign up for food stamps": a need named is what they sign up for, not our texts
-        ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] not in ("find_place", "join")]
+        ranked = _first([kv for kv in ranked if kv[0] != "join"], "find_place", max(confidence, THRESHOLD))
         intent, confidence = ranked[0]
-        place = model.place_in(raw, words)
     if intent == "question" and len(words) == 1 and "?" not in raw and (
             _yes_or_no(raw) or model._proba(model.slot_models["topic"], norm)[0][1] < TOPIC_SURE):
         # "si", "sam": one word, no question mark, read as a question only by its letters ("si"
         # as in "si el narcan no funciona"; "sam" as in "good sam"). One word is a question when
         # it names a topic ("tranq", "cost", "privacy", "what"), else a question says more.
-        ranked = [kv for kv in ranked if kv[0] != "question"] + [("question", confidence)]
+        ranked = _last(ranked, "question", confidence)
         intent = "unclear"
     if (need and not place and not waiting and len(words) <= SHORT_FOLLOW_UP and intent != "find_place"
             and (intent == "unclear" or (intent in ("greeting", "thanks", "checkin") and confidence < STRONG))
             and _asks_for_more(words, raw, model.need_words)):
         # "what about food", "y trabajo?", "hey necesito suboxone": a need named in a few words,
         # read as little else, asks for places (where: the place remembered, or one question).
-        ranked = [("find_place", max(confidence, THRESHOLD))] + [kv for kv in ranked if kv[0] != "find_place"]
+        ranked = _first(ranked, "find_place", max(confidence, THRESHOLD))
         intent, confidence = ranked[0]
     if waiting and len(words) <= 2 and intent in ("greeting", "thanks", "checkin"):
         confidence *= 0.8

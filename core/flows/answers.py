@@ -388,9 +388,12 @@ def not_out_yet(text: str) -> bool:
     return bool(_NOT_OUT.search(fold(normalize(text)))) and not ahead_denied(text)
 
 
+_OUT_ALREADY = re.compile(r"\b(?:got out|i got home|ya sali|sali ayer|sali el|me soltaron)\b")
+
+
 def ahead_denied(text: str) -> bool:
     """"i got out friday" is out; "i get out friday" is not."""
-    return bool(re.search(r"\b(?:got out|i got home|ya sali|sali ayer|sali el|me soltaron)\b", fold(normalize(text))))
+    return bool(_OUT_ALREADY.search(fold(normalize(text))))
 
 
 _OUT_NOW = re.compile(r"\b(?:(?:im|i am|finally) out(?= *$| (?:now|finally|today|yesterday|yall|bro|fam|free|this|just|"
@@ -403,9 +406,26 @@ def released_news(text: str, lang: str, today: date) -> date | None:
     """"im out!! got out this morning", "ya sali ayer": the day they got out (today unless they
     name another), or None when the text tells no such news."""
     folded = fold(normalize(text))
-    if not _OUT_NOW.search(folded) or _NOT_OUT.search(folded) and not ahead_denied(text):
+    if not _OUT_NOW.search(folded) or (_NOT_OUT.search(folded) and not ahead_denied(text)):
         return None
     return calendar_date(text, lang, today) or today
+
+
+def day_home(text: str, lang: str, today: date) -> date | None:
+    """The day an answer to "what day did you get home?" names, gone by or still to come. To
+    come when the text says so ("i get out friday", "release date is 12/15"), or writes a day
+    and month with nothing saying it is gone ("12/15" on Dec 5, not a year ago); a date read as
+    more than half a year gone ("friday dec 11" on Dec 5) is this one, if it is near."""
+    past = _past_said(text)
+    n = _NUMERIC_DATE.search(fold(text))
+    said_ahead = ahead(text) or not_out_yet(text) or (not past and n is not None and not n.group(3))
+    soon = coming_date(text, lang, today) if said_ahead else None
+    d = soon or calendar_date(text, lang, today)
+    if soon or past or said_ahead:
+        return d
+    if d is None or ((today - d).days > 180 and not re.search(r"\d{4}", text)):
+        return coming_date(text, lang, today) or d
+    return d
 
 
 def coming_date(text: str, lang: str, today: date) -> date | None:
@@ -528,13 +548,7 @@ def read(node: Node, text: str, lang: str, today: date) -> Answer:
     elif expect == "place":
         value = place(text)
     elif expect == "date":
-        # Not out yet ("i get out friday", "release date is 12/15"), or a day and month a few weeks
-        # ahead with nothing saying it is gone ("12/15" on Dec 5, not a year ago): the day to come.
-        numeric_ahead = bool(re.search(r"(?<![\d/])\d{1,2}[/.-]\d{1,2}(?![/.-]?\d)", text)) and not _past_said(text)
-        soon = coming_date(text, lang, today) if (ahead(text) or not_out_yet(text) or numeric_ahead) else None
-        d = soon or calendar_date(text, lang, today) or (None if _past_said(text) else coming_date(text, lang, today))
-        if d is not None and (today - d).days > 180 and not re.search(r"\d{4}", text) and not _past_said(text):
-            d = coming_date(text, lang, today) or d    # "friday dec 11" on Dec 5: this Friday, not last year's
+        d = day_home(text, lang, today)
         value = d.isoformat() if d else None     # a day still to come is their release day too
         if d is None and node.optional and (ahead(text) or not_out_yet(text)):
             return Answer("ahead")      # not home yet, no day said: nothing to time check-ins from
