@@ -152,6 +152,11 @@ def _first_word(name: str | None) -> str | None:
     return words[0] if words else None
 
 
+def _conversation(row: dict) -> Record | None:
+    """The active conversation from AFTER_LOCK's row, if the person has one."""
+    return Record(CONVERSATIONS, {name: row[name] for name in CONVERSATION_COLUMNS}) if row["id"] is not None else None
+
+
 class PersonRecord(Record):
     """The participants row on the hot path (what `Participant` offers that the core reads)."""
     __slots__ = ()
@@ -227,6 +232,7 @@ class Runtime:
         self._raw_insert_inbound = RAW_INSERT_INBOUND[db.engine.dialect.name]
         self._store_known = STORE_KNOWN if db.engine.dialect.name == "postgresql" else None
         self._claim_after_lock = db.engine.dialect.name == "postgresql"   # SQLite: no DML in a CTE
+        self._ahead = db.is_sqlite      # decide before the writer's turn (_decided_ahead)
 
     # -- persistence first -------------------------------------------------------------
     def store(self, inbound: Inbound, now: datetime) -> Stored:
@@ -386,11 +392,15 @@ class Runtime:
         """Lock the person, claim the message, decide, apply; None when it was already processed.
         The words come from `inbound` (already stored as `stored`), so nothing is read back; the
         person and the conversation are Records, each written back as one UPDATE of what changed."""
+        ahead = self._decided_ahead(inbound, stored, now) if self._ahead else None
         with self.db.work(write=True, opening=self._opening(stored, now)) as s:   # no ORM session unless needed
             conn = s.connection()
             person, row = self._opened(s.opened)
             if row is None:   # processed meanwhile by another delivery
                 return None
+            # The decision made before the lock stands when what it was made from is what the
+            # lock now reads (nothing of the person's changed meanwhile); else decide again.
+            outcome = ahead[1] if ahead is not None and ahead[0] == s.opened[-1] else None
             seen = {person.id}
             while person.status == "merged" and person.merged_into_id not in (None, *seen):
                 seen.add(person.merged_into_id)                  # merged since the store
@@ -403,13 +413,9 @@ class Runtime:
             tickets.reopen_on_inbound(s, person, now, stored.message_id, tz=self.program.timezone,
                                       found=TicketFound(row["t_id"], row["t_status"], row["t_snoozed_until"])
                                       if row["t_id"] is not None else None)
-            convo = (Record(CONVERSATIONS, {name: row[name] for name in CONVERSATION_COLUMNS})
-                     if row["id"] is not None else None)
-            services = self.services_for(s, person, now, channel=stored.channel)
-            outcome = conversation.decide(
-                inbound.body, inbound.num_media,
-                conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
-                convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
+            convo = _conversation(row)
+            if outcome is None:
+                outcome = self._decide(s, inbound, stored, person, convo, now)
             replies = self.apply(s, person, stored.contact_id, convo, outcome, now, reply_to=stored,
                                  via_outbox=via_outbox, fold_by=inbound.flood_keys, last=True)
             # The text's one log line (the webhook adds none for a text processed here).
@@ -417,6 +423,35 @@ class Runtime:
                        channel=stored.channel, sid=inbound.provider_sid, address=logs.mask_address(inbound.address),
                        replies=len(replies), effects=[type(e).__name__ for e in outcome.effects])
             return replies, outcome.effects
+
+    def _decide(self, s, inbound: Inbound, stored: Stored, person: PersonRecord, convo: Record | None,
+                now: datetime) -> Outcome:
+        """The core's step for this text, from what was read of the person and their conversation."""
+        services = self.services_for(s, person, now, channel=stored.channel)
+        return conversation.decide(
+            inbound.body, inbound.num_media,
+            conversation.Person(opted_out=person.opted_out, lang=person.language, new=stored.first_contact),
+            convo.state if convo else None, now, services, flows=self.flows_for(s, convo))
+
+    def _decided_ahead(self, inbound: Inbound, stored: Stored, now: datetime) -> tuple[dict, Outcome] | None:
+        """SQLite: the decision made before the writer's turn, from a read of the same row the
+        turn starts with (PERSON_AFTER_LOCK). SQLite has one writer at a time, and the core's
+        step is most of what a text's turn held the lock for (docs/benchmarks.md): made here,
+        other texts' writes go on meanwhile. Kept only if the turn reads the very same row
+        (`process`), so the outcome is what deciding under the lock would have given. None when
+        there is nothing to gain (a merged record) or anything goes wrong: the turn decides."""
+        try:
+            with self.db.work() as s:
+                row = PERSON_AFTER_LOCK.first(s.connection(), pid=stored.participant_id,
+                                              since=tickets.reopen_since(now))
+                person = PersonRecord(PARTICIPANTS, {name: row[f"p_{name}"] for name in PERSON_COLUMNS})
+                if person.status == "merged":
+                    return None
+                return row, self._decide(s, inbound, stored, person, _conversation(row), now)
+        except Exception as exc:   # noqa: BLE001 - the turn decides again, and handles what fails there
+            logs.event(log, "deciding before the lock failed; deciding under it", logging.DEBUG,
+                       message_id=stored.message_id, error=type(exc).__name__)
+            return None
 
     def mark_failed(self, message_id: int, now: datetime, via_outbox: bool = False) -> list[str]:
         with self.db.session(write=True) as s:
